@@ -1,0 +1,62 @@
+# storycast: two commands on a fresh machine.
+#   make publish   set everything up, then publish the example show into public/
+#   make test      set everything up, then ruff, mypy and the test suite
+# Also: make check (EDLs and show files, no rendering), make preview, make bench.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# command:debian-package pairs the target needs on the PATH
+TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg
+
+.PHONY: publish test check preview bench setup system lint clean
+
+publish: setup
+	$(BIN)/storycast publish
+
+check: setup
+	$(BIN)/storycast check
+
+preview: setup
+	@test -d public || { echo "Nothing published yet: run 'make publish' first."; exit 1; }
+	$(BIN)/storycast preview
+
+test: TOOLS += espeak-ng:espeak-ng
+test: setup lint
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check pipeline tests
+	$(BIN)/mypy pipeline
+
+bench: TOOLS += espeak-ng:espeak-ng
+bench: setup
+	$(BIN)/python -m pipeline.bench
+
+setup: system $(STAMP)
+
+# Debian packages, installed only when the command is missing.
+system:
+	@missing=""; \
+	for pair in $(TOOLS); do \
+	  command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "storycast needs Python 3.11 or newer ($(PYTHON) is older)."; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+clean:
+	rm -rf public .storycast bench-results .pytest_cache .mypy_cache .ruff_cache

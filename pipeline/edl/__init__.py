@@ -1,0 +1,37 @@
+"""EDL importers: each format is a module with ``read(path) -> Timeline``.
+
+The importer is chosen by file suffix. Every importer returns the same
+Timeline record and raises ``InputError`` listing every problem it found, each
+with file and line. Importers do not look at recordings; ``edit`` checks the
+Timeline against what was measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import InputError, Problem
+from ..records import Timeline
+from . import yaml_edl
+
+Importer = Callable[[Path], Timeline]
+
+IMPORTERS: dict[str, Importer] = {
+    ".yaml": yaml_edl.read,
+    ".yml": yaml_edl.read,
+}
+
+
+def read(path: Path) -> Timeline:
+    importer = IMPORTERS.get(path.suffix.lower())
+    if importer is None:
+        known = ", ".join(sorted(IMPORTERS))
+        raise InputError(
+            Problem(
+                path,
+                f"storycast cannot read EDLs of type `{path.suffix}`.",
+                f"Use one of: {known}.",
+            )
+        )
+    return importer(path)

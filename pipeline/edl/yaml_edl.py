@@ -1,0 +1,121 @@
+"""The native EDL: a YAML file contributors read and write by hand.
+
+    clips:
+      - source: memo.m4a      # a file in the episode's recordings/ folder
+        in: 0:01.5            # seconds, or minutes:seconds
+        out: 0:12
+        fade_in: 0.5          # optional, seconds
+      - source: street.opus
+        in: 3
+        out: 20.25
+        fade_out: 1.5
+    chapters:                 # optional, in episode time
+      - at: 0
+        title: Introductions
+
+Clips play one after another in the order written; nothing else is added.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from ..records import Chapter, Clip, Timeline
+from ..yamlfile import Node, Problems, load
+
+TOP_FIELDS = {"clips", "chapters", "notes"}
+CLIP_FIELDS = {"source", "in", "out", "fade_in", "fade_out", "note"}
+CHAPTER_FIELDS = {"at", "title"}
+
+
+def read(path: Path) -> Timeline:
+    problems = Problems()
+    root = load(path, problems)
+    clips: list[Clip] = []
+    chapters: list[Chapter] = []
+    if root is not None:
+        top = root.mapping(TOP_FIELDS)
+        if top is not None:
+            if "clips" not in top:
+                root.problem(
+                    "has no `clips:` list.", "List the parts of the recordings to keep.", "clips"
+                )
+            else:
+                clips = _clips(top["clips"])
+            if "chapters" in top and not top["chapters"].is_null():
+                chapters = _chapters(top["chapters"])
+    problems.raise_if_any()
+    return Timeline(
+        edl_path=path,
+        edl_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        clips=tuple(clips),
+        chapters=tuple(chapters),
+    )
+
+
+def _clips(node: Node) -> list[Clip]:
+    clips: list[Clip] = []
+    start = 0.0
+    items = list(node.items())
+    if node.is_sequence() and not items:
+        node.problem("is an empty list.", "Add at least one clip.")
+    for item in items:
+        fields = item.mapping(CLIP_FIELDS)
+        if fields is None:
+            continue
+        missing = [f for f in ("source", "in", "out") if f not in fields]
+        for name in missing:
+            item.problem(
+                f"this clip has no `{name}`.",
+                "Every clip needs source, in and out.",
+                f"{item.field}.{name}",
+            )
+        source = fields["source"].text() if "source" in fields else None
+        t_in = fields["in"].seconds() if "in" in fields else None
+        t_out = fields["out"].seconds() if "out" in fields else None
+        fade_in = fields["fade_in"].seconds() if "fade_in" in fields else 0.0
+        fade_out = fields["fade_out"].seconds() if "fade_out" in fields else 0.0
+        if source is None or t_in is None or t_out is None or fade_in is None or fade_out is None:
+            continue
+        if t_out <= t_in:
+            fields["out"].problem(
+                f"`out` ({t_out:g} s) is not after `in` ({t_in:g} s).",
+                "A clip must end after it starts: swap them or fix the typo.",
+            )
+            continue
+        duration = t_out - t_in
+        if fade_in + fade_out > duration + 1e-9:
+            item.problem(
+                f"the fades ({fade_in:g} s in + {fade_out:g} s out) are longer than "
+                f"the clip ({duration:g} s).",
+                "Shorten the fades.",
+            )
+            continue
+        clips.append(Clip(source, t_in, t_out, start, fade_in, fade_out, item.line))
+        start += duration
+    return clips
+
+
+def _chapters(node: Node) -> list[Chapter]:
+    chapters: list[Chapter] = []
+    for item in node.items():
+        fields = item.mapping(CHAPTER_FIELDS)
+        if fields is None:
+            continue
+        if "at" not in fields or "title" not in fields:
+            item.problem("a chapter needs `at` (a time in the episode) and `title`.")
+            continue
+        at = fields["at"].seconds()
+        title = fields["title"].text()
+        if at is None or title is None:
+            continue
+        if chapters and at <= chapters[-1].start:
+            fields["at"].problem(
+                f"this chapter starts at {at:g} s, not after the one before it "
+                f"({chapters[-1].start:g} s).",
+                "List chapters in the order they happen.",
+            )
+            continue
+        chapters.append(Chapter(at, title, item.line))
+    return chapters

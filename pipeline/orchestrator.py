@@ -1,0 +1,284 @@
+"""The orchestrator: the only module that knows the order of the stages.
+
+Each stage is a plain function over one EpisodeJob. A stage that finds a
+problem raises a StorycastError; the orchestrator turns it into the job's
+status and reason and goes on with the other episodes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from . import analyse as analyse_mod
+from . import captions as captions_mod
+from . import defaults, edit, edl, publish
+from .cache import Cache
+from .errors import InputError, Problem, StorycastError
+from .probe import probe as probe_recording
+from .probe import sha256_file
+from .records import EpisodeJob, Output, Show
+from .render import render as render_timeline
+from .showfile import find_episode_folders, load_episode, load_show
+from .store import ObjectStore, open_store
+from .tag import tag_mp3
+from .transcribe import Engine, get_engine
+from .transcribe import transcribe as transcribe_recording
+from .yamlfile import Problems
+
+
+@dataclass
+class Context:
+    root: Path
+    show: Show
+    cache: Cache
+    staging: Path
+    out: TextIO = sys.stderr
+    engine_name: str = defaults.TRANSCRIBE_ENGINE
+    model: str = defaults.TRANSCRIBE_MODEL
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = get_engine(self.engine_name, self.model, self.show.language[:2])
+        return self._engine
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+
+# --- stages -----------------------------------------------------------------------------
+
+
+def load_stage(job: EpisodeJob, ctx: Context) -> None:
+    problems = Problems()
+    job.episode = load_episode(job.folder, problems)
+    problems.raise_if_any()
+    assert job.episode is not None
+    job.timeline = edl.read(job.episode.edl)
+
+
+def probe_stage(job: EpisodeJob, ctx: Context) -> None:
+    assert job.episode and job.timeline
+    paths, problems = edit.source_problems(job.timeline, job.episode.recordings_dir)
+    for name, path in paths.items():
+        try:
+            job.recordings[name] = probe_recording(path, name, ctx.cache)
+        except StorycastError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+
+
+def edit_stage(job: EpisodeJob, ctx: Context) -> None:
+    assert job.timeline
+    problems = edit.time_problems(job.timeline, job.recordings)
+    if problems:
+        raise InputError(problems)
+    job.duration = job.timeline.duration
+
+
+def analyse_stage(job: EpisodeJob, ctx: Context) -> None:
+    for name, rec in job.recordings.items():
+        job.loudness[name] = analyse_mod.analyse(rec, ctx.cache)
+
+
+def transcribe_stage(job: EpisodeJob, ctx: Context) -> None:
+    for name, rec in job.recordings.items():
+        job.transcripts[name] = transcribe_recording(rec, ctx.engine, ctx.cache)
+
+
+def render_stage(job: EpisodeJob, ctx: Context) -> None:
+    assert job.timeline
+    result = render_timeline(job.timeline, job.recordings, job.loudness, ctx.cache)
+    job.rendered_loudness = result.loudness
+    if result.normalization != "linear":
+        job.notes.append(
+            f"loudness was normalised in ffmpeg's {result.normalization} mode, not linear; "
+            "dynamics may sound slightly compressed"
+        )
+    folder = _staging(job, ctx)
+    target = folder / f"{job.slug}.mp3"
+    shutil.copyfile(result.path, target)
+    job.outputs["audio"] = Output(target, "", "audio/mpeg", "audio")
+
+
+def captions_stage(job: EpisodeJob, ctx: Context) -> None:
+    assert job.timeline
+    folder = _staging(job, ctx)
+    suffixes = {
+        "captions-vtt": (".vtt", "text/vtt"),
+        "captions-srt": (".srt", "application/x-subrip"),
+        "transcript-json": (".json", "application/json"),
+        "chapters": (".chapters.json", "application/json+chapters"),
+    }
+    for role, text in captions_mod.render_all(job.timeline, job.transcripts).items():
+        suffix, content_type = suffixes[role]
+        path = folder / f"{job.slug}{suffix}"
+        path.write_text(text, encoding="utf-8")
+        job.outputs[role] = Output(path, "", content_type, role)
+
+
+def tag_stage(job: EpisodeJob, ctx: Context) -> None:
+    assert job.episode and job.timeline
+    ep = job.episode
+    tag_mp3(
+        job.outputs["audio"].path,
+        title=ep.title,
+        show_title=ctx.show.title,
+        artist=ctx.show.author,
+        episode_number=ep.number,
+        year=ep.published.year,
+        artwork=ctx.show.artwork,
+        chapters=list(job.timeline.chapters),
+        duration=job.timeline.duration,
+    )
+
+
+def key_stage(job: EpisodeJob, ctx: Context) -> None:
+    """Content-addressed keys: a key never changes meaning, so listeners' caches stay right."""
+    for output in job.outputs.values():
+        output.sha256 = sha256_file(output.path)
+        output.size = output.path.stat().st_size
+        name = output.path.name
+        stem, dot, ext = name.partition(".")
+        output.key = f"media/{ctx.show.slug}/{stem}-{output.sha256[:16]}{dot}{ext}"
+    job.status = "ready"
+
+
+Stage = tuple[str, Callable[[EpisodeJob, Context], None]]
+
+CHECK_STAGES: list[Stage] = [
+    ("load", load_stage),
+    ("probe", probe_stage),
+    ("edit", edit_stage),
+]
+PUBLISH_STAGES: list[Stage] = CHECK_STAGES + [
+    ("analyse", analyse_stage),
+    ("transcribe", transcribe_stage),
+    ("render", render_stage),
+    ("captions", captions_stage),
+    ("tag", tag_stage),
+    ("keys", key_stage),
+]
+
+
+def _staging(job: EpisodeJob, ctx: Context) -> Path:
+    folder = ctx.staging / job.slug
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+# --- running ----------------------------------------------------------------------------
+
+
+def run_stages(job: EpisodeJob, stages: list[Stage], ctx: Context, label: str) -> None:
+    for name, stage in stages:
+        if job.status in ("failed", "skipped"):
+            return
+        ctx.say(f"{label} {job.slug}: {name}")
+        started = time.perf_counter()
+        try:
+            stage(job, ctx)
+        except StorycastError as exc:
+            job.status = "failed"
+            job.reason = str(exc)
+        except Exception as exc:  # a bug must not stop the other episodes
+            job.status = "failed"
+            job.reason = (
+                f"internal error in stage {name}: {type(exc).__name__}: {exc}. "
+                "This is a storycast bug; please report it with the log above."
+            )
+            ctx.say(traceback.format_exc())
+        finally:
+            job.timings[name] = time.perf_counter() - started
+
+
+def episode_jobs(show: Show) -> list[EpisodeJob]:
+    """Every episode folder that belongs to this show (or cannot say which show it is)."""
+    jobs: list[EpisodeJob] = []
+    for folder in find_episode_folders(show.episodes_dir):
+        job = EpisodeJob(folder=folder)
+        probe_problems = Problems()
+        episode = load_episode(folder, probe_problems)
+        if episode is not None and episode.show != show.slug:
+            continue  # another show's episode
+        jobs.append(job)
+    return jobs
+
+
+@dataclass
+class RunReport:
+    show: Show | None
+    jobs: list[EpisodeJob]
+    show_problems: list[Problem]
+    publish_error: str = ""
+    published_keys: int = 0
+    uploaded: int = 0
+    deleted: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            not self.show_problems
+            and not self.publish_error
+            and all(j.status in ("published", "ready") for j in self.jobs)
+        )
+
+
+def _open(show_file: Path, root: Path, out: TextIO) -> tuple[Context | None, list[Problem]]:
+    problems = Problems()
+    show = load_show(show_file, problems)
+    if show is None or problems:
+        return None, problems.items
+    cache = Cache(root / defaults.CACHE_DIR)
+    staging = root / ".storycast" / "staging" / show.slug
+    return Context(root=root, show=show, cache=cache, staging=staging, out=out), []
+
+
+def check(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunReport:
+    ctx, problems = _open(show_file, root, out)
+    if ctx is None:
+        return RunReport(None, [], problems)
+    jobs = episode_jobs(ctx.show)
+    for i, job in enumerate(jobs, 1):
+        run_stages(job, CHECK_STAGES, ctx, f"[{i}/{len(jobs)}]")
+        if job.status == "pending":
+            job.status = "ready"
+    return RunReport(ctx.show, jobs, [])
+
+
+def publish_show(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunReport:
+    ctx, problems = _open(show_file, root, out)
+    if ctx is None:
+        return RunReport(None, [], problems)
+    shutil.rmtree(ctx.staging, ignore_errors=True)
+    jobs = episode_jobs(ctx.show)
+    for i, job in enumerate(jobs, 1):
+        run_stages(job, PUBLISH_STAGES, ctx, f"[{i}/{len(jobs)}]")
+    report = RunReport(ctx.show, jobs, [])
+    try:
+        store: ObjectStore = open_store(ctx.show.storage, root, ctx.show.path)
+        ctx.say(f"store: publishing to {store.description}")
+        result = publish.publish(ctx.show, jobs, store, ctx.staging, ctx.say)
+        report.uploaded, report.deleted, report.published_keys = (
+            result.uploaded,
+            result.deleted,
+            result.kept,
+        )
+    except StorycastError as exc:
+        report.publish_error = str(exc)
+        for job in jobs:
+            if job.status == "ready":
+                job.status = "failed"
+                job.reason = "not published: the store step failed (see above)"
+    finally:
+        shutil.rmtree(ctx.staging, ignore_errors=True)
+    return report

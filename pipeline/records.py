@@ -1,0 +1,296 @@
+"""Typed records that the stages pass to each other.
+
+Stages talk only through these; none imports another stage's internals.
+Saved records (caches, transcripts, manifests) carry a schema name and version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One source recording, as measured (not as its headers claim)."""
+
+    path: Path
+    name: str  # how the EDL names it: a path relative to the episode's recordings/ folder
+    sha256: str
+    size: int
+    duration: float  # seconds, measured by decoding every audio frame
+    header_duration: float | None  # what the container claims; phones that crash lie
+    container: str
+    codec: str
+    sample_rate: int
+    channels: int
+
+    SCHEMA = "storycast.Recording.1"
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["path"] = str(self.path)
+        d["schema"] = self.SCHEMA
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any], path: Path, name: str) -> Recording:
+        return cls(
+            path=path,
+            name=name,
+            sha256=d["sha256"],
+            size=d["size"],
+            duration=d["duration"],
+            header_duration=d["header_duration"],
+            container=d["container"],
+            codec=d["codec"],
+            sample_rate=d["sample_rate"],
+            channels=d["channels"],
+        )
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """EBU R128 measurement of one recording or one rendered episode."""
+
+    integrated: float  # LUFS
+    true_peak: float  # dBTP
+    lra: float  # LU
+    threshold: float  # LUFS
+
+    SCHEMA = "storycast.Loudness.1"
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    text: str
+    probability: float = 1.0
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """Words of one whole recording, in recording time."""
+
+    recording_sha256: str
+    engine: str
+    model: str
+    language: str
+    words: tuple[Word, ...]
+
+    SCHEMA = "storycast.Transcript.1"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": self.SCHEMA,
+            "recording_sha256": self.recording_sha256,
+            "engine": self.engine,
+            "model": self.model,
+            "language": self.language,
+            "words": [[w.start, w.end, w.text, w.probability] for w in self.words],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Transcript:
+        if d.get("schema") != cls.SCHEMA:
+            raise ValueError(f"not a {cls.SCHEMA} record")
+        return cls(
+            recording_sha256=d["recording_sha256"],
+            engine=d["engine"],
+            model=d["model"],
+            language=d["language"],
+            words=tuple(Word(float(a), float(b), str(t), float(p)) for a, b, t, p in d["words"]),
+        )
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One kept range of one recording, placed on the episode timeline."""
+
+    source: str  # recording name as written in the EDL
+    src_in: float
+    src_out: float
+    start: float  # where it starts in the episode
+    fade_in: float = 0.0
+    fade_out: float = 0.0
+    line: int | None = None  # EDL line, for messages
+
+    @property
+    def duration(self) -> float:
+        return self.src_out - self.src_in
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+
+@dataclass(frozen=True)
+class Chapter:
+    start: float  # episode time
+    title: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Exactly what will be rendered: the EDL resolved, nothing added."""
+
+    edl_path: Path
+    edl_sha256: str
+    clips: tuple[Clip, ...]
+    chapters: tuple[Chapter, ...]
+
+    @property
+    def duration(self) -> float:
+        return self.clips[-1].end if self.clips else 0.0
+
+    def sources(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for c in self.clips:
+            seen.setdefault(c.source, None)
+        return list(seen)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": "storycast.Timeline.1",
+            "edl": str(self.edl_path),
+            "edl_sha256": self.edl_sha256,
+            "duration": round(self.duration, 6),
+            "clips": [
+                {
+                    "source": c.source,
+                    "in": c.src_in,
+                    "out": c.src_out,
+                    "start": round(c.start, 6),
+                    "fade_in": c.fade_in,
+                    "fade_out": c.fade_out,
+                }
+                for c in self.clips
+            ],
+            "chapters": [{"start": ch.start, "title": ch.title} for ch in self.chapters],
+        }
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One caption cue in episode time."""
+
+    start: float
+    end: float
+    text: str  # already wrapped: lines joined by "\n"
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class Show:
+    path: Path  # the show file
+    slug: str
+    title: str
+    description: str
+    author: str
+    owner_name: str
+    owner_email: str
+    language: str
+    link: str
+    artwork: Path
+    category: str
+    explicit: bool
+    base_url: str  # public URL that the store's keys hang under
+    storage: str  # "local:PATH" (relative to the project) or "s3://..."
+    episodes_dir: Path
+    subcategory: str | None = None
+    copyright: str | None = None
+
+    @property
+    def feed_key(self) -> str:
+        return f"feeds/{self.slug}.xml"
+
+    @property
+    def feed_url(self) -> str:
+        return self.base_url.rstrip("/") + "/" + self.feed_key
+
+
+@dataclass(frozen=True)
+class Episode:
+    folder: Path
+    slug: str
+    show: str
+    title: str
+    description: str
+    number: int | None
+    season: int | None
+    published: datetime
+    edl: Path
+    explicit: bool | None = None
+    episode_type: Literal["full", "trailer", "bonus"] = "full"
+    guid: str | None = None
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.folder / "recordings"
+
+
+@dataclass
+class Output:
+    """One file to publish: where it is staged and the key it gets."""
+
+    path: Path
+    key: str
+    content_type: str
+    role: str  # "audio", "captions-vtt", "captions-srt", "transcript-json", "chapters"
+    size: int = 0
+    sha256: str = ""
+
+
+EpisodeStatus = Literal["pending", "ready", "published", "skipped", "failed"]
+
+
+@dataclass
+class EpisodeJob:
+    """Everything one episode accumulates as it moves through the stages.
+
+    Skipping or failing is data (``status`` and ``reason``), not an exception
+    that unwinds the whole batch.
+    """
+
+    folder: Path
+    episode: Episode | None = None
+    timeline: Timeline | None = None
+    recordings: dict[str, Recording] = field(default_factory=dict)
+    loudness: dict[str, Loudness] = field(default_factory=dict)
+    transcripts: dict[str, Transcript] = field(default_factory=dict)
+    cues: list[Cue] = field(default_factory=list)
+    outputs: dict[str, Output] = field(default_factory=dict)  # role -> output
+    rendered_loudness: Loudness | None = None
+    duration: float = 0.0
+    status: EpisodeStatus = "pending"
+    reason: str = ""
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def slug(self) -> str:
+        return self.episode.slug if self.episode else self.folder.name
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    """A file as listeners' apps will fetch it."""
+
+    role: str  # "audio", "captions-vtt", "captions-srt", "transcript-json", "chapters", "artwork"
+    key: str  # object key in the store
+    url: str  # public URL
+    size: int  # bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One episode as the feed presents it."""
+
+    episode: Episode
+    duration: float  # seconds
+    files: dict[str, PublishedFile]  # role -> file; "audio" is the enclosure

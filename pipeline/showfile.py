@@ -1,0 +1,175 @@
+"""Loading the show file (feeds/<slug>.yaml) and episode files (episodes/<slug>/episode.yaml)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal, cast
+
+from .records import Episode, Show
+from .yamlfile import Node, Problems, load
+
+SHOW_FIELDS = {
+    "title",
+    "description",
+    "author",
+    "owner",
+    "language",
+    "link",
+    "artwork",
+    "category",
+    "subcategory",
+    "explicit",
+    "base_url",
+    "storage",
+    "episodes",
+    "copyright",
+}
+OWNER_FIELDS = {"name", "email"}
+EPISODE_FIELDS = {
+    "show",
+    "title",
+    "description",
+    "number",
+    "season",
+    "published",
+    "edl",
+    "explicit",
+    "type",
+    "guid",
+}
+EPISODE_FILE = "episode.yaml"
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def _required(fields: dict[str, Node], root: Node, name: str, what: str) -> str | None:
+    if name not in fields:
+        root.problem(f"is missing `{name}:` ({what}).", field=name)
+        return None
+    return fields[name].text()
+
+
+def load_show(path: Path, problems: Problems) -> Show | None:
+    root = load(path, problems)
+    if root is None:
+        return None
+    fields = root.mapping(SHOW_FIELDS)
+    if fields is None:
+        return None
+    slug = path.stem
+    if not _SLUG.match(slug):
+        problems.add_at(
+            path,
+            f"the file name `{path.name}` must be lower-case letters, digits and "
+            "dashes (it becomes the feed's address).",
+        )
+    title = _required(fields, root, "title", "the show's name")
+    description = _required(fields, root, "description", "a sentence or two about the show")
+    author = _required(fields, root, "author", "who makes it, e.g. the youth council's name")
+    artwork_name = _required(fields, root, "artwork", "a square JPEG or PNG next to the show file")
+    base_url = fields["base_url"].text() if "base_url" in fields else "http://127.0.0.1:8000"
+    owner_name, owner_email = author or "", ""
+    if "owner" in fields:
+        owner = fields["owner"].mapping(OWNER_FIELDS)
+        if owner is not None:
+            owner_name = owner["name"].text() or "" if "name" in owner else owner_name
+            owner_email = owner["email"].text() or "" if "email" in owner else ""
+            if owner_email and "@" not in owner_email:
+                owner["email"].problem(f"`{owner_email}` is not an email address.")
+    explicit = fields["explicit"].boolean() if "explicit" in fields else False
+    artwork = path.parent / artwork_name if artwork_name else path.parent
+    if artwork_name and not artwork.is_file():
+        fields["artwork"].problem(f"`{artwork_name}` was not found next to the show file.")
+    if base_url and not re.match(r"^https?://", base_url):
+        fields["base_url"].problem(f"`{base_url}` must start with http:// or https://.")
+    episodes_dir = path.parent.parent / "episodes"
+    if "episodes" in fields and (name := fields["episodes"].text()):
+        episodes_dir = (path.parent / name).resolve()
+    if not (title and description and author and artwork_name and base_url) or explicit is None:
+        return None
+    return Show(
+        path=path,
+        slug=slug,
+        title=title,
+        description=description,
+        author=author,
+        owner_name=owner_name,
+        owner_email=owner_email,
+        language=_opt(fields, "language") or "en",
+        link=_opt(fields, "link") or base_url,
+        artwork=artwork,
+        category=_opt(fields, "category") or "Society & Culture",
+        subcategory=_opt(fields, "subcategory"),
+        explicit=explicit,
+        base_url=base_url,
+        storage=_opt(fields, "storage") or "local:public",
+        episodes_dir=episodes_dir,
+        copyright=_opt(fields, "copyright"),
+    )
+
+
+def _opt(fields: dict[str, Node], name: str) -> str | None:
+    return fields[name].text() if name in fields else None
+
+
+def find_episode_folders(episodes_dir: Path) -> list[Path]:
+    if not episodes_dir.is_dir():
+        return []
+    return sorted(p for p in episodes_dir.iterdir() if (p / EPISODE_FILE).is_file())
+
+
+def load_episode(folder: Path, problems: Problems) -> Episode | None:
+    path = folder / EPISODE_FILE
+    root = load(path, problems)
+    if root is None:
+        return None
+    fields = root.mapping(EPISODE_FIELDS)
+    if fields is None:
+        return None
+    slug = folder.name
+    if not _SLUG.match(slug):
+        problems.add_at(
+            folder,
+            f"the folder name `{slug}` must be lower-case letters, digits and "
+            "dashes (it becomes part of web addresses).",
+        )
+    show = _required(fields, root, "show", "which show this episode belongs to")
+    title = _required(fields, root, "title", "the episode's title")
+    description = _opt(fields, "description") or ""
+    number = fields["number"].integer(minimum=1) if "number" in fields else None
+    season = fields["season"].integer(minimum=1) if "season" in fields else None
+    published = fields["published"].timestamp() if "published" in fields else None
+    if "published" not in fields:
+        root.problem(
+            "is missing `published:` (the date it goes out, e.g. 2026-11-29).", field="published"
+        )
+    explicit = fields["explicit"].boolean() if "explicit" in fields else None
+    episode_type = _opt(fields, "type") or "full"
+    if episode_type not in ("full", "trailer", "bonus"):
+        fields["type"].problem(f"`{episode_type}` should be full, trailer or bonus.")
+    edl_name = _opt(fields, "edl") or "edl.yaml"
+    edl = folder / edl_name
+    if not edl.is_file():
+        node = fields.get("edl", root)
+        node.problem(
+            f"the EDL `{edl_name}` was not found in {folder}.",
+            "Write one (see README.md) or fix the name.",
+            field="edl",
+        )
+    if not (show and title and published) or problems:
+        return None
+    return Episode(
+        folder=folder,
+        slug=slug,
+        show=show,
+        title=title,
+        description=description,
+        number=number,
+        season=season,
+        published=published.astimezone(UTC) if published else datetime.now(UTC),
+        edl=edl,
+        explicit=explicit,
+        episode_type=cast(Literal["full", "trailer", "bonus"], episode_type),
+        guid=_opt(fields, "guid"),
+    )

@@ -1,0 +1,270 @@
+"""Reading hand-written YAML with a line number for every value.
+
+Contributors and volunteers write the show, episode and EDL files by hand. We
+compose the YAML node tree (not plain ``safe_load``) so that every error can
+say which line and which field, and so that YAML 1.1 surprises (``1:30`` read
+as the number 90, ``no`` read as false) never pass silently: each field is
+interpreted by the code that knows what it means.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import yaml
+
+from .errors import InputError, Problem
+
+
+class Problems:
+    """Collects every problem in a file so a volunteer sees them all at once."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, problem: Problem) -> None:
+        self.items.append(problem)
+
+    def extend(self, problems: Problems | list[Problem] | tuple[Problem, ...]) -> None:
+        self.items.extend(problems.items if isinstance(problems, Problems) else problems)
+
+    def add_at(self, path: Path, message: str, fix: str = "", line: int | None = None) -> None:
+        self.items.append(Problem(path, message, fix, line))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InputError(self.items)
+
+
+class Node:
+    """A YAML node plus where it came from."""
+
+    def __init__(self, node: yaml.Node, path: Path, field: str, problems: Problems):
+        self.node = node
+        self.path = path
+        self.field = field
+        self.problems = problems
+
+    @property
+    def line(self) -> int:
+        return self.node.start_mark.line + 1
+
+    def problem(self, message: str, fix: str = "", field: str | None = None) -> None:
+        self.problems.add(Problem(self.path, message, fix, self.line, field or self.field))
+
+    # -- structure -----------------------------------------------------------------------
+
+    def is_mapping(self) -> bool:
+        return isinstance(self.node, yaml.MappingNode)
+
+    def is_sequence(self) -> bool:
+        return isinstance(self.node, yaml.SequenceNode)
+
+    def is_null(self) -> bool:
+        return isinstance(self.node, yaml.ScalarNode) and self.node.tag.endswith(":null")
+
+    def mapping(self, allowed: set[str] | None = None) -> dict[str, Node] | None:
+        """The mapping's fields; unknown names are reported with a suggestion."""
+        if not self.is_mapping():
+            self.problem(
+                "expected a set of `name: value` lines here.",
+                "Check the indentation: fields of one item line up under each other.",
+            )
+            return None
+        out: dict[str, Node] = {}
+        assert isinstance(self.node, yaml.MappingNode)
+        for key_node, value_node in self.node.value:
+            key = str(key_node.value)
+            sub = f"{self.field}.{key}" if self.field else key
+            child = Node(value_node, self.path, sub, self.problems)
+            if key in out:
+                self.problems.add(
+                    Problem(
+                        self.path,
+                        f"`{key}` is given twice.",
+                        "Keep one of them.",
+                        key_node.start_mark.line + 1,
+                        sub,
+                    )
+                )
+                continue
+            if allowed is not None and key not in allowed:
+                close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
+                hint = (
+                    f"Did you mean `{close[0]}`?"
+                    if close
+                    else ("Known fields are: " + ", ".join(sorted(allowed)) + ".")
+                )
+                self.problems.add(
+                    Problem(
+                        self.path,
+                        f"`{key}` is not a field storycast knows here.",
+                        hint,
+                        key_node.start_mark.line + 1,
+                        sub,
+                    )
+                )
+                continue
+            out[key] = child
+        return out
+
+    def items(self) -> Iterator[Node]:
+        if not self.is_sequence():
+            self.problem("expected a list here (lines starting with `- `).")
+            return
+        assert isinstance(self.node, yaml.SequenceNode)
+        for i, child in enumerate(self.node.value):
+            yield Node(child, self.path, f"{self.field}[{i + 1}]", self.problems)
+
+    # -- scalars -------------------------------------------------------------------------
+
+    def raw(self) -> str | None:
+        if not isinstance(self.node, yaml.ScalarNode):
+            self.problem("expected a single value here, not a list or a group of fields.")
+            return None
+        return str(self.node.value)
+
+    def text(self, *, allow_empty: bool = False) -> str | None:
+        value = self.raw()
+        if value is None:
+            return None
+        if self.is_null() or (not value.strip() and not allow_empty):
+            self.problem("is empty.", "Write a value after the colon.")
+            return None
+        return value.strip()
+
+    def integer(self, minimum: int | None = None) -> int | None:
+        value = self.raw()
+        if value is None:
+            return None
+        try:
+            number = int(value.strip())
+        except ValueError:
+            self.problem(f"`{value}` is not a whole number.")
+            return None
+        if minimum is not None and number < minimum:
+            self.problem(f"{number} is too small; it must be at least {minimum}.")
+            return None
+        return number
+
+    def boolean(self) -> bool | None:
+        value = self.raw()
+        if value is None:
+            return None
+        lowered = value.strip().lower()
+        if lowered in {"true", "yes"}:
+            return True
+        if lowered in {"false", "no"}:
+            return False
+        self.problem(f"`{value}` should be true or false.")
+        return None
+
+    def seconds(self) -> float | None:
+        """A time: seconds (``12.5``) or clock form (``1:02.5``, ``01:02:03.250``)."""
+        value = self.raw()
+        if value is None:
+            return None
+        result = parse_time(value)
+        if result is None:
+            self.problem(
+                f"`{value}` is not a time.",
+                "Write seconds (`75.5`) or minutes:seconds (`1:15.5`) or hours:minutes:seconds.",
+            )
+            return None
+        if result < 0:
+            self.problem(f"`{value}` is negative; times count from the start, so 0 or more.")
+            return None
+        return result
+
+    def timestamp(self) -> datetime | None:
+        value = self.raw()
+        if value is None:
+            return None
+        text = value.strip()
+        try:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                d = date.fromisoformat(text)
+                return datetime(d.year, d.month, d.day, 9, 0, tzinfo=UTC)
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            self.problem(
+                f"`{value}` is not a date.", "Write it as 2026-11-29 or 2026-11-29T18:00:00Z."
+            )
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+_CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
+
+
+def parse_time(text: str) -> float | None:
+    """Seconds from ``75.5``, ``1:15.5`` or ``0:01:15.5``; None if it is not a time."""
+    t = text.strip()
+    if not t:
+        return None
+    try:
+        value = float(t)
+    except ValueError:
+        pass
+    else:
+        return value if value == value and abs(value) != float("inf") else None
+    negative = t.startswith("-")
+    m = _CLOCK.match(t.lstrip("-"))
+    if not m:
+        return None
+    hours = int(m.group(1) or 0)
+    minutes = int(m.group(2))
+    secs = float(m.group(3))
+    if minutes >= 60 and m.group(1) is not None or secs >= 60:
+        return None
+    total = hours * 3600 + minutes * 60 + secs
+    return -total if negative else total
+
+
+def load(path: Path, problems: Problems) -> Node | None:
+    """Compose ``path`` into a Node tree; unreadable or malformed files become problems."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        problems.add(Problem(path, "this file does not exist.", "Check the name and folder."))
+        return None
+    except OSError as exc:
+        problems.add(Problem(path, f"cannot be read: {exc.strerror}."))
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        problems.add(
+            Problem(path, "is not UTF-8 text.", "Save it as UTF-8 in your editor.", bad_line)
+        )
+        return None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = exc.problem or "the YAML is malformed"
+        problems.add(
+            Problem(
+                path,
+                f"this is not valid YAML ({what}).",
+                "Check that line for a missing colon, a stray tab, or uneven indentation.",
+                line,
+            )
+        )
+        return None
+    except yaml.YAMLError as exc:
+        problems.add(Problem(path, f"this is not valid YAML ({exc})."))
+        return None
+    if node is None:
+        problems.add(Problem(path, "is empty.", "See README.md for what goes in it."))
+        return None
+    return Node(node, path, "", problems)

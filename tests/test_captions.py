@@ -1,0 +1,360 @@
+"""captions: words mapped through the Timeline, cues built to broadcast limits, files written."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from pipeline import defaults
+from pipeline.captions import (
+    EpisodeWord,
+    build_cues,
+    map_words,
+    render_all,
+    to_chapters_json,
+    to_srt,
+    to_text,
+    to_transcript_json,
+    to_webvtt,
+    wrap,
+)
+from pipeline.records import Chapter, Clip, Cue, Timeline, Transcript, Word
+
+EPS = 1e-9
+
+
+def timeline(*clips: Clip, chapters: tuple[Chapter, ...] = ()) -> Timeline:
+    return Timeline(edl_path=Path("edl.yaml"), edl_sha256="x", clips=clips, chapters=chapters)
+
+
+def laid_out(*ranges: tuple[str, float, float]) -> tuple[Clip, ...]:
+    """Clips placed one after another from episode time 0."""
+    clips: list[Clip] = []
+    t = 0.0
+    for source, src_in, src_out in ranges:
+        clips.append(Clip(source=source, src_in=src_in, src_out=src_out, start=t))
+        t += src_out - src_in
+    return tuple(clips)
+
+
+def transcript(*words: tuple[float, float, str]) -> Transcript:
+    return Transcript(
+        recording_sha256="sha",
+        engine="faster-whisper",
+        model="tiny.en",
+        language="en",
+        words=tuple(Word(a, b, t) for a, b, t in words),
+    )
+
+
+def spaced(
+    text: str, start: float = 0.0, step: float = 0.3, length: float = 0.25
+) -> list[tuple[float, float, str]]:
+    """One word every ``step`` seconds."""
+    return [(start + i * step, start + i * step + length, w) for i, w in enumerate(text.split())]
+
+
+def cue_words(cues: list[Cue]) -> list[str]:
+    return " ".join(c.text.replace("\n", " ") for c in cues).split()
+
+
+def parse_vtt(text: str) -> list[tuple[float, float, str]]:
+    """A tiny WebVTT reader: header, then blocks of a timing line and text lines."""
+    blocks = text.strip("\n").split("\n\n")
+    assert blocks[0] == "WEBVTT"
+    stamp = r"(\d\d):(\d\d):(\d\d)\.(\d\d\d)"
+    out = []
+    for block in blocks[1:]:
+        timing, *lines = block.split("\n")
+        m = re.fullmatch(stamp + " --> " + stamp, timing)
+        assert m, timing
+        g = [int(x) for x in m.groups()]
+        start = g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000
+        end = g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000
+        assert lines and all(lines)
+        out.append((start, end, "\n".join(lines)))
+    return out
+
+
+def check_invariants(cues: list[Cue], tl: Timeline) -> None:
+    previous_end = -1.0
+    for cue in cues:
+        lines = cue.text.split("\n")
+        assert 1 <= len(lines) <= defaults.CAPTION_MAX_LINES, cue
+        # A single word longer than a line is allowed, alone and unbroken.
+        assert all(
+            line and (len(line) <= defaults.CAPTION_MAX_LINE or " " not in line) for line in lines
+        ), cue
+        assert cue.end > cue.start
+        assert cue.end - cue.start <= defaults.CAPTION_MAX_SECONDS + EPS, cue
+        assert cue.start >= previous_end - EPS, "cues overlap or are out of order"
+        previous_end = cue.end
+        assert any(c.start - EPS <= cue.start and cue.end <= c.end + EPS for c in tl.clips), cue
+        for ch in tl.chapters:
+            assert not (cue.start < ch.start - EPS and cue.end > ch.start + EPS), (cue, ch)
+
+
+# --------------------------------------------------------------------------- map_words
+
+
+def test_words_in_cut_out_parts_never_appear() -> None:
+    words = spaced("one two three") + [(3.0, 3.4, "secret"), (3.5, 3.9, "address")]
+    words += spaced("four five six", start=5.0)
+    tl = timeline(*laid_out(("a.m4a", 0.0, 2.0), ("a.m4a", 5.0, 6.0)))
+    tr = {"a.m4a": transcript(*words)}
+
+    mapped = map_words(tl, tr)
+    assert [w.text for w in mapped] == ["one", "two", "three", "four", "five", "six"]
+    for output in render_all(tl, tr).values():
+        assert "secret" not in output and "address" not in output
+
+
+def test_clip_from_middle_of_recording_is_shifted() -> None:
+    tl = timeline(*laid_out(("intro.wav", 0.0, 5.0), ("story.m4a", 10.0, 20.0)))
+    tr = {
+        "intro.wav": transcript((1.0, 1.5, "hi")),
+        "story.m4a": transcript((2.0, 2.5, "before"), (12.0, 12.4, "middle"), (25, 26, "after")),
+    }
+    mapped = map_words(tl, tr)
+    assert mapped == [
+        EpisodeWord(1.0, 1.5, "hi", 0),
+        EpisodeWord(pytest.approx(7.0), pytest.approx(7.4), "middle", 1),  # type: ignore[arg-type]
+    ]
+
+
+def test_same_recording_used_twice_maps_each_occurrence() -> None:
+    tl = timeline(
+        Clip("a.m4a", 4.0, 6.0, start=0.0),
+        Clip("b.m4a", 0.0, 3.0, start=2.0),
+        Clip("a.m4a", 0.0, 5.0, start=5.0),
+    )
+    tr = {
+        "a.m4a": transcript((1.0, 1.2, "early"), (4.5, 4.9, "twice")),
+        "b.m4a": transcript((0.5, 0.7, "bee")),
+    }
+    got = [(round(w.start, 6), round(w.end, 6), w.text, w.clip_index) for w in map_words(tl, tr)]
+    assert got == [
+        (0.5, 0.9, "twice", 0),
+        (2.5, 2.7, "bee", 1),
+        (6.0, 6.2, "early", 2),
+        (9.5, 9.9, "twice", 2),
+    ]
+
+
+def test_midpoint_rule_at_clip_edges() -> None:
+    tl = timeline(Clip("a", 10.0, 20.0, start=100.0))
+    tr = {
+        "a": transcript(
+            (9.5, 10.3, "out-left"),  # midpoint 9.9
+            (9.6, 10.4, "in-left"),  # midpoint 10.0: the in point is inside
+            (15.0, 15.5, "middle"),
+            (19.6, 20.2, "in-right"),  # midpoint 19.9
+            (19.8, 20.2, "out-right"),  # midpoint 20.0: the out point is outside
+        )
+    }
+    mapped = map_words(tl, tr)
+    assert [w.text for w in mapped] == ["in-left", "middle", "in-right"]
+    left, _, right = mapped
+    assert left.start == pytest.approx(100.0) and left.end == pytest.approx(100.4)
+    assert right.start == pytest.approx(109.6) and right.end == pytest.approx(110.0)
+    assert all(100.0 <= w.start <= w.end <= 110.0 for w in mapped)
+
+
+def test_whitespace_stripped_empty_dropped_missing_source_skipped() -> None:
+    tl = timeline(*laid_out(("a", 0.0, 5.0), ("missing", 0.0, 5.0)))
+    tr = {"a": transcript((0.0, 0.3, " Hello"), (0.4, 0.5, "  "), (0.6, 0.9, "world. "))}
+    assert [w.text for w in map_words(tl, tr)] == ["Hello", "world."]
+
+
+# --------------------------------------------------------------------------- build_cues
+
+
+def test_long_random_episode_keeps_every_limit_and_every_word() -> None:
+    rng = random.Random(7)
+    vocab = ["a", "the", "story", "we", "recorded", "festival", "volunteers", "x" * 45]
+    vocab += ["and", "then", "everybody", "laughed.", "why?", "wow!", "supercalifragilistic"]
+    transcripts = {}
+    for name in ("a", "b", "c"):
+        t, words = 0.0, []
+        while t < 120:
+            length = rng.choice([0.05, 0.2, 0.4, 0.8, 2.5])
+            words.append((t, t + length, rng.choice(vocab)))
+            t += length + rng.choice([0.0, 0.05, 0.1, 0.3, 0.69, 0.71, 1.5])
+        transcripts[name] = transcript(*words)
+    clips = laid_out(("a", 3.3, 40.0), ("b", 10.0, 55.5), ("a", 60.0, 90.0), ("c", 0.0, 120.0))
+    chapters = (Chapter(0.0, "Start"), Chapter(20.05, "Two"), Chapter(150, "3"))
+    tl = timeline(*clips, chapters=chapters)
+
+    mapped = map_words(tl, transcripts)
+    cues = build_cues(mapped, tl)
+    check_invariants(cues, tl)
+    assert cue_words(cues) == [w.text for w in mapped]
+    boundaries = [c.start for c in tl.clips[1:]] + [ch.start for ch in tl.chapters]
+    for b in boundaries:
+        assert not any(c.start < b - EPS and c.end > b + EPS for c in cues)
+
+
+def test_no_cue_spans_clip_boundary_even_without_pause() -> None:
+    tl = timeline(*laid_out(("a", 0.0, 2.0), ("b", 0.0, 2.0)))
+    tr = {"a": transcript(*spaced("one two three four five six")), "b": transcript(*spaced("x y"))}
+    cues = build_cues(map_words(tl, tr), tl)
+    assert [c.text for c in cues] == ["one two three four five six", "x y"]
+    assert cues[0].end <= 2.0 <= cues[1].start
+
+
+def test_no_cue_spans_chapter_start() -> None:
+    tl = timeline(*laid_out(("a", 0.0, 10.0)), chapters=(Chapter(0.0, "A"), Chapter(1.0, "B")))
+    tr = {"a": transcript(*spaced("one two three four five six"))}
+    cues = build_cues(map_words(tl, tr), tl)
+    # Words at 0.0, 0.3, 0.6, 0.9 (midpoint 1.025 -> after), 1.2, 1.5.
+    assert [c.text for c in cues] == ["one two three", "four five six"]
+    assert cues[0].end == 1.0 and cues[1].start == 1.0
+    check_invariants(cues, tl)
+
+
+def test_sentence_end_and_pause_start_new_cues() -> None:
+    words = [(0.0, 0.3, "Hello"), (0.35, 0.6, "there."), (0.65, 0.9, "How"), (0.95, 1.2, "are")]
+    words += [(1.25, 1.5, "you?"), (1.55, 1.8, "I"), (2.3, 2.5, "am"), (3.3, 3.5, "fine")]
+    tl = timeline(Clip("a", 0.0, 10.0, start=0.0))
+    cues = build_cues(map_words(tl, {"a": transcript(*words)}), tl)
+    # 0.5 s gap stays in the cue; 0.8 s gap (longer than the pause break) does not.
+    assert [c.text for c in cues] == ["Hello there.", "How are you?", "I am", "fine"]
+    check_invariants(cues, tl)
+
+
+def test_minimum_duration_extension_never_overlaps() -> None:
+    words = [(1.0, 1.2, "Yes."), (1.5, 1.7, "No."), (5.0, 5.2, "Maybe."), (9.7, 9.8, "End.")]
+    tl = timeline(*laid_out(("a", 0.0, 10.0), ("b", 0.0, 5.0)))
+    tr = {"a": transcript(*words), "b": transcript((0.1, 0.3, "Next."))}
+    cues = build_cues(map_words(tl, tr), tl)
+    assert [(c.start, c.end, c.text) for c in cues] == [
+        (1.0, 1.5, "Yes."),  # stops where the next cue starts
+        (1.5, 2.5, "No."),  # extended to the minimum
+        (5.0, 6.0, "Maybe."),
+        (9.7, 10.0, "End."),  # stops at the clip boundary
+        (10.1, 11.1, "Next."),
+    ]
+    check_invariants(cues, tl)
+
+
+def test_maximum_duration_and_single_long_word() -> None:
+    words = spaced(" ".join(["go"] * 60), step=0.4, length=0.35)  # 24 s of short words
+    tl = timeline(*laid_out(("a", 0.0, 30.0), ("b", 0.0, 12.0)))
+    tr = {"a": transcript(*words), "b": transcript((1.0, 10.0, "Ooooooh"))}
+    cues = build_cues(map_words(tl, tr), tl)
+    check_invariants(cues, tl)
+    assert cues[-1].text == "Ooooooh"
+    assert cues[-1].start == 31.0 and cues[-1].end == 38.0
+    assert cue_words(cues).count("go") == 60
+
+
+def test_lines_wrapped_balanced_and_overlong_word_alone() -> None:
+    text = "young people and festival volunteers record stories on their phones"
+    tl = timeline(Clip("a", 0.0, 30.0, start=0.0))
+    cues = build_cues(map_words(tl, {"a": transcript(*spaced(text, step=0.1, length=0.08))}), tl)
+    assert [c.text for c in cues] == [
+        "young people and festival volunteers\nrecord stories on their phones"
+    ]
+    long = "x" * 50
+    assert wrap(["a", long, "b"]) == ["a", long, "b"]
+    assert wrap([long]) == [long]
+    assert wrap(["short", "line"]) == ["short line"]
+    lines = wrap(("word " * 12).split())
+    assert len(lines) == 2 and abs(len(lines[0]) - len(lines[1])) <= 5
+    tr = {"a": transcript(*spaced(f"a {long} b c"))}
+    cues = build_cues(map_words(tl, tr), tl)
+    assert [c.text for c in cues] == [f"a\n{long}", "b c"]
+
+
+# --------------------------------------------------------------------------- writers
+
+
+CUES = [
+    Cue(0.0, 1.5, "Fish & chips <3\nand more"),
+    Cue(1.5, 3.25, "Second > first"),
+    Cue(3661.0625, 3662.5, "Late one", speaker="Sam <host>"),
+]
+
+
+def test_webvtt_format_escaping_and_parse_back() -> None:
+    vtt = to_webvtt(CUES)
+    assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\n")
+    assert "Fish &amp; chips &lt;3\nand more" in vtt
+    assert "Second &gt; first" in vtt
+    assert "<v Sam &lt;host&gt;>Late one" in vtt
+    parsed = parse_vtt(vtt)
+    assert [(s, e) for s, e, _ in parsed] == [(0.0, 1.5), (1.5, 3.25), (3661.062, 3662.5)]
+
+
+def test_webvtt_parse_back_from_built_cues() -> None:
+    tl = timeline(*laid_out(("a", 1.0, 30.0)), chapters=(Chapter(0, "A"), Chapter(12.5, "B")))
+    words = spaced(" ".join(f"w{i}." if i % 7 == 6 else f"w{i}" for i in range(80)), step=0.33)
+    cues = build_cues(map_words(tl, {"a": transcript(*words)}), tl)
+    parsed = parse_vtt(to_webvtt(cues))
+    assert len(parsed) == len(cues)
+    for (start, end, text), cue in zip(parsed, cues, strict=True):
+        assert start == pytest.approx(cue.start, abs=5e-4)
+        assert end == pytest.approx(cue.end, abs=5e-4)
+        assert text == cue.text
+
+
+def test_srt_numbering_and_format() -> None:
+    srt = to_srt(CUES)
+    blocks = srt.strip("\n").split("\n\n")
+    assert [b.split("\n")[0] for b in blocks] == ["1", "2", "3"]
+    assert blocks[0] == "1\n00:00:00,000 --> 00:00:01,500\nFish & chips <3\nand more"
+    assert blocks[2].split("\n")[1] == "01:01:01,062 --> 01:01:02,500"
+    for b in blocks:
+        assert re.fullmatch(r"\d+\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\n.+", b, re.S)
+
+
+def test_transcript_json() -> None:
+    data = json.loads(to_transcript_json(CUES))
+    assert data["version"] == "1.0.0"
+    assert data["segments"][0] == {
+        "startTime": 0.0,
+        "endTime": 1.5,
+        "body": "Fish & chips <3 and more",
+    }
+    assert data["segments"][2]["speaker"] == "Sam <host>"
+    assert data["segments"][2]["startTime"] == 3661.062
+    assert "speaker" not in data["segments"][1]
+    assert to_text(CUES).splitlines() == [
+        "Fish & chips <3 and more",
+        "Second > first",
+        "Sam <host>: Late one",
+    ]
+
+
+def test_chapters_json() -> None:
+    tl = timeline(
+        *laid_out(("a", 0.0, 100.0)),
+        chapters=(Chapter(0.0, "Welcome"), Chapter(42.1234, "Café stories")),
+    )
+    text = to_chapters_json(tl)
+    assert "Café" in text  # not \u-escaped
+    assert json.loads(text) == {
+        "version": "1.2.0",
+        "chapters": [
+            {"startTime": 0.0, "title": "Welcome"},
+            {"startTime": 42.123, "title": "Café stories"},
+        ],
+    }
+    renamed = json.loads(to_chapters_json(tl, {42.1234: "Stories"}))
+    assert [c["title"] for c in renamed["chapters"]] == ["Welcome", "Stories"]
+
+
+def test_render_all_roles() -> None:
+    tr = {"a": transcript(*spaced("hello & welcome"))}
+    plain = render_all(timeline(*laid_out(("a", 0.0, 5.0))), tr)
+    assert set(plain) == {"captions-vtt", "captions-srt", "transcript-json"}
+    assert "hello &amp; welcome" in plain["captions-vtt"]
+    tl = timeline(*laid_out(("a", 0.0, 5.0)), chapters=(Chapter(0.0, "Only"),))
+    with_chapters = render_all(tl, tr)
+    assert set(with_chapters) == set(plain) | {"chapters"}
+    assert json.loads(with_chapters["chapters"])["chapters"][0]["title"] == "Only"
+    assert json.loads(with_chapters["transcript-json"])["segments"][0]["body"] == "hello & welcome"
