@@ -27,9 +27,19 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+# Top-level box types an MP4/M4A/3GP/MOV file may open with.
+_MP4_BOXES = {b"ftyp", b"wide", b"free", b"skip", b"mdat", b"moov", b"pnot"}
+
+
+def _looks_like_mp4(path: Path) -> bool:
+    with path.open("rb") as fh:
+        head = fh.read(12)
+    return len(head) >= 8 and head[4:8] in _MP4_BOXES
+
+
 def _explain(path: Path, stderr: str) -> MediaError:
     tail = stderr_tail(stderr, 3)
-    if "moov atom not found" in stderr:
+    if "moov atom not found" in stderr and _looks_like_mp4(path):
         return MediaError(
             Problem(
                 path,

@@ -150,7 +150,7 @@ def tag_mp3(
 
     tmp = path.with_name(f".{path.name}.tagging")
     try:
-        shutil.copyfile(path, tmp)
+        shutil.copy(path, tmp)  # data and permission bits
         strip_tags(tmp)
 
         tags = _InOrderID3()
