@@ -32,7 +32,6 @@ lint: setup
 	$(BIN)/ruff check pipeline tests
 	$(BIN)/mypy pipeline
 
-bench: TOOLS += espeak-ng:espeak-ng
 bench: setup
 	$(BIN)/python -m pipeline.bench
 

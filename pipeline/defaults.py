@@ -5,14 +5,15 @@ from __future__ import annotations
 # Loudness (EBU R128 / Apple podcast practice): stereo programme at -16 LUFS.
 TARGET_LUFS = -16.0
 TARGET_TRUE_PEAK = -1.0
-# loudnorm falls back to dynamic mode when the measured range exceeds this;
-# speech whose recordings were gain-matched first stays well inside it.
-TARGET_LRA = 18.0
+# MP3 encoding can raise the true peak a little; keep this much headroom.
+CODEC_PEAK_MARGIN = 0.5
+# A rendered episode further than this from the target is re-encoded once.
+LOUDNESS_TOLERANCE = 0.2
 # Per-recording gain that evens out quiet and loud phones before the mix.
 MAX_RECORDING_GAIN_DB = 30.0
 # Sample-peak ceiling after per-recording gain, so the final linear
 # normalisation never has to limit (dB full scale).
-PRE_LIMIT_DBFS = -2.5
+PRE_LIMIT_DBFS = -3.0
 # Below this a recording is treated as silence and given no gain.
 SILENCE_LUFS = -60.0
 

@@ -99,11 +99,8 @@ def render_stage(job: EpisodeJob, ctx: Context) -> None:
     assert job.timeline
     result = render_timeline(job.timeline, job.recordings, job.loudness, ctx.cache)
     job.rendered_loudness = result.loudness
-    if result.normalization != "linear":
-        job.notes.append(
-            f"loudness was normalised in ffmpeg's {result.normalization} mode, not linear; "
-            "dynamics may sound slightly compressed"
-        )
+    if result.note:
+        job.notes.append(result.note)
     folder = _staging(job, ctx)
     target = folder / f"{job.slug}.mp3"
     shutil.copyfile(result.path, target)

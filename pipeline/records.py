@@ -60,7 +60,7 @@ class Loudness:
     lra: float  # LU
     threshold: float  # LUFS
 
-    SCHEMA = "storycast.Loudness.1"
+    SCHEMA = "storycast.Loudness.2"
 
 
 @dataclass(frozen=True)

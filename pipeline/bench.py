@@ -1,0 +1,157 @@
+"""`make bench`: speed figures, printed and written as JSON with the machine described.
+
+Figures are seconds of processing per minute of input, measured side by side
+in one run, so compare ratios rather than absolute times: these machines are
+noisy. No test asserts on time; this is where speed goals are watched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import defaults
+from .analyse import analyse
+from .cache import Cache
+from .orchestrator import publish_show
+from .probe import probe
+from .records import Clip, Timeline
+from .render import render
+from .transcribe import get_engine, transcribe
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_kb = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem_kb = int(line.split()[1])
+    except OSError:
+        pass
+    ffmpeg = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": sys.version.split()[0],
+        "ffmpeg": ffmpeg.splitlines()[0] if ffmpeg else "",
+    }
+
+
+def _long_input(folder: Path, loops: int) -> Path:
+    """A phone-like voice memo of a few minutes, made from the example show's recording."""
+    source = ROOT / "episodes" / "first-flat" / "recordings" / "interview.m4a"
+    out = folder / "long-memo.m4a"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-stream_loop",
+            str(loops - 1),
+            "-i",
+            str(source),
+            "-c:a",
+            "aac",
+            "-b:a",
+            "48k",
+            "-ac",
+            "1",
+            str(out),
+        ],
+        check=True,
+    )
+    return out
+
+
+def _timed(fn: Any, *args: Any) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = fn(*args)
+    return result, time.perf_counter() - start
+
+
+def run(loops: int = 10) -> dict[str, Any]:
+    results: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "machine": machine()}
+    with tempfile.TemporaryDirectory(prefix="storycast-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        cache = Cache(tmp / "cache")
+        memo = _long_input(tmp, loops)
+        recording, probe_s = _timed(probe, memo, memo.name, cache)
+        minutes = recording.duration / 60
+        loudness, analyse_s = _timed(analyse, recording, cache)
+        engine = get_engine(defaults.TRANSCRIBE_ENGINE, defaults.TRANSCRIBE_MODEL, "en")
+        _, first_s = _timed(transcribe, recording, engine, None)  # includes model load
+        _, transcribe_s = _timed(transcribe, recording, engine, cache)
+        clip = Clip(memo.name, 0.0, recording.duration, 0.0, 0.5, 1.0)
+        timeline = Timeline(memo, "bench", (clip,), ())
+        _, render_s = _timed(render, timeline, {memo.name: recording}, {memo.name: loudness}, cache)
+        results["input_minutes"] = round(minutes, 3)
+        results["seconds_per_input_minute"] = {
+            "probe": round(probe_s / minutes, 3),
+            "analyse": round(analyse_s / minutes, 3),
+            "transcribe": round(transcribe_s / minutes, 3),
+            "transcribe_first_call_with_model_load": round(first_s / minutes, 3),
+            "render": round(render_s / minutes, 3),
+        }
+        results["transcribe_real_time_factor"] = round(transcribe_s / recording.duration, 4)
+        results["transcribe_engine"] = f"{engine.name} {engine.model} (int8, CPU)"
+
+        project = tmp / "project"
+        shutil.copytree(ROOT / "feeds", project / "feeds")
+        shutil.copytree(ROOT / "episodes", project / "episodes")
+        show_file = project / "feeds" / "riverside-voices.yaml"
+        with open(os.devnull, "w") as devnull:
+            first, first_publish_s = _timed(publish_show, show_file, project, devnull)
+            again, republish_s = _timed(publish_show, show_file, project, devnull)
+        results["example_show"] = {
+            "first_publish_seconds": round(first_publish_s, 3),
+            "no_change_republish_seconds": round(republish_s, 3),
+            "no_change_republish_objects_written": again.uploaded,
+            "first_publish_ok": first.ok,
+        }
+    usage_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # ffmpeg's own memory is not reported here: a forked child's peak counts the
+    # Python parent's pages it inherited, which would make the figure meaningless.
+    results["peak_memory_mib"] = {"python_process": round(usage_self / 1024, 1)}
+    return results
+
+
+def main() -> int:
+    results = run()
+    out_dir = ROOT / "bench-results"
+    out_dir.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = out_dir / f"bench-{stamp}.json"
+    text = json.dumps(results, indent=2)
+    path.write_text(text + "\n")
+    print(text)
+    print(f"\nwritten to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
