@@ -89,6 +89,11 @@ def podcast_guid(feed_url: str) -> str:
     return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, name))
 
 
+def show_guid(show: Show) -> str:
+    """The show file's pinned ``guid``, or the namespace's rule applied to the feed URL."""
+    return show.guid or podcast_guid(show.feed_url)
+
+
 def episode_guid(show: Show, episode: Episode) -> str:
     """The item ``guid``: never changes once an episode is out.
 
@@ -100,7 +105,7 @@ def episode_guid(show: Show, episode: Episode) -> str:
     """
     if episode.guid:
         return episode.guid
-    return str(uuid.uuid5(uuid.UUID(podcast_guid(show.feed_url)), episode.slug))
+    return str(uuid.uuid5(uuid.UUID(show_guid(show)), episode.slug))
 
 
 # ------------------------------------------------------- itunes: extension
@@ -484,7 +489,7 @@ def build_feed(
     itunes.itunes_explicit(show.explicit)
     itunes.itunes_type(ITUNES_TYPE)
 
-    podcast.guid(podcast_guid(show.feed_url))
+    podcast.guid(show_guid(show))
     podcast.locked(locked, owner=show.owner_email)
     podcast.medium(MEDIUM)
 

@@ -203,6 +203,9 @@ class Show:
     episodes_dir: Path
     subcategory: str | None = None
     copyright: str | None = None
+    # podcast:guid pinned in the show file, so moving the feed (say, from the local
+    # preview to a CDN) never changes it or any episode's guid.
+    guid: str | None = None
 
     @property
     def feed_key(self) -> str:

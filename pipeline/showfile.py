@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, cast
 
+from . import defaults
 from .records import Episode, Show
 from .yamlfile import Node, Problems, load
 
@@ -25,6 +27,7 @@ SHOW_FIELDS = {
     "storage",
     "episodes",
     "copyright",
+    "guid",
 }
 OWNER_FIELDS = {"name", "email"}
 EPISODE_FIELDS = {
@@ -81,11 +84,21 @@ def load_show(path: Path, problems: Problems) -> Show | None:
     artwork = path.parent / artwork_name if artwork_name else path.parent
     if artwork_name and not artwork.is_file():
         fields["artwork"].problem(f"`{artwork_name}` was not found next to the show file.")
+    elif artwork_name:
+        for message in artwork_problems(artwork):
+            fields["artwork"].problem(message)
     if base_url and not re.match(r"^https?://", base_url):
         fields["base_url"].problem(f"`{base_url}` must start with http:// or https://.")
     episodes_dir = path.parent.parent / "episodes"
     if "episodes" in fields and (name := fields["episodes"].text()):
         episodes_dir = (path.parent / name).resolve()
+    guid = _opt(fields, "guid")
+    if guid is not None:
+        try:
+            guid = str(uuid.UUID(guid))
+        except ValueError:
+            fields["guid"].problem(f"`{guid}` is not a UUID.",
+                                   "Copy the guid storycast suggests, or leave the line out.")
     if not (title and description and author and artwork_name and base_url) or explicit is None:
         return None
     return Show(
@@ -106,7 +119,35 @@ def load_show(path: Path, problems: Problems) -> Show | None:
         storage=_opt(fields, "storage") or "local:public",
         episodes_dir=episodes_dir,
         copyright=_opt(fields, "copyright"),
+        guid=guid,
     )
+
+
+def artwork_problems(path: Path) -> list[str]:
+    """What podcast directories would refuse: size, shape, colour model, format."""
+    from PIL import Image, UnidentifiedImageError
+
+    fix = (
+        f"Podcast apps need a square RGB JPEG or PNG, {defaults.ARTWORK_MIN_PX} to "
+        f"{defaults.ARTWORK_MAX_PX} pixels a side."
+    )
+    try:
+        with Image.open(path) as img:
+            fmt, mode, (width, height) = img.format, img.mode, img.size
+    except (UnidentifiedImageError, OSError):
+        return [f"`{path.name}` is not an image storycast can read. {fix}"]
+    problems = []
+    if fmt not in ("JPEG", "PNG"):
+        problems.append(f"`{path.name}` is a {fmt} image. {fix}")
+    elif path.suffix.lower() not in ({".jpg", ".jpeg"} if fmt == "JPEG" else {".png"}):
+        problems.append(f"`{path.name}` is really a {fmt} file; rename it to match.")
+    if width != height:
+        problems.append(f"`{path.name}` is {width}x{height} pixels, not square. {fix}")
+    elif not defaults.ARTWORK_MIN_PX <= width <= defaults.ARTWORK_MAX_PX:
+        problems.append(f"`{path.name}` is {width}x{height} pixels. {fix}")
+    if mode not in ({"RGB", "RGBA"} if fmt == "PNG" else {"RGB"}):
+        problems.append(f"`{path.name}` uses the {mode} colour model; save it as RGB. {fix}")
+    return problems
 
 
 def _opt(fields: dict[str, Node], name: str) -> str | None:

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from conftest import ROOT, Run, copy_example, storycast
 
 EPISODE = """show: riverside-voices

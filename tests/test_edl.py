@@ -149,3 +149,29 @@ def test_sources_cannot_leave_the_recordings_folder(tmp_path: Path) -> None:
     assert "outside" in str(resolve_source(rec, "../../secret.m4a"))
     assert "absolute" in str(resolve_source(rec, str(outside)))
     assert "outside" in str(resolve_source(rec, "link.m4a"))
+
+
+@pytest.mark.parametrize(
+    ("size", "mode", "fmt", "name", "expected"),
+    [
+        ((800, 800), "RGB", "JPEG", "art.jpg", "800x800 pixels"),
+        ((1400, 1200), "RGB", "JPEG", "art.jpg", "not square"),
+        ((1400, 1400), "CMYK", "JPEG", "art.jpg", "CMYK colour model"),
+        ((1400, 1400), "RGB", "PNG", "art.jpg", "really a PNG file"),
+        ((1400, 1400), "RGB", "GIF", "art.gif", "is a GIF image"),
+    ],
+)
+def test_artwork_podcast_apps_would_refuse(
+    tmp_path: Path, size: tuple[int, int], mode: str, fmt: str, name: str, expected: str
+) -> None:
+    from PIL import Image
+
+    from pipeline.showfile import artwork_problems
+
+    path = tmp_path / name
+    Image.new(mode, size).save(path, fmt)
+    problems = artwork_problems(path)
+    assert any(expected in p for p in problems), problems
+    good = tmp_path / "good.jpg"
+    Image.new("RGB", (1400, 1400)).save(good, "JPEG")
+    assert artwork_problems(good) == []

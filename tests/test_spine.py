@@ -9,6 +9,7 @@ from pathlib import Path
 
 import podcastparser
 import yaml
+
 from conftest import ROOT, Run, decoded_duration, ebur128, storycast
 
 BASE = "http://127.0.0.1:8000/"
