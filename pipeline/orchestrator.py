@@ -62,7 +62,7 @@ def load_stage(job: EpisodeJob, ctx: Context) -> None:
     job.episode = load_episode(job.folder, problems)
     problems.raise_if_any()
     assert job.episode is not None
-    job.timeline = edl.read(job.episode.edl)
+    job.timeline = edl.read(job.episode.edl, job.episode)
 
 
 def probe_stage(job: EpisodeJob, ctx: Context) -> None:

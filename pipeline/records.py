@@ -185,6 +185,26 @@ class Cue:
 
 
 @dataclass(frozen=True)
+class StorageTarget:
+    """Where a show is published, from the show file's ``storage:``."""
+
+    target: str  # "local:PATH" (relative to the project) or "s3://bucket/prefix"
+    endpoint_url: str | None = None  # any S3-compatible service; None means AWS
+    region: str | None = None
+    path_style: bool = False  # bucket in the path, not the host name
+    # Where raw recordings and caches may be kept remotely: never the public target.
+    private: str | None = None
+
+
+@dataclass(frozen=True)
+class Reel:
+    """How an editing tool's reel or clip name maps to one of the episode's recordings."""
+
+    recording: str  # a file in the episode's recordings/ folder
+    start_timecode: str | None = None  # the recording's first frame, e.g. "01:00:00:00"
+
+
+@dataclass(frozen=True)
 class Show:
     path: Path  # the show file
     slug: str
@@ -199,7 +219,7 @@ class Show:
     category: str
     explicit: bool
     base_url: str  # public URL that the store's keys hang under
-    storage: str  # "local:PATH" (relative to the project) or "s3://..."
+    storage: StorageTarget
     episodes_dir: Path
     subcategory: str | None = None
     copyright: str | None = None
@@ -230,6 +250,10 @@ class Episode:
     explicit: bool | None = None
     episode_type: Literal["full", "trailer", "bonus"] = "full"
     guid: str | None = None
+    # For EDLs from editing tools: reel/clip names -> recordings, and timecode rate
+    # ("24", "25", "29.97" for drop-frame, "30").
+    reels: dict[str, Reel] = field(default_factory=dict)
+    frame_rate: str | None = None
 
     @property
     def recordings_dir(self) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal, cast
 
 from . import defaults
-from .records import Episode, Show
+from .records import Episode, Reel, Show, StorageTarget
 from .yamlfile import Node, Problems, load
 
 SHOW_FIELDS = {
@@ -41,8 +41,11 @@ EPISODE_FIELDS = {
     "explicit",
     "type",
     "guid",
+    "reels",
+    "frame_rate",
 }
 EPISODE_FILE = "episode.yaml"
+FRAME_RATES = ("23.976", "24", "25", "29.97", "30")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -97,8 +100,10 @@ def load_show(path: Path, problems: Problems) -> Show | None:
         try:
             guid = str(uuid.UUID(guid))
         except ValueError:
-            fields["guid"].problem(f"`{guid}` is not a UUID.",
-                                   "Copy the guid storycast suggests, or leave the line out.")
+            fields["guid"].problem(
+                f"`{guid}` is not a UUID.",
+                "Copy the guid storycast suggests, or leave the line out.",
+            )
     if not (title and description and author and artwork_name and base_url) or explicit is None:
         return None
     return Show(
@@ -116,11 +121,70 @@ def load_show(path: Path, problems: Problems) -> Show | None:
         subcategory=_opt(fields, "subcategory"),
         explicit=explicit,
         base_url=base_url,
-        storage=_opt(fields, "storage") or "local:public",
+        storage=_storage(fields["storage"])
+        if "storage" in fields
+        else StorageTarget("local:public"),
         episodes_dir=episodes_dir,
         copyright=_opt(fields, "copyright"),
         guid=guid,
     )
+
+
+STORAGE_FIELDS = {"target", "endpoint_url", "region", "path_style", "private"}
+
+
+def _storage(node: Node) -> StorageTarget:
+    """``storage: local:public`` or a mapping with ``target:`` and S3 options."""
+    if not node.is_mapping():
+        target = node.text() or "local:public"
+        _check_target(node, target)
+        return StorageTarget(target)
+    fields = node.mapping(STORAGE_FIELDS) or {}
+    if "target" not in fields:
+        node.problem("needs `target:` (local:FOLDER or s3://bucket/prefix).")
+        return StorageTarget("local:public")
+    target = fields["target"].text() or "local:public"
+    _check_target(fields["target"], target)
+    path_style = fields["path_style"].boolean() if "path_style" in fields else False
+    private = _opt(fields, "private")
+    if private is not None and private.rstrip("/") == target.rstrip("/"):
+        fields["private"].problem(
+            "is the same place as the public target.",
+            "Raw recordings must never be public: give a separate bucket or prefix.",
+        )
+    return StorageTarget(
+        target=target,
+        endpoint_url=_opt(fields, "endpoint_url"),
+        region=_opt(fields, "region"),
+        path_style=bool(path_style),
+        private=private,
+    )
+
+
+def _check_target(node: Node, target: str) -> None:
+    if not re.match(r"^(local:.+|s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?)$", target):
+        node.problem(
+            f"`{target}` is not a storage target.",
+            "Write local:FOLDER (e.g. local:public) or s3://bucket/prefix.",
+        )
+
+
+REEL_FIELDS = {"recording", "start"}
+
+
+def _reels(node: Node) -> dict[str, Reel]:
+    reels: dict[str, Reel] = {}
+    for name, value in (node.mapping() or {}).items():
+        if value.is_mapping():
+            fields = value.mapping(REEL_FIELDS) or {}
+            recording = fields["recording"].text() if "recording" in fields else None
+            if recording is None:
+                value.problem("needs `recording:` (a file in recordings/).")
+                continue
+            reels[name] = Reel(recording, _opt(fields, "start"))
+        elif (recording := value.text()) is not None:
+            reels[name] = Reel(recording)
+    return reels
 
 
 def artwork_problems(path: Path) -> list[str]:
@@ -189,6 +253,12 @@ def load_episode(folder: Path, problems: Problems) -> Episode | None:
     episode_type = _opt(fields, "type") or "full"
     if episode_type not in ("full", "trailer", "bonus"):
         fields["type"].problem(f"`{episode_type}` should be full, trailer or bonus.")
+    frame_rate = _opt(fields, "frame_rate")
+    if frame_rate is not None and frame_rate not in FRAME_RATES:
+        fields["frame_rate"].problem(
+            f"`{frame_rate}` is not a timecode rate storycast knows.",
+            "Use one of: " + ", ".join(FRAME_RATES) + " (29.97 means drop-frame).",
+        )
     edl_name = _opt(fields, "edl") or "edl.yaml"
     edl = folder / edl_name
     if not edl.is_file():
@@ -213,4 +283,6 @@ def load_episode(folder: Path, problems: Problems) -> Episode | None:
         explicit=explicit,
         episode_type=cast(Literal["full", "trailer", "bonus"], episode_type),
         guid=_opt(fields, "guid"),
+        reels=_reels(fields["reels"]) if "reels" in fields else {},
+        frame_rate=frame_rate,
     )

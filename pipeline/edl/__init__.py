@@ -1,9 +1,12 @@
-"""EDL importers: each format is a module with ``read(path) -> Timeline``.
+"""EDL importers: each format is a module with ``read(path, episode) -> Timeline``.
 
 The importer is chosen by file suffix. Every importer returns the same
-Timeline record and raises ``InputError`` listing every problem it found, each
-with file and line. Importers do not look at recordings; ``edit`` checks the
-Timeline against what was measured.
+Timeline record (clip sources are recording names inside the episode's
+recordings/ folder) and raises ``InputError`` listing every problem it found,
+each with file and line. ``episode`` carries what some formats need: reel and
+clip names mapped to recordings, the timecode rate and recordings' start
+timecodes. Importers do not measure recordings; ``edit`` checks the Timeline
+against what was measured.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import InputError, Problem
-from ..records import Timeline
+from ..records import Episode, Timeline
 from . import yaml_edl
 
-Importer = Callable[[Path], Timeline]
+Importer = Callable[[Path, Episode | None], Timeline]
 
 IMPORTERS: dict[str, Importer] = {
     ".yaml": yaml_edl.read,
@@ -23,7 +26,7 @@ IMPORTERS: dict[str, Importer] = {
 }
 
 
-def read(path: Path) -> Timeline:
+def read(path: Path, episode: Episode | None = None) -> Timeline:
     importer = IMPORTERS.get(path.suffix.lower())
     if importer is None:
         known = ", ".join(sorted(IMPORTERS))
@@ -34,4 +37,4 @@ def read(path: Path) -> Timeline:
                 f"Use one of: {known}.",
             )
         )
-    return importer(path)
+    return importer(path, episode)

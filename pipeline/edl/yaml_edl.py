@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ..records import Chapter, Clip, Timeline
+from ..records import Chapter, Clip, Episode, Timeline
 from ..yamlfile import Node, Problems, load
 
 TOP_FIELDS = {"clips", "chapters", "notes"}
@@ -29,7 +29,7 @@ CLIP_FIELDS = {"source", "in", "out", "fade_in", "fade_out", "note"}
 CHAPTER_FIELDS = {"at", "title"}
 
 
-def read(path: Path) -> Timeline:
+def read(path: Path, episode: Episode | None = None) -> Timeline:
     problems = Problems()
     root = load(path, problems)
     clips: list[Clip] = []

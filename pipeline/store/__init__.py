@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import InputError, Problem
+from ..records import StorageTarget
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")
 
@@ -39,7 +40,10 @@ def check_key(key: str) -> str:
     return key
 
 
-def open_store(target: str, project_root: Path, show_file: Path | None = None) -> ObjectStore:
+def open_store(
+    storage: StorageTarget, project_root: Path, show_file: Path | None = None
+) -> ObjectStore:
+    target = storage.target
     if target.startswith("local:"):
         from .local import LocalStore
 
