@@ -135,6 +135,22 @@ class Chapter:
 
 
 @dataclass(frozen=True)
+class Redaction:
+    """A range of one recording that must not be heard or read anywhere.
+
+    In recording time: it holds wherever that range appears in the episode, in
+    every clip that uses it, and in captions, transcripts, chapters and tags.
+    """
+
+    source: str  # recording name, as clips name it
+    start: float  # recording time
+    end: float
+    mode: Literal["bleep", "silence"] = "bleep"
+    replacement: str = "[removed]"  # what captions and transcripts show instead
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class Timeline:
     """Exactly what will be rendered: the EDL resolved, nothing added."""
 
@@ -142,6 +158,19 @@ class Timeline:
     edl_sha256: str
     clips: tuple[Clip, ...]
     chapters: tuple[Chapter, ...]
+    redactions: tuple[Redaction, ...] = ()
+
+    def redacted_spans(self) -> list[tuple[float, float, Redaction]]:
+        """Every place a redaction lands in the episode: (start, end, redaction), in order."""
+        spans: list[tuple[float, float, Redaction]] = []
+        for clip in self.clips:
+            for r in self.redactions:
+                if r.source != clip.source:
+                    continue
+                lo, hi = max(r.start, clip.src_in), min(r.end, clip.src_out)
+                if hi > lo:
+                    spans.append((clip.start + lo - clip.src_in, clip.start + hi - clip.src_in, r))
+        return sorted(spans, key=lambda s: (s[0], s[1]))
 
     @property
     def duration(self) -> float:
@@ -171,6 +200,19 @@ class Timeline:
                 for c in self.clips
             ],
             "chapters": [{"start": ch.start, "title": ch.title} for ch in self.chapters],
+            "redactions": [
+                {
+                    "source": r.source,
+                    "start": r.start,
+                    "end": r.end,
+                    "mode": r.mode,
+                    "replacement": r.replacement,
+                    "in_episode": [
+                        [round(a, 6), round(b, 6)] for a, b, x in self.redacted_spans() if x is r
+                    ],
+                }
+                for r in self.redactions
+            ],
         }
 
 
