@@ -6,9 +6,21 @@ when its midpoint lies inside the clip's source range, and it is shifted (and
 clamped) into that clip's place in the episode. Re-editing an EDL re-maps the
 same words through the new Timeline; nothing is re-transcribed.
 
+A redaction holds here too: every word that overlaps a redacted span (in
+episode time, from ``Timeline.redacted_spans``) is dropped and the span is
+shown as one token, the redaction's ``replacement`` text (``[name removed]``),
+in every format written from the cues.
+
 Cues follow broadcast practice (limits in ``defaults``): at most two lines of 42
-characters, about one to seven seconds each, a new cue after a sentence end or
-a pause, and never a cue across a clip boundary or a chapter start.
+characters, about one to seven seconds each, at most 20 characters a second
+where the following silence allows (the cue stays up longer), a new cue after a
+sentence end or a pause, an overlong cue split after a clause (comma) where it
+can be, and never a cue across a clip boundary or a chapter start.
+
+Speakers: ``speakers`` maps a recording name (as clips name it) to the name a
+speaker is credited by; the phone case is one recording per speaker. Only
+speakers who consented to be named belong in it (that mapping is made from the
+people file by the caller); everyone else's cues carry no voice tag.
 
 All timing arithmetic in ``build_cues`` is done in whole milliseconds, so the
 limits hold exactly in what the writers print.
@@ -17,7 +29,9 @@ limits hold exactly in what the writers print.
 from __future__ import annotations
 
 import bisect
+import html
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +39,7 @@ from . import defaults
 from .records import Cue, Timeline, Transcript
 
 SENTENCE_END = (".", "?", "!")
+CLAUSE_END = (",", ";", ":")
 CLOSING = "\"')]}\u201d\u2019\u00bb"  # quotes and brackets that may follow a sentence end
 
 
@@ -36,6 +51,7 @@ class EpisodeWord:
     end: float
     text: str
     clip_index: int
+    redacted: bool = False  # a redaction's replacement text, not a heard word
 
 
 # --------------------------------------------------------------------------- mapping
@@ -75,6 +91,40 @@ def _clamp(value: float, low: float, high: float) -> float:
     return max(low, min(high, value))
 
 
+def redact_words(words: list[EpisodeWord], timeline: Timeline) -> list[EpisodeWord]:
+    """Words with every redacted span replaced by one token of its replacement text.
+
+    A word is dropped when its time overlaps a span at all (a word half inside a
+    redaction is not shown), and when it lies wholly inside one (zero-length words
+    too). Each span that lands in the episode becomes one token for the span's
+    clip, timed to the span, so a cue shows ``[name removed]`` where it was said.
+    """
+    spans = timeline.redacted_spans()
+    if not spans:
+        return words
+
+    def hit(word: EpisodeWord, lo: float, hi: float) -> bool:
+        return word.start < hi and word.end > lo or lo <= word.start <= hi
+
+    kept = [w for w in words if not any(hit(w, lo, hi) for lo, hi, _ in spans)]
+    tokens: list[EpisodeWord] = []
+    for lo, hi, redaction in spans:
+        index = _clip_at(timeline, (lo + hi) / 2)
+        text = " ".join(redaction.replacement.split())
+        if index is not None and text:
+            tokens.append(EpisodeWord(lo, hi, text, index, redacted=True))
+    merged = kept + tokens
+    merged.sort(key=lambda w: (w.clip_index, w.start, w.end))
+    return merged
+
+
+def _clip_at(timeline: Timeline, t: float) -> int | None:
+    for index, clip in enumerate(timeline.clips):
+        if clip.start <= t < clip.end:
+            return index
+    return None
+
+
 # --------------------------------------------------------------------------- cues
 
 
@@ -92,6 +142,7 @@ class _Segment:
     low: int
     high: int
     words: tuple[_MsWord, ...]
+    speaker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,25 +151,33 @@ class _RawCue:
     end: int
     lines: tuple[str, ...]
     high: int  # end of the segment the cue belongs to
+    speaker: str | None = None
 
 
 def _ms(seconds: float) -> int:
     return round(seconds * 1000)
 
 
-def build_cues(words: list[EpisodeWord], timeline: Timeline) -> list[Cue]:
+def build_cues(
+    words: list[EpisodeWord],
+    timeline: Timeline,
+    speakers: dict[str, str] | None = None,
+) -> list[Cue]:
     """Group episode words into caption cues (time-ordered, never overlapping).
 
-    ``words`` are what ``map_words`` returns for the same ``timeline``; each
-    word's ``clip_index`` must index ``timeline.clips``.
+    ``words`` are what ``map_words`` (and ``redact_words``) return for the same
+    ``timeline``; each word's ``clip_index`` must index ``timeline.clips``.
+    ``speakers`` maps a recording name to its speaker's credited name, for voice tags.
     """
     raw: list[_RawCue] = []
-    for segment in _segments(words, timeline):
+    for segment in _segments(words, timeline, speakers or {}):
         raw.extend(_segment_cues(segment))
     return _settle(raw)
 
 
-def _segments(words: list[EpisodeWord], timeline: Timeline) -> list[_Segment]:
+def _segments(
+    words: list[EpisodeWord], timeline: Timeline, speakers: dict[str, str]
+) -> list[_Segment]:
     chapter_starts = sorted({_ms(ch.start) for ch in timeline.chapters})
     grouped: dict[tuple[int, int], list[_MsWord]] = {}
     for word in words:
@@ -135,7 +194,8 @@ def _segments(words: list[EpisodeWord], timeline: Timeline) -> list[_Segment]:
         clip = timeline.clips[index]
         low, high = _bounds(_ms(clip.start), _ms(clip.end), chapter_starts, bucket)
         group.sort(key=lambda w: (w.start, w.end))
-        segments.append(_Segment(low, high, tuple(group)))
+        name = speakers.get(clip.source)
+        segments.append(_Segment(low, high, tuple(group), name.strip() if name else None))
     segments.sort(key=lambda s: (s.low, s.high))
     return segments
 
@@ -153,36 +213,69 @@ def _ends_sentence(text: str) -> bool:
     return text.rstrip(CLOSING).endswith(SENTENCE_END)
 
 
+def _ends_clause(text: str) -> bool:
+    return text.rstrip(CLOSING).endswith(CLAUSE_END)
+
+
+def _split_point(current: list[_MsWord]) -> int:
+    """How many of ``current``'s words to show when the next word does not fit.
+
+    After the last clause end (comma, semicolon, colon) or the last short pause in
+    the last two thirds of the cue, so a line of thought is not cut mid-phrase; else all.
+    """
+    third = max(1, len(current) // 3)
+    short_pause = _ms(defaults.CAPTION_CLAUSE_PAUSE)
+    for i in range(len(current) - 1, third - 1, -1):
+        if i + 1 < len(current) and (
+            _ends_clause(current[i].text) or current[i + 1].start - current[i].end >= short_pause
+        ):
+            return i + 1
+    return len(current)
+
+
 def _segment_cues(segment: _Segment) -> list[_RawCue]:
     max_ms = _ms(defaults.CAPTION_MAX_SECONDS)
     pause_ms = _ms(defaults.CAPTION_PAUSE_BREAK)
     cues: list[_RawCue] = []
     current: list[_MsWord] = []
 
-    def flush() -> None:
-        if current:
-            lines = tuple(wrap([w.text for w in current]))
-            end = max(w.end for w in current)
-            cues.append(_RawCue(current[0].start, end, lines, segment.high))
-            current.clear()
+    def flush(count: int) -> None:
+        shown = current[:count]
+        lines = tuple(wrap([w.text for w in shown]))
+        end = max(w.end for w in shown)
+        cues.append(_RawCue(shown[0].start, end, lines, segment.high, segment.speaker))
+        del current[:count]
 
     for word in segment.words:
         if current:
             previous = current[-1]
-            if (
-                _ends_sentence(previous.text)
-                or word.start - previous.end > pause_ms
-                or word.end - current[0].start > max_ms
-                or not fits([w.text for w in current] + [word.text])
+            if _ends_sentence(previous.text) or word.start - previous.end > pause_ms:
+                flush(len(current))
+            elif word.end - current[0].start > max_ms or not fits(
+                [w.text for w in current] + [word.text]
             ):
-                flush()
+                flush(_split_point(current))
+                # What is carried over may still be too long with the new word.
+                if current and (
+                    word.end - current[0].start > max_ms
+                    or not fits([w.text for w in current] + [word.text])
+                ):
+                    flush(len(current))
         current.append(word)
-    flush()
+    if current:
+        flush(len(current))
     return cues
 
 
+def reading_ms(lines: tuple[str, ...] | list[str]) -> int:
+    """How long a cue must stay up to be read at the maximum reading speed."""
+    chars = sum(len(line) for line in lines)
+    return math.ceil(chars * 1000 / defaults.CAPTION_MAX_CPS)
+
+
 def _settle(raw: list[_RawCue]) -> list[Cue]:
-    """Final times: no overlap, at most the maximum, extended towards the minimum."""
+    """Final times: no overlap, at most the maximum, extended towards the minimum
+    and towards the reading time, into the silence before the next cue."""
     max_ms = _ms(defaults.CAPTION_MAX_SECONDS)
     min_ms = _ms(defaults.CAPTION_MIN_SECONDS)
     cues: list[Cue] = []
@@ -192,18 +285,22 @@ def _settle(raw: list[_RawCue]) -> list[Cue]:
         limit = cue.high
         if i + 1 < len(raw):
             limit = min(limit, raw[i + 1].start)
-        end = min(max(cue.end, start), start + max_ms, limit)
-        if end - start < min_ms:
-            end = max(end, min(start + min_ms, limit))
+        limit = min(limit, start + max_ms)
+        end = min(max(cue.end, start), limit)
+        wanted = max(min_ms, reading_ms(cue.lines))
+        if end - start < wanted:
+            end = max(end, min(start + wanted, limit))
         if end <= start:
             # Only words stacked at one instant end up here; a zero-length cue shows nothing.
             continue
-        cues.append(Cue(start / 1000, end / 1000, "\n".join(cue.lines)))
+        cues.append(Cue(start / 1000, end / 1000, "\n".join(cue.lines), cue.speaker))
         previous_end = end
     return cues
 
 
 # --------------------------------------------------------------------------- wrapping
+
+PUNCTUATION_BONUS = 8  # characters of imbalance worth a line break after punctuation
 
 
 def _greedy(tokens: list[str], width: int) -> list[str]:
@@ -226,19 +323,22 @@ def wrap(tokens: list[str], width: int = defaults.CAPTION_MAX_LINE) -> list[str]
     """Lines of at most ``width`` characters, breaking only between words.
 
     One line when it fits; two lines are balanced (the break that makes the
-    longer line shortest). A word longer than ``width`` gets a line of its own.
+    longer line shortest, preferring a break after punctuation when that costs
+    a few characters). A word longer than ``width`` gets a line of its own.
     """
     lines = _greedy(tokens, width)
     if len(lines) != 2:
         return lines
     best = lines
-    best_longest = max(len(x) for x in lines)
+    best_score = max(len(x) for x in lines)
     for k in range(1, len(tokens)):
         first, second = " ".join(tokens[:k]), " ".join(tokens[k:])
         ok = all(len(x) <= width or " " not in x for x in (first, second))
-        longest = max(len(first), len(second))
-        if ok and longest < best_longest:
-            best, best_longest = [first, second], longest
+        score = max(len(first), len(second))
+        if _ends_clause(first) or _ends_sentence(first):
+            score -= PUNCTUATION_BONUS  # a line that ends a phrase reads better
+        if ok and score < best_score:
+            best, best_score = [first, second], score
     return best
 
 
@@ -324,13 +424,82 @@ def to_text(cues: list[Cue]) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def render_all(timeline: Timeline, transcripts: dict[str, Transcript]) -> dict[str, str]:
-    """Every caption output of one episode, by output role."""
-    cues = build_cues(map_words(timeline, transcripts), timeline)
+def to_html(cues: list[Cue], title: str) -> str:
+    """A readable HTML transcript (``text/html``): paragraphs by speaker and pause.
+
+    Everything is escaped; each paragraph starts with its time and, when the
+    speaker is named, their name.
+    """
+    paragraphs: list[list[Cue]] = []
+    for cue in cues:
+        if paragraphs:
+            last = paragraphs[-1][-1]
+            same = last.speaker == cue.speaker
+            if same and cue.start - last.end < defaults.TRANSCRIPT_PARAGRAPH_GAP:
+                paragraphs[-1].append(cue)
+                continue
+        paragraphs.append([cue])
+    body: list[str] = []
+    for group in paragraphs:
+        first = group[0]
+        seconds = _ms(first.start) // 1000
+        stamp = _clock(seconds)
+        stamp = f'<time datetime="PT{seconds}S">{stamp}</time>'
+        head = f'<a class="time" href="#t={seconds}">{stamp}</a>'
+        if first.speaker:
+            head += f' <strong class="speaker">{html.escape(first.speaker)}</strong>'
+        text = " ".join(" ".join(c.text.split("\n")) for c in group)
+        body.append(f"<p>{head}<br>\n{html.escape(text)}</p>")
+    if not body:
+        body.append("<p>No speech was transcribed.</p>")
+    heading = html.escape(title)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{heading}: transcript</title>\n"
+        "<style>body{max-width:40em;margin:2em auto;padding:0 1em;font:1.1em/1.6 sans-serif}"
+        ".time{color:#555;font-size:.85em;text-decoration:none}.speaker{margin-left:.5em}"
+        "</style>\n</head>\n<body>\n"
+        f"<h1>{heading}</h1>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+    )
+
+
+def _clock(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def episode_cues(
+    timeline: Timeline,
+    transcripts: dict[str, Transcript],
+    speakers: dict[str, str] | None = None,
+) -> list[Cue]:
+    """The episode's cues: words mapped through the Timeline, redactions applied."""
+    words = redact_words(map_words(timeline, transcripts), timeline)
+    return build_cues(words, timeline, speakers)
+
+
+def render_all(
+    timeline: Timeline,
+    transcripts: dict[str, Transcript],
+    speakers: dict[str, str] | None = None,
+    title: str = "Transcript",
+) -> dict[str, str]:
+    """Every caption output of one episode, by output role.
+
+    Roles and how to publish them: ``captions-vtt`` (``.vtt``, ``text/vtt``),
+    ``captions-srt`` (``.srt``, ``application/x-subrip``), ``transcript-json``
+    (``.json``, ``application/json``), ``transcript-html`` (``.transcript.html``,
+    ``text/html``), ``chapters`` (``.chapters.json``, ``application/json+chapters``).
+    """
+    cues = episode_cues(timeline, transcripts, speakers)
     out = {
         "captions-vtt": to_webvtt(cues),
         "captions-srt": to_srt(cues),
         "transcript-json": to_transcript_json(cues),
+        "transcript-html": to_html(cues, title),
     }
     if timeline.chapters:
         out["chapters"] = to_chapters_json(timeline)
@@ -340,10 +509,14 @@ def render_all(timeline: Timeline, transcripts: dict[str, Transcript]) -> dict[s
 __all__ = [
     "EpisodeWord",
     "build_cues",
+    "episode_cues",
     "fits",
     "map_words",
+    "reading_ms",
+    "redact_words",
     "render_all",
     "to_chapters_json",
+    "to_html",
     "to_srt",
     "to_text",
     "to_transcript_json",

@@ -8,8 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
-from . import orchestrator
+from . import approval, orchestrator, propose
 from .errors import Problem, StorycastError
+from .records import EpisodeJob
 
 
 def _show_files(root: Path, names: list[str]) -> list[Path]:
@@ -58,14 +59,21 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if not shows:
         print(f"No show files found in {root / 'feeds'}.", file=sys.stderr)
         return 2
-    ok = True
+    reports = [orchestrator.publish_show(show_file, root) for show_file in shows]
     lines: list[str] = []
-    for show_file in shows:
-        report = orchestrator.publish_show(show_file, root)
-        ok = ok and report.ok
+    for report in reports:
         lines += _summary(report, "publish")
     print("\n".join(lines))
-    print("\nAll episodes published." if ok else "\nSome things failed: see the list above.")
+    ok = all(r.ok for r in reports)
+    jobs = [j for r in reports for j in r.jobs]
+    skipped = sum(j.status == "skipped" for j in jobs)
+    published = sum(j.status == "published" for j in jobs)
+    if not ok:
+        print("\nSome things failed: see the list above.")
+    elif skipped:
+        print(f"\n{published} published, {skipped} skipped: see why above.")
+    else:
+        print(f"\nAll {published} episode{'s' if published != 1 else ''} published.")
     return 0 if ok else 1
 
 
@@ -84,13 +92,110 @@ def cmd_check(args: argparse.Namespace) -> int:
         for report in reports:
             out += [p.as_dict() for p in report.show_problems]
             for job in report.jobs:
-                out.append({"episode": job.slug, "status": job.status, "reason": job.reason})
+                out.append(
+                    {
+                        "episode": job.slug,
+                        "status": job.status,
+                        "reason": job.reason,
+                        "problems": [p.as_dict() for p in job.problems],
+                    }
+                )
         print(json.dumps(out, indent=1))
     else:
         for report in reports:
             print("\n".join(_summary(report, "check")))
     ok = all(r.ok for r in reports) and bool(reports)
     return 0 if ok else 1
+
+
+def _episode(args: argparse.Namespace) -> EpisodeJob | None:
+    """One episode loaded, probed and checked; its problems printed if it cannot be."""
+    root = Path(args.root).resolve()
+    job, ctx, problems = orchestrator.prepare_episode(args.episode, root)
+    if ctx is None or problems or job.timeline is None:
+        print(f"storycast: {args.episode} cannot be read:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return None
+    return job
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    job = _episode(args)
+    if job is None:
+        return 1
+    assert job.timeline is not None
+    timeline = job.timeline
+    if args.json:
+        data = timeline.to_json()
+        data["recordings"] = {
+            name: {"sha256": r.sha256, "duration": r.duration, "codec": r.codec}
+            for name, r in job.recordings.items()
+        }
+        print(json.dumps(data, indent=1, ensure_ascii=False))
+        return 0
+    print(f"{job.slug}: what will be published ({timeline.edl_path.name})")
+    for n, c in enumerate(timeline.clips, 1):
+        fades = "".join(
+            [
+                f"  fade in {c.fade_in:g} s" if c.fade_in else "",
+                f"  fade out {c.fade_out:g} s" if c.fade_out else "",
+            ]
+        )
+        print(
+            f"  {n:>3}. {_clock(c.start)}-{_clock(c.end)}  {c.source} "
+            f"{_clock(c.src_in)}-{_clock(c.src_out)}{fades}"
+        )
+    for a, b, r in timeline.redacted_spans():
+        print(
+            f"  redacted ({r.mode}) {_clock(a)}-{_clock(b)} from {r.source}: "
+            f"captions show {r.replacement!r}"
+        )
+    for ch in timeline.chapters:
+        print(f"  chapter {_clock(ch.start)}  {ch.title}")
+    print(f"  total {_clock(timeline.duration)} ({timeline.duration:.3f} s)")
+    return 0
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(seconds, 60)
+    return f"{int(minutes)}:{secs:06.3f}"
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    try:
+        names = approval.parse_names(args.by)
+    except ValueError as exc:
+        print(f"storycast: {exc}", file=sys.stderr)
+        return 2
+    job = _episode(args)
+    if job is None:
+        print(
+            "Fix these before approving: only an edit that can be published can be approved.",
+            file=sys.stderr,
+        )
+        return 1
+    assert job.timeline is not None
+    done = approval.record(job.folder, job.timeline, job.recordings, names)
+    print(
+        f"{job.slug}: approved by {done.who()} at {done.approved_at.isoformat()}: "
+        f"{len(job.timeline.clips)} clips, {job.timeline.duration:.1f} s, "
+        f"EDL {done.edl_sha256[:12]}, {len(done.recordings)} recordings pinned."
+    )
+    return 0
+
+
+def cmd_propose(args: argparse.Namespace) -> int:
+    job = _episode(args)
+    if job is None:
+        return 1
+    assert job.timeline is not None
+    data, reasons = propose.propose(job.timeline, job.recordings)
+    path = propose.write(job.folder, job.timeline, data, reasons)
+    print(f"Wrote {path} (a proposal: NOT applied).")
+    for reason in reasons or ["no changes suggested"]:
+        print(f"  - {reason}")
+    return 0
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
@@ -112,6 +217,17 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("show", nargs="*")
     c.add_argument("--json", action="store_true", help="machine-readable output")
     c.set_defaults(func=cmd_check)
+    t = sub.add_parser("timeline", help="show exactly what would be published for an episode")
+    t.add_argument("episode", help="episode folder name, e.g. first-flat")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=cmd_timeline)
+    a = sub.add_parser("approve", help="record the contributors' approval of an episode's edit")
+    a.add_argument("episode")
+    a.add_argument("--by", required=True, help="who approved, comma-separated")
+    a.set_defaults(func=cmd_approve)
+    pr = sub.add_parser("propose", help="write suggested cuts and chapters (never applied)")
+    pr.add_argument("episode")
+    pr.set_defaults(func=cmd_propose)
     v = sub.add_parser("preview", help="serve public/ on 127.0.0.1 with Range support")
     v.add_argument("--port", type=int, default=8000)
     v.set_defaults(func=cmd_preview)

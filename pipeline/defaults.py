@@ -47,3 +47,25 @@ CACHE_VERSION = 1
 # Caching headers for the store.
 IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 FEED_CACHE_CONTROL = "public, max-age=300"
+
+# Proposals (`storycast propose`): suggestions only, never applied.
+PROPOSE_SILENCE_DB = -40  # below this counts as silence
+PROPOSE_MIN_SILENCE = 1.0  # seconds of silence worth suggesting a cut for
+PROPOSE_KEEP_PAUSE = 0.3  # seconds of pause kept on each side of a proposed cut
+PROPOSE_CHAPTER_PAUSE = 2.5  # a pause this long could start a chapter
+
+# Captions, continued: reading speed and where an overlong cue is split.
+CAPTION_MAX_CPS = 20.0  # characters a second a cue may ask of a reader, where timing allows
+CAPTION_CLAUSE_PAUSE = 0.3  # a silence this long is a good place to split an overlong cue
+TRANSCRIPT_PARAGRAPH_GAP = 2.0  # seconds of silence that start a new paragraph in the HTML
+
+# Transcription: recordings are decoded and transcribed in windows of this many
+# seconds, each cut at the quietest moment of its last few seconds, so memory stays
+# bounded (a 10-minute window is 38 MB of float32) however long the recording is.
+TRANSCRIBE_WINDOW_SECONDS = 600.0
+TRANSCRIBE_WINDOW_SEARCH_SECONDS = 15.0
+# Mean word probability below which a transcript is flagged as doubtful (another
+# language than the show's, music, or noise).
+TRANSCRIBE_LOW_CONFIDENCE = 0.45
+# Where models assembled from split model packages are kept.
+MODEL_DIR_ENV = "STORYCAST_MODEL_DIR"

@@ -108,6 +108,32 @@ def time_problems(timeline: Timeline, recordings: dict[str, Recording]) -> list[
                     "out",
                 )
             )
+    used = {c.source for c in timeline.clips}
+    for r in timeline.redactions:
+        rec = recordings.get(r.source)
+        if r.source not in used:
+            problems.append(
+                Problem(
+                    timeline.edl_path,
+                    f"this redaction is for `{r.source}`, but no clip uses that recording, so it "
+                    "would hide nothing.",
+                    "Check the spelling of `source` against the clips (a redaction that misses "
+                    "is how private things slip out).",
+                    r.line,
+                    "source",
+                )
+            )
+        elif rec is not None and r.start >= rec.duration:
+            problems.append(
+                Problem(
+                    timeline.edl_path,
+                    f"this redaction starts at {r.start:g} s, after the end of `{r.source}` "
+                    f"({rec.duration:.2f} s when played).",
+                    "Check the time against the recording.",
+                    r.line,
+                    "in",
+                )
+            )
     total = timeline.duration
     for chapter in timeline.chapters:
         if chapter.start >= total > 0:

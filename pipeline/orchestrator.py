@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TextIO
 
 from . import analyse as analyse_mod
+from . import approval, defaults, edit, edl, publish, redact
 from . import captions as captions_mod
-from . import defaults, edit, edl, publish
 from .cache import Cache
 from .errors import InputError, Problem, StorycastError
 from .probe import probe as probe_recording
@@ -85,6 +85,38 @@ def edit_stage(job: EpisodeJob, ctx: Context) -> None:
     job.duration = job.timeline.duration
 
 
+def approval_stage(job: EpisodeJob, ctx: Context) -> None:
+    """Skip (as data, not an error) what the contributors have not approved as it is now."""
+    assert job.episode and job.timeline
+    if not ctx.show.approval_required:
+        return
+    problems = Problems()
+    approved = approval.read(job.folder, problems)
+    problems.raise_if_any()
+    again = f"storycast approve {job.slug} --by NAME[,NAME]"
+    if approved is None:
+        job.status = "skipped"
+        job.reason = (
+            "not approved yet. When the contributors have agreed the edit "
+            f"(see `storycast timeline {job.slug}`), run: {again}"
+        )
+        return
+    changed = approval.changes(approved, job.timeline, job.recordings)
+    if changed:
+        job.status = "skipped"
+        job.reason = (
+            f"changed since {approved.who()} approved it on {approved.approved_at:%Y-%m-%d}: "
+            + "; ".join(changed)
+            + f". Check it with the contributors (`storycast timeline {job.slug}`), then: {again}"
+        )
+
+
+def redact_stage(job: EpisodeJob, ctx: Context) -> None:
+    assert job.episode and job.timeline
+    job.episode, job.timeline, notes = redact.apply(job.episode, job.timeline)
+    job.notes += notes
+
+
 def analyse_stage(job: EpisodeJob, ctx: Context) -> None:
     for name, rec in job.recordings.items():
         job.loudness[name] = analyse_mod.analyse(rec, ctx.cache)
@@ -115,6 +147,8 @@ def captions_stage(job: EpisodeJob, ctx: Context) -> None:
         "captions-srt": (".srt", "application/x-subrip"),
         "transcript-json": (".json", "application/json"),
         "chapters": (".chapters.json", "application/json+chapters"),
+        "transcript-html": (".html", "text/html; charset=utf-8"),
+        "transcript-txt": (".txt", "text/plain; charset=utf-8"),
     }
     for role, text in captions_mod.render_all(job.timeline, job.transcripts).items():
         suffix, content_type = suffixes[role]
@@ -158,6 +192,8 @@ CHECK_STAGES: list[Stage] = [
     ("edit", edit_stage),
 ]
 PUBLISH_STAGES: list[Stage] = CHECK_STAGES + [
+    ("approval", approval_stage),
+    ("redact", redact_stage),
     ("analyse", analyse_stage),
     ("transcribe", transcribe_stage),
     ("render", render_stage),
@@ -187,6 +223,7 @@ def run_stages(job: EpisodeJob, stages: list[Stage], ctx: Context, label: str) -
         except StorycastError as exc:
             job.status = "failed"
             job.reason = str(exc)
+            job.problems = list(exc.problems)
         except Exception as exc:  # a bug must not stop the other episodes
             job.status = "failed"
             job.reason = (
@@ -226,7 +263,7 @@ class RunReport:
         return (
             not self.show_problems
             and not self.publish_error
-            and all(j.status in ("published", "ready") for j in self.jobs)
+            and all(j.status != "failed" for j in self.jobs)
         )
 
 
@@ -246,7 +283,7 @@ def check(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunReport:
         return RunReport(None, [], problems)
     jobs = episode_jobs(ctx.show)
     for i, job in enumerate(jobs, 1):
-        run_stages(job, CHECK_STAGES, ctx, f"[{i}/{len(jobs)}]")
+        run_stages(job, [*CHECK_STAGES, ("approval", approval_stage)], ctx, f"[{i}/{len(jobs)}]")
         if job.status == "pending":
             job.status = "ready"
     return RunReport(ctx.show, jobs, [])
@@ -279,3 +316,30 @@ def publish_show(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunRe
     finally:
         shutil.rmtree(ctx.staging, ignore_errors=True)
     return report
+
+
+def prepare_episode(
+    episode: str, root: Path, out: TextIO = sys.stderr
+) -> tuple[EpisodeJob, Context | None, list[Problem]]:
+    """Load, probe and check one episode (by slug or folder) for the per-episode commands."""
+    folder = Path(episode)
+    if not (folder / "episode.yaml").is_file():
+        folder = root / "episodes" / episode
+    job = EpisodeJob(folder=folder)
+    problems = Problems()
+    found = load_episode(folder, problems)
+    if found is None:
+        if not (folder / "episode.yaml").exists():
+            problems.items[:] = [
+                Problem(
+                    folder,
+                    "there is no episode here (no episode.yaml).",
+                    "Give the episode's folder name, e.g. first-flat.",
+                )
+            ]
+        return job, None, problems.items
+    ctx, show_problems = _open(root / "feeds" / f"{found.show}.yaml", root, out)
+    if ctx is None:
+        return job, None, show_problems
+    run_stages(job, CHECK_STAGES, ctx, "check")
+    return job, ctx, job.problems or ([Problem(folder, job.reason)] if job.reason else [])

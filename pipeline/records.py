@@ -11,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from .errors import Problem
+
 
 @dataclass(frozen=True)
 class Recording:
@@ -148,6 +150,7 @@ class Redaction:
     mode: Literal["bleep", "silence"] = "bleep"
     replacement: str = "[removed]"  # what captions and transcripts show instead
     line: int | None = None
+    text: str | None = None  # what was said, so titles, chapters and tags can be scrubbed too
 
 
 @dataclass(frozen=True)
@@ -265,6 +268,8 @@ class Show:
     episodes_dir: Path
     subcategory: str | None = None
     copyright: str | None = None
+    # Contributors must approve each episode's EDL and recordings before it is published.
+    approval_required: bool = True
     # podcast:guid pinned in the show file, so moving the feed (say, from the local
     # preview to a CDN) never changes it or any episode's guid.
     guid: str | None = None
@@ -337,6 +342,7 @@ class EpisodeJob:
     duration: float = 0.0
     status: EpisodeStatus = "pending"
     reason: str = ""
+    problems: list[Problem] = field(default_factory=list)  # when failed on bad input
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 

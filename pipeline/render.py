@@ -28,7 +28,7 @@ from . import defaults
 from .analyse import MEASURE_FILTER, measure, recording_gain
 from .cache import Cache
 from .errors import Problem, ToolError
-from .records import Loudness, Recording, Timeline
+from .records import Clip, Loudness, Recording, Timeline
 from .runner import run
 
 RENDER_VERSION = 3  # bump when the graph changes what comes out
@@ -50,6 +50,7 @@ def render_key(
         "version": RENDER_VERSION,
         "clips": [
             [
+                [(r.start, r.end, r.mode) for r in timeline.redactions if r.source == c.source],
                 recordings[c.source].sha256,
                 c.src_in,
                 c.src_out,
@@ -87,6 +88,36 @@ def _inputs(timeline: Timeline, recordings: dict[str, Recording]) -> list[str]:
     return args
 
 
+BLEEP_HZ = 1000
+BLEEP_LEVEL = 0.1  # -20 dBFS: clearly a bleep, never louder than speech
+
+
+def _redaction_filters(timeline: Timeline, clip: Clip) -> list[str]:
+    """Per-sample replacement of redacted ranges inside one clip (clip-local time).
+
+    ``enable`` switches the filter on only around the range (per frame, cheap);
+    the expression then decides per sample, so the edges are exact.
+    """
+    filters: list[str] = []
+    for r in timeline.redactions:
+        if r.source != clip.source:
+            continue
+        lo, hi = max(r.start, clip.src_in), min(r.end, clip.src_out)
+        if hi <= lo:
+            continue
+        a, b = lo - clip.src_in, hi - clip.src_in
+        inside = f"{BLEEP_LEVEL}*sin(2*PI*{BLEEP_HZ}*t)" if r.mode == "bleep" else "0"
+        # Single quotes protect the commas at the filtergraph level.
+        exprs = "|".join(
+            f"if(between(t,{a:.6f},{b:.6f}),{inside},val({ch}))" for ch in range(2)
+        )
+        filters.append(
+            f"aeval=exprs='{exprs}':c=same"
+            f":enable='between(t,{max(0.0, a - 0.1):.6f},{b + 0.1:.6f})'"
+        )
+    return filters
+
+
 def _graph(timeline: Timeline, gains: dict[str, float]) -> str:
     parts: list[str] = []
     labels: list[str] = []
@@ -98,6 +129,7 @@ def _graph(timeline: Timeline, gains: dict[str, float]) -> str:
             "asetpts=N/SR/TB",
             f"volume={gains[clip.source]:.3f}dB:precision=float",
         ]
+        chain += _redaction_filters(timeline, clip)
         if clip.fade_in > 0:
             chain.append(f"afade=t=in:st=0:d={clip.fade_in:.6f}")
         if clip.fade_out > 0:

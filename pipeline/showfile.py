@@ -28,6 +28,7 @@ SHOW_FIELDS = {
     "episodes",
     "copyright",
     "guid",
+    "approval",
 }
 OWNER_FIELDS = {"name", "email"}
 EPISODE_FIELDS = {
@@ -95,6 +96,13 @@ def load_show(path: Path, problems: Problems) -> Show | None:
     episodes_dir = path.parent.parent / "episodes"
     if "episodes" in fields and (name := fields["episodes"].text()):
         episodes_dir = (path.parent / name).resolve()
+    approval_mode = _opt(fields, "approval") or "required"
+    if approval_mode not in ("required", "optional"):
+        fields["approval"].problem(
+            f"`{approval_mode}` should be required or optional.",
+            "Leave it out to require approval (the safe default).",
+        )
+    approval_required = approval_mode != "optional"
     guid = _opt(fields, "guid")
     if guid is not None:
         try:
@@ -127,6 +135,7 @@ def load_show(path: Path, problems: Problems) -> Show | None:
         episodes_dir=episodes_dir,
         copyright=_opt(fields, "copyright"),
         guid=guid,
+        approval_required=approval_required,
     )
 
 

@@ -14,21 +14,32 @@ from pipeline.captions import (
     EpisodeWord,
     build_cues,
     map_words,
+    reading_ms,
+    redact_words,
     render_all,
     to_chapters_json,
+    to_html,
     to_srt,
     to_text,
     to_transcript_json,
     to_webvtt,
     wrap,
 )
-from pipeline.records import Chapter, Clip, Cue, Timeline, Transcript, Word
+from pipeline.records import Chapter, Clip, Cue, Redaction, Timeline, Transcript, Word
 
 EPS = 1e-9
 
 
-def timeline(*clips: Clip, chapters: tuple[Chapter, ...] = ()) -> Timeline:
-    return Timeline(edl_path=Path("edl.yaml"), edl_sha256="x", clips=clips, chapters=chapters)
+def timeline(
+    *clips: Clip, chapters: tuple[Chapter, ...] = (), redactions: tuple[Redaction, ...] = ()
+) -> Timeline:
+    return Timeline(
+        edl_path=Path("edl.yaml"),
+        edl_sha256="x",
+        clips=clips,
+        chapters=chapters,
+        redactions=redactions,
+    )
 
 
 def laid_out(*ranges: tuple[str, float, float]) -> tuple[Clip, ...]:
@@ -351,10 +362,132 @@ def test_chapters_json() -> None:
 def test_render_all_roles() -> None:
     tr = {"a": transcript(*spaced("hello & welcome"))}
     plain = render_all(timeline(*laid_out(("a", 0.0, 5.0))), tr)
-    assert set(plain) == {"captions-vtt", "captions-srt", "transcript-json"}
+    assert set(plain) == {"captions-vtt", "captions-srt", "transcript-json", "transcript-html"}
     assert "hello &amp; welcome" in plain["captions-vtt"]
     tl = timeline(*laid_out(("a", 0.0, 5.0)), chapters=(Chapter(0.0, "Only"),))
     with_chapters = render_all(tl, tr)
     assert set(with_chapters) == set(plain) | {"chapters"}
     assert json.loads(with_chapters["chapters"])["chapters"][0]["title"] == "Only"
     assert json.loads(with_chapters["transcript-json"])["segments"][0]["body"] == "hello & welcome"
+
+
+# --------------------------------------------------------------------------- redactions
+
+
+def test_redacted_word_appears_in_no_output_and_replacement_does() -> None:
+    words = spaced("my name is Jordan Smith and I live near the river", step=0.4)
+    # "Jordan Smith" is at 1.2-1.85 in recording time; the clip starts 0.4 s in.
+    redaction = Redaction("a.m4a", 1.2, 1.9, replacement="[name removed]")
+    tl = timeline(
+        *laid_out(("intro", 0.0, 2.0), ("a.m4a", 0.4, 5.0)),
+        redactions=(redaction,),
+    )
+    tr = {"a.m4a": transcript(*words), "intro": transcript(*spaced("welcome back"))}
+    outputs = render_all(tl, tr, title="Jordan's story")
+    cues = build_cues(redact_words(map_words(tl, tr), tl), tl)
+    outputs["text"] = to_text(cues)
+    for role, text in outputs.items():
+        body = text.split("<h1>")[-1].split("</h1>")[-1] if role == "transcript-html" else text
+        assert "Jordan" not in body and "Smith" not in body, role
+        assert body.count("[name removed]") == 1, role
+        assert "river" in body and "welcome" in body, role
+    # The token sits where the name was said, in episode time.
+    token = [w for w in redact_words(map_words(tl, tr), tl) if w.redacted]
+    assert [(round(w.start, 3), round(w.end, 3), w.text) for w in token] == [
+        (2.8, 3.5, "[name removed]")
+    ]
+    check_invariants(cues, tl)
+
+
+def test_partly_overlapping_word_is_dropped_and_each_use_redacted() -> None:
+    words = [(0.0, 0.4, "call"), (0.5, 1.1, "Jordan"), (1.2, 1.5, "now")]
+    redaction = Redaction("a", 0.8, 1.0)  # only part of the word
+    tl = timeline(*laid_out(("a", 0.0, 2.0), ("a", 0.0, 2.0)), redactions=(redaction,))
+    cues = build_cues(redact_words(map_words(tl, {"a": transcript(*words)}), tl), tl)
+    assert cue_words(cues) == ["call", "[removed]", "now", "call", "[removed]", "now"]
+
+
+def test_no_redactions_leaves_words_alone() -> None:
+    tl = timeline(*laid_out(("a", 0.0, 2.0)))
+    mapped = map_words(tl, {"a": transcript(*spaced("one two"))})
+    assert redact_words(mapped, tl) == mapped
+
+
+# --------------------------------------------------------------------------- reading speed
+
+
+def test_fast_speech_stays_up_longer_into_following_silence() -> None:
+    # 40 characters said in 1.2 s (33 cps); then 3 s of silence.
+    words = spaced("quickly said words need time to be read.", step=0.15, length=0.12)
+    words += [(5.0, 5.4, "Next.")]
+    tl = timeline(Clip("a", 0.0, 10.0, start=0.0))
+    cues = build_cues(map_words(tl, {"a": transcript(*words)}), tl)
+    first = cues[0]
+    chars = len(first.text.replace("\n", ""))
+    assert chars / (first.end - first.start) <= defaults.CAPTION_MAX_CPS + 1e-6
+    assert first.end - first.start == pytest.approx(reading_ms([first.text]) / 1000, abs=0.002)
+    check_invariants(cues, tl)
+
+
+def test_reading_speed_never_pushes_over_next_cue_or_clip_end() -> None:
+    words = spaced("quickly said words need time to be read.", step=0.15, length=0.12)
+    words += [(1.4, 1.6, "Next.")]
+    tl = timeline(*laid_out(("a", 0.0, 2.0), ("b", 0.0, 2.0)))
+    tr = {"a": transcript(*words), "b": transcript((0.0, 0.3, "Hi."))}
+    cues = build_cues(map_words(tl, tr), tl)
+    assert cues[0].end == cues[1].start == 1.4
+    assert cues[1].end == 2.0 and cues[2].start == 2.0
+    check_invariants(cues, tl)
+
+
+def test_overlong_cue_splits_after_a_clause() -> None:
+    text = "when I moved into my first flat, everything was quiet and I did not know anyone"
+    tl = timeline(Clip("a", 0.0, 30.0, start=0.0))
+    cues = build_cues(map_words(tl, {"a": transcript(*spaced(text, step=0.2))}), tl)
+    assert cues[0].text.replace("\n", " ") == "when I moved into my first flat,"
+    assert cue_words(cues) == text.split()
+    check_invariants(cues, tl)
+    # Balanced would be "my advice is simple, ask for" / "help early ...": the comma wins.
+    assert wrap("my advice is simple, ask for help early and keep every letter".split()) == [
+        "my advice is simple,",
+        "ask for help early and keep every letter",
+    ]
+
+
+# --------------------------------------------------------------------------- speakers, HTML
+
+
+def test_speaker_voice_tags_only_for_named_speakers() -> None:
+    tl = timeline(*laid_out(("sam.m4a", 0.0, 3.0), ("anon.m4a", 0.0, 3.0)))
+    tr = {
+        "sam.m4a": transcript(*spaced("Hello from Sam.")),
+        "anon.m4a": transcript(*spaced("And hello from me.")),
+    }
+    out = render_all(tl, tr, speakers={"sam.m4a": "Sam <MC>"})
+    vtt = parse_vtt(out["captions-vtt"])
+    assert [t for _, _, t in vtt] == ["<v Sam &lt;MC&gt;>Hello from Sam.", "And hello from me."]
+    segments = json.loads(out["transcript-json"])["segments"]
+    assert segments[0]["speaker"] == "Sam <MC>" and "speaker" not in segments[1]
+    assert out["captions-srt"].split("\n")[2] == "Sam <MC>: Hello from Sam."
+
+
+def test_html_transcript_escaped_paragraphs_and_times() -> None:
+    cues = [
+        Cue(0.0, 1.5, "Fish & chips <script>", speaker="Sam"),
+        Cue(1.6, 3.0, "on Fridays.", speaker="Sam"),
+        Cue(3.1, 4.0, "Really?", speaker="Ali"),
+        Cue(65.0, 66.0, "Later."),
+    ]
+    page = to_html(cues, "Food <&> us")
+    from lxml import html as lxml_html
+
+    doc = lxml_html.fromstring(page)
+    assert doc.findtext(".//h1") == "Food <&> us"
+    paragraphs = doc.findall(".//p")
+    assert len(paragraphs) == 3
+    assert paragraphs[0].text_content().split("\n", 1)[1] == "Fish & chips <script> on Fridays."
+    assert paragraphs[0].findtext(".//strong") == "Sam"
+    assert paragraphs[1].findtext(".//strong") == "Ali"
+    assert paragraphs[2].findtext(".//time") == "1:05"
+    assert paragraphs[2].find(".//strong") is None
+    assert "<script>" not in page

@@ -34,7 +34,7 @@ def test_publish_succeeds_with_a_summary(example_run: Run) -> None:
     assert example_run.returncode == 0, example_run.stdout + example_run.stderr
     assert "published  first-flat" in example_run.stdout
     assert "published  open-mic" in example_run.stdout
-    assert "All episodes published." in example_run.stdout
+    assert "All 2 episodes published." in example_run.stdout
     # progress is reported stage by stage
     for stage in ("probe", "analyse", "transcribe", "render", "captions", "tag"):
         assert f"first-flat: {stage}" in example_run.stderr

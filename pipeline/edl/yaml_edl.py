@@ -12,6 +12,13 @@
     chapters:                 # optional, in episode time
       - at: 0
         title: Introductions
+    redactions:               # optional, in recording time; hold everywhere
+      - source: memo.m4a
+        in: 14.2
+        out: 14.9
+        mode: bleep           # or silence
+        replace_with: "[name removed]"   # shown in captions and transcripts
+        text: Jordan          # what was said: also scrubbed from titles and chapters
 
 Clips play one after another in the order written; nothing else is added.
 """
@@ -21,10 +28,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ..records import Chapter, Clip, Episode, Timeline
+from ..records import Chapter, Clip, Episode, Redaction, Timeline
 from ..yamlfile import Node, Problems, load
 
-TOP_FIELDS = {"clips", "chapters", "notes"}
+TOP_FIELDS = {"clips", "chapters", "redactions", "notes"}
+REDACTION_FIELDS = {"source", "in", "out", "mode", "replace_with", "text", "note"}
 CLIP_FIELDS = {"source", "in", "out", "fade_in", "fade_out", "note"}
 CHAPTER_FIELDS = {"at", "title"}
 
@@ -34,6 +42,7 @@ def read(path: Path, episode: Episode | None = None) -> Timeline:
     root = load(path, problems)
     clips: list[Clip] = []
     chapters: list[Chapter] = []
+    redactions: list[Redaction] = []
     if root is not None:
         top = root.mapping(TOP_FIELDS)
         if top is not None:
@@ -45,12 +54,15 @@ def read(path: Path, episode: Episode | None = None) -> Timeline:
                 clips = _clips(top["clips"])
             if "chapters" in top and not top["chapters"].is_null():
                 chapters = _chapters(top["chapters"])
+            if "redactions" in top and not top["redactions"].is_null():
+                redactions = _redactions(top["redactions"])
     problems.raise_if_any()
     return Timeline(
         edl_path=path,
         edl_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         clips=tuple(clips),
         chapters=tuple(chapters),
+        redactions=tuple(redactions),
     )
 
 
@@ -119,3 +131,49 @@ def _chapters(node: Node) -> list[Chapter]:
             continue
         chapters.append(Chapter(at, title, item.line))
     return chapters
+
+
+def _redactions(node: Node) -> list[Redaction]:
+    found: list[Redaction] = []
+    for item in node.items():
+        fields = item.mapping(REDACTION_FIELDS)
+        if fields is None:
+            continue
+        missing = [f for f in ("source", "in", "out") if f not in fields]
+        for name in missing:
+            item.problem(
+                f"this redaction has no `{name}`.",
+                "A redaction needs the recording (source) and the range to hide (in, out).",
+                f"{item.field}.{name}",
+            )
+        if missing:
+            continue
+        source = fields["source"].text()
+        t_in = fields["in"].seconds()
+        t_out = fields["out"].seconds()
+        mode = fields["mode"].text() if "mode" in fields else "bleep"
+        if mode not in ("bleep", "silence"):
+            fields["mode"].problem(f"`{mode}` should be bleep or silence.")
+            continue
+        replacement = fields["replace_with"].text() if "replace_with" in fields else "[removed]"
+        text = fields["text"].text() if "text" in fields else None
+        if source is None or t_in is None or t_out is None or replacement is None:
+            continue
+        if t_out <= t_in:
+            fields["out"].problem(
+                f"`out` ({t_out:g} s) is not after `in` ({t_in:g} s).",
+                "A redaction must end after it starts.",
+            )
+            continue
+        found.append(
+            Redaction(
+                source,
+                t_in,
+                t_out,
+                "silence" if mode == "silence" else "bleep",
+                replacement,
+                item.line,
+                text,
+            )
+        )
+    return found

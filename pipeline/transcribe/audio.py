@@ -1,0 +1,193 @@
+"""Audio for the speech engines: mono 16 kHz float32, streamed from ffmpeg in windows.
+
+A two-hour recording is 460 MB as float32; we never hold it whole. ffmpeg's
+output is read in blocks and handed on as windows of about
+``defaults.TRANSCRIBE_WINDOW_SECONDS``, each cut at the quietest moment of its
+last few seconds so that no word is cut in half. Each window is transcribed on
+its own and its words shifted by the window's start time; ``merge_words`` drops
+any word a window repeats from the one before.
+
+The windowing (``Windower``) is a pure function of the samples, so tests check
+it with a tiny window on a short file.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import defaults
+from ..errors import Problem, ToolError
+from ..records import Word
+from ..runner import stderr_tail
+
+log = logging.getLogger("storycast.run")
+
+SAMPLE_RATE = 16000
+Samples = np.ndarray[Any, np.dtype[np.float32]]
+
+READ_BLOCK_SECONDS = 10.0
+QUIET_FRAME_SECONDS = 0.1  # resolution of the search for a quiet cut point
+
+
+@dataclass(frozen=True)
+class Window:
+    start: float  # seconds from the start of the recording
+    samples: Samples
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+
+def _ffmpeg_cmd(path: Path) -> list[str]:
+    return [
+        "ffmpeg",
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-ac",
+        "1",
+        "-ar",
+        str(SAMPLE_RATE),
+        "-f",
+        "f32le",
+        "-",
+    ]
+
+
+def stream_16k(path: Path, block_seconds: float = READ_BLOCK_SECONDS) -> Iterator[Samples]:
+    """Blocks of mono 16 kHz float32 samples as ffmpeg decodes them.
+
+    Like ``runner.run``: the command is logged, and a failure becomes a
+    ``ToolError`` with the tail of stderr. stderr goes to a temporary file so a
+    chatty ffmpeg can never block on a full pipe.
+    """
+    args = _ffmpeg_cmd(path)
+    log.debug("run: %s", shlex.join(args))
+    block_bytes = int(block_seconds * SAMPLE_RATE) * 4
+    with tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err
+            )
+        except FileNotFoundError as exc:
+            raise ToolError(
+                Problem(
+                    path,
+                    "ffmpeg is not installed, so decoding for transcription cannot run.",
+                    "Run `make publish` (it installs ffmpeg) or install it with your "
+                    "package manager.",
+                )
+            ) from exc
+        assert proc.stdout is not None
+        pending = b""
+        try:
+            while True:
+                chunk = proc.stdout.read(block_bytes)
+                if not chunk:
+                    break
+                data = pending + chunk
+                usable = len(data) - len(data) % 4
+                pending = data[usable:]
+                if usable:
+                    yield np.frombuffer(data[:usable], dtype=np.float32)
+        finally:
+            proc.stdout.close()
+            code = proc.wait()
+        if code != 0:
+            err.seek(0)
+            stderr = err.read().decode("utf-8", "replace")
+            raise ToolError(
+                Problem(
+                    path,
+                    f"decoding for transcription failed (ffmpeg exit {code}): "
+                    f"{stderr_tail(stderr)}",
+                    f"The command was: {shlex.join(args)}",
+                )
+            )
+
+
+def decode_16k(path: Path) -> Samples:
+    """The whole recording at once: only for short clips (tests, language checks)."""
+    blocks = list(stream_16k(path))
+    return np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
+
+
+def quietest_cut(samples: Samples, search_from: int) -> int:
+    """Index of the start of the quietest ``QUIET_FRAME_SECONDS`` frame at or after
+    ``search_from`` (the latest one among equals, to keep windows long)."""
+    frame = int(QUIET_FRAME_SECONDS * SAMPLE_RATE)
+    region = samples[search_from:]
+    count = len(region) // frame
+    if count < 2:
+        return len(samples)
+    frames = region[: count * frame].reshape(count, frame)
+    energy = np.einsum("ij,ij->i", frames, frames)
+    best = int(count - 1 - np.argmin(energy[::-1]))
+    return search_from + best * frame + frame // 2
+
+
+class Windower:
+    """Cuts a stream of sample blocks into windows at quiet points.
+
+    A window is emitted once ``window`` seconds are buffered: it ends at the
+    quietest moment of its last ``search`` seconds; what follows is carried
+    into the next window. The buffer never holds more than one window and one
+    block, so memory is bounded whatever the recording's length.
+    """
+
+    def __init__(
+        self,
+        window: float = defaults.TRANSCRIBE_WINDOW_SECONDS,
+        search: float = defaults.TRANSCRIBE_WINDOW_SEARCH_SECONDS,
+    ):
+        if not 0 < search < window:
+            raise ValueError("the search span must be shorter than the window")
+        self.window = int(window * SAMPLE_RATE)
+        self.search = int(search * SAMPLE_RATE)
+
+    def windows(self, blocks: Iterable[Samples]) -> Iterator[Window]:
+        buffer = np.zeros(0, dtype=np.float32)
+        start = 0  # sample index of buffer[0] in the recording
+        for block in blocks:
+            buffer = np.concatenate([buffer, block])
+            while len(buffer) >= self.window:
+                cut = quietest_cut(buffer[: self.window], self.window - self.search)
+                yield Window(start / SAMPLE_RATE, buffer[:cut].copy())
+                buffer = buffer[cut:]
+                start += cut
+        if len(buffer):
+            yield Window(start / SAMPLE_RATE, buffer)
+
+
+def merge_words(previous: list[Word], shifted: list[Word]) -> list[Word]:
+    """Words of the next window appended, minus any that start before the last one
+    kept ended (a word a window boundary made the model hear twice)."""
+    if not previous:
+        return list(shifted)
+    last_end = previous[-1].end
+    return previous + [w for w in shifted if w.start >= last_end - 0.05]
+
+
+__all__ = [
+    "SAMPLE_RATE",
+    "Window",
+    "Windower",
+    "decode_16k",
+    "merge_words",
+    "quietest_cut",
+    "stream_16k",
+]

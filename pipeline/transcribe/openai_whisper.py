@@ -1,0 +1,158 @@
+"""openai-whisper (PyTorch) engine: optional, ``pip install storycast[openai-whisper]``.
+
+The reference implementation, kept for comparison (``python -m
+pipeline.bench_accuracy``) and for checkpoints only it can read. It is installed
+without triton (a GPU-only kernel package of about 1 GB that openai-whisper
+asks for on Linux x86_64 but does not need on a CPU); see README.
+
+Models come from ``models.resolve_pt``: a ``.pt`` checkpoint file or a folder
+holding one, or openai-whisper's own download by name into the model home.
+
+The same guards as the default engine: Silero voice activity detection (from
+faster-whisper, a core dependency) picks the speech, which is passed to
+openai-whisper as ``clip_timestamps`` so silence and noise are never decoded;
+no conditioning on previous text; the temperature fallback; and skipping of
+text hallucinated in long silences. Windows as in ``audio``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import Problem, ToolError
+from ..records import Recording, Transcript, Word
+from .audio import SAMPLE_RATE, Samples, Windower, merge_words, stream_16k
+from .faster_whisper import keep_word
+from .models import model_home, resolve_pt
+
+OPTIONS: dict[str, Any] = {
+    "word_timestamps": True,
+    "condition_on_previous_text": False,
+    "temperature": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+    "compression_ratio_threshold": 2.4,
+    "logprob_threshold": -1.0,
+    "no_speech_threshold": 0.6,
+    "hallucination_silence_threshold": 2.0,
+    "fp16": False,
+    "beam_size": 5,
+    "best_of": 5,
+    "verbose": None,
+}
+VAD_OPTIONS: dict[str, Any] = {"min_silence_duration_ms": 500, "speech_pad_ms": 300}
+
+_MODELS: dict[str, Any] = {}
+
+
+def available() -> bool:
+    try:
+        import whisper  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _load(model: str) -> Any:
+    if model not in _MODELS:
+        try:
+            import whisper
+        except ImportError as exc:
+            raise ToolError(
+                Problem(
+                    None,
+                    "the openai-whisper engine is not installed.",
+                    "Install it with `pip install storycast[openai-whisper]` (see README for "
+                    "installing it without triton), or use --engine faster-whisper.",
+                )
+            ) from exc
+        resolved = resolve_pt(model)
+        try:
+            _MODELS[model] = whisper.load_model(
+                resolved.location,
+                device="cpu",
+                download_root=str(model_home() / "openai-whisper"),
+            )
+        except Exception as exc:  # torch, urllib and checksum errors
+            raise ToolError(
+                Problem(
+                    None,
+                    f"the openai-whisper model `{model}` could not be loaded ({exc}).",
+                    "Give a .pt checkpoint file, or run once with network access.",
+                )
+            ) from exc
+    return _MODELS[model]
+
+
+def speech_clips(samples: Samples) -> list[float]:
+    """Silero speech regions as openai-whisper ``clip_timestamps`` (start, end, ...)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    spans = get_speech_timestamps(samples, VadOptions(**VAD_OPTIONS))
+    out: list[float] = []
+    for span in spans:
+        out += [span["start"] / SAMPLE_RATE, span["end"] / SAMPLE_RATE]
+    return out
+
+
+class OpenAIWhisper:
+    name = "openai-whisper"
+
+    def __init__(self, model: str, language: str, window: Windower | None = None):
+        self.model = model
+        self.language = language
+        self.window = window or Windower()
+
+    def transcribe(self, recording: Recording) -> Transcript:
+        return self.transcribe_path(recording.path, recording.sha256)
+
+    def transcribe_path(self, path: Path, sha256: str = "") -> Transcript:
+        model = _load(self.model)
+        multilingual = bool(model.is_multilingual)
+        detected: str | None = None
+        words: list[Word] = []
+        for window in self.window.windows(stream_16k(path)):
+            clips = speech_clips(window.samples)
+            if not clips:
+                continue
+            if multilingual and detected is None:
+                detected = self._detect(model, window.samples, clips)
+            result = model.transcribe(
+                window.samples,
+                language=self.language if multilingual else "en",
+                clip_timestamps=clips,
+                **OPTIONS,
+            )
+            found: list[Word] = []
+            for segment in result["segments"]:
+                for w in segment.get("words", []):
+                    text = str(w["word"]).strip()
+                    if keep_word(text):
+                        found.append(
+                            Word(
+                                round(float(w["start"]) + window.start, 3),
+                                round(float(w["end"]) + window.start, 3),
+                                text,
+                                round(float(w["probability"]), 3),
+                            )
+                        )
+            words = merge_words(words, found)
+        return Transcript(
+            recording_sha256=sha256,
+            engine=self.name,
+            model=self.model,
+            language=detected or (self.language if multilingual else "en"),
+            words=tuple(words),
+        )
+
+    def _detect(self, model: Any, samples: Samples, clips: list[float]) -> str | None:
+        import numpy as np
+        import whisper
+
+        first = int(clips[0] * SAMPLE_RATE)
+        audio = whisper.pad_or_trim(np.ascontiguousarray(samples[first:]))
+        mel = whisper.log_mel_spectrogram(audio, model.dims.n_mels).to(model.device)
+        _tokens, probs = model.detect_language(mel)
+        return str(max(probs, key=probs.get))
+
+
+__all__ = ["OPTIONS", "OpenAIWhisper", "available", "speech_clips"]
