@@ -23,7 +23,7 @@ from typing import Any
 from . import defaults
 from .analyse import analyse
 from .cache import Cache
-from .orchestrator import publish_show
+from .orchestrator import check, publish_show
 from .probe import probe
 from .records import Clip, Timeline
 from .render import render
@@ -94,6 +94,41 @@ def _timed(fn: Any, *args: Any) -> tuple[Any, float]:
     return result, time.perf_counter() - start
 
 
+def _check_large_edl(tmp: Path, memo: Path, duration: float, clips: int = 10_000) -> dict[str, Any]:
+    """`storycast check` on an episode whose EDL has 10,000 clips (goal: under 2 s)."""
+    project = tmp / "large"
+    shutil.copytree(ROOT / "feeds", project / "feeds")
+    folder = project / "episodes" / "large"
+    (folder / "recordings").mkdir(parents=True)
+    shutil.copyfile(memo, folder / "recordings" / "memo.m4a")
+    (folder / "episode.yaml").write_text(
+        "show: riverside-voices\ntitle: Large\npublished: 2026-11-29\n"
+    )
+    step = duration / clips
+    lines = ["clips:"]
+    for i in range(clips):
+        lines += [
+            "  - source: memo.m4a",
+            f"    in: {i * step:.4f}",
+            f"    out: {(i + 0.9) * step:.4f}",
+        ]
+    (folder / "edl.yaml").write_text("\n".join(lines) + "\n")
+    show_file = project / "feeds" / "riverside-voices.yaml"
+    timings = []
+    with open(os.devnull, "w") as devnull:
+        for _ in range(2):  # the first run also measures the recording (cached after)
+            report, seconds = _timed(check, show_file, project, devnull)
+            timings.append(seconds)
+    (job,) = report.jobs
+    return {
+        "clips": clips,
+        "first_run_seconds": round(timings[0], 3),
+        "cached_run_seconds": round(timings[1], 3),
+        "status": job.status,
+        "reason": job.reason[:200],
+    }
+
+
 def run(loops: int = 10) -> dict[str, Any]:
     results: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "machine": machine()}
     with tempfile.TemporaryDirectory(prefix="storycast-bench-") as tmp_name:
@@ -133,6 +168,7 @@ def run(loops: int = 10) -> dict[str, Any]:
             "no_change_republish_objects_written": again.uploaded,
             "first_publish_ok": first.ok,
         }
+        results["check_10000_clips"] = _check_large_edl(tmp, memo, recording.duration)
     usage_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # ffmpeg's own memory is not reported here: a forked child's peak counts the
     # Python parent's pages it inherited, which would make the figure meaningless.

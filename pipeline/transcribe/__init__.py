@@ -2,8 +2,14 @@
 
 Engines live in this folder, one module each, behind one contract:
 ``Engine.transcribe(recording) -> Transcript``. A recording is transcribed once
-per (sha256, engine, model, settings); re-editing an EDL re-maps those words
-through the new Timeline and never re-transcribes.
+per (sha256, engine, model, language, settings); re-editing an EDL re-maps those
+words through the new Timeline and never re-transcribes.
+
+Engines: ``faster-whisper`` (default, CTranslate2) and ``openai-whisper``
+(optional extra). Model resolution is in ``models``, windowed decoding in
+``audio``. ``Transcript.language`` is the language the model *heard* (an
+English-only model can only say English); ``language_warnings`` compares it,
+and the words' confidence, with the show's language.
 """
 
 from __future__ import annotations
@@ -11,10 +17,13 @@ from __future__ import annotations
 import hashlib
 from typing import Protocol
 
+from .. import defaults
 from ..cache import Cache
 from ..records import Recording, Transcript
 
-SETTINGS_VERSION = 2  # bump when decoding options change what comes out
+SETTINGS_VERSION = 3  # bump when decoding options change what comes out
+
+ENGINES = ("faster-whisper", "openai-whisper")
 
 
 class Engine(Protocol):
@@ -30,7 +39,11 @@ def get_engine(name: str, model: str, language: str) -> Engine:
         from .faster_whisper import FasterWhisper
 
         return FasterWhisper(model, language)
-    raise ValueError(f"unknown transcription engine {name!r}; known: faster-whisper")
+    if name == "openai-whisper":
+        from .openai_whisper import OpenAIWhisper
+
+        return OpenAIWhisper(model, language)
+    raise ValueError(f"unknown transcription engine {name!r}; known: {', '.join(ENGINES)}")
 
 
 def cache_key(recording: Recording, engine: Engine) -> str:
@@ -51,3 +64,45 @@ def transcribe(recording: Recording, engine: Engine, cache: Cache | None = None)
     if cache is not None:
         cache.put_json("transcripts", key, transcript.to_json())
     return transcript
+
+
+def mean_confidence(transcript: Transcript) -> float | None:
+    """Mean word probability, weighted by word length; None without words."""
+    total = sum(len(w.text) for w in transcript.words)
+    if not total:
+        return None
+    return sum(w.probability * len(w.text) for w in transcript.words) / total
+
+
+def language_warnings(transcript: Transcript, expected: str, name: str = "") -> list[str]:
+    """Plain warnings for a producer: a language other than the show's, or words the
+    model was unsure of (another language under an English-only model, music, noise)."""
+    who = f"{name}: " if name else ""
+    expected = expected.split("-")[0].lower()
+    out: list[str] = []
+    heard = transcript.language.split("-")[0].lower()
+    if heard and heard != expected:
+        out.append(
+            f"{who}the speech sounds like `{heard}`, but the show's language is `{expected}`; "
+            "captions may be wrong. Check the recording, or set the show's (or this "
+            "recording's) language."
+        )
+    confidence = mean_confidence(transcript)
+    if confidence is not None and confidence < defaults.TRANSCRIBE_LOW_CONFIDENCE:
+        out.append(
+            f"{who}the speech model was unsure of these words (mean confidence "
+            f"{confidence:.2f}): the recording may be in another language than `{expected}`, "
+            "music, or too noisy. Check its captions by ear before publishing."
+        )
+    return out
+
+
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "cache_key",
+    "get_engine",
+    "language_warnings",
+    "mean_confidence",
+    "transcribe",
+]
