@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from . import approval, orchestrator, propose
+from . import approval, orchestrator, people, propose
 from .errors import Problem, StorycastError
 from .records import EpisodeJob
 
@@ -32,6 +32,7 @@ def _summary(report: orchestrator.RunReport, verb: str) -> list[str]:
             "ready": "ok" if verb == "check" else "ready",
             "failed": "FAILED",
             "skipped": "skipped",
+            "withdrawn": "TAKEN DOWN",
         }.get(job.status, job.status)
         detail = ""
         if job.status in ("published", "ready") and job.duration:
@@ -198,6 +199,18 @@ def cmd_propose(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_withdraw(args: argparse.Namespace) -> int:
+    root = Path(args.root).resolve()
+    entry = people.withdraw(root / "episodes", args.person, args.requested_by)
+    print(
+        f"Recorded: {entry.person} withdrew consent at {entry.at.isoformat()} "
+        f"(requested by {entry.requested_by}).\n"
+        "Run `make publish` (storycast publish) now: it takes down every episode they appear "
+        "in, from the feed and from storage, and writes what it removed to episodes/audit.jsonl."
+    )
+    return 0
+
+
 def cmd_preview(args: argparse.Namespace) -> int:
     from .preview import serve
 
@@ -228,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     pr = sub.add_parser("propose", help="write suggested cuts and chapters (never applied)")
     pr.add_argument("episode")
     pr.set_defaults(func=cmd_propose)
+    w = sub.add_parser("withdraw", help="record that a person withdrew consent (takedown)")
+    w.add_argument("person", help="the person's id in episodes/people.yaml")
+    w.add_argument("--requested-by", required=True, help="who asked (for the audit log)")
+    w.set_defaults(func=cmd_withdraw)
     v = sub.add_parser("preview", help="serve public/ on 127.0.0.1 with Range support")
     v.add_argument("--port", type=int, default=8000)
     v.set_defaults(func=cmd_preview)

@@ -69,3 +69,32 @@ TRANSCRIBE_WINDOW_SEARCH_SECONDS = 15.0
 TRANSCRIBE_LOW_CONFIDENCE = 0.45
 # Where models assembled from split model packages are kept.
 MODEL_DIR_ENV = "STORYCAST_MODEL_DIR"
+
+# Feed text limits (Apple Podcasts).
+DESCRIPTION_MAX_BYTES = 4000
+
+# Video episodes (pipeline.video): H.264 High, yuv420p, constant frame rate, at most 1080p.
+VIDEO_MAX_LONG_SIDE = 1920  # 1080p, in either orientation
+VIDEO_MAX_SHORT_SIDE = 1080
+VIDEO_MAX_FPS = 30.0  # faster sources are halved (60 -> 30, 50 -> 25, 59.94 -> 29.97)
+VIDEO_DEFAULT_FPS = "30"  # when no clip says what it is
+VIDEO_CRF = 21  # x264 quality: visually clean for talking heads at phone sizes
+VIDEO_PRESET = "veryfast"  # about 3x faster than "medium" for ~10% more bytes at equal quality
+VIDEO_GOP_SECONDS = 2.0  # a keyframe at least this often, so players seek quickly
+VIDEO_AUDIO_BITRATE = "160k"  # AAC-LC stereo
+VIDEO_AUDIO_SAMPLE_RATE = 48000
+VIDEO_POSTER_QUALITY = 3  # mjpeg -q:v (2 best .. 31 worst)
+VIDEO_CAPTION_STYLE = "FontName=DejaVu Sans,FontSize=16,Outline=1,Shadow=0,MarginV=24"
+
+# S3-compatible object storage (pipeline/store/s3.py).
+S3_MAX_ATTEMPTS = 6  # botocore "standard" retries: 503 SlowDown, resets, timeouts, with backoff
+S3_CONNECT_TIMEOUT = 10.0  # seconds
+S3_READ_TIMEOUT = 60.0  # seconds
+S3_MULTIPART_THRESHOLD = 16 * 1024 * 1024  # files this big go up in parts
+S3_MULTIPART_CHUNKSIZE = 8 * 1024 * 1024
+S3_MAX_CONCURRENCY = 4  # parts (or files) sent at once
+# Object keys that only storycast writes; raw recordings go to the private target.
+PRIVATE_CACHE_CONTROL = "private, no-store"
+# Podcast apps and web players fetch transcripts and chapters cross-origin.
+CORS_ALLOWED_ORIGINS = ("*",)
+CORS_MAX_AGE_SECONDS = 86400

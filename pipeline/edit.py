@@ -135,6 +135,18 @@ def time_problems(timeline: Timeline, recordings: dict[str, Recording]) -> list[
                 )
             )
     total = timeline.duration
+    bite = timeline.soundbite
+    if bite is not None and bite.start + bite.duration > total + END_TOLERANCE:
+        problems.append(
+            Problem(
+                timeline.edl_path,
+                f"the soundbite ({bite.start:g} s for {bite.duration:g} s) runs past the end of "
+                f"the episode ({total:.2f} s).",
+                "Soundbite times count from the start of the finished episode.",
+                None,
+                "soundbite",
+            )
+        )
     for chapter in timeline.chapters:
         if chapter.start >= total > 0:
             problems.append(

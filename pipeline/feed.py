@@ -41,6 +41,7 @@ from feedgen.util import formatRFC2822
 
 from .errors import InputError, Problem, StorycastError
 from .records import Episode, FeedEntry, PublishedFile, Show
+from .text import clean_description
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
@@ -278,6 +279,19 @@ class PodcastIndexEntryExtension(BaseEntryExtension, _PodcastTags):  # type: ign
     def chapters(self, url: str, type: str = CHAPTERS_TYPE) -> None:
         self.set_tag(PodcastTag("chapters", _attrs(url=url, type=type)))
 
+    def person(self, name: str, *, role: str = "guest", group: str = "cast") -> None:
+        """``podcast:person``: a credited contributor (only ever their chosen credit)."""
+        self.add_tag(PodcastTag("person", _attrs(role=role, group=group), name))
+
+    def soundbite(self, start: float, duration: float, title: str | None = None) -> None:
+        self.add_tag(
+            PodcastTag(
+                "soundbite",
+                _attrs(startTime=f"{start:.3f}", duration=f"{duration:.3f}"),
+                title,
+            )
+        )
+
 
 class _BuildDateExtension(BaseExtension):  # type: ignore[misc]
     """Keeps ``lastBuildDate`` off the clock.
@@ -422,7 +436,7 @@ def _add_item(fg: FeedGenerator, show: Show, entry: FeedEntry) -> None:
     fe = fg.add_entry(order="append")
     fe.title(ep.title)
     if ep.description:
-        fe.description(ep.description)
+        fe.description(clean_description(ep.description))
     fe.guid(episode_guid(show, ep), permalink=False)
     fe.pubDate(ep.published)
     fe.enclosure(audio.url, str(audio.size), audio.content_type)
@@ -443,6 +457,11 @@ def _add_item(fg: FeedGenerator, show: Show, entry: FeedEntry) -> None:
             podcast.transcript(entry.files[role].url, mime, rel=rel)
     if CHAPTERS_ROLE in entry.files:
         podcast.chapters(entry.files[CHAPTERS_ROLE].url, CHAPTERS_TYPE)
+    for credit in entry.credits:
+        podcast.person(credit.name, role=credit.role, group=credit.group)
+    if entry.soundbite is not None:
+        bite = entry.soundbite
+        podcast.soundbite(bite.start, bite.duration, bite.title)
 
 
 def _newest_first(entries: Iterable[FeedEntry]) -> list[FeedEntry]:
@@ -466,7 +485,7 @@ def build_feed(
     fg, itunes, podcast, build_date = _new_generator()
 
     fg.title(show.title)
-    fg.description(show.description)
+    fg.description(clean_description(show.description))
     # RSS <link> is feedgen's last link: the self link first, the site last.
     fg.link(href=show.feed_url, rel="self", type="application/rss+xml")
     fg.link(href=show.link, rel="alternate")

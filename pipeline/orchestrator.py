@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import TextIO
 
 from . import analyse as analyse_mod
-from . import approval, defaults, edit, edl, publish, redact
+from . import approval, defaults, edit, edl, people, publish, redact
 from . import captions as captions_mod
 from .cache import Cache
 from .errors import InputError, Problem, StorycastError
+from .people import Withdrawal
 from .probe import probe as probe_recording
 from .probe import sha256_file
-from .records import EpisodeJob, Output, Show
+from .records import EpisodeJob, Output, Person, Show
 from .render import render as render_timeline
 from .showfile import find_episode_folders, load_episode, load_show
 from .store import ObjectStore, open_store
@@ -43,6 +44,9 @@ class Context:
     engine_name: str = defaults.TRANSCRIBE_ENGINE
     model: str = defaults.TRANSCRIBE_MODEL
     _engine: Engine | None = field(default=None, repr=False)
+    people: dict[str, Person] = field(default_factory=dict)
+    people_problems: list[Problem] = field(default_factory=list)
+    withdrawals: list[Withdrawal] = field(default_factory=list)
 
     @property
     def engine(self) -> Engine:
@@ -109,6 +113,61 @@ def approval_stage(job: EpisodeJob, ctx: Context) -> None:
             + "; ".join(changed)
             + f". Check it with the contributors (`storycast timeline {job.slug}`), then: {again}"
         )
+
+
+def consent_stage(job: EpisodeJob, ctx: Context) -> None:
+    """Consent decides whether, and how, anyone in the episode is heard and named."""
+    assert job.episode and job.timeline
+    ep = job.episode
+    where = ep.folder / "episode.yaml"
+    if ctx.people_problems:
+        raise InputError(ctx.people_problems)
+    used = job.timeline.sources()
+    missing = [name for name in used if name not in ep.appearances]
+    if ctx.show.consent_required and missing:
+        raise InputError(
+            Problem(
+                where,
+                "say who speaks or is seen in " + ", ".join(missing) + ", so that their consent "
+                "can be checked.",
+                "Add `appearances:` with each recording and the ids of the people in it "
+                "(from episodes/people.yaml); write `[]` for a recording with nobody in it.",
+                ep.appearances_line,
+                "appearances",
+            )
+        )
+    ids = [pid for name in used for pid in ep.appearances.get(name, ())]
+    unknown = sorted({pid for pid in ids if pid not in ctx.people})
+    if unknown:
+        raise InputError(
+            Problem(
+                where,
+                "these people are not in the people file: " + ", ".join(unknown) + ".",
+                "Add them to episodes/people.yaml with their credit and consent.",
+                ep.appearances_line,
+                "appearances",
+            )
+        )
+    persons = [ctx.people[pid] for pid in dict.fromkeys(ids)]
+    withdrawn = [p for p in persons if p.withdrawn]
+    no_voice = [p for p in persons if p.voice_consent is None]
+    if withdrawn or no_voice:
+        job.status = "withdrawn"
+        parts = []
+        if withdrawn:
+            parts.append("consent was withdrawn for " + ", ".join(p.id for p in withdrawn))
+            job.requested_by = "; ".join(
+                w.requested_by for w in ctx.withdrawals if w.person in {p.id for p in withdrawn}
+            )
+        if no_voice:
+            parts.append("no consent to publish the voice of " + ", ".join(p.id for p in no_voice))
+        job.reason = "; ".join(parts) + ". It is not published, and is taken down if it was."
+        return
+    job.credits = people.credits_for(persons)
+    for name in used:
+        in_it = [ctx.people[pid] for pid in ep.appearances.get(name, ())]
+        if len(in_it) == 1 and in_it[0].credited_as:
+            job.speakers[name] = in_it[0].credited_as or ""
 
 
 def redact_stage(job: EpisodeJob, ctx: Context) -> None:
@@ -193,6 +252,7 @@ CHECK_STAGES: list[Stage] = [
 ]
 PUBLISH_STAGES: list[Stage] = CHECK_STAGES + [
     ("approval", approval_stage),
+    ("consent", consent_stage),
     ("redact", redact_stage),
     ("analyse", analyse_stage),
     ("transcribe", transcribe_stage),
@@ -214,7 +274,7 @@ def _staging(job: EpisodeJob, ctx: Context) -> Path:
 
 def run_stages(job: EpisodeJob, stages: list[Stage], ctx: Context, label: str) -> None:
     for name, stage in stages:
-        if job.status in ("failed", "skipped"):
+        if job.status in ("failed", "skipped", "withdrawn"):
             return
         ctx.say(f"{label} {job.slug}: {name}")
         started = time.perf_counter()
@@ -274,7 +334,11 @@ def _open(show_file: Path, root: Path, out: TextIO) -> tuple[Context | None, lis
         return None, problems.items
     cache = Cache(root / defaults.CACHE_DIR)
     staging = root / ".storycast" / "staging" / show.slug
-    return Context(root=root, show=show, cache=cache, staging=staging, out=out), []
+    ctx = Context(root=root, show=show, cache=cache, staging=staging, out=out)
+    ctx.people, ctx.people_problems = people.load_people(show.episodes_dir)
+    ctx.withdrawals, more = people.load_withdrawals(show.episodes_dir)
+    ctx.people_problems += more
+    return ctx, []
 
 
 def check(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunReport:
@@ -283,7 +347,8 @@ def check(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunReport:
         return RunReport(None, [], problems)
     jobs = episode_jobs(ctx.show)
     for i, job in enumerate(jobs, 1):
-        run_stages(job, [*CHECK_STAGES, ("approval", approval_stage)], ctx, f"[{i}/{len(jobs)}]")
+        stages = [*CHECK_STAGES, ("approval", approval_stage), ("consent", consent_stage)]
+        run_stages(job, stages, ctx, f"[{i}/{len(jobs)}]")
         if job.status == "pending":
             job.status = "ready"
     return RunReport(ctx.show, jobs, [])

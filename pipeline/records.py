@@ -7,7 +7,7 @@ Saved records (caches, transcripts, manifests) carry a schema name and version.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -162,6 +162,7 @@ class Timeline:
     clips: tuple[Clip, ...]
     chapters: tuple[Chapter, ...]
     redactions: tuple[Redaction, ...] = ()
+    soundbite: Soundbite | None = None
 
     def redacted_spans(self) -> list[tuple[float, float, Redaction]]:
         """Every place a redaction lands in the episode: (start, end, redaction), in order."""
@@ -250,6 +251,54 @@ class Reel:
 
 
 @dataclass(frozen=True)
+class Person:
+    """One contributor, from the people file: how they are credited and what they consented to."""
+
+    id: str
+    credit: Literal["name", "pseudonym", "none"]
+    name: str | None
+    pseudonym: str | None
+    roles: tuple[str, ...]
+    voice_consent: date | None  # when consent to publish their voice was given
+    face_consent: date | None
+    withdrawn: date | None = None  # consent withdrawn: their episodes come down
+    line: int | None = None
+
+    @property
+    def credited_as(self) -> str | None:
+        """The only name that may be published for them, if any."""
+        if self.credit == "name":
+            return self.name
+        if self.credit == "pseudonym":
+            return self.pseudonym
+        return None
+
+    def may_publish_voice(self) -> bool:
+        return self.voice_consent is not None and self.withdrawn is None
+
+    def may_publish_face(self) -> bool:
+        return self.face_consent is not None and self.withdrawn is None
+
+
+@dataclass(frozen=True)
+class Credit:
+    """A credited person as the feed's podcast:person shows them."""
+
+    name: str
+    role: str = "guest"
+    group: str = "cast"
+
+
+@dataclass(frozen=True)
+class Soundbite:
+    """A short part the contributors chose for apps to preview (episode time)."""
+
+    start: float
+    duration: float
+    title: str | None = None
+
+
+@dataclass(frozen=True)
 class Show:
     path: Path  # the show file
     slug: str
@@ -270,6 +319,8 @@ class Show:
     copyright: str | None = None
     # Contributors must approve each episode's EDL and recordings before it is published.
     approval_required: bool = True
+    # Every recording must say who is in it, and each of them must have consented.
+    consent_required: bool = True
     # podcast:guid pinned in the show file, so moving the feed (say, from the local
     # preview to a CDN) never changes it or any episode's guid.
     guid: str | None = None
@@ -301,6 +352,9 @@ class Episode:
     # ("24", "25", "29.97" for drop-frame, "30").
     reels: dict[str, Reel] = field(default_factory=dict)
     frame_rate: str | None = None
+    # Who speaks or is seen in each recording: recording name -> person ids.
+    appearances: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    appearances_line: int | None = None
 
     @property
     def recordings_dir(self) -> Path:
@@ -319,7 +373,8 @@ class Output:
     sha256: str = ""
 
 
-EpisodeStatus = Literal["pending", "ready", "published", "skipped", "failed"]
+# "withdrawn": consent is missing or was withdrawn; the episode comes down everywhere.
+EpisodeStatus = Literal["pending", "ready", "published", "skipped", "failed", "withdrawn"]
 
 
 @dataclass
@@ -339,6 +394,9 @@ class EpisodeJob:
     cues: list[Cue] = field(default_factory=list)
     outputs: dict[str, Output] = field(default_factory=dict)  # role -> output
     rendered_loudness: Loudness | None = None
+    credits: tuple[Credit, ...] = ()
+    speakers: dict[str, str] = field(default_factory=dict)  # recording -> credited name
+    requested_by: str = ""  # for a withdrawal: at whose request
     duration: float = 0.0
     status: EpisodeStatus = "pending"
     reason: str = ""
@@ -369,3 +427,5 @@ class FeedEntry:
     episode: Episode
     duration: float  # seconds
     files: dict[str, PublishedFile]  # role -> file; "audio" is the enclosure
+    credits: tuple[Credit, ...] = ()
+    soundbite: Soundbite | None = None

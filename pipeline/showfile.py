@@ -10,6 +10,7 @@ from typing import Literal, cast
 
 from . import defaults
 from .records import Episode, Reel, Show, StorageTarget
+from .text import description_problem
 from .yamlfile import Node, Problems, load
 
 SHOW_FIELDS = {
@@ -29,6 +30,7 @@ SHOW_FIELDS = {
     "copyright",
     "guid",
     "approval",
+    "consent",
 }
 OWNER_FIELDS = {"name", "email"}
 EPISODE_FIELDS = {
@@ -44,6 +46,7 @@ EPISODE_FIELDS = {
     "guid",
     "reels",
     "frame_rate",
+    "appearances",
 }
 EPISODE_FILE = "episode.yaml"
 FRAME_RATES = ("23.976", "24", "25", "29.97", "30")
@@ -73,6 +76,8 @@ def load_show(path: Path, problems: Problems) -> Show | None:
         )
     title = _required(fields, root, "title", "the show's name")
     description = _required(fields, root, "description", "a sentence or two about the show")
+    if description and (too_long := description_problem(description)) is not None:
+        fields["description"].problem(too_long)
     author = _required(fields, root, "author", "who makes it, e.g. the youth council's name")
     artwork_name = _required(fields, root, "artwork", "a square JPEG or PNG next to the show file")
     base_url = fields["base_url"].text() if "base_url" in fields else "http://127.0.0.1:8000"
@@ -103,6 +108,9 @@ def load_show(path: Path, problems: Problems) -> Show | None:
             "Leave it out to require approval (the safe default).",
         )
     approval_required = approval_mode != "optional"
+    consent_mode = _opt(fields, "consent") or "required"
+    if consent_mode not in ("required", "optional"):
+        fields["consent"].problem(f"`{consent_mode}` should be required or optional.")
     guid = _opt(fields, "guid")
     if guid is not None:
         try:
@@ -136,6 +144,7 @@ def load_show(path: Path, problems: Problems) -> Show | None:
         copyright=_opt(fields, "copyright"),
         guid=guid,
         approval_required=approval_required,
+        consent_required=consent_mode != "optional",
     )
 
 
@@ -196,6 +205,19 @@ def _reels(node: Node) -> dict[str, Reel]:
     return reels
 
 
+def _appearances(node: Node) -> dict[str, tuple[str, ...]]:
+    """``appearances: {interview.m4a: [jordan, sam]}``: who speaks or is seen in each recording."""
+    found: dict[str, tuple[str, ...]] = {}
+    for recording, value in (node.mapping() or {}).items():
+        if value.is_null():
+            found[recording] = ()
+        elif value.is_sequence():
+            found[recording] = tuple(i for i in (item.text() for item in value.items()) if i)
+        elif (single := value.text()) is not None:
+            found[recording] = (single,)
+    return found
+
+
 def artwork_problems(path: Path) -> list[str]:
     """What podcast directories would refuse: size, shape, colour model, format."""
     from PIL import Image, UnidentifiedImageError
@@ -251,6 +273,8 @@ def load_episode(folder: Path, problems: Problems) -> Episode | None:
     show = _required(fields, root, "show", "which show this episode belongs to")
     title = _required(fields, root, "title", "the episode's title")
     description = _opt(fields, "description") or ""
+    if (too_long := description_problem(description)) is not None:
+        fields["description"].problem(too_long)
     number = fields["number"].integer(minimum=1) if "number" in fields else None
     season = fields["season"].integer(minimum=1) if "season" in fields else None
     published = fields["published"].timestamp() if "published" in fields else None
@@ -293,5 +317,7 @@ def load_episode(folder: Path, problems: Problems) -> Episode | None:
         episode_type=cast(Literal["full", "trailer", "bonus"], episode_type),
         guid=_opt(fields, "guid"),
         reels=_reels(fields["reels"]) if "reels" in fields else {},
+        appearances=_appearances(fields["appearances"]) if "appearances" in fields else {},
+        appearances_line=fields["appearances"].line if "appearances" in fields else None,
         frame_rate=frame_rate,
     )

@@ -161,7 +161,10 @@ def redacted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, dict[str, f
     }
     (folder / "episode.yaml").write_text(
         "show: riverside-voices\ntitle: Meet Jordan\ndescription: Jordan tells us about home.\n"
-        "published: 2026-11-20\n"
+        "published: 2026-11-20\nappearances:\n  talk.m4a: [p1]\n"
+    )
+    (root / "episodes" / "people.yaml").write_text(
+        "people:\n  - id: p1\n    credit: none\n    consent:\n      voice: 2026-11-01\n"
     )
     (folder / "edl.yaml").write_text(f"""clips:
   - source: talk.m4a

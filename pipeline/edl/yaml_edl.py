@@ -28,10 +28,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ..records import Chapter, Clip, Episode, Redaction, Timeline
+from ..records import Chapter, Clip, Episode, Redaction, Soundbite, Timeline
 from ..yamlfile import Node, Problems, load
 
-TOP_FIELDS = {"clips", "chapters", "redactions", "notes"}
+TOP_FIELDS = {"clips", "chapters", "redactions", "soundbite", "notes"}
+SOUNDBITE_FIELDS = {"at", "duration", "title"}
 REDACTION_FIELDS = {"source", "in", "out", "mode", "replace_with", "text", "note"}
 CLIP_FIELDS = {"source", "in", "out", "fade_in", "fade_out", "note"}
 CHAPTER_FIELDS = {"at", "title"}
@@ -43,6 +44,7 @@ def read(path: Path, episode: Episode | None = None) -> Timeline:
     clips: list[Clip] = []
     chapters: list[Chapter] = []
     redactions: list[Redaction] = []
+    soundbite: Soundbite | None = None
     if root is not None:
         top = root.mapping(TOP_FIELDS)
         if top is not None:
@@ -56,6 +58,8 @@ def read(path: Path, episode: Episode | None = None) -> Timeline:
                 chapters = _chapters(top["chapters"])
             if "redactions" in top and not top["redactions"].is_null():
                 redactions = _redactions(top["redactions"])
+            if "soundbite" in top:
+                soundbite = _soundbite(top["soundbite"])
     problems.raise_if_any()
     return Timeline(
         edl_path=path,
@@ -63,6 +67,7 @@ def read(path: Path, episode: Episode | None = None) -> Timeline:
         clips=tuple(clips),
         chapters=tuple(chapters),
         redactions=tuple(redactions),
+        soundbite=soundbite,
     )
 
 
@@ -177,3 +182,21 @@ def _redactions(node: Node) -> list[Redaction]:
             )
         )
     return found
+
+
+def _soundbite(node: Node) -> Soundbite | None:
+    fields = node.mapping(SOUNDBITE_FIELDS)
+    if fields is None:
+        return None
+    if "at" not in fields or "duration" not in fields:
+        node.problem("a soundbite needs `at` (episode time) and `duration` (seconds).")
+        return None
+    at = fields["at"].seconds()
+    duration = fields["duration"].seconds()
+    title = fields["title"].text() if "title" in fields else None
+    if at is None or duration is None:
+        return None
+    if duration <= 0:
+        fields["duration"].problem("must be more than 0 seconds.")
+        return None
+    return Soundbite(at, duration, title)

@@ -1,0 +1,210 @@
+"""People and consent: who is in a story, how they are credited, what they agreed to.
+
+episodes/people.yaml (written by the producer with the contributors):
+
+    people:
+      - id: jordan                # used in episode files; never published
+        credit: pseudonym         # name | pseudonym | none
+        name: Jordan Price        # published only when credit is name
+        pseudonym: JP
+        roles: [host]             # podcast:person roles
+        consent:
+          voice: 2026-10-01       # date consent to publish their voice was given
+          face: 2026-10-01        # for video; leave out if not given
+
+episodes/withdrawals.yaml is written by `storycast withdraw PERSON`: one entry
+per withdrawal (who, when, at whose request). It is a record, never edited
+by hand; the next publish takes down every episode the person appears in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Literal, cast
+
+import yaml
+
+from .cache import write_atomic
+from .errors import InputError, Problem
+from .records import Credit, Person
+from .yamlfile import Node, Problems, load
+
+PEOPLE_FILE = "people.yaml"
+WITHDRAWALS_FILE = "withdrawals.yaml"
+PERSON_FIELDS = {"id", "credit", "name", "pseudonym", "roles", "consent", "notes"}
+CONSENT_FIELDS = {"voice", "face"}
+# Roles from the podcast namespace's taxonomy that fit community storytelling.
+ROLES = {
+    "host",
+    "co-host",
+    "guest",
+    "guest host",
+    "interviewer",
+    "narrator",
+    "reporter",
+    "producer",
+    "editor",
+    "writer",
+    "composer",
+    "musician",
+    "sound designer",
+    "camera operator",
+    "director",
+    "researcher",
+    "creative director",
+    "assistant producer",
+    "story editor",
+}
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    person: str
+    at: datetime
+    requested_by: str
+
+
+def _date(node: Node) -> date | None:
+    stamp = node.timestamp()
+    return stamp.date() if stamp else None
+
+
+def load_people(episodes_dir: Path) -> tuple[dict[str, Person], list[Problem]]:
+    """Everyone in the people file, with withdrawals applied. ({} if there is no file.)"""
+    problems = Problems()
+    path = episodes_dir / PEOPLE_FILE
+    people: dict[str, Person] = {}
+    if not path.exists():
+        return people, []
+    root = load(path, problems)
+    top = root.mapping({"people"}) if root is not None else None
+    if top is not None and "people" in top:
+        for item in top["people"].items():
+            person = _person(item)
+            if person is None:
+                continue
+            if person.id in people:
+                item.problem(
+                    f"the id `{person.id}` is used twice.", "Give each person their own id."
+                )
+                continue
+            people[person.id] = person
+    withdrawals, more = load_withdrawals(episodes_dir)
+    problems.extend(more)
+    for w in withdrawals:
+        if w.person in people and people[w.person].withdrawn is None:
+            people[w.person] = replace(people[w.person], withdrawn=w.at.date())
+    return people, problems.items
+
+
+def _person(item: Node) -> Person | None:
+    fields = item.mapping(PERSON_FIELDS)
+    if fields is None:
+        return None
+    if "id" not in fields:
+        item.problem("this person has no `id`.", "Give them a short id such as `jordan`.")
+        return None
+    pid = fields["id"].text()
+    credit = fields["credit"].text() if "credit" in fields else "none"
+    if credit not in ("name", "pseudonym", "none"):
+        fields["credit"].problem(
+            f"`{credit}` should be name, pseudonym or none.",
+            "`none` (the default) publishes no name for them anywhere.",
+        )
+        return None
+    name = fields["name"].text() if "name" in fields else None
+    pseudonym = fields["pseudonym"].text() if "pseudonym" in fields else None
+    if credit == "name" and not name:
+        item.problem("`credit: name` but no `name:` is given.", field=f"{item.field}.name")
+    if credit == "pseudonym" and not pseudonym:
+        item.problem(
+            "`credit: pseudonym` but no `pseudonym:` is given.", field=f"{item.field}.pseudonym"
+        )
+    roles: list[str] = []
+    if "roles" in fields:
+        for role_node in fields["roles"].items():
+            role = (role_node.text() or "").lower()
+            if role not in ROLES:
+                role_node.problem(
+                    f"`{role}` is not a role storycast knows.",
+                    "Use one of: " + ", ".join(sorted(ROLES)) + ".",
+                )
+            else:
+                roles.append(role)
+    voice = face = None
+    if "consent" in fields:
+        consent = fields["consent"].mapping(CONSENT_FIELDS) or {}
+        voice = _date(consent["voice"]) if "voice" in consent else None
+        face = _date(consent["face"]) if "face" in consent else None
+    if not pid:
+        return None
+    return Person(
+        id=pid,
+        credit=cast(Literal["name", "pseudonym", "none"], credit),
+        name=name,
+        pseudonym=pseudonym,
+        roles=tuple(roles) or ("guest",),
+        voice_consent=voice,
+        face_consent=face,
+        line=item.line,
+    )
+
+
+def load_withdrawals(episodes_dir: Path) -> tuple[list[Withdrawal], list[Problem]]:
+    problems = Problems()
+    path = episodes_dir / WITHDRAWALS_FILE
+    if not path.exists():
+        return [], []
+    root = load(path, problems)
+    found: list[Withdrawal] = []
+    top = root.mapping({"withdrawals"}) if root is not None else None
+    if top is not None and "withdrawals" in top:
+        for item in top["withdrawals"].items():
+            fields = item.mapping({"person", "at", "requested_by"}) or {}
+            person = fields["person"].text() if "person" in fields else None
+            at = fields["at"].timestamp() if "at" in fields else None
+            by = fields["requested_by"].text() if "requested_by" in fields else ""
+            if person and at:
+                found.append(Withdrawal(person, at, by or ""))
+    return found, problems.items
+
+
+def withdraw(episodes_dir: Path, person_id: str, requested_by: str) -> Withdrawal:
+    """Record a withdrawal; raises InputError for a person the people file does not list."""
+    people, problems = load_people(episodes_dir)
+    if problems:
+        raise InputError(problems)
+    if person_id not in people:
+        known = ", ".join(sorted(people)) or "nobody (there is no people file)"
+        raise InputError(
+            Problem(
+                episodes_dir / PEOPLE_FILE,
+                f"there is no person with the id `{person_id}`, so nothing was withdrawn.",
+                f"The people file lists: {known}.",
+            )
+        )
+    existing, _ = load_withdrawals(episodes_dir)
+    entry = Withdrawal(person_id, datetime.now(UTC).replace(microsecond=0), requested_by)
+    records = [
+        {"person": w.person, "at": w.at.isoformat(), "requested_by": w.requested_by}
+        for w in [*existing, entry]
+    ]
+    header = (
+        "# Written by `storycast withdraw`: a record of withdrawn consent. Do not edit.\n"
+        "# The next publish takes down every episode these people appear in.\n"
+    )
+    text = header + yaml.safe_dump({"withdrawals": records}, sort_keys=False, allow_unicode=True)
+    write_atomic(episodes_dir / WITHDRAWALS_FILE, text.encode("utf-8"))
+    return entry
+
+
+def credits_for(people: list[Person]) -> tuple[Credit, ...]:
+    """podcast:person credits: only people credited by name or pseudonym, once each."""
+    credits: list[Credit] = []
+    for person in people:
+        shown = person.credited_as
+        if shown:
+            credits += [Credit(shown, role) for role in person.roles]
+    return tuple(dict.fromkeys(credits))

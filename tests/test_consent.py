@@ -1,0 +1,94 @@
+"""Consent and credits: who is heard and named is the contributors' decision."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import Run, copy_example, storycast
+
+
+def _people(root: Path, text: str) -> None:
+    (root / "episodes" / "people.yaml").write_text(text)
+
+
+@pytest.fixture(scope="module")
+def consent_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """open-mic with Alex (the poet) having given no voice consent; first-flat normal."""
+    root = copy_example(tmp_path_factory.mktemp("consent"))
+    people = (root / "episodes" / "people.yaml").read_text()
+    people = people.replace(
+        "    name: Alex Okafor\n    roles: [guest]\n    consent:\n      voice: 2026-11-01\n",
+        "    name: Alex Okafor\n    roles: [guest]\n",
+    )
+    _people(root, people)
+    return storycast(root, "publish")
+
+
+def test_no_voice_consent_means_not_published(consent_run: Run) -> None:
+    assert consent_run.returncode == 0, consent_run.stdout
+    assert "TAKEN DOWN open-mic" in consent_run.stdout
+    assert "no consent to publish the voice of alex" in consent_run.stdout
+    assert "published  first-flat" in consent_run.stdout
+    feed = (consent_run.public / "feeds" / "riverside-voices.xml").read_text()
+    assert "Open mic night" not in feed
+    assert not list(consent_run.public.rglob("open-mic-*"))
+
+
+def test_only_chosen_credits_are_published(consent_run: Run) -> None:
+    """Jordan by name, Sam by pseudonym, Casey not at all, anywhere."""
+    feed = (consent_run.public / "feeds" / "riverside-voices.xml").read_text()
+    assert '<podcast:person role="host" group="cast">Jordan</podcast:person>' in feed
+    assert '<podcast:person role="guest" group="cast">Sam R.</podcast:person>' in feed
+    for path in consent_run.public.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for hidden in ("casey", "Casey"):
+                assert hidden.encode() not in data, path
+                assert hidden.encode("utf-16-le") not in data, path
+
+
+def test_a_person_missing_from_the_people_file_is_named(tmp_path: Path) -> None:
+    root = copy_example(tmp_path)
+    shutil.rmtree(root / "episodes" / "first-flat")
+    episode = root / "episodes" / "open-mic" / "episode.yaml"
+    episode.write_text(episode.read_text().replace("[alex]", "[alex, robin]"))
+    run = storycast(root, "check")
+    assert run.returncode == 1
+    assert "episode.yaml:" in run.stdout
+    assert "not in the people file: robin" in run.stdout
+
+
+def test_a_recording_with_nobody_listed_cannot_be_published(tmp_path: Path) -> None:
+    root = copy_example(tmp_path)
+    shutil.rmtree(root / "episodes" / "first-flat")
+    episode = root / "episodes" / "open-mic" / "episode.yaml"
+    episode.write_text(episode.read_text().replace("  poem.m4a: [alex]\n", ""))
+    run = storycast(root, "check")
+    assert run.returncode == 1
+    assert "say who speaks or is seen in poem.m4a" in run.stdout
+
+
+def test_withdrawing_an_unknown_person_changes_nothing(tmp_path: Path) -> None:
+    root = copy_example(tmp_path)
+    run = storycast(root, "withdraw", "jordon", "--requested-by", "Jordan")
+    assert run.returncode == 2
+    assert "no person with the id `jordon`" in run.stderr
+    assert "jordan" in run.stderr  # the ids that do exist
+    assert not (root / "episodes" / "withdrawals.yaml").exists()
+
+
+def test_people_file_mistakes_are_reported_with_lines(tmp_path: Path) -> None:
+    root = copy_example(tmp_path)
+    _people(
+        root,
+        "people:\n  - id: a\n    credit: nickname\n  - id: b\n    credit: name\n"
+        "    roles: [hero]\n",
+    )
+    run = storycast(root, "check")
+    assert run.returncode == 1
+    assert "people.yaml:3: people[1].credit: `nickname` should be name" in run.stdout
+    assert "people.yaml:4: people[2].name: `credit: name` but no `name:`" in run.stdout
+    assert "people.yaml:6" in run.stdout and "`hero` is not a role" in run.stdout
