@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal, cast
 
 from . import defaults
+from .edl.cmx import RATES
 from .records import Episode, Reel, Show, StorageTarget
 from .text import description_problem
 from .yamlfile import Node, Problems, load
@@ -49,7 +50,7 @@ EPISODE_FIELDS = {
     "appearances",
 }
 EPISODE_FILE = "episode.yaml"
-FRAME_RATES = ("23.976", "24", "25", "29.97", "30")
+FRAME_RATES = tuple(RATES)  # the timecode rates the CMX importer reads
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 

@@ -5,8 +5,10 @@ Timeline record (clip sources are recording names inside the episode's
 recordings/ folder) and raises ``InputError`` listing every problem it found,
 each with file and line. ``episode`` carries what some formats need: reel and
 clip names mapped to recordings, the timecode rate and recordings' start
-timecodes. Importers do not measure recordings; ``edit`` checks the Timeline
-against what was measured.
+timecodes. Each module's docstring says how its format becomes a Timeline:
+``yaml_edl`` (``.yaml``), ``audacity`` (label tracks, ``.txt``), ``cmx`` (CMX 3600,
+``.edl``) and ``otio_file`` (OpenTimelineIO, ``.otio``). Importers do not
+measure recordings; ``edit`` checks the Timeline against what was measured.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from pathlib import Path
 
 from ..errors import InputError, Problem
 from ..records import Episode, Timeline
-from . import yaml_edl
+from . import audacity, cmx, otio_file, yaml_edl
 
 Importer = Callable[[Path, Episode | None], Timeline]
 
 IMPORTERS: dict[str, Importer] = {
     ".yaml": yaml_edl.read,
     ".yml": yaml_edl.read,
+    ".txt": audacity.read,  # Audacity label tracks; any other text file is refused
+    ".edl": cmx.read,  # CMX 3600
+    ".otio": otio_file.read,  # OpenTimelineIO JSON
 }
 
 
