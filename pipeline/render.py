@@ -92,7 +92,7 @@ BLEEP_HZ = 1000
 BLEEP_LEVEL = 0.1  # -20 dBFS: clearly a bleep, never louder than speech
 
 
-def _redaction_filters(timeline: Timeline, clip: Clip) -> list[str]:
+def redaction_filters(timeline: Timeline, clip: Clip) -> list[str]:
     """Per-sample replacement of redacted ranges inside one clip (clip-local time).
 
     ``enable`` switches the filter on only around the range (per frame, cheap);
@@ -129,7 +129,7 @@ def _graph(timeline: Timeline, gains: dict[str, float]) -> str:
             "asetpts=N/SR/TB",
             f"volume={gains[clip.source]:.3f}dB:precision=float",
         ]
-        chain += _redaction_filters(timeline, clip)
+        chain += redaction_filters(timeline, clip)
         if clip.fade_in > 0:
             chain.append(f"afade=t=in:st=0:d={clip.fade_in:.6f}")
         if clip.fade_out > 0:
@@ -232,6 +232,8 @@ def render(
         key,
         {
             "schema": "storycast.Render.2",
+            # which recordings went in, so a takedown can purge this render
+            "recordings": sorted({recordings[c.source].sha256 for c in timeline.clips}),
             "note": note,
             "gain_db": round(gain, 3),
             "loudness": asdict(produced),

@@ -105,20 +105,55 @@ class FasterWhisper:
 
     def _window_words(self, model: Any, samples: Samples, offset: float) -> list[Word]:
         segments, _info = model.transcribe(samples, language=self.language, **OPTIONS)
-        words: list[Word] = []
-        for segment in segments:  # lazy: transcription happens while iterating
-            for w in segment.words or []:
-                text = w.word.strip()
-                if keep_word(text):
-                    words.append(
-                        Word(
-                            round(w.start + offset, 3),
-                            round(w.end + offset, 3),
-                            text,
-                            round(w.probability, 3),
-                        )
-                    )
-        return words
+        words = _words(segments)
+        # Whisper's compression-ratio check (its guard against loops) also rejects
+        # speech that really repeats a phrase, and the lines are lost. Stretches the
+        # voice detector calls speech but that got no words are decoded again, each
+        # on its own, where a repeated phrase is no longer repetitive.
+        missing = [
+            (lo, hi)
+            for lo, hi in speech_regions(samples)
+            if hi - lo >= MIN_REPAIR_SECONDS and not any(w.start < hi and w.end > lo for w in words)
+        ]
+        if missing:
+            options = dict(
+                OPTIONS, vad_filter=False, clip_timestamps=[t for r in missing for t in r]
+            )
+            options.pop("vad_parameters")
+            again, _info = model.transcribe(samples, language=self.language, **options)
+            found = [
+                w
+                for w in _words(again)
+                if any(lo <= (w.start + w.end) / 2 <= hi for lo, hi in missing)
+            ]
+            words = sorted(words + found, key=lambda w: (w.start, w.end))
+        return [
+            Word(round(w.start + offset, 3), round(w.end + offset, 3), w.text, w.probability)
+            for w in words
+        ]
 
 
-__all__ = ["FasterWhisper", "OPTIONS", "keep_word"]
+MIN_REPAIR_SECONDS = 0.5
+
+
+def speech_regions(samples: Samples) -> list[tuple[float, float]]:
+    """Where Silero hears speech, in seconds, with the options transcription uses."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    spans = get_speech_timestamps(samples, VadOptions(**OPTIONS["vad_parameters"]))
+    return [(span["start"] / SAMPLE_RATE, span["end"] / SAMPLE_RATE) for span in spans]
+
+
+def _words(segments: Any) -> list[Word]:
+    words: list[Word] = []
+    for segment in segments:  # lazy: transcription happens while iterating
+        for w in segment.words or []:
+            text = w.word.strip()
+            if keep_word(text):
+                words.append(
+                    Word(float(w.start), float(w.end), text, round(float(w.probability), 3))
+                )
+    return words
+
+
+__all__ = ["FasterWhisper", "OPTIONS", "keep_word", "speech_regions"]

@@ -1,0 +1,368 @@
+"""scrub: no location, device or creation-time trace in any published file.
+
+Phones write where, when and on what a recording was made into many places:
+container tags (``location``, ``©xyz``, ``com.apple.quicktime.location.ISO6709``,
+``make``, ``model``, ``software``, ``creation_time``), the 3GPP ``loci`` box, the
+creation times in the ``mvhd``/``tkhd``/``mdhd`` headers, ID3 frames, EXIF
+blocks in pictures. Two things live here:
+
+- ``STRIP_ARGS``: the ffmpeg output options every encode of a published file
+  uses (video here and in ``video``; the MP3 render uses the same set), and
+  ``strip_file`` to re-mux an existing file through them without re-encoding.
+- ``find_traces``: the check. It reads the file as ffprobe sees it (format and
+  stream tags), walks the MP4 boxes itself (header times, user-data boxes), and
+  scans every raw byte for known phone atoms, ISO 6709 coordinates and any
+  caller-given ``needles`` (say, every tag value of the source recordings, in
+  UTF-8 and UTF-16, the way ID3v2.3 stores text). It returns one line per trace;
+  an empty list means the file is clean.
+
+What ffmpeg itself still writes with ``-fflags +bitexact -flags +bitexact`` is
+allowed, because it names our encoder, not the contributor's phone and carries
+no version: the ``Lavc libx264`` compressor name in the ``avc1`` sample entry,
+the generic ``VideoHandler``/``SoundHandler``/``SubtitleHandler`` handler names.
+x264's settings SEI (``x264 - core 164 ... options: ...``) is removed from the
+bitstream by ``filter_units`` in ``video``; it would only name our encoder too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from .errors import MediaError, Problem
+from .runner import run
+
+# Output options that drop every tag, chapter and encoder version ffmpeg would copy or add.
+STRIP_ARGS: tuple[str, ...] = (
+    "-map_metadata", "-1",
+    "-map_chapters", "-1",
+    "-fflags", "+bitexact",
+    "-flags", "+bitexact",
+)  # fmt: skip
+
+# Tag keys (lower case) that always betray a place, a device, a person's software or a time.
+_TRACE_KEYS = {
+    "location", "location-eng", "xyz", "©xyz", "loci",
+    "make", "model", "software", "device", "manufacturer", "firmware",
+    "creation_time", "creationdate", "date_recorded", "encoded_by", "comment",
+    "com.apple.quicktime.location.iso6709", "com.apple.quicktime.make",
+    "com.apple.quicktime.model", "com.apple.quicktime.software",
+    "com.apple.quicktime.creationdate", "com.android.version", "com.android.capture.fps",
+    "com.android.manufacturer", "com.android.model",
+}  # fmt: skip
+_TRACE_KEY_PARTS = ("gps", "location", "iso6709", "com.apple.", "com.android.", "xyz")
+# What ffmpeg writes in bitexact mode: encoder names without versions. Anything else in an
+# ``encoder`` tag (a phone's camera app, "Lavf59.27.100" with a version) is a trace.
+ALLOWED_ENCODERS = {
+    "Lavf", "Lavc libx264", "Lavc aac", "Lavc mov_text", "Lavc mjpeg", "",
+    "Lavf lame",  # how ffprobe names the LAME "Info" frame of our own MP3 encode
+}  # fmt: skip
+# ffprobe reports an ID3 picture's type as a stream `comment`; ours is the show's cover.
+ALLOWED_COMMENTS = {"Cover (front)"}
+
+# Raw byte patterns: phone atoms and keys, whatever container or tag format holds them.
+_RAW_MARKERS: tuple[bytes, ...] = (
+    b"\xa9xyz",
+    b"com.apple.quicktime.",
+    b"com.android.",
+    b"Exif\x00\x00",
+    b"iPhone",
+    b"Pixel ",
+    b"SAMSUNG",
+    b"GPSLatitude",
+)
+# ISO 6709 in the forms phones write: +51.4545-002.5879/ and +51.4545-002.5879+012.000/
+_ISO6709 = re.compile(rb"[+-]\d{2}(?:\.\d+)?[+-]\d{3}(?:\.\d+)?(?:[+-]\d+(?:\.\d+)?)?/")
+
+_CHUNK = 1 << 20
+_OVERLAP = 256
+# MP4 boxes that contain other boxes (``meta`` has 4 bytes of version/flags first in ISO files).
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"udta", b"edts", b"dinf", b"stbl"}
+_TIMED_HEADERS = {b"mvhd", b"tkhd", b"mdhd"}
+
+
+def _probe_tags(path: Path) -> list[tuple[str, str, str]]:
+    """(where, key, value) for every container and stream tag ffprobe reports."""
+    proc = run(
+        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-show_chapters",
+         "-of", "json", path],
+        what="reading the file's tags",
+        path=path,
+        check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        return []
+    info = json.loads(proc.stdout or "{}")
+    found: list[tuple[str, str, str]] = []
+    for key, value in (info.get("format", {}).get("tags") or {}).items():
+        found.append(("container", str(key), str(value)))
+    for stream in info.get("streams", []):
+        where = f"stream {stream.get('index')} ({stream.get('codec_type')})"
+        for key, value in (stream.get("tags") or {}).items():
+            found.append((where, str(key), str(value)))
+    for chapter in info.get("chapters", []):
+        for key, value in (chapter.get("tags") or {}).items():
+            found.append((f"chapter {chapter.get('id')}", str(key), str(value)))
+    return found
+
+
+def _tag_trace(where: str, key: str, value: str) -> str | None:
+    k = key.lower()
+    if k == "encoder":
+        return None if value in ALLOWED_ENCODERS else f"{where}: encoder tag {value!r}"
+    if k == "comment" and value in ALLOWED_COMMENTS:
+        return None
+    if k in _TRACE_KEYS or any(part in k for part in _TRACE_KEY_PARTS):
+        return f"{where}: tag {key}={value!r}"
+    if _ISO6709.search(value.encode("utf-8", "replace")):
+        return f"{where}: tag {key} holds coordinates ({value!r})"
+    return None
+
+
+def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of each box in data[start:end]."""
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        head = 8
+        if size == 1 and pos + 16 <= end:
+            size = struct.unpack(">Q", data[pos + 8 : pos + 16])[0]
+            head = 16
+        elif size == 0:
+            size = end - pos
+        if size < head or pos + size > end:
+            return
+        yield kind, pos + head, pos + size
+        pos += size
+
+
+def _mp4_traces(path: Path) -> list[str]:
+    """Header creation times and user-data boxes of an MP4/MOV/M4A file."""
+    with path.open("rb") as fh:
+        head = fh.read(12)
+        if len(head) < 8 or head[4:8] not in {b"ftyp", b"moov", b"mdat", b"free", b"wide"}:
+            return []
+    traces: list[str] = []
+    # Only moov is read into memory (it is small); mdat is skipped by size.
+    with path.open("rb") as fh:
+        offset = 0
+        while True:
+            fh.seek(offset)
+            header = fh.read(16)
+            if len(header) < 8:
+                break
+            size, kind = struct.unpack(">I4s", header[:8])
+            head_len = 8
+            if size == 1:
+                size = struct.unpack(">Q", header[8:16])[0]
+                head_len = 16
+            elif size == 0:
+                size = path.stat().st_size - offset
+            if size < head_len:
+                break
+            if kind == b"moov":
+                fh.seek(offset + head_len)
+                moov = fh.read(size - head_len)
+                traces += _walk(moov, 0, len(moov), "moov")
+            elif kind in {b"udta", b"meta", b"uuid", b"loci"}:
+                traces.append(f"top-level {kind.decode('latin-1')} box ({size} bytes)")
+            offset += size
+    return traces
+
+
+def _walk(data: bytes, start: int, end: int, where: str) -> list[str]:
+    traces: list[str] = []
+    for kind, lo, hi in _boxes(data, start, end):
+        name = kind.decode("latin-1")
+        here = f"{where}/{name}"
+        if kind in _TIMED_HEADERS and hi - lo >= 12:
+            version = data[lo]
+            if version == 1:
+                created, modified = struct.unpack(">QQ", data[lo + 4 : lo + 20])
+            else:
+                created, modified = struct.unpack(">II", data[lo + 4 : lo + 12])
+            if created or modified:
+                traces.append(f"{here}: creation/modification time is set ({created}, {modified})")
+        elif kind == b"udta":
+            for child, clo, chi in _boxes(data, lo, hi):
+                label = child.decode("latin-1")
+                if child == b"meta":
+                    traces += _meta(data, clo, chi, f"{here}/meta")
+                else:
+                    traces.append(f"{here}/{label}: user data box (tags, location or device)")
+        elif kind == b"meta":
+            traces += _meta(data, lo, hi, here)
+        elif kind in _CONTAINERS:
+            traces += _walk(data, lo, hi, here)
+    return traces
+
+
+def _meta(data: bytes, lo: int, hi: int, where: str) -> list[str]:
+    """Items of a ``meta`` box: an empty item list (ffmpeg writes one) is no trace."""
+    # ISO files put 4 bytes of version/flags before the children; QuickTime files do not.
+    start = lo + 4 if data[lo + 8 : lo + 12] == b"hdlr" else lo
+    traces: list[str] = []
+    for child, clo, chi in _boxes(data, start, hi):
+        label = child.decode("latin-1")
+        if child == b"hdlr":
+            continue
+        if child == b"ilst":
+            for item, _, _ in _boxes(data, clo, chi):
+                name = item.decode("latin-1")
+                if not name.isprintable():  # mdta items are numbered, naming a key
+                    name = f"key #{int.from_bytes(item, 'big')}"
+                traces.append(f"{where}/ilst/{name}: a tag (location, device or time)")
+        elif chi > clo:
+            traces.append(f"{where}/{label}: metadata ({chi - clo} bytes)")
+    return traces
+
+
+def _chunks(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(offset, bytes) windows over the file that overlap, so no pattern is cut in two."""
+    with path.open("rb") as fh:
+        offset, tail = 0, b""
+        while block := fh.read(_CHUNK):
+            yield offset - len(tail), tail + block
+            tail = block[-_OVERLAP:]
+            offset += len(block)
+
+
+def _needle_forms(needles: Iterable[str]) -> list[tuple[str, bytes]]:
+    forms: list[tuple[str, bytes]] = []
+    for needle in needles:
+        if len(needle.strip()) < 4:
+            continue
+        for encoding in ("utf-8", "utf-16-le", "utf-16-be"):
+            forms.append((needle, needle.encode(encoding)))
+    return forms
+
+
+def _raw_traces(path: Path, needles: Iterable[str]) -> list[str]:
+    forms = _needle_forms(needles)
+    hits: dict[str, int] = {}
+    for base, chunk in _chunks(path):
+        for marker in _RAW_MARKERS:
+            at = chunk.find(marker)
+            if at >= 0:
+                hits.setdefault(f"bytes {marker!r}", base + at)
+        m = _ISO6709.search(chunk)
+        if m:
+            found = m.group().decode("latin-1")
+            hits.setdefault(f"ISO 6709 coordinates {found!r}", base + m.start())
+        for needle, form in forms:
+            at = chunk.find(form)
+            if at >= 0:
+                hits.setdefault(f"the source's value {needle!r}", base + at)
+    return [f"{what} at byte {where}" for what, where in hits.items()]
+
+
+def find_traces(path: Path, needles: Iterable[str] = ()) -> list[str]:
+    """Every location, device, software or creation-time trace left in ``path``.
+
+    ``needles`` are values that must not appear anywhere (typically
+    ``source_values`` of the recordings the file was made from). Empty means clean.
+    """
+    traces: list[str] = []
+    for where, key, value in _probe_tags(path):
+        trace = _tag_trace(where, key, value)
+        if trace:
+            traces.append(trace)
+    traces += _mp4_traces(path)
+    traces += _raw_traces(path, needles)
+    return traces
+
+
+# Tag values that are structural, not personal: never worth searching for in an output.
+_STRUCTURAL = {
+    "und", "eng", "isom", "iso2", "mp41", "mp42", "avc1", "qt  ", "M4A ", "512", "0", "1",
+    "VideoHandler", "SoundHandler", "SubtitleHandler", "Core Media Video", "Core Media Audio",
+    "Core Media Metadata", "[0][0][0][0]", "Mainconcept Video Media Handler", "FFMP",
+}  # fmt: skip
+
+
+def source_values(path: Path) -> list[str]:
+    """Every personal tag value of a source recording: the needles its outputs must not hold."""
+    values: list[str] = []
+    for _, key, value in _probe_tags(path):
+        if key in {"major_brand", "minor_version", "compatible_brands", "language"}:
+            continue
+        if value in _STRUCTURAL or len(value.strip()) < 4:
+            continue
+        if value not in values:
+            values.append(value)
+    return values
+
+
+def strip_file(src: Path, dst: Path) -> Path:
+    """Copy ``src`` to ``dst`` with every tag, chapter and header time removed (no re-encode).
+
+    For MP4/M4A/MOV/MP3 and JPEG. The MP3 tag stage writes its own known tags afterwards.
+    """
+    suffix = dst.suffix.lower()
+    fmt: list[str] = []
+    if suffix in {".mp4", ".m4a", ".m4v", ".mov"}:
+        fmt = ["-f", "mp4" if suffix != ".mov" else "mov", "-movflags", "+faststart"]
+    elif suffix == ".mp3":
+        fmt = ["-f", "mp3", "-id3v2_version", "0", "-write_xing", "1"]
+    elif suffix in {".jpg", ".jpeg"}:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(strip_jpeg(src.read_bytes(), src))
+        return dst
+    else:
+        raise MediaError(
+            Problem(src, f"storycast cannot scrub {suffix or 'extension-less'} files.",
+                    "Publish MP4, M4A, MP3 or JPEG files.")
+        )  # fmt: skip
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", "-i", src,
+         "-map", "0", "-c", "copy", *STRIP_ARGS, *fmt, dst],
+        what="removing metadata",
+        path=src,
+    )  # fmt: skip
+    return dst
+
+
+def strip_jpeg(data: bytes, path: Path | None = None) -> bytes:
+    """The JPEG without its APP1..APP15 (EXIF, XMP, GPS, maker notes) and comment segments.
+
+    Lossless: the picture data is copied byte for byte. APP0 (JFIF) is kept, being
+    only the pixel density.
+    """
+    if data[:2] != b"\xff\xd8":
+        raise MediaError(Problem(path, "this is not a JPEG picture.", "Use a .jpg file."))
+    out = bytearray(data[:2])
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            raise MediaError(Problem(path, "this JPEG is damaged (a segment is cut short)."))
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xDA:  # start of scan: the rest is picture data
+            out += data[pos:]
+            return bytes(out)
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+        segment = data[pos : pos + 2 + length]
+        if not (0xE1 <= marker <= 0xEF or marker == 0xFE):
+            out += segment
+        pos += 2 + length
+    raise MediaError(Problem(path, "this JPEG has no picture data."))
+
+
+def assert_clean(path: Path, needles: Iterable[str] = ()) -> None:
+    """Raise MediaError naming every trace left in ``path`` (a last check before publishing)."""
+    traces = find_traces(path, needles)
+    if traces:
+        raise MediaError(
+            Problem(
+                path,
+                "this file still carries location, device or time metadata: "
+                + "; ".join(traces[:6]),
+                "It must not be published; report this as a storycast bug.",
+            )
+        )
