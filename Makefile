@@ -36,6 +36,7 @@ lint: setup
 
 bench: setup $(BENCH_STAMP)
 	$(BIN)/python -m pipeline.bench
+	$(BIN)/python -m pipeline.bench_publish
 	$(BIN)/python -m pipeline.bench_accuracy
 
 setup: system $(STAMP)

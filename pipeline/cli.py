@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from . import approval, orchestrator, people, propose, transcribe_cli
+from . import approval, orchestrator, people, propose, transcribe_cli, validate_feed
 from .errors import Problem, StorycastError
 from .records import EpisodeJob
 
@@ -60,6 +60,13 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if not shows:
         print(f"No show files found in {root / 'feeds'}.", file=sys.stderr)
         return 2
+    if args.dry_run:
+        for show_file in shows:
+            report = orchestrator.publish_show(show_file, root, dry_run=True)
+            print("\n".join(_summary(report, "check")))
+            print(report.plan or report.publish_error or "Nothing to publish.")
+        print("\nDry run: nothing was uploaded, replaced or deleted.")
+        return 0
     reports = [orchestrator.publish_show(show_file, root) for show_file in shows]
     lines: list[str] = []
     for report in reports:
@@ -225,6 +232,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("publish", help="render and publish every episode of the show(s)")
     p.add_argument("show", nargs="*", help="show slug or show file (default: all in feeds/)")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="render locally, then print what would be uploaded, replaced and deleted",
+    )
     p.set_defaults(func=cmd_publish)
     c = sub.add_parser("check", help="check show files and EDLs without rendering")
     c.add_argument("show", nargs="*")
@@ -242,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("episode")
     pr.set_defaults(func=cmd_propose)
     transcribe_cli.add_parser(sub)
+    validate_feed.add_parser(sub)
     w = sub.add_parser("withdraw", help="record that a person withdrew consent (takedown)")
     w.add_argument("person", help="the person's id in episodes/people.yaml")
     w.add_argument("--requested-by", required=True, help="who asked (for the audit log)")

@@ -98,3 +98,8 @@ PRIVATE_CACHE_CONTROL = "private, no-store"
 # Podcast apps and web players fetch transcripts and chapters cross-origin.
 CORS_ALLOWED_ORIGINS = ("*",)
 CORS_MAX_AGE_SECONDS = 86400
+
+# `storycast validate-feed` (pipeline/validate_feed.py): fetching feeds and artwork.
+FEED_FETCH_TIMEOUT = 20.0  # seconds to connect and between reads
+FEED_FETCH_MAX_BYTES = 20 * 1024 * 1024  # a feed (or artwork) larger than this is not read
+FEED_FETCH_USER_AGENT = "storycast-validate-feed"

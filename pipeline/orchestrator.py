@@ -17,7 +17,18 @@ from pathlib import Path
 from typing import TextIO
 
 from . import analyse as analyse_mod
-from . import approval, corrections, defaults, edit, edl, people, publish, redact, scrub
+from . import (
+    approval,
+    corrections,
+    defaults,
+    edit,
+    edl,
+    people,
+    publish,
+    redact,
+    scrub,
+    takedown,
+)
 from . import captions as captions_mod
 from .cache import Cache
 from .errors import InputError, Problem, StorycastError
@@ -27,7 +38,7 @@ from .probe import sha256_file
 from .records import EpisodeJob, Output, Person, Show
 from .render import render as render_timeline
 from .showfile import find_episode_folders, load_episode, load_show
-from .store import ObjectStore, open_store
+from .store import ObjectStore, open_private_store, open_store
 from .tag import tag_mp3
 from .transcribe import Engine, get_engine, language_warnings
 from .transcribe import transcribe as transcribe_recording
@@ -337,6 +348,7 @@ class RunReport:
     published_keys: int = 0
     uploaded: int = 0
     deleted: int = 0
+    plan: str = ""  # what a dry run would do
 
     @property
     def ok(self) -> bool:
@@ -374,7 +386,10 @@ def check(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunReport:
     return RunReport(ctx.show, jobs, [])
 
 
-def publish_show(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunReport:
+def publish_show(
+    show_file: Path, root: Path, out: TextIO = sys.stderr, *, dry_run: bool = False
+) -> RunReport:
+    """Every episode through the stages, then the store step (or, dry, only its plan)."""
     ctx, problems = _open(show_file, root, out)
     if ctx is None:
         return RunReport(None, [], problems)
@@ -385,6 +400,9 @@ def publish_show(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunRe
     report = RunReport(ctx.show, jobs, [])
     try:
         store: ObjectStore = open_store(ctx.show.storage, root, ctx.show.path)
+        if dry_run:
+            report.plan = publish.format_plan(publish.plan(ctx.show, jobs, store))
+            return report
         ctx.say(f"store: publishing to {store.description}")
         result = publish.publish(ctx.show, jobs, store, ctx.staging, ctx.say)
         report.uploaded, report.deleted, report.published_keys = (
@@ -392,15 +410,46 @@ def publish_show(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunRe
             result.deleted,
             result.kept,
         )
+        _after_takedowns(ctx, jobs, result.removed)
+        private = open_private_store(ctx.show.storage, root, ctx.show.path)
+        if private is not None:
+            publish.archive_recordings(ctx.show, jobs, private, ctx.say)
     except StorycastError as exc:
         report.publish_error = str(exc)
         for job in jobs:
             if job.status == "ready":
                 job.status = "failed"
-                job.reason = "not published: the store step failed (see above)"
+                job.reason = "not published: the store step failed (see below)"
     finally:
         shutil.rmtree(ctx.staging, ignore_errors=True)
     return report
+
+
+def _after_takedowns(ctx: Context, jobs: list[EpisodeJob], removed: dict[str, list[str]]) -> None:
+    """What storycast derived from a withdrawn episode goes too, and the audit log says so."""
+    for job in jobs:
+        if job.status != "withdrawn":
+            continue
+        keys = removed.get(job.slug, [])
+        purged = takedown.purge_caches(ctx.cache, list(job.recordings.values()))
+        if keys or purged:
+            takedown.audit(
+                ctx.show.episodes_dir,
+                {
+                    "action": "takedown",
+                    "show": ctx.show.slug,
+                    "episode": job.slug,
+                    "reason": job.reason,
+                    "requested_by": job.requested_by,
+                    "removed_from_storage": keys,
+                    "removed_from_cache": purged,
+                    "feed": ctx.show.feed_url,
+                },
+            )
+            job.notes.append(
+                f"taken down: {len(keys)} published files and {len(purged)} cached files "
+                "removed; recorded in episodes/audit.jsonl"
+            )
 
 
 def prepare_episode(

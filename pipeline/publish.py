@@ -1,44 +1,131 @@
 """store: the publishing protocol, listener-safe and idempotent.
 
-1. Media and sidecars go up under content-addressed keys (a key never changes
-   meaning); anything already there with the same size is not sent again.
-2. Every uploaded object is checked back (size) before anything points at it.
-3. The feed is replaced, then the manifest that records what is published.
-4. Only then are objects that the manifest no longer references deleted.
+1. Read the manifest (one GET) and list what is stored (one LIST per 1000
+   objects). The manifest records every object storycast published, with the
+   version (ETag) the store gave it; content-addressed keys never change
+   meaning, so a key that is listed with the recorded version is trusted
+   without being read or sent again. A run where nothing changed makes no PUT.
+2. The feed is built and staged on local disk before anything is sent: a bad
+   value or a full disk stops the run with storage untouched.
+3. New media and sidecars go up under content-addressed keys (long
+   Cache-Control), each verified by the store (checksum) before anything
+   points at it.
+4. The manifest notes the feed about to be written (so an interrupted run is
+   recognised as ours next time), the feed is replaced (short Cache-Control),
+   then the manifest records what is published.
+5. Only then are objects that the manifest no longer references deleted.
 
 A crash at any point leaves the previous feed pointing at files that exist.
-An episode that fails this run keeps its previously published version.
+An episode that fails this run keeps its previously published version; an
+episode whose consent was withdrawn comes down from the feed and storage.
+
+An object changed by hand since the last publish (its version differs from
+the recorded one) is never overwritten or deleted: it is reported, and the run
+ends with a StoreError listing it.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import mimetypes
-from collections.abc import Callable
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from . import defaults
-from .errors import Problem, StoreError
+from .cache import write_atomic
+from .errors import Problem, StoreError, StorycastError
 from .feed import build_feed
 from .probe import sha256_file
-from .records import Episode, EpisodeJob, FeedEntry, PublishedFile, Show
-from .store import ObjectStore
+from .records import (
+    Credit,
+    Episode,
+    EpisodeJob,
+    FeedEntry,
+    PublishedFile,
+    Show,
+    Soundbite,
+)
+from .store import ObjectInfo, ObjectStore
 
-MANIFEST_SCHEMA = "storycast.Manifest.1"
+MANIFEST_SCHEMA = "storycast.Manifest.2"
+_READABLE = {"storycast.Manifest.1", MANIFEST_SCHEMA}
+FEED_TYPE = "application/rss+xml; charset=utf-8"
+# What storycast's own media keys look like: NAME-<16 hex of sha256>.EXT
+_OUR_KEY = re.compile(r"^[A-Za-z0-9._\-]+-[0-9a-f]{16}(\.[A-Za-z0-9.]+)?$")
 
 
 @dataclass
 class PublishResult:
     uploaded: int = 0
     deleted: int = 0
-    kept: int = 0
+    kept: int = 0  # objects the manifest references
+    bytes_uploaded: int = 0
+    conflicts: list[str] = field(default_factory=list)  # changed by hand: left alone
+    foreign: list[str] = field(default_factory=list)  # not storycast's: left alone
+    removed: dict[str, list[str]] = field(default_factory=dict)  # withdrawn slug -> keys deleted
+    cors: str = ""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One object in a plan."""
+
+    key: str
+    size: int
+    old_size: int | None = None
+    episode: str = ""
+    detail: str = ""
+
+
+@dataclass
+class Plan:
+    """What a publish would do (``storycast publish --dry-run``); nothing is touched."""
+
+    target: str
+    feed_url: str
+    uploads: list[Change] = field(default_factory=list)
+    replacements: list[Change] = field(default_factory=list)
+    deletions: list[Change] = field(default_factory=list)
+    conflicts: list[Change] = field(default_factory=list)
+    foreign: list[Change] = field(default_factory=list)
+    unchanged: int = 0
+    withdrawn: list[str] = field(default_factory=list)
+
+    @property
+    def writes(self) -> int:
+        return len(self.uploads) + len(self.replacements)
+
+
+# --- the manifest ---------------------------------------------------------------------------
 
 
 def manifest_key(show: Show) -> str:
     return f"manifests/{show.slug}.json"
+
+
+def media_prefix(show: Show) -> str:
+    return f"media/{show.slug}/"
+
+
+def read_manifest(store: ObjectStore, show: Show) -> dict[str, Any]:
+    return _parse_manifest(store.get_bytes(manifest_key(show)))
+
+
+def _parse_manifest(raw: bytes | None) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) and data.get("schema") in _READABLE else {}
 
 
 def _url(show: Show, key: str) -> str:
@@ -79,45 +166,262 @@ def _episode_from(d: dict[str, Any]) -> Episode:
     )
 
 
-def _file_json(f: PublishedFile) -> dict[str, Any]:
+def _file_json(f: PublishedFile, sha256: str = "", version: str = "") -> dict[str, Any]:
     return {
         "role": f.role,
         "key": f.key,
         "url": f.url,
         "size": f.size,
         "content_type": f.content_type,
+        "sha256": sha256,
+        "version": version,
     }
 
 
-def read_manifest(store: ObjectStore, show: Show) -> dict[str, Any]:
-    raw = store.get_bytes(manifest_key(show))
-    if raw is None:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) and data.get("schema") == MANIFEST_SCHEMA else {}
+def _file_from(d: dict[str, Any]) -> PublishedFile:
+    return PublishedFile(d["role"], d["key"], d["url"], int(d["size"]), d["content_type"])
 
 
-def _upload(
-    store: ObjectStore, key: str, path: Path, size: int, content_type: str, result: PublishResult
-) -> None:
-    existing = store.head(key)
-    if existing is not None and existing.size == size:
-        return  # content-addressed: same key and size means same bytes
-    store.put_file(key, path, content_type, defaults.IMMUTABLE_CACHE_CONTROL)
-    result.uploaded += 1
-    check = store.head(key)
-    if check is None or check.size != size:
-        raise StoreError(
-            Problem(
-                None,
-                f"uploaded `{key}` but the store reports "
-                f"{check.size if check else 'nothing'} bytes, not {size}.",
-                "Run publish again; if it repeats, check the storage service.",
+def _entry_from(old: dict[str, Any]) -> FeedEntry:
+    bite = old.get("soundbite")
+    return FeedEntry(
+        _episode_from(old["episode"]),
+        float(old["duration"]),
+        {r: _file_from(f) for r, f in old["files"].items()},
+        credits=tuple(Credit(**c) for c in old.get("credits", [])),
+        soundbite=Soundbite(**bite) if bite else None,
+    )
+
+
+def _recorded(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every object the manifest says storycast wrote: key -> {size, sha256, version}."""
+    found: dict[str, dict[str, Any]] = {}
+    art = manifest.get("artwork")
+    if isinstance(art, dict) and "key" in art:
+        found[art["key"]] = art
+    for ep in manifest.get("episodes", {}).values():
+        for f in ep.get("files", {}).values():
+            found[f["key"]] = f
+    for key, f in manifest.get("pending", {}).get("files", {}).items():
+        found.setdefault(key, f)
+    return found
+
+
+# --- deciding -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    key: str
+    path: Path
+    size: int
+    sha256: str
+    content_type: str
+    episode: str
+
+
+@dataclass
+class _Run:
+    """Everything decided before the first write."""
+
+    previous: dict[str, Any]
+    previous_raw: bytes | None
+    listing: dict[str, ObjectInfo]
+    feed_now: ObjectInfo | None
+    feed_bytes: bytes
+    feed_sha256: str
+    feed_state: str  # "unchanged", "new", "replace"
+    artwork: PublishedFile
+    artwork_sha256: str
+    manifest_episodes: dict[str, Any]
+    published: list[EpisodeJob]
+    uploads: list[_Wanted]
+    versions: dict[str, str]  # key -> version known now (listed and trusted)
+    conflicts: dict[str, str]  # key -> what is wrong
+    deletions: list[ObjectInfo]
+    foreign: list[ObjectInfo]
+    withdrawn: dict[str, list[str]]
+    notes: list[str]
+
+
+def _decide(
+    show: Show, jobs: list[EpisodeJob], store: ObjectStore, *, dry_run: bool = False
+) -> _Run:
+    previous_raw = store.get_bytes(manifest_key(show))
+    previous = _parse_manifest(previous_raw)
+    listing = {o.key: o for o in store.list(media_prefix(show))}
+    feed_now = next((o for o in store.list(show.feed_key) if o.key == show.feed_key), None)
+    recorded = _recorded(previous)
+
+    wanted: dict[str, _Wanted] = {}
+    art_sha = sha256_file(show.artwork)
+    art_type = _image_type(show.artwork)
+    art_ext = ".png" if art_type == "image/png" else ".jpg"
+    art_key = f"{media_prefix(show)}artwork-{art_sha[:16]}{art_ext}"
+    art_size = show.artwork.stat().st_size
+    artwork = PublishedFile("artwork", art_key, _url(show, art_key), art_size, art_type)
+    wanted[art_key] = _Wanted(art_key, show.artwork, art_size, art_sha, art_type, "")
+
+    entries: list[FeedEntry] = []
+    manifest_episodes: dict[str, Any] = {}
+    published: list[EpisodeJob] = []
+    withdrawn: dict[str, list[str]] = {}
+    notes: list[str] = []
+    old_episodes: dict[str, Any] = previous.get("episodes", {})
+    for job in jobs:
+        if job.status == "ready" and job.episode:
+            files: dict[str, PublishedFile] = {}
+            for role, out in job.outputs.items():
+                sha = out.sha256 or sha256_file(out.path)
+                size = out.size or out.path.stat().st_size
+                files[role] = PublishedFile(
+                    role, out.key, _url(show, out.key), size, out.content_type
+                )
+                wanted.setdefault(
+                    out.key, _Wanted(out.key, out.path, size, sha, out.content_type, job.slug)
+                )
+            soundbite = job.timeline.soundbite if job.timeline else None
+            entries.append(FeedEntry(job.episode, job.duration, files, job.credits, soundbite))
+            manifest_episodes[job.slug] = {
+                "episode": _episode_json(job.episode),
+                "duration": job.duration,
+                "credits": [vars(c) for c in job.credits],
+                "soundbite": vars(soundbite) if soundbite else None,
+                "files": {r: _file_json(f, wanted[f.key].sha256) for r, f in files.items()},
+            }
+            published.append(job)
+        elif job.status == "withdrawn":
+            if job.slug in old_episodes:
+                withdrawn[job.slug] = [f["key"] for f in old_episodes[job.slug]["files"].values()]
+        elif job.slug in old_episodes:
+            old = old_episodes[job.slug]
+            missing = [f["key"] for f in old["files"].values() if f["key"] not in listing]
+            if missing:
+                notes.append(
+                    f"{job.slug}: its previously published files are missing from storage "
+                    f"({', '.join(missing)}), so it is left out of the feed until it publishes"
+                )
+                continue
+            entries.append(_entry_from(old))
+            manifest_episodes[job.slug] = copy.deepcopy(old)
+            if not dry_run:
+                job.notes.append("its previously published version stays in the feed")
+
+    feed_bytes = build_feed(show, entries, artwork)
+    feed_sha = hashlib.sha256(feed_bytes).hexdigest()
+
+    conflicts: dict[str, str] = {}
+    versions: dict[str, str] = {}
+    uploads: list[_Wanted] = []
+    for key, want in wanted.items():
+        now = listing.get(key)
+        rec = recorded.get(key)
+        if now is None:
+            uploads.append(want)
+        elif rec and rec.get("version"):
+            if now.version == rec["version"] and now.size == int(rec["size"]):
+                versions[key] = now.version
+            else:
+                conflicts[key] = _changed(int(rec["size"]), rec["version"], now)
+        elif store.holds(now, want.path):  # ours from an interrupted run, or an old manifest
+            versions[key] = now.version
+        else:
+            conflicts[key] = (
+                f"holds {now.size} bytes that are not the file storycast publishes under this key"
             )
-        )
+    # previously published files that stay in the feed: still as published?
+    for ep in manifest_episodes.values():
+        for f in ep["files"].values():
+            key = f["key"]
+            if key in wanted or key in conflicts:
+                continue
+            now = listing.get(key)
+            if now is not None and f.get("version") and now.version != f["version"]:
+                conflicts[key] = _changed(int(f["size"]), f["version"], now)
+            elif now is not None:
+                versions[key] = now.version
+
+    referenced = set(wanted) | {
+        f["key"] for ep in manifest_episodes.values() for f in ep["files"].values()
+    }
+    deletions: list[ObjectInfo] = []
+    foreign: list[ObjectInfo] = []
+    for key, now in sorted(listing.items()):
+        if key in referenced:
+            continue
+        rec = recorded.get(key)
+        if rec and rec.get("version") and now.version != rec["version"]:
+            conflicts[key] = _changed(int(rec["size"]), rec["version"], now) + (
+                "; it is no longer published, but is left in place"
+            )
+        elif rec or _OUR_KEY.match(key[len(media_prefix(show)) :]):
+            deletions.append(now)
+        else:
+            foreign.append(now)
+
+    feed_state = _feed_state(store, show, previous, feed_now, feed_sha, conflicts)
+    return _Run(
+        previous=previous,
+        previous_raw=previous_raw,
+        listing=listing,
+        feed_now=feed_now,
+        feed_bytes=feed_bytes,
+        feed_sha256=feed_sha,
+        feed_state=feed_state,
+        artwork=artwork,
+        artwork_sha256=art_sha,
+        manifest_episodes=manifest_episodes,
+        published=published,
+        uploads=uploads,
+        versions=versions,
+        conflicts=conflicts,
+        deletions=deletions,
+        foreign=foreign,
+        withdrawn=withdrawn,
+        notes=notes,
+    )
+
+
+def _changed(size: int, version: str, now: ObjectInfo) -> str:
+    return (
+        f"changed by hand since the last publish (published: {size} bytes, version {version}; "
+        f"now: {now.size} bytes, version {now.version})"
+    )
+
+
+def _feed_state(
+    store: ObjectStore,
+    show: Show,
+    previous: dict[str, Any],
+    now: ObjectInfo | None,
+    sha: str,
+    conflicts: dict[str, str],
+) -> str:
+    if now is None:
+        return "new"
+    rec = previous.get("feed")
+    if not isinstance(rec, dict):  # a manifest from before versions were recorded
+        return "unchanged" if _stored_sha(store, show.feed_key) == sha else "replace"
+    if now.version != rec.get("version"):
+        # Ours if it is the feed last recorded or the one an interrupted run was writing.
+        stored_sha = _stored_sha(store, show.feed_key)
+        ours = {rec.get("sha256"), previous.get("pending", {}).get("feed_sha256")}
+        if stored_sha not in ours:
+            conflicts[show.feed_key] = (
+                f"changed by hand since the last publish (published: {rec.get('size')} bytes, "
+                f"version {rec.get('version')}; now: {now.size} bytes, version {now.version})"
+            )
+            return "conflict"
+        return "unchanged" if stored_sha == sha else "replace"
+    return "unchanged" if rec.get("sha256") == sha else "replace"
+
+
+def _stored_sha(store: ObjectStore, key: str) -> str:
+    stored = store.get_bytes(key)
+    return hashlib.sha256(stored).hexdigest() if stored is not None else ""
+
+
+# --- doing ----------------------------------------------------------------------------------
 
 
 def publish(
@@ -127,82 +431,293 @@ def publish(
     staging: Path,
     say: Callable[[str], None],
 ) -> PublishResult:
+    """Publish the ready episodes; see the module docstring for the order and the guarantees."""
     result = PublishResult()
-    previous = read_manifest(store, show)
-
-    art_sha = sha256_file(show.artwork)
-    art_type = _image_type(show.artwork)
-    art_ext = ".png" if art_type == "image/png" else ".jpg"
-    art_key = f"media/{show.slug}/artwork-{art_sha[:16]}{art_ext}"
-    art_size = show.artwork.stat().st_size
-    _upload(store, art_key, show.artwork, art_size, art_type, result)
-    artwork = PublishedFile("artwork", art_key, _url(show, art_key), art_size, art_type)
-
-    entries: list[FeedEntry] = []
-    manifest_episodes: dict[str, Any] = {}
-    for job in jobs:
-        if job.status == "ready" and job.episode:
-            files: dict[str, PublishedFile] = {}
-            for role, out in job.outputs.items():
-                _upload(store, out.key, out.path, out.size, out.content_type, result)
-                files[role] = PublishedFile(
-                    role, out.key, _url(show, out.key), out.size, out.content_type
-                )
-            entries.append(FeedEntry(job.episode, job.duration, files))
-            manifest_episodes[job.slug] = {
-                "episode": _episode_json(job.episode),
-                "duration": job.duration,
-                "files": {r: _file_json(f) for r, f in files.items()},
-            }
-            job.status = "published"
-        elif job.slug in previous.get("episodes", {}):
-            old = previous["episodes"][job.slug]
-            entries.append(
-                FeedEntry(
-                    _episode_from(old["episode"]),
-                    float(old["duration"]),
-                    {r: PublishedFile(**f) for r, f in old["files"].items()},
-                )
+    run = _decide(show, jobs, store)
+    for note in run.notes:
+        say(f"store: {note}")
+    if run.feed_state == "conflict":
+        raise StoreError(
+            Problem(
+                None,
+                f"storage: the feed `{show.feed_key}` in {store.description} was "
+                f"{run.conflicts[show.feed_key]}. Nothing was written.",
+                "If the change should stay, make it in the show or episode files; then delete "
+                "the feed from storage (or put back the published version) and publish again.",
             )
-            manifest_episodes[job.slug] = old
-            job.notes.append("its previously published version stays in the feed")
-
-    feed_bytes = build_feed(show, entries, artwork)
-    if store.get_bytes(show.feed_key) != feed_bytes:
-        store.put_bytes(
-            show.feed_key,
-            feed_bytes,
-            "application/rss+xml; charset=utf-8",
-            defaults.FEED_CACHE_CONTROL,
         )
+    feed_path = _stage(staging / "feed.xml", run.feed_bytes)
+
+    # 3. media and sidecars under content-addressed keys
+    if run.uploads:
+        say(f"store: uploading {len(run.uploads)} new files to {store.description}")
+    with ThreadPoolExecutor(max_workers=defaults.S3_MAX_CONCURRENCY) as pool:
+        futures = [
+            (
+                want,
+                pool.submit(
+                    store.put_file,
+                    want.key,
+                    want.path,
+                    want.content_type,
+                    defaults.IMMUTABLE_CACHE_CONTROL,
+                ),
+            )
+            for want in run.uploads
+        ]
+        errors: list[StorycastError] = []
+        for want, future in futures:
+            try:
+                info = future.result()
+            except StorycastError as exc:
+                errors.append(exc)
+                continue
+            run.versions[want.key] = info.version
+            result.uploaded += 1
+            result.bytes_uploaded += want.size
+    if errors:
+        raise StoreError([p for exc in errors for p in exc.problems])
+
+    cors = run.previous.get("cors") or ""
+    if not cors:
+        try:
+            cors = store.allow_cross_origin()
+        except StorycastError as exc:
+            cors = ""
+            say(f"store: cross-origin access (CORS) could not be set: {exc}")
+        if cors:
+            say(f"store: cross-origin access (CORS) for transcripts and chapters: {cors}")
+    result.cors = cors
+
+    # 4. feed (noted first in the manifest, so an interrupted run is recognised), then manifest
+    feed_record: dict[str, Any]
+    if run.feed_state != "unchanged":
+        pending = dict(run.previous)
+        pending["schema"] = MANIFEST_SCHEMA
+        pending["pending"] = {
+            "feed_sha256": run.feed_sha256,
+            "files": {
+                w.key: {
+                    "key": w.key,
+                    "size": w.size,
+                    "sha256": w.sha256,
+                    "version": run.versions[w.key],
+                }
+                for w in run.uploads
+            },
+        }
+        _put_manifest(store, show, pending)
+        info = store.put_file(show.feed_key, feed_path, FEED_TYPE, defaults.FEED_CACHE_CONTROL)
         result.uploaded += 1
+        feed_record = {"sha256": run.feed_sha256, "size": info.size, "version": info.version}
         say(f"store: feed written: {show.feed_url}")
     else:
+        assert run.feed_now is not None
+        feed_record = {
+            "sha256": run.feed_sha256,
+            "size": run.feed_now.size,
+            "version": run.feed_now.version,
+        }
         say(f"store: feed unchanged: {show.feed_url}")
 
+    episodes = run.manifest_episodes
+    for ep in episodes.values():
+        for f in ep["files"].values():
+            if f["key"] in run.versions and f["key"] not in run.conflicts:
+                f["version"] = run.versions[f["key"]]
     manifest = {
         "schema": MANIFEST_SCHEMA,
         "show": show.slug,
-        "feed": show.feed_key,
-        "artwork": _file_json(artwork),
-        "episodes": manifest_episodes,
+        "feed": {"key": show.feed_key, **feed_record},
+        "artwork": _file_json(
+            run.artwork,
+            run.artwork_sha256,
+            run.versions.get(run.artwork.key, "")
+            if run.artwork.key not in run.conflicts
+            else str(_recorded(run.previous).get(run.artwork.key, {}).get("version", "")),
+        ),
+        "episodes": episodes,
+        "cors": cors,
     }
-    manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True).encode()
-    if store.get_bytes(manifest_key(show)) != manifest_bytes:
-        store.put_bytes(
-            manifest_key(show), manifest_bytes, "application/json", defaults.FEED_CACHE_CONTROL
-        )
+    manifest_bytes = _manifest_bytes(manifest)
+    if manifest_bytes != run.previous_raw:
+        _put_manifest(store, show, manifest)
         result.uploaded += 1
+    for job in run.published:
+        job.status = "published"
 
-    referenced = {artwork.key} | {
-        f["key"] for ep in manifest_episodes.values() for f in ep["files"].values()
-    }
-    for obj in store.list(f"media/{show.slug}/"):
-        if obj.key not in referenced:
-            store.delete(obj.key)
-            result.deleted += 1
-    result.kept = len(referenced)
+    # 5. delete what no manifest references any more
+    withdrawn_keys = {key: slug for slug, keys in run.withdrawn.items() for key in keys}
+    for obj in run.deletions:
+        store.delete(obj.key)
+        result.deleted += 1
+        if obj.key in withdrawn_keys:
+            result.removed.setdefault(withdrawn_keys[obj.key], []).append(obj.key)
+    for slug in run.withdrawn:
+        say(f"store: {slug} taken down: {len(result.removed.get(slug, []))} files removed")
+    result.kept = len(_recorded(manifest))
+    result.foreign = [o.key for o in run.foreign]
+    for obj in run.foreign:
+        say(f"store: `{obj.key}` is not storycast's (no manifest lists it); left in place")
+    result.conflicts = [f"{key}: {what}" for key, what in sorted(run.conflicts.items())]
+    if result.conflicts:
+        raise StoreError(
+            [
+                Problem(
+                    None,
+                    f"storage: `{key}` in {store.description} was {what}. It was not "
+                    "overwritten or deleted.",
+                    "Put back the published file, or delete it from storage so that storycast "
+                    "uploads it again, then publish again.",
+                )
+                for key, what in sorted(run.conflicts.items())
+            ]
+        )
     return result
+
+
+def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    return json.dumps(manifest, indent=1, sort_keys=True).encode()
+
+
+def _put_manifest(store: ObjectStore, show: Show, manifest: dict[str, Any]) -> None:
+    store.put_bytes(
+        manifest_key(show),
+        _manifest_bytes(manifest),
+        "application/json",
+        defaults.FEED_CACHE_CONTROL,
+    )
+
+
+def _stage(path: Path, data: bytes) -> Path:
+    """Write a file that is about to be uploaded to the staging folder."""
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise StoreError(
+            Problem(
+                path,
+                f"could not be staged for upload ({exc.strerror or exc}).",
+                "Free some disk space (or check the folder is writable), then publish again. "
+                "Nothing was sent to storage.",
+            )
+        ) from exc
+    return path
+
+
+# --- dry run --------------------------------------------------------------------------------
+
+
+def plan(show: Show, jobs: list[EpisodeJob], store: ObjectStore) -> Plan:
+    """What ``publish`` would do now, read-only: uploads, replacements, deletions, conflicts."""
+    run = _decide(show, jobs, store, dry_run=True)
+    result = Plan(store.description, show.feed_url)
+    for want in run.uploads:
+        result.uploads.append(Change(want.key, want.size, episode=want.episode))
+    if run.feed_state == "new":
+        result.uploads.append(Change(show.feed_key, len(run.feed_bytes), detail="the feed"))
+    elif run.feed_state == "replace":
+        old = run.feed_now.size if run.feed_now else None
+        result.replacements.append(
+            Change(show.feed_key, len(run.feed_bytes), old, detail="the feed")
+        )
+    if run.uploads or run.feed_state != "unchanged" or run.deletions or not run.previous:
+        result.replacements.append(
+            Change(
+                manifest_key(show),
+                0,
+                len(run.previous_raw) if run.previous_raw is not None else None,
+                detail="what is published",
+            )
+        )
+    withdrawn_keys = {key: slug for slug, keys in run.withdrawn.items() for key in keys}
+    for obj in run.deletions:
+        result.deletions.append(Change(obj.key, obj.size, episode=withdrawn_keys.get(obj.key, "")))
+    for key, what in sorted(run.conflicts.items()):
+        now = run.listing.get(key) or run.feed_now
+        result.conflicts.append(Change(key, now.size if now else 0, detail=what))
+    result.foreign = [Change(o.key, o.size, detail="not storycast's") for o in run.foreign]
+    result.unchanged = len(run.versions)
+    result.withdrawn = sorted(run.withdrawn)
+    return result
+
+
+def format_plan(p: Plan) -> str:
+    """The plan as the producer reads it."""
+    lines = [f"Publishing to {p.target} would:"]
+
+    def size(n: int | None) -> str:
+        return "?" if n is None else f"{n:,} bytes"
+
+    for c in p.uploads:
+        who = f"  ({c.episode})" if c.episode else (f"  ({c.detail})" if c.detail else "")
+        lines.append(f"  upload   {c.key}  {size(c.size)}{who}")
+    for c in p.replacements:
+        new = "rewritten" if c.size == 0 else size(c.size)
+        lines.append(f"  replace  {c.key}  {size(c.old_size)} -> {new}  ({c.detail})")
+    for c in p.deletions:
+        why = f"  (withdrawn: {c.episode})" if c.episode else ""
+        lines.append(f"  delete   {c.key}  {size(c.size)}{why}")
+    for c in p.conflicts:
+        lines.append(f"  CHANGED  {c.key}: {c.detail}; it would be left alone and reported")
+    for c in p.foreign:
+        lines.append(f"  leave    {c.key}  {size(c.size)}  (not storycast's)")
+    up = sum(c.size for c in p.uploads)
+    gone = sum(c.size for c in p.deletions)
+    if not (p.uploads or p.replacements or p.deletions or p.conflicts):
+        lines.append(f"  nothing: all {p.unchanged} published files are unchanged.")
+    else:
+        lines.append(
+            f"  in all: {len(p.uploads)} uploads ({up:,} bytes), "
+            f"{len(p.replacements)} replacements, {len(p.deletions)} deletions "
+            f"({gone:,} bytes); {p.unchanged} files unchanged."
+        )
+    lines.append(f"  feed: {p.feed_url}")
+    lines.append("Nothing was changed (dry run).")
+    return "\n".join(lines)
+
+
+# --- private storage ------------------------------------------------------------------------
+
+
+def recording_key(show: Show, episode: str, name: str, sha256: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._\-]+", "-", name).strip("-.") or "recording"
+    return f"recordings/{show.slug}/{episode}/{sha256[:16]}-{safe}"
+
+
+def archive_recordings(
+    show: Show,
+    jobs: Iterable[EpisodeJob],
+    private: ObjectStore,
+    say: Callable[[str], None],
+) -> int:
+    """Keep published episodes' raw recordings in the private store; withdrawn ones come out.
+
+    ``private`` comes from ``store.open_private_store``, which refuses any target
+    inside or around the public one. Returns the number of files uploaded.
+    """
+    prefix = f"recordings/{show.slug}/"
+    stored = {o.key: o for o in private.list(prefix)}
+    sent = 0
+    for job in jobs:
+        if job.status == "withdrawn":
+            for key in [k for k in stored if k.startswith(f"{prefix}{job.slug}/")]:
+                private.delete(key)
+                say(f"private store: removed {key} ({job.slug} withdrawn)")
+            continue
+        if job.status not in ("ready", "published"):
+            continue
+        for name, rec in job.recordings.items():
+            key = recording_key(show, job.slug, name, rec.sha256)
+            have = stored.get(key)
+            if have is not None and have.size == rec.size:
+                continue
+            content_type = mimetypes.guess_type(rec.path.name)[0] or "application/octet-stream"
+            private.put_file(key, rec.path, content_type, defaults.PRIVATE_CACHE_CONTROL)
+            sent += 1
+    if sent:
+        say(f"private store: {sent} recordings kept in {private.description}")
+    return sent
 
 
 def _image_type(path: Path) -> str:

@@ -92,3 +92,41 @@ def test_people_file_mistakes_are_reported_with_lines(tmp_path: Path) -> None:
     assert "people.yaml:3: people[1].credit: `nickname` should be name" in run.stdout
     assert "people.yaml:4: people[2].name: `credit: name` but no `name:`" in run.stdout
     assert "people.yaml:6" in run.stdout and "`hero` is not a role" in run.stdout
+
+
+def test_withdrawal_takes_the_episode_down_everywhere(tmp_path: Path) -> None:
+    import hashlib
+    import json
+
+    root = copy_example(tmp_path)
+    first = storycast(root, "publish")
+    assert first.returncode == 0, first.stdout
+    assert list(first.public.rglob("open-mic-*.mp3"))
+    poem = root / "episodes" / "open-mic" / "recordings" / "poem.m4a"
+    poem_sha = hashlib.sha256(poem.read_bytes()).hexdigest()
+    cache = root / ".storycast" / "cache"
+    assert any(poem_sha in p.read_text() for p in cache.rglob("transcripts/*.json"))
+
+    said = storycast(root, "withdraw", "alex", "--requested-by", "Alex, by email to the council")
+    assert said.returncode == 0, said.stderr
+    run = storycast(root, "publish")
+    assert run.returncode == 0, run.stdout
+    assert "TAKEN DOWN open-mic" in run.stdout
+    assert "consent was withdrawn for alex" in run.stdout
+    assert "published  first-flat" in run.stdout
+
+    feed = (run.public / "feeds" / "riverside-voices.xml").read_text()
+    assert "Open mic night" not in feed and "Alex Okafor" not in feed
+    assert not list(run.public.rglob("open-mic-*"))  # audio, captions, transcripts, chapters
+    manifest = (run.public / "manifests" / "riverside-voices.json").read_text()
+    assert "open-mic" not in manifest
+    # nothing derived from the poet's recording is kept in the caches either
+    for path in cache.rglob("*.json"):
+        assert poem_sha not in path.read_text(), path
+    (entry,) = [
+        json.loads(line) for line in (root / "episodes" / "audit.jsonl").read_text().splitlines()
+    ]
+    assert entry["action"] == "takedown" and entry["episode"] == "open-mic"
+    assert entry["requested_by"] == "Alex, by email to the council"
+    assert any(k.endswith(".mp3") for k in entry["removed_from_storage"])
+    assert entry["at"]

@@ -6,6 +6,7 @@ place, so a reader (or a crash) never sees a half-written object.
 
 from __future__ import annotations
 
+import filecmp
 import os
 import shutil
 import tempfile
@@ -24,7 +25,7 @@ class LocalStore:
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    def put_file(self, key: str, path: Path, content_type: str, cache_control: str) -> None:
+    def put_file(self, key: str, path: Path, content_type: str, cache_control: str) -> ObjectInfo:
         target = self._path(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -38,33 +39,44 @@ class LocalStore:
                 Path(tmp).unlink(missing_ok=True)
                 raise
         except OSError as exc:
-            raise StoreError(
-                Problem(
-                    target,
-                    f"could not be written ({exc.strerror}).",
-                    "Check there is free disk space and the folder is writable.",
-                )
-            ) from exc
+            raise _write_error(target, exc) from exc
+        return self._verified(key, path.stat().st_size)
 
-    def put_bytes(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
+    def put_bytes(self, key: str, data: bytes, content_type: str, cache_control: str) -> ObjectInfo:
         target = self._path(key)
         try:
             write_atomic(target, data)
             os.chmod(target, 0o644)
         except OSError as exc:
+            raise _write_error(target, exc) from exc
+        return self._verified(key, len(data))
+
+    def _verified(self, key: str, size: int) -> ObjectInfo:
+        info = self.head(key)
+        if info is None or info.size != size:
             raise StoreError(
                 Problem(
-                    target,
-                    f"could not be written ({exc.strerror}).",
-                    "Check there is free disk space and the folder is writable.",
+                    self._path(key),
+                    f"holds {info.size if info else 'nothing'} bytes after writing {size}.",
+                    "Check the disk (is it full or failing?) and publish again.",
                 )
-            ) from exc
+            )
+        return info
 
     def head(self, key: str) -> ObjectInfo | None:
         try:
-            return ObjectInfo(key, self._path(key).stat().st_size)
+            return _info(key, self._path(key).stat())
         except FileNotFoundError:
             return None
+
+    def holds(self, info: ObjectInfo, path: Path) -> bool:
+        try:
+            return filecmp.cmp(self._path(info.key), path, shallow=False)
+        except OSError:
+            return False
+
+    def allow_cross_origin(self) -> str:
+        return "not needed: `storycast preview` sends Access-Control-Allow-Origin itself"
 
     def get_bytes(self, key: str) -> bytes | None:
         try:
@@ -80,7 +92,7 @@ class LocalStore:
             if path.is_file() and not path.name.startswith("."):
                 key = path.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
-                    found.append(ObjectInfo(key, path.stat().st_size))
+                    found.append(_info(key, path.stat()))
         return found
 
     def delete(self, key: str) -> None:
@@ -90,3 +102,17 @@ class LocalStore:
         while parent != self.root and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
             parent = parent.parent
+
+
+def _info(key: str, st: os.stat_result) -> ObjectInfo:
+    return ObjectInfo(key, st.st_size, f"{st.st_mtime_ns:x}-{st.st_size:x}")
+
+
+def _write_error(target: Path, exc: OSError) -> StoreError:
+    return StoreError(
+        Problem(
+            target,
+            f"could not be written ({exc.strerror or exc}).",
+            "Check there is free disk space and the folder is writable, then publish again.",
+        )
+    )
