@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
+import podcastparser
 import pytest
+from lxml import etree
+
+from pipeline.feed import PODCAST_NS
 
 from conftest import Run, copy_example, storycast
+
+SPECIAL_NAME = "Jordan & <Jo> \U0001f399\ufe0f \u05d2\u05f3\u05d5\u05e8\u05d3\u05df"
+SPECIAL_TITLE = "Flats & <keys>: \U0001f511 \u0645\u0641\u062a\u0627\u062d"
 
 
 def _people(root: Path, text: str) -> None:
@@ -23,7 +31,13 @@ def consent_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         "    name: Alex Okafor\n    roles: [guest]\n    consent:\n      voice: 2026-11-01\n",
         "    name: Alex Okafor\n    roles: [guest]\n",
     )
+    # a name with markup characters, emoji and right-to-left script
+    people = people.replace("    name: Jordan\n", f"    name: {SPECIAL_NAME}\n")
     _people(root, people)
+    episode = root / "episodes" / "first-flat" / "episode.yaml"
+    episode.write_text(
+        episode.read_text().replace("title: Getting your first flat", f'title: "{SPECIAL_TITLE}"')
+    )
     return storycast(root, "publish")
 
 
@@ -40,8 +54,16 @@ def test_no_voice_consent_means_not_published(consent_run: Run) -> None:
 def test_only_chosen_credits_are_published(consent_run: Run) -> None:
     """Jordan by name, Sam by pseudonym, Casey not at all, anywhere."""
     feed = (consent_run.public / "feeds" / "riverside-voices.xml").read_text()
-    assert '<podcast:person role="host" group="cast">Jordan</podcast:person>' in feed
-    assert '<podcast:person role="guest" group="cast">Sam R.</podcast:person>' in feed
+    root = etree.fromstring(feed.encode())
+    persons = root.xpath("//podcast:person", namespaces={"podcast": PODCAST_NS})
+    assert [(p.text, p.get("role")) for p in persons] == [
+        (SPECIAL_NAME, "host"),
+        ("Sam R.", "guest"),
+    ]
+    parsed = podcastparser.parse(
+        "http://127.0.0.1:8000/feeds/riverside-voices.xml", io.BytesIO(feed.encode())
+    )
+    assert [e["title"] for e in parsed["episodes"]] == [SPECIAL_TITLE]
     for path in consent_run.public.rglob("*"):
         if path.is_file():
             data = path.read_bytes()
@@ -130,3 +152,21 @@ def test_withdrawal_takes_the_episode_down_everywhere(tmp_path: Path) -> None:
     assert entry["requested_by"] == "Alex, by email to the council"
     assert any(k.endswith(".mp3") for k in entry["removed_from_storage"])
     assert entry["at"]
+
+
+def test_a_description_too_long_for_podcast_apps_is_named(tmp_path: Path) -> None:
+    root = copy_example(tmp_path)
+    episode = root / "episodes" / "open-mic" / "episode.yaml"
+    text = episode.read_text().replace(
+        "description: >-", "description: " + "Our story. " * 1000 + "\nold: >-"
+    )
+    episode.write_text(
+        text.replace(
+            "\nold: >-\n  Sam phones in from the open mic night at the "
+            "youth hub, where everyone wrote\n  something about home.",
+            "",
+        )
+    )
+    run = storycast(root, "check")
+    assert run.returncode == 1
+    assert "episode.yaml:4: description: the description is 10,999 bytes" in run.stdout
