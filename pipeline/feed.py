@@ -60,10 +60,12 @@ TRANSCRIPT_ROLES: dict[str, tuple[str, str | None]] = {
     "captions-vtt": ("text/vtt", "captions"),
     "captions-srt": ("application/x-subrip", None),
     "transcript-json": ("application/json", None),
+    "transcript-html": ("text/html", None),
 }
 CHAPTERS_ROLE = "chapters"
 CHAPTERS_TYPE = "application/json+chapters"
 AUDIO_ROLE = "audio"
+VIDEO_ROLE = "video"
 ARTWORK_TYPES = ("image/jpeg", "image/png")
 
 # podcast:medium values the namespace defines.
@@ -279,6 +281,23 @@ class PodcastIndexEntryExtension(BaseEntryExtension, _PodcastTags):  # type: ign
     def chapters(self, url: str, type: str = CHAPTERS_TYPE) -> None:
         self.set_tag(PodcastTag("chapters", _attrs(url=url, type=type)))
 
+    def alternate_enclosure(
+        self, file: PublishedFile, *, title: str, default: bool = False
+    ) -> None:
+        """``podcast:alternateEnclosure`` with one ``podcast:source``."""
+        self.add_tag(
+            PodcastTag(
+                "alternateEnclosure",
+                _attrs(
+                    type=file.content_type,
+                    length=str(file.size),
+                    title=title,
+                    default="true" if default else None,
+                ),
+                children=(PodcastTag("source", _attrs(uri=file.url)),),
+            )
+        )
+
     def person(self, name: str, *, role: str = "guest", group: str = "cast") -> None:
         """``podcast:person``: a credited contributor (only ever their chosen credit)."""
         self.add_tag(PodcastTag("person", _attrs(role=role, group=group), name))
@@ -439,7 +458,11 @@ def _add_item(fg: FeedGenerator, show: Show, entry: FeedEntry) -> None:
         fe.description(clean_description(ep.description))
     fe.guid(episode_guid(show, ep), permalink=False)
     fe.pubDate(ep.published)
-    fe.enclosure(audio.url, str(audio.size), audio.content_type)
+    # A video episode is offered as video, with the audio-only version from the same
+    # Timeline beside it (podcast:alternateEnclosure) for listeners who want sound only.
+    film = entry.files.get(VIDEO_ROLE)
+    main = film or audio
+    fe.enclosure(main.url, str(main.size), main.content_type)
 
     itunes: ItunesEntryExtension = fe.itunes
     itunes.itunes_duration(str(round(entry.duration)))
@@ -457,6 +480,9 @@ def _add_item(fg: FeedGenerator, show: Show, entry: FeedEntry) -> None:
             podcast.transcript(entry.files[role].url, mime, rel=rel)
     if CHAPTERS_ROLE in entry.files:
         podcast.chapters(entry.files[CHAPTERS_ROLE].url, CHAPTERS_TYPE)
+    if film is not None:
+        podcast.alternate_enclosure(film, title="Video", default=True)
+        podcast.alternate_enclosure(audio, title="Audio only")
     for credit in entry.credits:
         podcast.person(credit.name, role=credit.role, group=credit.group)
     if entry.soundbite is not None:

@@ -7,6 +7,7 @@ status and reason and goes on with the other episodes.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -28,6 +29,7 @@ from . import (
     redact,
     scrub,
     takedown,
+    video,
 )
 from . import captions as captions_mod
 from .cache import Cache
@@ -237,6 +239,74 @@ def captions_stage(job: EpisodeJob, ctx: Context) -> None:
         job.outputs[role] = Output(path, "", content_type, role)
 
 
+def video_stage(job: EpisodeJob, ctx: Context) -> None:
+    """A video episode: the same Timeline rendered from the phones' pictures too.
+
+    Anyone seen who has not consented to show their face makes it audio-only,
+    with a note saying why; the audio episode is published either way.
+    """
+    assert job.episode and job.timeline
+    ep, timeline = job.episode, job.timeline
+    if ep.medium != "video":
+        return
+    no_face = sorted(
+        {
+            pid
+            for name in timeline.sources()
+            for pid in ep.appearances.get(name, ())
+            if pid in ctx.people and not ctx.people[pid].may_publish_face()
+        }
+    )
+    if no_face:
+        job.notes.append(
+            "published audio-only: someone seen in it (" + ", ".join(no_face) + ") has not "
+            "consented to show their face"
+        )
+        return
+    videos = {name: video.require_video(rec.path) for name, rec in job.recordings.items()}
+    gains = {name: analyse_mod.recording_gain(job.loudness[name]) for name in timeline.sources()}
+    vtt = job.outputs["captions-vtt"].path
+    options = {
+        "orientation": ctx.show.video_orientation,
+        "burn_in": ctx.show.burn_in_captions,
+        "captions": sha256_file(vtt),
+        "language": ctx.show.language,
+        "poster_at": ep.poster_at,
+    }
+    shas = {name: rec.sha256 for name, rec in job.recordings.items()}
+    key = video.video_render_key(timeline, shas, gains, options)
+    mp4 = ctx.cache.path("videos", key, ".mp4")
+    poster = ctx.cache.path("videos", key, ".jpg")
+    if not (mp4.exists() and poster.exists()):
+        mp4.parent.mkdir(parents=True, exist_ok=True)
+        tmp, tmp_poster = mp4.with_suffix(".tmp.mp4"), poster.with_suffix(".tmp.jpg")
+        try:
+            result = video.render_video(
+                timeline,
+                {name: rec.path for name, rec in job.recordings.items()},
+                videos,
+                gains,
+                tmp,
+                captions_vtt=vtt,
+                captions_language=ctx.show.language,
+                burn_in=ctx.show.burn_in_captions,
+                orientation=ctx.show.video_orientation,
+                poster=tmp_poster,
+                poster_at=ep.poster_at,
+            )
+            job.notes += list(result.notes)
+            os.replace(tmp_poster, poster)
+            os.replace(tmp, mp4)
+        finally:
+            tmp.unlink(missing_ok=True)
+            tmp_poster.unlink(missing_ok=True)
+    folder = _staging(job, ctx)
+    shutil.copyfile(mp4, folder / f"{job.slug}.mp4")
+    shutil.copyfile(poster, folder / f"{job.slug}.poster.jpg")
+    job.outputs["video"] = Output(folder / f"{job.slug}.mp4", "", "video/mp4", "video")
+    job.outputs["poster"] = Output(folder / f"{job.slug}.poster.jpg", "", "image/jpeg", "poster")
+
+
 def tag_stage(job: EpisodeJob, ctx: Context) -> None:
     assert job.episode and job.timeline
     ep = job.episode
@@ -288,6 +358,7 @@ PUBLISH_STAGES: list[Stage] = CHECK_STAGES + [
     ("transcribe", transcribe_stage),
     ("render", render_stage),
     ("captions", captions_stage),
+    ("video", video_stage),
     ("tag", tag_stage),
     ("scrub", scrub_stage),
     ("keys", key_stage),

@@ -321,6 +321,10 @@ class Show:
     approval_required: bool = True
     # Every recording must say who is in it, and each of them must have consented.
     consent_required: bool = True
+    # Video episodes: open captions burned into the picture (for social media), and
+    # "keep" (portrait stays portrait), "landscape" or "portrait".
+    burn_in_captions: bool = False
+    video_orientation: Literal["keep", "landscape", "portrait"] = "keep"
     # podcast:guid pinned in the show file, so moving the feed (say, from the local
     # preview to a CDN) never changes it or any episode's guid.
     guid: str | None = None
@@ -355,6 +359,8 @@ class Episode:
     # Who speaks or is seen in each recording: recording name -> person ids.
     appearances: dict[str, tuple[str, ...]] = field(default_factory=dict)
     appearances_line: int | None = None
+    medium: Literal["audio", "video"] = "audio"  # video: rendered from the clips' pictures too
+    poster_at: float | None = None  # episode time of the poster frame (video)
 
     @property
     def recordings_dir(self) -> Path:

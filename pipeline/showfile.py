@@ -32,6 +32,8 @@ SHOW_FIELDS = {
     "guid",
     "approval",
     "consent",
+    "burn_in_captions",
+    "video_orientation",
 }
 OWNER_FIELDS = {"name", "email"}
 EPISODE_FIELDS = {
@@ -48,6 +50,8 @@ EPISODE_FIELDS = {
     "reels",
     "frame_rate",
     "appearances",
+    "medium",
+    "poster_at",
 }
 EPISODE_FILE = "episode.yaml"
 FRAME_RATES = tuple(RATES)  # the timecode rates the CMX importer reads
@@ -102,6 +106,13 @@ def load_show(path: Path, problems: Problems) -> Show | None:
     episodes_dir = path.parent.parent / "episodes"
     if "episodes" in fields and (name := fields["episodes"].text()):
         episodes_dir = (path.parent / name).resolve()
+    orientation = _opt(fields, "video_orientation") or "keep"
+    if orientation not in ("keep", "landscape", "portrait"):
+        fields["video_orientation"].problem(
+            f"`{orientation}` should be keep, landscape or portrait.",
+            "`keep` (the default) leaves portrait phone videos portrait.",
+        )
+        orientation = "keep"
     approval_mode = _opt(fields, "approval") or "required"
     if approval_mode not in ("required", "optional"):
         fields["approval"].problem(
@@ -146,6 +157,10 @@ def load_show(path: Path, problems: Problems) -> Show | None:
         guid=guid,
         approval_required=approval_required,
         consent_required=consent_mode != "optional",
+        burn_in_captions=bool(fields["burn_in_captions"].boolean())
+        if "burn_in_captions" in fields
+        else False,
+        video_orientation=cast(Literal["keep", "landscape", "portrait"], orientation),
     )
 
 
@@ -287,6 +302,9 @@ def load_episode(folder: Path, problems: Problems) -> Episode | None:
     episode_type = _opt(fields, "type") or "full"
     if episode_type not in ("full", "trailer", "bonus"):
         fields["type"].problem(f"`{episode_type}` should be full, trailer or bonus.")
+    medium = _opt(fields, "medium") or "audio"
+    if medium not in ("audio", "video"):
+        fields["medium"].problem(f"`{medium}` should be audio or video.")
     frame_rate = _opt(fields, "frame_rate")
     if frame_rate is not None and frame_rate not in FRAME_RATES:
         fields["frame_rate"].problem(
@@ -320,5 +338,7 @@ def load_episode(folder: Path, problems: Problems) -> Episode | None:
         reels=_reels(fields["reels"]) if "reels" in fields else {},
         appearances=_appearances(fields["appearances"]) if "appearances" in fields else {},
         appearances_line=fields["appearances"].line if "appearances" in fields else None,
+        medium="video" if medium == "video" else "audio",
+        poster_at=fields["poster_at"].seconds() if "poster_at" in fields else None,
         frame_rate=frame_rate,
     )

@@ -92,7 +92,8 @@ def test_sidecars_are_published_and_linked(example_run: Run) -> None:
     xml = (example_run.public / "feeds" / "riverside-voices.xml").read_text()
     assert 'type="text/vtt"' in xml and 'rel="captions"' in xml
     assert "application/json+chapters" in xml
-    for suffix in (".vtt", ".srt", ".chapters.json"):
+    assert "text/html" in xml
+    for suffix in (".vtt", ".srt", ".chapters.json", ".html"):
         assert len(list((example_run.public / "media").rglob(f"*{suffix}"))) == 2, suffix
 
 
