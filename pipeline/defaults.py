@@ -67,6 +67,7 @@ TRANSCRIBE_WINDOW_SEARCH_SECONDS = 15.0
 # Mean word probability below which a transcript is flagged as doubtful (another
 # language than the show's, music, or noise).
 TRANSCRIBE_LOW_CONFIDENCE = 0.45
+TRANSCRIBE_SEED = 1234  # fixed, so temperature fallback is reproducible
 # Where models assembled from split model packages are kept.
 MODEL_DIR_ENV = "STORYCAST_MODEL_DIR"
 

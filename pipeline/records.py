@@ -82,6 +82,8 @@ class Transcript:
     model: str
     language: str
     words: tuple[Word, ...]
+    # What the engine noticed and did about it (e.g. a repetition loop removed).
+    warnings: tuple[str, ...] = ()
 
     SCHEMA = "storycast.Transcript.1"
 
@@ -93,6 +95,7 @@ class Transcript:
             "model": self.model,
             "language": self.language,
             "words": [[w.start, w.end, w.text, w.probability] for w in self.words],
+            "warnings": list(self.warnings),
         }
 
     @classmethod
@@ -105,6 +108,7 @@ class Transcript:
             model=d["model"],
             language=d["language"],
             words=tuple(Word(float(a), float(b), str(t), float(p)) for a, b, t, p in d["words"]),
+            warnings=tuple(str(w) for w in d.get("warnings", [])),
         )
 
 

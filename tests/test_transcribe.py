@@ -236,3 +236,37 @@ def test_transcribe_command_prints_captions(
             assert "listening" in json.loads(out)["segments"][-1]["body"].lower()
             assert "cached" in err  # the second run reads the transcript cache
     assert to_webvtt([]) == "WEBVTT\n"
+
+
+def _words(text: str, gap: float = 0.05) -> list[Word]:
+    found, t = [], 0.0
+    for token in text.split():
+        found.append(Word(t, t + 0.3, token, 0.9))
+        t += 0.3 + gap
+    return found
+
+
+def test_model_loops_are_cut_to_one_and_reported() -> None:
+    from pipeline.transcribe.audio import collapse_loops
+
+    kept, notes = collapse_loops(
+        _words("Good morning. him ni, him ni, him ni, him ni, him ni, end")
+    )
+    assert [w.text for w in kept] == ["Good", "morning.", "him", "ni,", "end"]
+    assert len(notes) == 1 and "repeated 'him ni,' 5 times" in notes[0]
+    single, _ = collapse_loops(_words("mi " * 9 + "done"))
+    assert [w.text for w in single] == ["mi", "done"]
+
+
+def test_people_repeating_themselves_are_kept() -> None:
+    from pipeline.transcribe.audio import collapse_loops
+
+    said = "no no no no, I said"  # four times, as people do
+    kept, notes = collapse_loops(_words(said))
+    assert [w.text for w in kept] == said.split() and notes == []
+    sentence = " ".join(["ask for help early and keep every letter"] * 6)  # a whole sentence
+    kept, notes = collapse_loops(_words(sentence))
+    assert len(kept) == 48 and notes == []
+    paused = _words("thank you thank you thank you thank you", gap=0.8)  # with pauses
+    kept, notes = collapse_loops(paused)
+    assert len(kept) == 8 and notes == []

@@ -21,7 +21,7 @@ from .. import defaults
 from ..cache import Cache
 from ..records import Recording, Transcript
 
-SETTINGS_VERSION = 3  # bump when decoding options change what comes out
+SETTINGS_VERSION = 4  # bump when decoding options change what comes out
 
 ENGINES = ("faster-whisper", "openai-whisper")
 
@@ -94,6 +94,7 @@ def language_warnings(transcript: Transcript, expected: str, name: str = "") -> 
             f"{confidence:.2f}): the recording may be in another language than `{expected}`, "
             "music, or too noisy. Check its captions by ear before publishing."
         )
+    out += [f"{who}{note}" for note in transcript.warnings]
     return out
 
 

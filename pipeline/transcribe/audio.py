@@ -191,3 +191,78 @@ __all__ = [
     "quietest_cut",
     "stream_16k",
 ]
+
+
+def _norm(word: Word) -> str:
+    return "".join(ch for ch in word.text.lower() if ch.isalnum())
+
+
+def _loops(words: list[Word]) -> list[tuple[int, int, int, int]]:
+    """(first index, end index, phrase length, repeats) of each repetition loop."""
+    found: list[tuple[int, int, int, int]] = []
+    i = 0
+    while i < len(words):
+        for n in range(1, LOOP_MAX_PHRASE + 1):
+            gram = [_norm(w) for w in words[i : i + n]]
+            if len(gram) < n or not all(gram):
+                continue
+            j, reps = i + n, 1
+            while (
+                j + n <= len(words)
+                and [_norm(w) for w in words[j : j + n]] == gram
+                and words[j].start - words[j - 1].end < LOOP_MAX_GAP
+            ):
+                j, reps = j + n, reps + 1
+            if reps >= (LOOP_MIN_REPEATS_WORD if n == 1 else LOOP_MIN_REPEATS_PHRASE):
+                found.append((i, j, n, reps))
+                i = j
+                break
+        else:
+            i += 1
+    return found
+
+
+def repetitive(words: list[Word], n: int = 3, times: int = 3) -> bool:
+    """Whether some phrase of ``n`` words occurs ``times`` or more in these words."""
+    counts: dict[tuple[str, ...], int] = {}
+    keys = [_norm(w) for w in words]
+    for i in range(len(keys) - n + 1):
+        gram = tuple(keys[i : i + n])
+        counts[gram] = counts.get(gram, 0) + 1
+        if counts[gram] >= times:
+            return True
+    return False
+
+
+def loop_spans(words: list[Word]) -> list[tuple[float, float]]:
+    """Where in time the model looped (to decode those stretches again)."""
+    return [(words[i].start, words[j - 1].end) for i, j, _, _ in _loops(words)]
+
+
+def collapse_loops(words: list[Word]) -> tuple[list[Word], list[str]]:
+    """Whisper's repetition loops ("him ni, him ni, him ni, ...") cut to one occurrence.
+
+    A loop is a phrase of one to five words said again and again back to back, with
+    no pause between: six times or more for one word, four for a phrase. People
+    repeat sentences with pauses between (kept); models loop without pausing.
+    """
+    kept: list[Word] = []
+    notes: list[str] = []
+    done = 0
+    for i, j, n, reps in _loops(words):
+        kept += words[done:i] + words[i : i + n]
+        phrase = " ".join(w.text for w in words[i : i + n])
+        notes.append(
+            f"the speech model repeated {phrase!r} {reps} times from {words[i].start:.1f} s; "
+            "the repeats were removed. Loops like this usually mean another language than "
+            "the show's, music, or noise."
+        )
+        done = j
+    kept += words[done:]
+    return kept, notes
+
+
+LOOP_MAX_PHRASE = 5
+LOOP_MAX_GAP = 0.3  # seconds: a pause longer than this between repeats is real speech
+LOOP_MIN_REPEATS_WORD = 6
+LOOP_MIN_REPEATS_PHRASE = 4

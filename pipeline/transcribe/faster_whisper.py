@@ -16,9 +16,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .. import defaults
 from ..errors import Problem, ToolError
 from ..records import Recording, Transcript, Word
-from .audio import SAMPLE_RATE, Samples, Windower, merge_words, stream_16k
+from .audio import (
+    SAMPLE_RATE,
+    Samples,
+    Windower,
+    collapse_loops,
+    loop_spans,
+    merge_words,
+    repetitive,
+    stream_16k,
+)
 from .models import resolve_ct2
 
 # Decoding options shared by every window (part of the cache key via SETTINGS_VERSION).
@@ -75,6 +85,11 @@ class FasterWhisper:
 
     def transcribe_path(self, path: Path, sha256: str = "") -> Transcript:
         model = _load(self.model)
+        # Temperature fallback samples at random: a fixed seed makes the same recording
+        # give the same captions on every machine and every run.
+        import ctranslate2
+
+        ctranslate2.set_random_seed(defaults.TRANSCRIBE_SEED)
         multilingual = bool(getattr(model, "model", None) and model.model.is_multilingual)
         detected: str | None = None
         words: list[Word] = []
@@ -83,7 +98,9 @@ class FasterWhisper:
                 detected = self._detect(model, window.samples)
             found = self._window_words(model, window.samples, window.start)
             words = merge_words(words, found)
+        words, loop_notes = collapse_loops(words)
         return Transcript(
+            warnings=tuple(loop_notes),
             recording_sha256=sha256,
             engine=self.name,
             model=self.model,
@@ -110,12 +127,25 @@ class FasterWhisper:
         # speech that really repeats a phrase, and the lines are lost. Stretches the
         # voice detector calls speech but that got no words are decoded again, each
         # on its own, where a repeated phrase is no longer repetitive.
+        # A stretch where the model looped is decoded again the same way; where the
+        # speech itself repeats a phrase, every stretch is, since one repetition is
+        # what sends Whisper into a loop or makes it drop the next.
+        loops = loop_spans(words)
+        every = repetitive(words)
         missing = [
             (lo, hi)
             for lo, hi in speech_regions(samples)
-            if hi - lo >= MIN_REPAIR_SECONDS and not any(w.start < hi and w.end > lo for w in words)
+            if hi - lo >= MIN_REPAIR_SECONDS
+            and (
+                every
+                or not any(w.start < hi and w.end > lo for w in words)
+                or any(a < hi and b > lo for a, b in loops)
+            )
         ]
         if missing:
+            words = [
+                w for w in words if not any(lo <= (w.start + w.end) / 2 <= hi for lo, hi in missing)
+            ]
             options = dict(
                 OPTIONS, vad_filter=False, clip_timestamps=[t for r in missing for t in r]
             )

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import Problem, ToolError
 from ..records import Recording, Transcript, Word
-from .audio import SAMPLE_RATE, Samples, Windower, merge_words, stream_16k
+from .audio import SAMPLE_RATE, Samples, Windower, collapse_loops, merge_words, stream_16k
 from .faster_whisper import keep_word
 from .models import model_home, resolve_pt
 
@@ -136,12 +136,14 @@ class OpenAIWhisper:
                             )
                         )
             words = merge_words(words, found)
+        words, loop_notes = collapse_loops(words)
         return Transcript(
             recording_sha256=sha256,
             engine=self.name,
             model=self.model,
             language=detected or (self.language if multilingual else "en"),
             words=tuple(words),
+            warnings=tuple(loop_notes),
         )
 
     def _detect(self, model: Any, samples: Samples, clips: list[float]) -> str | None:
