@@ -176,16 +176,22 @@ def run(loops: int = 10) -> dict[str, Any]:
     return results
 
 
-def main() -> int:
-    results = run()
+def write_results(name: str, results: dict[str, Any]) -> Path:
+    """Print the figures and write them to bench-results/NAME-TIME.json, machine described."""
+    results.setdefault("machine", machine())
     out_dir = ROOT / "bench-results"
     out_dir.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = out_dir / f"bench-{stamp}.json"
+    path = out_dir / f"{name}-{stamp}.json"
     text = json.dumps(results, indent=2)
     path.write_text(text + "\n")
     print(text)
     print(f"\nwritten to {path}")
+    return path
+
+
+def main() -> int:
+    write_results("bench", run())
     return 0
 
 

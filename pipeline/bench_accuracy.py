@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import subprocess
 import sys
@@ -28,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from . import defaults
+from .bench import machine
 from .transcribe import get_engine
 from .transcribe.audio import Windower, stream_16k
 from .transcribe.models import installed_ct2_models
@@ -163,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     memory = long_recording_memory(args.long_minutes)
     report = {
         "schema": "storycast.BenchAccuracy.1",
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "machine": machine(),
         "data": f"pocketsphinx 5.1.1 sdist, test/data/librivox ({len(pairs)} utterances)",
         "normaliser": norm_name,
         "results": results,

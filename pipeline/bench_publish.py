@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .bench import write_results
 from .probe import sha256_file
 from .records import Episode, EpisodeJob, Output, Show, StorageTarget
 
@@ -326,15 +327,7 @@ def run(episodes: int = 100) -> dict[str, Any]:
 
 
 def main() -> int:
-    results = run()
-    out_dir = ROOT / "bench-results"
-    out_dir.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = out_dir / f"bench-publish-{stamp}.json"
-    text = json.dumps(results, indent=2)
-    path.write_text(text + "\n")
-    print(text)
-    print(f"\nwritten to {path}")
+    write_results("bench-publish", run())
     return 0
 
 
