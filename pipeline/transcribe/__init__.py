@@ -21,7 +21,7 @@ from .. import defaults
 from ..cache import Cache
 from ..records import Recording, Transcript
 
-SETTINGS_VERSION = 4  # bump when decoding options change what comes out
+SETTINGS_VERSION = 5  # bump when decoding options change what comes out
 
 ENGINES = ("faster-whisper", "openai-whisper")
 

@@ -131,10 +131,18 @@ class FasterWhisper:
         # speech itself repeats a phrase, every stretch is, since one repetition is
         # what sends Whisper into a loop or makes it drop the next.
         loops = loop_spans(words)
-        every = repetitive(words)
+        regions = speech_regions(samples)
+        empty = [
+            (lo, hi)
+            for lo, hi in regions
+            if hi - lo >= MIN_REPAIR_SECONDS and not any(w.start < hi and w.end > lo for w in words)
+        ]
+        # Only when something already went wrong: ordinary speech repeats short phrases
+        # ("I don't know") all the time, and decoding every stretch alone costs 2-3x.
+        every = bool(loops or empty) and repetitive(words, n=4, times=3)
         missing = [
             (lo, hi)
-            for lo, hi in speech_regions(samples)
+            for lo, hi in regions
             if hi - lo >= MIN_REPAIR_SECONDS
             and (
                 every
