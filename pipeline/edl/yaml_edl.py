@@ -81,13 +81,7 @@ def _clips(node: Node) -> list[Clip]:
         fields = item.mapping(CLIP_FIELDS)
         if fields is None:
             continue
-        missing = [f for f in ("source", "in", "out") if f not in fields]
-        for name in missing:
-            item.problem(
-                f"this clip has no `{name}`.",
-                "Every clip needs source, in and out.",
-                f"{item.field}.{name}",
-            )
+        _require(item, fields, "clip", "Every clip needs source, in and out.")
         source = fields["source"].text() if "source" in fields else None
         t_in = fields["in"].seconds() if "in" in fields else None
         t_out = fields["out"].seconds() if "out" in fields else None
@@ -112,6 +106,14 @@ def _clips(node: Node) -> list[Clip]:
         clips.append(Clip(source, t_in, t_out, start, fade_in, fade_out, item.line))
         start += duration
     return clips
+
+
+def _require(item: Node, fields: dict[str, Node], what: str, fix: str) -> list[str]:
+    """Report each of source, in and out that ``item`` lacks; return the missing names."""
+    missing = [f for f in ("source", "in", "out") if f not in fields]
+    for name in missing:
+        item.problem(f"this {what} has no `{name}`.", fix, f"{item.field}.{name}")
+    return missing
 
 
 def _chapters(node: Node) -> list[Chapter]:
@@ -144,14 +146,12 @@ def _redactions(node: Node) -> list[Redaction]:
         fields = item.mapping(REDACTION_FIELDS)
         if fields is None:
             continue
-        missing = [f for f in ("source", "in", "out") if f not in fields]
-        for name in missing:
-            item.problem(
-                f"this redaction has no `{name}`.",
-                "A redaction needs the recording (source) and the range to hide (in, out).",
-                f"{item.field}.{name}",
-            )
-        if missing:
+        if _require(
+            item,
+            fields,
+            "redaction",
+            "A redaction needs the recording (source) and the range to hide (in, out).",
+        ):
             continue
         source = fields["source"].text()
         t_in = fields["in"].seconds()
