@@ -84,6 +84,8 @@ class Faults:
     hold_after_puts: int | None = None  # after this many PUTs, hold every request
     hold_methods: tuple[str, ...] = ("PUT", "DELETE")
     delay: float = 0.0  # seconds before forwarding each request
+    stall: int = 0  # say nothing for stall_seconds, then hang up (a timed-out request)
+    stall_seconds: float = 3.0
 
 
 @dataclass
@@ -121,6 +123,9 @@ class Proxy:
             if f.drop > 0:
                 f.drop -= 1
                 return "drop"
+            if f.stall > 0:
+                f.stall -= 1
+                return "stall"
             if (
                 f.hold_after_puts is not None
                 and method in f.hold_methods
@@ -148,6 +153,11 @@ def start_proxy(upstream_port: int) -> Proxy:
             if action == "hold":
                 proxy.holding.set()
                 proxy.release.wait(timeout=120)
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if action == "stall":
+                time.sleep(proxy.faults.stall_seconds)
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return

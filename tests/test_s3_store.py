@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import defaults
 from pipeline.errors import InputError, StoreError
 from pipeline.records import StorageTarget
 from pipeline.store import open_private_store, open_store
@@ -112,6 +113,21 @@ def test_transient_faults_are_retried(
     info = store.put_file("media/s/ep-0123456789abcdef.vtt", path, "text/vtt", "max-age=9")
     assert proxy.counts["PUT"] == 5  # four refused, the fifth stored
     assert fetch(seaweed.public_url("store-retry") + "/" + info.key).body == path.read_bytes()
+
+
+def test_a_request_that_times_out_is_retried(
+    seaweed: Seaweed, creds: None, proxy: Proxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(defaults, "S3_READ_TIMEOUT", 1.0)
+    store = _store(proxy.endpoint, "store-timeout")
+    assert store.get_bytes("manifests/x.json") is None  # the first contact
+    path = tmp_path / "ep.vtt"
+    path.write_bytes(b"WEBVTT\n\n" + os.urandom(500).hex().encode())
+    proxy.faults.stall = 2  # two PUTs hang past the read timeout
+    proxy.faults.stall_seconds = 3.0
+    info = store.put_file("media/s/ep-0123456789abcdef.vtt", path, "text/vtt", "max-age=9")
+    assert proxy.counts["PUT"] == 3  # two timed out, the third stored
+    assert fetch(seaweed.public_url("store-timeout") + "/" + info.key).body == path.read_bytes()
 
 
 def test_first_contact_retries_a_slow_down_too(seaweed: Seaweed, creds: None, proxy: Proxy) -> None:
