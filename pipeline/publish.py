@@ -412,6 +412,10 @@ def _feed_state(
                 f"version {rec.get('version')}; now: {now.size} bytes, version {now.version})"
             )
             return "conflict"
+        if stored_sha != rec.get("sha256"):
+            # An interrupted run got its feed out: that is now the published feed, so the
+            # next pending note (and a run interrupted again) still recognises it.
+            previous["feed"] = {"sha256": stored_sha, "size": now.size, "version": now.version}
         return "unchanged" if stored_sha == sha else "replace"
     return "unchanged" if rec.get("sha256") == sha else "replace"
 
