@@ -104,3 +104,8 @@ CORS_MAX_AGE_SECONDS = 86400
 FEED_FETCH_TIMEOUT = 20.0  # seconds to connect and between reads
 FEED_FETCH_MAX_BYTES = 20 * 1024 * 1024  # a feed (or artwork) larger than this is not read
 FEED_FETCH_USER_AGENT = "storycast-validate-feed"
+
+# Superseded media stays published this long after a new version replaces it, so an
+# app holding the previous feed can still download what it lists. (Withdrawn
+# episodes are removed at once.)
+RETIRE_SECONDS = 7 * 24 * 3600

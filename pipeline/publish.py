@@ -34,7 +34,7 @@ import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,7 @@ class Plan:
     foreign: list[Change] = field(default_factory=list)
     unchanged: int = 0
     withdrawn: list[str] = field(default_factory=list)
+    retiring: list[Change] = field(default_factory=list)  # superseded now; kept a while
 
     @property
     def writes(self) -> int:
@@ -239,6 +240,7 @@ class _Run:
     versions: dict[str, str]  # key -> version known now (listed and trusted)
     conflicts: dict[str, str]  # key -> what is wrong
     deletions: list[ObjectInfo]
+    retired: dict[str, Any]  # superseded, kept until RETIRE_SECONDS have passed
     foreign: list[ObjectInfo]
     withdrawn: dict[str, list[str]]
     notes: list[str]
@@ -346,16 +348,34 @@ def _decide(
     }
     deletions: list[ObjectInfo] = []
     foreign: list[ObjectInfo] = []
+    # Superseded files stay for a while: an app that fetched the previous feed may
+    # download an enclosure hours later. A withdrawn episode's files go at once.
+    retired_before: dict[str, Any] = previous.get("retired", {})
+    retired: dict[str, Any] = {}
+    taken_down = {key for keys in withdrawn.values() for key in keys}
+    clock = datetime.now(UTC).replace(microsecond=0)
     for key, now in sorted(listing.items()):
         if key in referenced:
             continue
-        rec = recorded.get(key)
+        rec = recorded.get(key) or retired_before.get(key)
         if rec and rec.get("version") and now.version != rec["version"]:
             conflicts[key] = _changed(int(rec["size"]), rec["version"], now) + (
                 "; it is no longer published, but is left in place"
             )
         elif rec or _OUR_KEY.match(key[len(media_prefix(show)) :]):
-            deletions.append(now)
+            since = str(retired_before.get(key, {}).get("since", ""))
+            if key in taken_down or (
+                since
+                and clock - datetime.fromisoformat(since)
+                >= timedelta(seconds=defaults.RETIRE_SECONDS)
+            ):
+                deletions.append(now)
+            else:
+                retired[key] = {
+                    "since": since or clock.isoformat(),
+                    "size": now.size,
+                    "version": now.version,
+                }
         else:
             foreign.append(now)
 
@@ -376,6 +396,7 @@ def _decide(
         versions=versions,
         conflicts=conflicts,
         deletions=deletions,
+        retired=retired,
         foreign=foreign,
         withdrawn=withdrawn,
         notes=notes,
@@ -542,6 +563,7 @@ def publish(
         ),
         "episodes": episodes,
         "cors": cors,
+        "retired": run.retired,
     }
     manifest_bytes = _manifest_bytes(manifest)
     if manifest_bytes != run.previous_raw:
@@ -625,7 +647,15 @@ def plan(show: Show, jobs: list[EpisodeJob], store: ObjectStore) -> Plan:
         result.replacements.append(
             Change(show.feed_key, len(run.feed_bytes), old, detail="the feed")
         )
-    if run.uploads or run.feed_state != "unchanged" or run.deletions or not run.previous:
+    newly_retired = set(run.retired) - set(run.previous.get("retired", {}))
+    retirements_changed = run.retired != run.previous.get("retired", {})
+    if (
+        run.uploads
+        or run.feed_state != "unchanged"
+        or run.deletions
+        or retirements_changed
+        or not run.previous
+    ):
         result.replacements.append(
             Change(
                 manifest_key(show),
@@ -637,6 +667,10 @@ def plan(show: Show, jobs: list[EpisodeJob], store: ObjectStore) -> Plan:
     withdrawn_keys = {key: slug for slug, keys in run.withdrawn.items() for key in keys}
     for obj in run.deletions:
         result.deletions.append(Change(obj.key, obj.size, episode=withdrawn_keys.get(obj.key, "")))
+    for key in sorted(newly_retired):
+        result.retiring.append(
+            Change(key, int(run.retired[key]["size"]), detail="superseded; kept for old feeds")
+        )
     for key, what in sorted(run.conflicts.items()):
         now = run.listing.get(key) or run.feed_now
         result.conflicts.append(Change(key, now.size if now else 0, detail=what))
@@ -662,6 +696,11 @@ def format_plan(p: Plan) -> str:
     for c in p.deletions:
         why = f"  (withdrawn: {c.episode})" if c.episode else ""
         lines.append(f"  delete   {c.key}  {size(c.size)}{why}")
+    days = defaults.RETIRE_SECONDS / 86400
+    for c in p.retiring:
+        lines.append(
+            f"  keep     {c.key}  {size(c.size)}  (superseded: deleted after {days:g} days)"
+        )
     for c in p.conflicts:
         lines.append(f"  CHANGED  {c.key}: {c.detail}; it would be left alone and reported")
     for c in p.foreign:

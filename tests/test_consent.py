@@ -170,3 +170,36 @@ def test_a_description_too_long_for_podcast_apps_is_named(tmp_path: Path) -> Non
     run = storycast(root, "check")
     assert run.returncode == 1
     assert "episode.yaml:4: description: the description is 10,999 bytes" in run.stdout
+
+
+def test_superseded_media_stays_for_apps_holding_the_old_feed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-edit replaces an episode's files; the old ones stay until the grace period ends.
+    A withdrawal (above) removes files at once."""
+    import io as _io
+
+    from pipeline import defaults
+    from pipeline.orchestrator import publish_show
+
+    root = copy_example(tmp_path)
+    shutil.rmtree(root / "episodes" / "first-flat")
+    show_file = root / "feeds" / "riverside-voices.yaml"
+    show_file.write_text(show_file.read_text() + "approval: optional\n")
+    assert publish_show(show_file, root, _io.StringIO()).ok
+    (old_mp3,) = list((root / "public").rglob("open-mic-*.mp3"))
+    edl = root / "episodes" / "open-mic" / "edl.yaml"
+    edl.write_text(edl.read_text().replace("out: 17.0", "out: 16.5"))
+
+    assert publish_show(show_file, root, _io.StringIO()).ok
+    feed = (root / "public" / "feeds" / "riverside-voices.xml").read_text()
+    assert old_mp3.name not in feed  # the feed lists the new version...
+    assert old_mp3.exists()  # ...and the old file is still there for a stale feed
+    again = publish_show(show_file, root, _io.StringIO())
+    assert again.uploaded == again.deleted == 0  # nothing changes within the grace period
+    assert old_mp3.exists()
+
+    monkeypatch.setattr(defaults, "RETIRE_SECONDS", 0)
+    gone = publish_show(show_file, root, _io.StringIO())
+    assert gone.deleted >= 1 and not old_mp3.exists()
+    assert len(list((root / "public").rglob("open-mic-*.mp3"))) == 1
