@@ -232,16 +232,24 @@ def parse_time(text: str) -> float | None:
     return -total if negative else total
 
 
-def load(path: Path, problems: Problems) -> Node | None:
-    """Compose ``path`` into a Node tree; unreadable or malformed files become problems."""
+def read_bytes(path: Path, problems: Problems) -> bytes | None:
+    """The file's bytes; a missing or unreadable file becomes a problem."""
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         problems.add(Problem(path, "this file does not exist.", "Check the name and folder."))
-        return None
     except OSError as exc:
         problems.add(Problem(path, f"cannot be read: {exc.strerror}."))
-        return None
+    return None
+
+
+def load(path: Path, problems: Problems, raw: bytes | None = None) -> Node | None:
+    """Compose ``path`` (or ``raw``, its bytes already read) into a Node tree;
+    unreadable or malformed files become problems."""
+    if raw is None:
+        raw = read_bytes(path, problems)
+        if raw is None:
+            return None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -50,7 +50,7 @@ from pathlib import Path
 from ..errors import InputError, Problem
 from ..records import Chapter, Clip, Episode, Timeline
 from ..yamlfile import Problems
-from .common import decode_text, lookup, read_bytes, reels_hint, sha256
+from .common import lookup, read_source, reels_hint
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
 EXAMPLE_LINE = "`12.5<tab>30.25<tab>interview.m4a`"
@@ -65,17 +65,14 @@ class Label:
 
 
 def read(path: Path, episode: Episode | None = None) -> Timeline:
+    text, digest = read_source(path)
     problems = Problems()
-    raw = read_bytes(path, problems)
-    text = decode_text(path, raw, problems) if raw is not None else None
-    if raw is None or text is None:
-        raise InputError(problems.items)
     labels = _labels(path, text, problems)
     clips, chapters = _timeline(path, labels, episode, problems)
     problems.raise_if_any()
     return Timeline(
         edl_path=path,
-        edl_sha256=sha256(raw),
+        edl_sha256=digest,
         clips=tuple(clips),
         chapters=tuple(chapters),
     )

@@ -62,13 +62,11 @@ from ..errors import InputError, Problem
 from ..records import Chapter, Clip, Episode, Reel, Timeline
 from ..yamlfile import Problems
 from .common import (
-    decode_text,
     file_name,
     is_file_name,
     lookup,
-    read_bytes,
+    read_source,
     reels_hint,
-    sha256,
 )
 
 DEFAULT_RATE = "25"
@@ -147,11 +145,8 @@ class Event:
 
 
 def read(path: Path, episode: Episode | None = None) -> Timeline:
+    text, digest = read_source(path)
     problems = Problems()
-    raw = read_bytes(path, problems)
-    text = decode_text(path, raw, problems) if raw is not None else None
-    if raw is None or text is None:
-        raise InputError(problems.items)
     lines = text.splitlines()
     events, fcm = _scan(path, lines, problems)
     rate = _rate(path, events, fcm, episode, problems)
@@ -168,9 +163,7 @@ def read(path: Path, episode: Episode | None = None) -> Timeline:
     chapters = _chapters(path, events, track, rate, problems)
     _in_line_order(problems)
     problems.raise_if_any()
-    return Timeline(
-        edl_path=path, edl_sha256=sha256(raw), clips=tuple(clips), chapters=tuple(chapters)
-    )
+    return Timeline(edl_path=path, edl_sha256=digest, clips=tuple(clips), chapters=tuple(chapters))
 
 
 def _in_line_order(problems: Problems) -> None:

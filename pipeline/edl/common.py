@@ -19,9 +19,9 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from ..errors import Problem
+from ..errors import InputError, Problem
 from ..records import Episode, Reel
-from ..yamlfile import Problems
+from ..yamlfile import Problems, read_bytes
 
 # A name ending in a short extension is a file name, not a reel or clip name.
 _FILE_LIKE = re.compile(r"\.[A-Za-z0-9]{2,5}$")
@@ -33,19 +33,22 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 )
 
 
-def read_bytes(path: Path, problems: Problems) -> bytes | None:
-    """The file's bytes; a missing or unreadable file becomes a problem."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        problems.add(Problem(path, "this file does not exist.", "Check the name and folder."))
-    except OSError as exc:
-        problems.add(Problem(path, f"cannot be read: {exc.strerror}."))
-    return None
-
-
 def sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
+
+
+def read_source(path: Path) -> tuple[str, str]:
+    """An editing tool's export as text, with the sha256 of the bytes that were read.
+
+    The hash is of exactly the bytes parsed, so an approval pins what was checked.
+    A missing, unreadable or wrongly encoded file raises ``InputError``.
+    """
+    problems = Problems()
+    raw = read_bytes(path, problems)
+    text = decode_text(path, raw, problems) if raw is not None else None
+    if raw is None or text is None:
+        raise InputError(problems.items)
+    return text, sha256(raw)
 
 
 def decode_text(path: Path, raw: bytes, problems: Problems) -> str | None:

@@ -41,13 +41,11 @@ from ..errors import InputError, Problem
 from ..records import Chapter, Clip, Episode, Reel, Timeline
 from ..yamlfile import Problems
 from .common import (
-    decode_text,
     file_name,
     is_file_name,
     lookup,
-    read_bytes,
+    read_source,
     reels_hint,
-    sha256,
 )
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -68,11 +66,8 @@ class _Lines:
 
 
 def read(path: Path, episode: Episode | None = None) -> Timeline:
+    text, digest = read_source(path)
     problems = Problems()
-    raw = read_bytes(path, problems)
-    text = decode_text(path, raw, problems) if raw is not None else None
-    if raw is None or text is None:
-        raise InputError(problems.items)
     timeline = _load(path, text)
     lines = _json_lines(text)
     tracks = list(timeline.tracks)
@@ -99,9 +94,7 @@ def read(path: Path, episode: Episode | None = None) -> Timeline:
     else:
         ordered = []
     problems.raise_if_any()
-    return Timeline(
-        edl_path=path, edl_sha256=sha256(raw), clips=tuple(clips), chapters=tuple(ordered)
-    )
+    return Timeline(edl_path=path, edl_sha256=digest, clips=tuple(clips), chapters=tuple(ordered))
 
 
 def _load(path: Path, text: str) -> Any:

@@ -29,7 +29,7 @@ import hashlib
 from pathlib import Path
 
 from ..records import Chapter, Clip, Episode, Redaction, Soundbite, Timeline
-from ..yamlfile import Node, Problems, load
+from ..yamlfile import Node, Problems, load, read_bytes
 
 TOP_FIELDS = {"clips", "chapters", "redactions", "soundbite", "notes"}
 SOUNDBITE_FIELDS = {"at", "duration", "title"}
@@ -40,7 +40,8 @@ CHAPTER_FIELDS = {"at", "title"}
 
 def read(path: Path, episode: Episode | None = None) -> Timeline:
     problems = Problems()
-    root = load(path, problems)
+    raw = read_bytes(path, problems)
+    root = load(path, problems, raw) if raw is not None else None
     clips: list[Clip] = []
     chapters: list[Chapter] = []
     redactions: list[Redaction] = []
@@ -61,9 +62,11 @@ def read(path: Path, episode: Episode | None = None) -> Timeline:
             if "soundbite" in top:
                 soundbite = _soundbite(top["soundbite"])
     problems.raise_if_any()
+    assert raw is not None
     return Timeline(
         edl_path=path,
-        edl_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        # the hash of exactly the bytes parsed, so an approval pins what was checked
+        edl_sha256=hashlib.sha256(raw).hexdigest(),
         clips=tuple(clips),
         chapters=tuple(chapters),
         redactions=tuple(redactions),
