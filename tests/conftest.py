@@ -77,26 +77,19 @@ def decoded_duration(path: Path) -> float:
     return int(times[-1]) / 1e6
 
 
-def ebur128(path: Path) -> tuple[float, float]:
-    """Integrated loudness (LUFS) and true peak (dBTP), measured by ffmpeg's ebur128."""
+def ebur128(
+    path: Path, start: float | None = None, seconds: float | None = None
+) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP), measured by ffmpeg's ebur128,
+    of the whole file or of ``seconds`` from ``start``."""
+    segment = [] if start is None else ["-ss", str(start), "-t", str(seconds)]
     proc = subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-hide_banner",
-            "-nostats",
-            "-i",
-            str(path),
-            "-af",
-            "ebur128=peak=true",
-            "-f",
-            "null",
-            "-",
-        ],
+        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", *segment, "-i", str(path),
+         "-af", "ebur128=peak=true", "-f", "null", "-"],
         capture_output=True,
         text=True,
         check=True,
-    )
+    )  # fmt: skip
     summary = proc.stderr[proc.stderr.rindex("Summary:") :]
     integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))  # type: ignore[union-attr]
     peak = float(re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1))  # type: ignore[union-attr]
