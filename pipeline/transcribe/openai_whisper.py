@@ -67,11 +67,14 @@ def _load(model: str) -> Any:
             ) from exc
         resolved = resolve_pt(model)
         try:
-            _MODELS[model] = whisper.load_model(
-                resolved.location,
-                device="cpu",
-                download_root=str(model_home() / "openai-whisper"),
-            )
+            if resolved.source == "download":
+                _MODELS[model] = whisper.load_model(
+                    resolved.location,
+                    device="cpu",
+                    download_root=str(model_home() / "openai-whisper"),
+                )
+            else:
+                _MODELS[model] = _load_file(Path(resolved.location))
         except Exception as exc:  # torch, urllib and checksum errors
             raise ToolError(
                 Problem(
@@ -81,6 +84,30 @@ def _load(model: str) -> Any:
                 )
             ) from exc
     return _MODELS[model]
+
+
+def _load_file(path: Path) -> Any:
+    """A checkpoint file, as ``whisper.load_model`` reads one, plus the alignment heads
+    (which attention heads follow the words, for word times) when the checkpoint
+    names them, as ``convert`` writes; otherwise openai-whisper's default heads."""
+    import base64
+    import gzip
+
+    import numpy as np
+    import torch
+    from whisper.model import ModelDimensions, Whisper
+
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    dims = ModelDimensions(**checkpoint["dims"])
+    model = Whisper(dims)
+    model.load_state_dict(checkpoint["model_state_dict"])
+    heads = checkpoint.get("alignment_heads") or []
+    if heads:
+        mask = np.zeros((dims.n_text_layer, dims.n_text_head), dtype=bool)
+        for layer, head in heads:
+            mask[layer, head] = True
+        model.set_alignment_heads(base64.b85encode(gzip.compress(mask.tobytes())))
+    return model.to("cpu")
 
 
 def speech_clips(samples: Samples) -> list[float]:
