@@ -38,6 +38,7 @@ bench: setup $(BENCH_STAMP)
 	$(BIN)/python -m pipeline.bench
 	$(BIN)/python -m pipeline.bench_publish
 	$(BIN)/python -m pipeline.bench_accuracy
+	$(BIN)/python -m pipeline.bench_video
 
 setup: system $(STAMP)
 

@@ -483,11 +483,51 @@ def _filter_path(path: Path) -> str:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class _Pictures:
+    """One group of clips whose pictures are rendered (and encoded) in one ffmpeg run."""
+
     inputs: list[str]
-    audio: str  # graph ending in [mix]
-    video: str  # graph ending in [vout]
+    graph: str  # ending in [vout]
     frames: int
+
+
+@dataclass(frozen=True)
+class _Plan:
+    inputs: list[str]  # the sound of every clip (and silent stand-ins)
+    audio: str  # graph ending in [mix]
+    pictures: list[_Pictures]
+    frames: int
+
+
+def _picture_group(
+    clips: Sequence[tuple[Clip, int]],
+    sources: dict[str, Path],
+    videos: dict[str, VideoInfo],
+    canvas: Canvas,
+    burn: Path | None,
+    offset: float,
+) -> _Pictures:
+    """The pictures of ``clips`` (each with its frame count), joined, from ``offset`` s."""
+    inputs: list[str] = []
+    chains: list[str] = []
+    labels = ""
+    for i, (clip, frames) in enumerate(clips):
+        # One decoder thread per input: frame threads each hold their own 1080p pictures.
+        inputs += ["-threads", "1", "-ss", f"{clip.src_in:.6f}",
+                   "-t", f"{clip.duration + 0.5:.6f}", "-i", str(sources[clip.source])]  # fmt: skip
+        chain = _video_chain(clip, videos[clip.source], canvas, frames)
+        chains.append(f"[{i}:v:0]" + ",".join(chain) + f"[v{i}]")
+        labels += f"[v{i}]"
+    tail = f"{labels}concat=n={len(clips)}:v=1:a=0"
+    if burn is not None:
+        # Captions are timed in episode time: show this group at its place, then restart.
+        tail += (
+            f",setpts=PTS+{offset:.6f}/TB"
+            f",subtitles=filename={_filter_path(burn)}:force_style='{defaults.VIDEO_CAPTION_STYLE}'"
+            ",setpts=PTS-STARTPTS"
+        )
+    chains.append(tail + ",format=yuv420p[vout]")
+    return _Pictures(inputs, ";".join(chains), sum(f for _c, f in clips))
 
 
 def _plan(
@@ -499,23 +539,17 @@ def _plan(
     silent: set[str],
     burn: Path | None,
 ) -> _Plan:
+    """The sound as one graph over every clip (sound decoders are small), and the
+    pictures in groups of ``defaults.VIDEO_CLIPS_PER_RUN``: every input's video
+    decoder and its frame buffers live for the whole of an ffmpeg run (about 35 MB
+    a clip at 1080p), so one run over all clips would grow with the EDL."""
     inputs: list[str] = []
     audio: list[str] = []
-    video: list[str] = []
-    alabels, vlabels = "", ""
-    total = 0
-    for i, clip in enumerate(timeline.clips):
-        # One decoder thread per input: every input's decoder exists for the whole
-        # render, and frame threads each hold their own 1080p pictures, so memory
-        # would grow with the number of clips. Only one clip decodes at a time anyway.
-        inputs += ["-threads", "1", "-ss", f"{clip.src_in:.6f}",
-                   "-t", f"{clip.duration + 0.5:.6f}", "-i", str(sources[clip.source])]  # fmt: skip
-        frames = clip_frames(clip, canvas.fps)
-        if frames > 0:
-            chain = _video_chain(clip, videos[clip.source], canvas, frames)
-            video.append(f"[{i}:v:0]" + ",".join(chain) + f"[v{i}]")
-            vlabels += f"[v{i}]"
-            total += frames
+    alabels = ""
+    for clip in timeline.clips:
+        # Sound only: -vn keeps the pictures of these inputs from being decoded.
+        inputs += ["-vn", "-ss", f"{clip.src_in:.6f}", "-t", f"{clip.duration + 0.5:.6f}",
+                   "-i", str(sources[clip.source])]  # fmt: skip
     extra = len(timeline.clips)  # silent stand-ins are inputs after the clips
     for i, clip in enumerate(timeline.clips):
         chain = _audio_chain(timeline, clip, gains_db.get(clip.source, 0.0))
@@ -532,14 +566,19 @@ def _plan(
         f"{alabels}concat=n={len(timeline.clips)}:v=0:a=1,"
         f"alimiter=limit={limit:.4f}:level=false:latency=true:attack=5:release=50[mix]"
     )
-    tail = f"{vlabels}concat=n={vlabels.count('[')}:v=1:a=0"
-    if burn is not None:
-        tail += (
-            f",subtitles=filename={_filter_path(burn)}:force_style='{defaults.VIDEO_CAPTION_STYLE}'"
+
+    # A clip shorter than half a frame has no picture of its own.
+    shown = [(c, f) for c in timeline.clips if (f := clip_frames(c, canvas.fps)) > 0]
+    size = max(1, defaults.VIDEO_CLIPS_PER_RUN)
+    pictures: list[_Pictures] = []
+    done = 0
+    for start in range(0, len(shown), size):
+        group = _picture_group(
+            shown[start : start + size], sources, videos, canvas, burn, done / float(canvas.fps)
         )
-    tail += ",format=yuv420p[vout]"
-    video.append(tail)
-    return _Plan(inputs, ";".join(audio), ";".join(video), total)
+        pictures.append(group)
+        done += group.frames
+    return _Plan(inputs, ";".join(audio), pictures, done)
 
 
 # ---------------------------------------------------------------------- render
@@ -689,6 +728,10 @@ def render_video(
             burn = work / "captions.vtt"
             shutil.copyfile(captions_vtt, burn)
         plan = _plan(timeline, sources, videos, gains_db, canvas, silent, burn)
+        if not plan.pictures:
+            raise MediaError(
+                Problem(where, "every clip is shorter than one video frame; nothing to show.")
+            )
 
         if final_gain_db is None:
             mix = measure(
@@ -703,9 +746,31 @@ def render_video(
         else:
             gain = final_gain_db
 
+        # Pass 2a: the pictures, a group of clips per run, each encoded once to H.264.
+        stderr = ""
+        parts: list[Path] = []
+        gop = str(max(1, round(float(canvas.fps) * defaults.VIDEO_GOP_SECONDS)))
+        for k, group in enumerate(plan.pictures):
+            part = work / f"pictures-{k:05d}.mp4"
+            proc = run(
+                ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", *group.inputs,
+                 "-filter_complex", group.graph, "-map", "[vout]", "-an", "-sn", "-dn",
+                 *ENCODE_VIDEO, "-r", canvas.rate, "-g", gop, *STRIP_ARGS, "-f", "mp4", part],
+                what=f"rendering video (pictures, part {k + 1} of {len(plan.pictures)})",
+                path=where,
+            )  # fmt: skip
+            stderr += proc.stderr
+            parts.append(part)
+        listing = work / "pictures.ffconcat"
+        listing.write_text(
+            "ffconcat version 1.0\n" + "".join(f"file '{p.name}'\n" for p in parts),
+            encoding="utf-8",
+        )
+
+        # Pass 2b: the sound at its final gain, AAC, muxed with the pictures as they are.
         graph = (
             f"{plan.audio};[mix]volume={gain:.3f}dB:precision=float,"
-            f"aresample={defaults.VIDEO_AUDIO_SAMPLE_RATE}[aout];{plan.video}"
+            f"aresample={defaults.VIDEO_AUDIO_SAMPLE_RATE}[aout]"
         )
         n_inputs = plan.inputs.count("-i")
         subs: list[str] = []
@@ -713,7 +778,7 @@ def render_video(
         if captions_vtt is not None:
             subs_in = ["-i", captions_vtt]
             subs = [
-                "-map", f"{n_inputs}:s:0", "-c:s", "mov_text",
+                "-map", f"{n_inputs + 1}:s:0", "-c:s", "mov_text",
                 "-metadata:s:s:0", f"language={_language(captions_language)}",
             ]  # fmt: skip
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -721,16 +786,15 @@ def render_video(
         try:
             proc = run(
                 ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", *plan.inputs,
-                 *subs_in,
-                 "-filter_complex", graph, "-map", "[vout]", "-map", "[aout]", *subs,
-                 *ENCODE_VIDEO, "-r", canvas.rate,
-                 "-g", str(max(1, round(float(canvas.fps) * defaults.VIDEO_GOP_SECONDS))),
-                 *ENCODE_AUDIO, *STRIP_ARGS, "-movflags", "+faststart",
+                 "-f", "concat", "-safe", "0", "-i", listing, *subs_in,
+                 "-filter_complex", graph, "-map", f"{n_inputs}:v:0", "-map", "[aout]", *subs,
+                 "-c:v", "copy", *ENCODE_AUDIO, *STRIP_ARGS, "-movflags", "+faststart",
                  "-max_muxing_queue_size", "4096", "-f", "mp4", tmp],
-                what="rendering video (pass 2: H.264 and AAC encode)",
+                what="rendering video (sound: AAC, and muxing)",
                 path=where,
             )  # fmt: skip
-            notes += _decode_notes(proc.stderr, timeline, sources)
+            stderr += proc.stderr
+            notes += _decode_notes(stderr, timeline, sources)
             if not tmp.exists() or tmp.stat().st_size == 0:
                 raise ToolError(Problem(where, "ffmpeg wrote no video for this episode."))
             produced = measure(

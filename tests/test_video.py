@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
+from pipeline import defaults
 from pipeline.analyse import analyse, recording_gain
 from pipeline.errors import MediaError
 from pipeline.probe import probe
@@ -469,3 +470,55 @@ def test_damaged_frames_are_reported_and_the_rest_rendered(
     assert any("damaged" in n and "corrupt.mp4" in n for n in result.notes), result.notes
     assert decoded_duration(result.path) == pytest.approx(timeline.duration, abs=1 / 30)
     assert result.frames == round(1.9 * 30)
+
+
+def test_many_clips_render_in_groups_in_order_on_the_frame_grid(
+    media: dict[str, Path], tmp_path: Path
+) -> None:
+    """More clips than one ffmpeg run takes (defaults.VIDEO_CLIPS_PER_RUN): the pictures
+    are rendered in groups and joined, so memory does not grow with the EDL. The joins
+    must not show: every clip in EDL order, whole frames, captions at episode time."""
+    long = phone_video(tmp_path / "long.mp4", "320x180", 10.0)
+    media = {**media, "long": long}
+    starts = [8.0, 1.0, 5.0, 3.0, 9.0, 0.2, 6.5, 2.0, 4.0, 7.3]  # out of source order
+    clips = [("long", t, t + 0.4) for t in starts]
+    assert len(clips) > 2 * defaults.VIDEO_CLIPS_PER_RUN  # three groups at least
+    last = 0.4 * (len(clips) - 1)  # where the last clip starts in the episode
+    vtt = tmp_path / "c.vtt"
+    vtt.write_text(
+        f"WEBVTT\n\n00:00:{last + 0.05:06.3f} --> 00:00:{last + 0.35:06.3f}\nLAST CLIP\n"
+    )
+    result, timeline = _render(tmp_path, media, clips, captions_vtt=vtt, burn_in=True)
+
+    assert result.frames == sum(clip_frames(c, Fraction(30)) for c in timeline.clips) == 120
+    assert decoded_duration(result.path) == pytest.approx(timeline.duration, abs=1 / 30)
+    pts = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts",
+         "-of", "csv=p=0", str(result.path)],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    ticks = sorted(int(p.strip(",")) for p in pts)
+    assert len(ticks) == 120 and len({b - a for a, b in zip(ticks, ticks[1:], strict=False)}) == 1
+
+    upper = (0, 0, 320, 110)  # above where captions sit
+    for clip in timeline.clips:
+        shown = _frame(result.path, clip.start + 0.2).crop(upper)
+        right = _difference(shown, _frame(long, clip.src_in + 0.2).crop(upper))
+        others = [
+            _difference(shown, _frame(long, other.src_in + 0.2).crop(upper))
+            for other in timeline.clips
+            if abs(other.src_in - clip.src_in) > 1.0
+        ]
+        assert right < 6 and right < min(others) - 2, (clip, right, min(others))
+
+    caption = (100, 145, 220, 170)  # where the one-line caption is drawn at this size
+
+    def burned(at: float, src: float) -> float:
+        return _difference(_frame(result.path, at).crop(caption), _frame(long, src).crop(caption))
+
+    final = timeline.clips[-1]  # in the third group: its caption is timed in episode time
+    assert burned(final.start + 0.2, final.src_in + 0.2) > 7
+    assert burned(final.start - 0.2, timeline.clips[-2].src_in + 0.2) < 4  # not before
+    assert burned(0.2, starts[0] + 0.2) < 4  # nor in the first group
+    integrated, _ = ebur128(result.path)
+    assert integrated == pytest.approx(-16.0, abs=1.0)
