@@ -51,6 +51,10 @@ def _summary(report: orchestrator.RunReport, verb: str) -> list[str]:
         lines.append(
             f"  feed: {report.show.feed_url}  ({report.uploaded} written, {report.deleted} removed)"
         )
+        if report.show.video_feed:
+            lines.append(f"  video feed: {report.show.video_feed_url}")
+        for url in report.removed_feeds:
+            lines.append(f"  video feed removed: {url}  (`video_feed` is off in the show file)")
     return lines
 
 

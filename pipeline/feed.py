@@ -14,6 +14,10 @@ extensions:
   ``podcast:person``, ``podcast:soundbite`` or ``podcast:alternateEnclosure``
   later is one small method each.
 
+A show has one feed, or two: with ``video_feed: true`` in the show file,
+:func:`build_feed` with ``variant="video"`` gives a second, video-only feed from
+the same entries (see :data:`FeedVariant`).
+
 The output depends only on its input: ``lastBuildDate`` is the newest episode's
 publication time, not the clock, so an unchanged show gives byte-identical XML
 on every run and the store can skip re-uploading it.
@@ -27,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 # feedgen.util uses lxml.etree without importing it: import it first.
 from lxml import etree
@@ -53,6 +57,14 @@ PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 GENERATOR = "storycast"
 ITUNES_TYPE = "episodic"
 MEDIUM = "podcast"
+VIDEO_MEDIUM = "video"
+
+# Which of a show's feeds: "main" lists every episode (a video episode with its MP4 as
+# the enclosure); "video" lists only the episodes published with video.
+FeedVariant = Literal["main", "video"]
+# The name under the show's guid that gives the video feed's guid. It has a space, so it
+# is never an episode slug: the video feed never shares a guid with an episode.
+VIDEO_FEED_GUID_NAME = "video feed"
 
 # Published-file role -> (podcast:transcript type, rel). WebVTT first: Apple
 # ingests it and it is the one marked as captions.
@@ -95,6 +107,24 @@ def podcast_guid(feed_url: str) -> str:
 def show_guid(show: Show) -> str:
     """The show file's pinned ``guid``, or the namespace's rule applied to the feed URL."""
     return show.guid or podcast_guid(show.feed_url)
+
+
+def video_feed_guid(show: Show) -> str:
+    """The video-only feed's ``podcast:guid``: distinct from the show's, and as stable.
+
+    With a pinned ``guid`` in the show file: UUIDv5 of :data:`VIDEO_FEED_GUID_NAME`
+    in the namespace of the pinned guid, so moving the feeds (a new ``base_url``)
+    changes neither feed's guid. Without one: the namespace's rule applied to the
+    video feed's own URL, as for the main feed.
+    """
+    if show.guid:
+        return str(uuid.uuid5(uuid.UUID(show.guid), VIDEO_FEED_GUID_NAME))
+    return podcast_guid(show.video_feed_url)
+
+
+def video_feed_title(show: Show) -> str:
+    """The show file's ``video_feed_title``, or the show's title with "(video)" after it."""
+    return show.video_feed_title or f"{show.title} (video)"
 
 
 def episode_guid(show: Show, episode: Episode) -> str:
@@ -360,6 +390,8 @@ def _episode_file(episode: Episode) -> Path:
 
 def _check(show: Show, entries: list[FeedEntry], artwork: PublishedFile) -> None:
     problems: list[Problem] = []
+    if show.video_feed_title is not None:
+        problems += _check_text(show.path, "video_feed_title", show.video_feed_title)
     for name in (
         "title",
         "description",
@@ -495,31 +527,57 @@ def _newest_first(entries: Iterable[FeedEntry]) -> list[FeedEntry]:
     return sorted(entries, key=lambda e: (e.episode.published, e.episode.slug), reverse=True)
 
 
+def video_entries(entries: Iterable[FeedEntry]) -> list[FeedEntry]:
+    """The entries published with video (an episode that became audio-only is not one)."""
+    return [e for e in entries if VIDEO_ROLE in e.files]
+
+
 def build_feed(
-    show: Show, entries: list[FeedEntry], artwork: PublishedFile, *, locked: bool = True
+    show: Show,
+    entries: list[FeedEntry],
+    artwork: PublishedFile,
+    *,
+    locked: bool = True,
+    variant: FeedVariant = "main",
 ) -> bytes:
-    """The show's RSS feed (UTF-8 XML), items newest first.
+    """One of the show's RSS feeds (UTF-8 XML), items newest first.
 
     ``entries`` are the episodes to list, each with its published files;
     ``artwork`` is the published show artwork. ``locked`` writes
     ``podcast:locked`` (``yes``: other platforms must not import the show
     without the owner's say). Raises :class:`InputError` naming the show or
     episode file and field when a value cannot go into a feed.
+
+    ``variant="video"`` gives the video-only feed (``show.video_feed_key``):
+    the same items as the main feed, but only those with a published video, under
+    its own title (:func:`video_feed_title`), self link, ``podcast:guid``
+    (:func:`video_feed_guid`) and ``podcast:medium`` ``video``. Item guids are the
+    episodes' own, as in the main feed: it is the same episode in both.
     """
     _check(show, entries, artwork)
+    if variant == "video":
+        entries = video_entries(entries)
+        title, url, guid, medium = (
+            video_feed_title(show),
+            show.video_feed_url,
+            video_feed_guid(show),
+            VIDEO_MEDIUM,
+        )
+    else:
+        title, url, guid, medium = show.title, show.feed_url, show_guid(show), MEDIUM
     ordered = _newest_first(entries)
     fg, itunes, podcast, build_date = _new_generator()
 
-    fg.title(show.title)
+    fg.title(title)
     fg.description(clean_description(show.description))
     # RSS <link> is feedgen's last link: the self link first, the site last.
-    fg.link(href=show.feed_url, rel="self", type="application/rss+xml")
+    fg.link(href=url, rel="self", type="application/rss+xml")
     fg.link(href=show.link, rel="alternate")
     fg.language(show.language)
     if show.copyright:
         fg.copyright(show.copyright)
     fg.generator(GENERATOR)
-    fg.image(url=artwork.url, title=show.title, link=show.link)
+    fg.image(url=artwork.url, title=title, link=show.link)
     build_date.date = ordered[0].episode.published if ordered else None
     if build_date.date is not None:
         fg.lastBuildDate(build_date.date)
@@ -534,9 +592,9 @@ def build_feed(
     itunes.itunes_explicit(show.explicit)
     itunes.itunes_type(ITUNES_TYPE)
 
-    podcast.guid(show_guid(show))
+    podcast.guid(guid)
     podcast.locked(locked, owner=show.owner_email)
-    podcast.medium(MEDIUM)
+    podcast.medium(medium)
 
     for entry in ordered:
         _add_item(fg, show, entry)

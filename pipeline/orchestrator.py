@@ -420,6 +420,7 @@ class RunReport:
     uploaded: int = 0
     deleted: int = 0
     plan: str = ""  # what a dry run would do
+    removed_feeds: list[str] = field(default_factory=list)  # URLs: video_feed turned off
 
     @property
     def ok(self) -> bool:
@@ -481,6 +482,7 @@ def publish_show(
             result.deleted,
             result.kept,
         )
+        report.removed_feeds = result.removed_feeds
         _after_takedowns(ctx, jobs, result.removed)
         private = open_private_store(ctx.show.storage, root, ctx.show.path)
         if private is not None:
@@ -515,6 +517,7 @@ def _after_takedowns(ctx: Context, jobs: list[EpisodeJob], removed: dict[str, li
                     "removed_from_storage": keys,
                     "removed_from_cache": purged,
                     "feed": ctx.show.feed_url,
+                    **({"video_feed": ctx.show.video_feed_url} if ctx.show.video_feed else {}),
                 },
             )
             job.notes.append(

@@ -6,7 +6,9 @@
    meaning, so a key that is listed with the recorded version is trusted
    without being read or sent again. A run where nothing changed makes no PUT.
 2. The feed is built and staged on local disk before anything is sent: a bad
-   value or a full disk stops the run with storage untouched.
+   value or a full disk stops the run with storage untouched. A show with
+   ``video_feed: true`` has a second, video-only feed; everything said here of
+   "the feed" holds for each of the two.
 3. New media and sidecars go up under content-addressed keys (long
    Cache-Control), each verified by the store (checksum) before anything
    points at it.
@@ -14,6 +16,10 @@
    recognised as ours next time), the feed is replaced (short Cache-Control),
    then the manifest records what is published.
 5. Only then are objects that the manifest no longer references deleted.
+
+A video feed the show no longer publishes (``video_feed`` turned off) is
+deleted just before the manifest is written (nothing points at it, and a crash
+in between leaves it recorded, so the next run deletes it).
 
 A crash at any point leaves the previous feed pointing at files that exist.
 An episode that fails this run keeps its previously published version; an
@@ -41,7 +47,7 @@ from typing import Any
 from . import defaults
 from .cache import write_atomic
 from .errors import Problem, StoreError, StorycastError
-from .feed import build_feed
+from .feed import FeedVariant, build_feed
 from .probe import sha256_file
 from .records import (
     Credit,
@@ -71,6 +77,7 @@ class PublishResult:
     foreign: list[str] = field(default_factory=list)  # not storycast's: left alone
     removed: dict[str, list[str]] = field(default_factory=dict)  # withdrawn slug -> keys deleted
     cors: str = ""
+    removed_feeds: list[str] = field(default_factory=list)  # URLs of feeds no longer published
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,7 @@ class Plan:
 
     target: str
     feed_url: str
+    video_feed_url: str = ""  # when the show also publishes a video-only feed
     uploads: list[Change] = field(default_factory=list)
     replacements: list[Change] = field(default_factory=list)
     deletions: list[Change] = field(default_factory=list)
@@ -222,16 +230,49 @@ class _Wanted:
 
 
 @dataclass
+class _Feed:
+    """One of the show's feeds, built, and how it compares with what is stored."""
+
+    name: str  # its record in the manifest: "feed" or "video_feed"
+    label: str  # "the feed", "the video feed"
+    key: str
+    url: str
+    data: bytes
+    sha256: str
+    now: ObjectInfo | None
+    state: str = ""  # "unchanged", "new", "replace", "conflict"
+
+
+# manifest name, label, variant: the main feed first.
+_FEEDS: tuple[tuple[str, str, FeedVariant], ...] = (
+    ("feed", "the feed", "main"),
+    ("video_feed", "the video feed", "video"),
+)
+
+
+def _feed_address(show: Show, variant: FeedVariant) -> tuple[str, str]:
+    """A feed's key and public URL."""
+    if variant == "video":
+        return show.video_feed_key, show.video_feed_url
+    return show.feed_key, show.feed_url
+
+
+def _feed_prefix(show: Show) -> str:
+    """One listing finds both feeds: feeds/SLUG.xml and feeds/SLUG-video.xml."""
+    return f"feeds/{show.slug}"
+
+
+@dataclass
 class _Run:
     """Everything decided before the first write."""
 
     previous: dict[str, Any]
     previous_raw: bytes | None
     listing: dict[str, ObjectInfo]
-    feed_now: ObjectInfo | None
-    feed_bytes: bytes
-    feed_sha256: str
-    feed_state: str  # "unchanged", "new", "replace"
+    feed_listing: dict[str, ObjectInfo]  # what is stored under the feeds' prefix
+    feeds: list[_Feed]  # the main feed first
+    retired_feeds: list[ObjectInfo]  # published earlier, no longer wanted: deleted
+    kept_feed_records: dict[str, Any]  # manifest name -> record of a feed left in place
     artwork: PublishedFile
     artwork_sha256: str
     manifest_episodes: dict[str, Any]
@@ -252,7 +293,7 @@ def _decide(
     previous_raw = store.get_bytes(manifest_key(show))
     previous = _parse_manifest(previous_raw)
     listing = {o.key: o for o in store.list(media_prefix(show))}
-    feed_now = next((o for o in store.list(show.feed_key) if o.key == show.feed_key), None)
+    feed_listing = {o.key: o for o in store.list(_feed_prefix(show))}
     recorded = _recorded(previous)
 
     wanted: dict[str, _Wanted] = {}
@@ -309,8 +350,14 @@ def _decide(
             if not dry_run:
                 job.notes.append("its previously published version stays in the feed")
 
-    feed_bytes = build_feed(show, entries, artwork)
-    feed_sha = hashlib.sha256(feed_bytes).hexdigest()
+    feeds: list[_Feed] = []
+    for name, label, variant in _FEEDS:
+        if variant == "video" and not show.video_feed:
+            continue
+        key, url = _feed_address(show, variant)
+        data = build_feed(show, entries, artwork, variant=variant)
+        sha = hashlib.sha256(data).hexdigest()
+        feeds.append(_Feed(name, label, key, url, data, sha, feed_listing.get(key)))
 
     conflicts: dict[str, str] = {}
     versions: dict[str, str] = {}
@@ -379,15 +426,19 @@ def _decide(
         else:
             foreign.append(now)
 
-    feed_state = _feed_state(store, show, previous, feed_now, feed_sha, conflicts)
+    for feed in feeds:
+        feed.state = _feed_state(store, feed, previous, conflicts)
+    retired_feeds, kept_feed_records = _feeds_no_longer_published(
+        store, show, {f.name for f in feeds}, previous, feed_listing, conflicts
+    )
     return _Run(
         previous=previous,
         previous_raw=previous_raw,
         listing=listing,
-        feed_now=feed_now,
-        feed_bytes=feed_bytes,
-        feed_sha256=feed_sha,
-        feed_state=feed_state,
+        feed_listing=feed_listing,
+        feeds=feeds,
+        retired_feeds=retired_feeds,
+        kept_feed_records=kept_feed_records,
         artwork=artwork,
         artwork_sha256=art_sha,
         manifest_episodes=manifest_episodes,
@@ -410,25 +461,41 @@ def _changed(size: int, version: str, now: ObjectInfo) -> str:
     )
 
 
+def _pending_sha(previous: dict[str, Any], name: str) -> str | None:
+    """The feed an interrupted run was about to write (noted in the manifest first)."""
+    pending = previous.get("pending", {})
+    sha = pending.get(f"{name}_sha256") if isinstance(pending, dict) else None
+    return sha if isinstance(sha, str) else None
+
+
 def _feed_state(
-    store: ObjectStore,
-    show: Show,
-    previous: dict[str, Any],
-    now: ObjectInfo | None,
-    sha: str,
-    conflicts: dict[str, str],
+    store: ObjectStore, feed: _Feed, previous: dict[str, Any], conflicts: dict[str, str]
 ) -> str:
+    now, sha = feed.now, feed.sha256
     if now is None:
         return "new"
-    rec = previous.get("feed")
-    if not isinstance(rec, dict):  # a manifest from before versions were recorded
-        return "unchanged" if _stored_sha(store, show.feed_key) == sha else "replace"
+    rec = previous.get(feed.name)
+    if not isinstance(rec, dict):
+        stored_sha = _stored_sha(store, feed.key)
+        if feed.name == "feed":  # a manifest from before versions were recorded
+            return "unchanged" if stored_sha == sha else "replace"
+        # No manifest records a video feed: the object there is ours only if it is the
+        # feed we would write, or the one an interrupted run was writing.
+        if stored_sha == sha:
+            return "unchanged"
+        if stored_sha == _pending_sha(previous, feed.name):
+            return "replace"
+        conflicts[feed.key] = (
+            f"not written by storycast (no manifest records it; now: {now.size} bytes, "
+            f"version {now.version})"
+        )
+        return "conflict"
     if now.version != rec.get("version"):
         # Ours if it is the feed last recorded or the one an interrupted run was writing.
-        stored_sha = _stored_sha(store, show.feed_key)
-        ours = {rec.get("sha256"), previous.get("pending", {}).get("feed_sha256")}
+        stored_sha = _stored_sha(store, feed.key)
+        ours = {rec.get("sha256"), _pending_sha(previous, feed.name)}
         if stored_sha not in ours:
-            conflicts[show.feed_key] = (
+            conflicts[feed.key] = (
                 f"changed by hand since the last publish (published: {rec.get('size')} bytes, "
                 f"version {rec.get('version')}; now: {now.size} bytes, version {now.version})"
             )
@@ -436,9 +503,57 @@ def _feed_state(
         if stored_sha != rec.get("sha256"):
             # An interrupted run got its feed out: that is now the published feed, so the
             # next pending note (and a run interrupted again) still recognises it.
-            previous["feed"] = {"sha256": stored_sha, "size": now.size, "version": now.version}
+            previous[feed.name] = {
+                "key": feed.key,
+                "sha256": stored_sha,
+                "size": now.size,
+                "version": now.version,
+            }
         return "unchanged" if stored_sha == sha else "replace"
     return "unchanged" if rec.get("sha256") == sha else "replace"
+
+
+def _feeds_no_longer_published(
+    store: ObjectStore,
+    show: Show,
+    wanted: set[str],
+    previous: dict[str, Any],
+    feed_listing: dict[str, ObjectInfo],
+    conflicts: dict[str, str],
+) -> tuple[list[ObjectInfo], dict[str, Any]]:
+    """Feeds published before that the show no longer wants (``video_feed`` turned off).
+
+    Each is deleted if it is still as storycast wrote it; one changed by hand is left in
+    place and reported, and its record is kept, so every run reports it until it is
+    resolved (deleted, or put back as published). Never the main feed.
+    """
+    retired: list[ObjectInfo] = []
+    kept: dict[str, Any] = {}
+    for name, _label, variant in _FEEDS:
+        if variant == "main" or name in wanted:
+            continue
+        rec = previous.get(name)
+        rec = rec if isinstance(rec, dict) else {}
+        pending = _pending_sha(previous, name)
+        now = feed_listing.get(_feed_address(show, variant)[0])
+        if now is None or not (rec or pending):
+            continue  # gone already, or never ours: the manifest stops recording it
+        if rec.get("version") and now.version == rec["version"]:
+            retired.append(now)
+        elif _stored_sha(store, now.key) in {rec.get("sha256"), pending} - {None}:
+            retired.append(now)  # as an interrupted run left it
+        elif rec:
+            conflicts[now.key] = (
+                _changed(int(rec.get("size", 0)), str(rec.get("version", "")), now)
+                + "; the show no longer publishes it, but it is left in place"
+            )
+            kept[name] = rec
+        else:
+            conflicts[now.key] = (
+                f"not written by storycast (no manifest records it; now: {now.size} bytes, "
+                f"version {now.version}); it is left in place"
+            )
+    return retired, kept
 
 
 def _stored_sha(store: ObjectStore, key: str) -> str:
@@ -461,17 +576,22 @@ def publish(
     run = _decide(show, jobs, store)
     for note in run.notes:
         say(f"store: {note}")
-    if run.feed_state == "conflict":
+    conflicted = [feed for feed in run.feeds if feed.state == "conflict"]
+    if conflicted:
         raise StoreError(
-            Problem(
-                None,
-                f"storage: the feed `{show.feed_key}` in {store.description} was "
-                f"{run.conflicts[show.feed_key]}. Nothing was written.",
-                "If the change should stay, make it in the show or episode files; then delete "
-                "the feed from storage (or put back the published version) and publish again.",
-            )
+            [
+                Problem(
+                    None,
+                    f"storage: {feed.label} `{feed.key}` in {store.description} was "
+                    f"{run.conflicts[feed.key]}. Nothing was written.",
+                    "If the change should stay, make it in the show or episode files; then "
+                    "delete the feed from storage (or put back the published version) and "
+                    "publish again.",
+                )
+                for feed in conflicted
+            ]
         )
-    feed_path = _stage(staging / "feed.xml", run.feed_bytes)
+    staged = {feed.name: _stage(staging / f"{feed.name}.xml", feed.data) for feed in run.feeds}
 
     # 3. media and sidecars under content-addressed keys
     if run.uploads:
@@ -514,13 +634,14 @@ def publish(
             say(f"store: cross-origin access (CORS) for transcripts and chapters: {cors}")
     result.cors = cors
 
-    # 4. feed (noted first in the manifest, so an interrupted run is recognised), then manifest
-    feed_record: dict[str, Any]
-    if run.feed_state != "unchanged":
+    # 4. feeds (noted first in the manifest, so an interrupted run is recognised), then manifest
+    feed_records: dict[str, dict[str, Any]] = {}
+    changed = [feed for feed in run.feeds if feed.state != "unchanged"]
+    if changed:
         pending = dict(run.previous)
         pending["schema"] = MANIFEST_SCHEMA
         pending["pending"] = {
-            "feed_sha256": run.feed_sha256,
+            **{f"{feed.name}_sha256": feed.sha256 for feed in changed},
             "files": {
                 w.key: {
                     "key": w.key,
@@ -532,18 +653,32 @@ def publish(
             },
         }
         _put_manifest(store, show, pending)
-        info = store.put_file(show.feed_key, feed_path, FEED_TYPE, defaults.FEED_CACHE_CONTROL)
-        result.uploaded += 1
-        feed_record = {"sha256": run.feed_sha256, "size": info.size, "version": info.version}
-        say(f"store: feed written: {show.feed_url}")
-    else:
-        assert run.feed_now is not None
-        feed_record = {
-            "sha256": run.feed_sha256,
-            "size": run.feed_now.size,
-            "version": run.feed_now.version,
+    for feed in run.feeds:
+        what = feed.label.removeprefix("the ")
+        if feed.state != "unchanged":
+            info = store.put_file(
+                feed.key, staged[feed.name], FEED_TYPE, defaults.FEED_CACHE_CONTROL
+            )
+            result.uploaded += 1
+            say(f"store: {what} written: {feed.url}")
+        else:
+            assert feed.now is not None
+            info = feed.now
+            say(f"store: {what} unchanged: {feed.url}")
+        feed_records[feed.name] = {
+            "key": feed.key,
+            "sha256": feed.sha256,
+            "size": info.size,
+            "version": info.version,
         }
-        say(f"store: feed unchanged: {show.feed_url}")
+    # A feed the show no longer publishes: nothing points at it, so it goes before the
+    # manifest stops recording it (a crash in between leaves it recorded, not orphaned).
+    for obj in run.retired_feeds:
+        store.delete(obj.key)
+        result.deleted += 1
+        url = _url(show, obj.key)
+        result.removed_feeds.append(url)
+        say(f"store: video feed removed (`video_feed` is off in the show file): {url}")
 
     episodes = run.manifest_episodes
     for ep in episodes.values():
@@ -553,7 +688,8 @@ def publish(
     manifest = {
         "schema": MANIFEST_SCHEMA,
         "show": show.slug,
-        "feed": {"key": show.feed_key, **feed_record},
+        **feed_records,
+        **run.kept_feed_records,
         "artwork": _file_json(
             run.artwork,
             run.artwork_sha256,
@@ -637,22 +773,23 @@ def _stage(path: Path, data: bytes) -> Path:
 def plan(show: Show, jobs: list[EpisodeJob], store: ObjectStore) -> Plan:
     """What ``publish`` would do now, read-only: uploads, replacements, deletions, conflicts."""
     run = _decide(show, jobs, store, dry_run=True)
-    result = Plan(store.description, show.feed_url)
+    result = Plan(store.description, show.feed_url, show.video_feed_url if show.video_feed else "")
     for want in run.uploads:
         result.uploads.append(Change(want.key, want.size, episode=want.episode))
-    if run.feed_state == "new":
-        result.uploads.append(Change(show.feed_key, len(run.feed_bytes), detail="the feed"))
-    elif run.feed_state == "replace":
-        old = run.feed_now.size if run.feed_now else None
-        result.replacements.append(
-            Change(show.feed_key, len(run.feed_bytes), old, detail="the feed")
-        )
+    for feed in run.feeds:
+        if feed.state == "new":
+            result.uploads.append(Change(feed.key, len(feed.data), detail=feed.label))
+        elif feed.state == "replace":
+            old = feed.now.size if feed.now else None
+            result.replacements.append(Change(feed.key, len(feed.data), old, detail=feed.label))
     newly_retired = set(run.retired) - set(run.previous.get("retired", {}))
     retirements_changed = run.retired != run.previous.get("retired", {})
     if (
         run.uploads
-        or run.feed_state != "unchanged"
+        or any(feed.state != "unchanged" for feed in run.feeds)
+        or any(not isinstance(run.previous.get(feed.name), dict) for feed in run.feeds)
         or run.deletions
+        or run.retired_feeds
         or retirements_changed
         or not run.previous
     ):
@@ -667,12 +804,16 @@ def plan(show: Show, jobs: list[EpisodeJob], store: ObjectStore) -> Plan:
     withdrawn_keys = {key: slug for slug, keys in run.withdrawn.items() for key in keys}
     for obj in run.deletions:
         result.deletions.append(Change(obj.key, obj.size, episode=withdrawn_keys.get(obj.key, "")))
+    for obj in run.retired_feeds:
+        result.deletions.append(
+            Change(obj.key, obj.size, detail="the video feed: `video_feed` is off")
+        )
     for key in sorted(newly_retired):
         result.retiring.append(
             Change(key, int(run.retired[key]["size"]), detail="superseded; kept for old feeds")
         )
     for key, what in sorted(run.conflicts.items()):
-        now = run.listing.get(key) or run.feed_now
+        now = run.listing.get(key) or run.feed_listing.get(key)
         result.conflicts.append(Change(key, now.size if now else 0, detail=what))
     result.foreign = [Change(o.key, o.size, detail="not storycast's") for o in run.foreign]
     result.unchanged = len(run.versions)
@@ -694,7 +835,9 @@ def format_plan(p: Plan) -> str:
         new = "rewritten" if c.size == 0 else size(c.size)
         lines.append(f"  replace  {c.key}  {size(c.old_size)} -> {new}  ({c.detail})")
     for c in p.deletions:
-        why = f"  (withdrawn: {c.episode})" if c.episode else ""
+        why = (
+            f"  (withdrawn: {c.episode})" if c.episode else (f"  ({c.detail})" if c.detail else "")
+        )
         lines.append(f"  delete   {c.key}  {size(c.size)}{why}")
     days = defaults.RETIRE_SECONDS / 86400
     for c in p.retiring:
@@ -716,6 +859,8 @@ def format_plan(p: Plan) -> str:
             f"({gone:,} bytes); {p.unchanged} files unchanged."
         )
     lines.append(f"  feed: {p.feed_url}")
+    if p.video_feed_url:
+        lines.append(f"  video feed: {p.video_feed_url}")
     lines.append("Nothing was changed (dry run).")
     return "\n".join(lines)
 

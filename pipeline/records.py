@@ -332,6 +332,10 @@ class Show:
     # podcast:guid pinned in the show file, so moving the feed (say, from the local
     # preview to a CDN) never changes it or any episode's guid.
     guid: str | None = None
+    # A second feed beside the main one, listing only the video episodes (MP4 enclosures),
+    # for apps and directories that want video; its title defaults to "<title> (video)".
+    video_feed: bool = False
+    video_feed_title: str | None = None
 
     @property
     def feed_key(self) -> str:
@@ -340,6 +344,14 @@ class Show:
     @property
     def feed_url(self) -> str:
         return self.base_url.rstrip("/") + "/" + self.feed_key
+
+    @property
+    def video_feed_key(self) -> str:
+        return f"feeds/{self.slug}-video.xml"
+
+    @property
+    def video_feed_url(self) -> str:
+        return self.base_url.rstrip("/") + "/" + self.video_feed_key
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ SHOW_FIELDS = {
     "consent",
     "burn_in_captions",
     "video_orientation",
+    "video_feed",
+    "video_feed_title",
 }
 OWNER_FIELDS = {"name", "email"}
 EPISODE_FIELDS = {
@@ -132,6 +134,15 @@ def load_show(path: Path, problems: Problems) -> Show | None:
                 f"`{guid}` is not a UUID.",
                 "Copy the guid storycast suggests, or leave the line out.",
             )
+    video_feed = fields["video_feed"].boolean() if "video_feed" in fields else False
+    if video_feed and (path.parent / f"{slug}-video.yaml").is_file():
+        fields["video_feed"].problem(
+            f"the show `{slug}-video` ({slug}-video.yaml) already publishes its feed at "
+            f"feeds/{slug}-video.xml, where this show's video feed would go.",
+            "Rename one of the two show files, or leave `video_feed` out.",
+        )
+    # Kept when `video_feed` is off, so the feed can be turned off and on again.
+    video_feed_title = _opt(fields, "video_feed_title")
     if not (title and description and author and artwork_name and base_url) or explicit is None:
         return None
     return Show(
@@ -161,6 +172,8 @@ def load_show(path: Path, problems: Problems) -> Show | None:
         if "burn_in_captions" in fields
         else False,
         video_orientation=cast(Literal["keep", "landscape", "portrait"], orientation),
+        video_feed=bool(video_feed),
+        video_feed_title=video_feed_title,
     )
 
 

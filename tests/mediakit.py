@@ -145,6 +145,37 @@ def phone_3gp(wav: Path, out: Path, gain_db: float = 16.0) -> Path:
     return out
 
 
+def phone_mp4(wav: Path, out: Path, size: str = "640x360") -> Path:
+    """A phone video clip: H.264 + AAC in .mov-style MP4 with location and device tags."""
+    meta: list[str] = []
+    for key, value in PHONE_TAGS.items():
+        meta += ["-metadata", f"{key}={value}"]
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={size}:rate=30",
+        "-i",
+        wav,
+        "-shortest",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+        *meta,
+        "-movflags",
+        "+use_metadata_tags",
+        out,
+    )
+    return out
+
+
 def tone(out: Path, seconds: float, freq: int = 440, rate: int = 44100) -> Path:
     ffmpeg(
         "-f",

@@ -12,7 +12,7 @@ from lxml import etree
 from pipeline.feed import PODCAST_NS
 
 from conftest import ROOT, Run, storycast
-from mediakit import PHONE_TAGS, say
+from mediakit import phone_mp4, say
 
 PEOPLE = """people:
   - id: ria
@@ -27,45 +27,6 @@ PEOPLE = """people:
     consent:
       voice: 2026-08-01
 """
-
-
-def _phone_video(wav: Path, out: Path) -> Path:
-    """A landscape phone clip: H.264 + AAC in .mov-style MP4 with location and device tags."""
-    meta: list[str] = []
-    for key, value in PHONE_TAGS.items():
-        meta += ["-metadata", f"{key}={value}"]
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=640x360:rate=30",
-            "-i",
-            str(wav),
-            "-shortest",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "64k",
-            *meta,
-            "-movflags",
-            "+use_metadata_tags",
-            str(out),
-        ],
-        check=True,
-    )
-    return out
 
 
 def _episode(root: Path, slug: str, who: str, recording: Path) -> None:
@@ -98,7 +59,7 @@ def video_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
             root / f"{slug}.wav",
             gap=0.3,
         )
-        _episode(root, slug, who, _phone_video(wav, root / f"{slug}.mp4"))
+        _episode(root, slug, who, phone_mp4(wav, root / f"{slug}.mp4"))
         wav.unlink()
     return storycast(root, "publish")
 
