@@ -171,6 +171,16 @@ def _render(
     return result, timeline
 
 
+def _frame_ticks(path: Path) -> list[int]:
+    """The video packets' timestamps, in order of display."""
+    pts = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts",
+         "-of", "csv=p=0", str(path)],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    return sorted(int(p.strip(",")) for p in pts)
+
+
 def _frame(path: Path, at: float, size: tuple[int, int] | None = None) -> Image.Image:
     png = path.with_name(f"{path.stem}-{at:.2f}.png")
     vf = ["-vf", f"scale={size[0]}:{size[1]}"] if size else []
@@ -293,12 +303,7 @@ def test_episode_is_h264_high_cfr_at_most_1080p(
     assert video["r_frame_rate"] == video["avg_frame_rate"] == "30/1"
     assert "side_data_list" not in video  # no rotation matrix for players to apply again
     # Constant frame rate: every frame lasts exactly one tick of 1/30 s.
-    pts = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts",
-         "-of", "csv=p=0", str(result.path)],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
-    ticks = sorted(int(p.strip(",")) for p in pts)
+    ticks = _frame_ticks(result.path)
     assert len({b - a for a, b in zip(ticks, ticks[1:], strict=False)}) == 1
     assert len(ticks) == result.frames == round(timeline.duration * 30)
 
@@ -492,12 +497,7 @@ def test_many_clips_render_in_groups_in_order_on_the_frame_grid(
 
     assert result.frames == sum(clip_frames(c, Fraction(30)) for c in timeline.clips) == 120
     assert decoded_duration(result.path) == pytest.approx(timeline.duration, abs=1 / 30)
-    pts = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts",
-         "-of", "csv=p=0", str(result.path)],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
-    ticks = sorted(int(p.strip(",")) for p in pts)
+    ticks = _frame_ticks(result.path)
     assert len(ticks) == 120 and len({b - a for a, b in zip(ticks, ticks[1:], strict=False)}) == 1
 
     upper = (0, 0, 320, 110)  # above where captions sit
