@@ -26,7 +26,7 @@ preview: setup
 	@test -d public || { echo "Nothing published yet: run 'make publish' first."; exit 1; }
 	$(BIN)/storycast preview
 
-test: TOOLS += espeak-ng:espeak-ng
+test: TOOLS += espeak-ng:espeak-ng exiftool:libimage-exiftool-perl
 test: setup $(TEST_STAMP) lint
 	$(BIN)/pytest -q
 

@@ -8,6 +8,8 @@ the example show's committed recordings:
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -174,6 +176,76 @@ def phone_mp4(wav: Path, out: Path, size: str = "640x360") -> Path:
         out,
     )
     return out
+
+
+# The place, device and time as ExifTool writes them, in the boxes where phones put them
+# and ffmpeg cannot write: Apple's ``Keys`` (the iPhone camera), QuickTime ``UserData``
+# (Android), an XMP packet, and the movie, track and media header times.
+EXIF_PHONE_TAGS = (
+    "-Keys:GPSCoordinates=51.4545 N, 2.5879 W, 12 m",
+    "-Keys:Make=Apple",
+    "-Keys:Model=iPhone 15 Pro",
+    "-Keys:Software=17.5.1",
+    "-Keys:CreationDate=2026:10:03 14:22:05+01:00",
+    "-UserData:GPSCoordinates=51.4545 N, 2.5879 W",
+    "-UserData:Make=samsung",
+    "-UserData:Model=SM-S918B",
+    "-XMP:GPSLatitude=51.4545",
+    "-XMP:GPSLongitude=-2.5879",
+    "-XMP:Make=Apple",
+    "-XMP:Model=iPhone 15 Pro",
+    "-XMP:CreateDate=2026:10:03 14:22:05",
+    "-QuickTime:CreateDate=2026:10:03 14:22:05",
+    "-QuickTime:ModifyDate=2026:10:03 14:22:05",
+    "-QuickTime:TrackCreateDate=2026:10:03 14:22:05",
+    "-QuickTime:MediaCreateDate=2026:10:03 14:22:05",
+)
+# Values of the tags above as they could appear in any published byte.
+EXIF_SECRETS = (b"51.4545", b"2.5879", b"SM-S918B", b"iPhone", b"samsung", b"2026:10:03")
+
+
+def exif_phone_tags(path: Path) -> Path:
+    """Write ``EXIF_PHONE_TAGS`` into an MP4 or MOV in place, with ExifTool."""
+    subprocess.run(
+        ["exiftool", "-q", "-overwrite_original", *EXIF_PHONE_TAGS, str(path)], check=True
+    )
+    return path
+
+
+# Tag names that name a place, a device, software or a person, however a format spells them.
+_EXIF_TRACE = re.compile(r"GPS|Location|Make|Model|Software|Serial|Author|Artist|Comment|Lens")
+# Containers whose times must be ExifTool's zero date, if present at all.
+_ZERO_DATE = "0000:00:00 00:00:00"
+
+
+def exif_traces(path: Path, allowed: frozenset[str] = frozenset()) -> list[str]:
+    """Place, device, software and creation-time tags in ``path`` as ExifTool reads them.
+
+    ExifTool is the independent reader here: it knows every phone format's tags,
+    including timed metadata in embedded streams (``-ee``). A tag is a trace when its
+    name names a place or device, when it is a date that is not zero, or when it comes
+    from an XMP packet or Apple's ``Keys`` at all (storycast writes neither). ExifTool's
+    ``Composite`` tags are skipped: they are derived from tags that are checked. Lines in
+    ``allowed`` (``Group:Name=value``, say the show's own artist tag) are not traces.
+    """
+    out = subprocess.run(
+        ["exiftool", "-j", "-a", "-G1", "-ee", "-api", "LargeFileSupport=1", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (tags,) = json.loads(out.stdout)
+    traces = []
+    for key, value in tags.items():
+        group, _, name = key.rpartition(":")
+        if group in ("ExifTool", "System", "File", "Composite") or name == "SourceFile":
+            continue
+        if f"{key}={value}" in allowed:
+            continue
+        date = "Date" in name and str(value) != _ZERO_DATE
+        if _EXIF_TRACE.search(name) or date or group.startswith(("XMP", "Keys")):
+            traces.append(f"{key}={value}")
+    return traces
 
 
 def tone(out: Path, seconds: float, freq: int = 440, rate: int = 44100) -> Path:

@@ -11,6 +11,7 @@ import podcastparser
 import yaml
 
 from conftest import ROOT, Run, decoded_duration, ebur128, storycast
+from mediakit import exif_traces
 
 BASE = "http://127.0.0.1:8000/"
 
@@ -122,6 +123,22 @@ def test_no_phone_metadata_or_raw_recording_is_published(example_run: Run) -> No
         # UTF-16 text in tags would hide from a plain byte search
         for secret in secrets:
             assert secret.decode().encode("utf-16-le") not in data, (path, secret)
+
+
+def test_exiftool_sees_the_phone_tags_in_recordings_and_none_in_published_media(
+    example_run: Run,
+) -> None:
+    # The example's voice memos carry Apple keys and a 3GPP location box, as iPhones write.
+    for memo in (ROOT / "episodes").rglob("recordings/*.m4a"):
+        traces = exif_traces(memo)
+        for expected in ("Keys:Location=", "Keys:Model=", "UserData:LocationInformation="):
+            assert any(t.startswith(expected) for t in traces), (memo, traces)
+    author = yaml.safe_load((ROOT / "feeds" / "riverside-voices.yaml").read_text())["author"]
+    show_artist = frozenset({f"ID3v2_3:Artist={author}"})
+    media = [p for p in example_run.public.rglob("*") if p.suffix in {".mp3", ".jpg", ".png"}]
+    assert any(p.suffix == ".mp3" for p in media)
+    for path in media:
+        assert exif_traces(path, show_artist) == [], path
 
 
 def test_second_publish_with_nothing_changed_changes_nothing(example_run: Run) -> None:

@@ -12,7 +12,7 @@ from lxml import etree
 from pipeline.feed import PODCAST_NS
 
 from conftest import ROOT, Run, storycast
-from mediakit import phone_mp4, say
+from mediakit import EXIF_SECRETS, exif_phone_tags, exif_traces, phone_mp4, say
 
 PEOPLE = """people:
   - id: ria
@@ -59,7 +59,7 @@ def video_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
             root / f"{slug}.wav",
             gap=0.3,
         )
-        _episode(root, slug, who, phone_mp4(wav, root / f"{slug}.mp4"))
+        _episode(root, slug, who, exif_phone_tags(phone_mp4(wav, root / f"{slug}.mp4")))
         wav.unlink()
     return storycast(root, "publish")
 
@@ -111,6 +111,7 @@ def test_no_location_device_or_time_trace_in_any_published_byte(video_run: Run) 
         b"VoiceMemos",
         b"\xa9xyz",
         b"com.apple.quicktime",
+        *EXIF_SECRETS,
     ]
     files = [p for p in video_run.public.rglob("*") if p.is_file()]
     assert any(p.suffix == ".mp4" for p in files)
@@ -118,6 +119,21 @@ def test_no_location_device_or_time_trace_in_any_published_byte(video_run: Run) 
         data = path.read_bytes()
         for secret in secrets:
             assert secret not in data, (path, secret)
+
+
+def test_exiftool_finds_no_place_device_or_time_in_published_media(video_run: Run) -> None:
+    """ExifTool, a reader independent of storycast's own check, sees the phone's tags in
+    the source and none of them in any published picture, video or sound file."""
+    source = exif_traces(video_run.root / "episodes" / "stage" / "recordings" / "clip.mp4")
+    for expected in ("Keys:GPSCoordinates", "UserData:Model", "XMP-exif:GPSLatitude"):
+        assert any(t.startswith(expected) for t in source), (expected, source)
+    assert any(t.startswith("QuickTime:CreateDate=2026") for t in source), source
+    media = [p for p in video_run.public.rglob("*") if p.suffix in {".mp4", ".mp3", ".jpg"}]
+    assert {p.suffix for p in media} == {".mp4", ".mp3", ".jpg"}
+    # The show's own credit, which storycast writes into the MP3 on purpose.
+    show_artist = frozenset({"ID3v2_3:Artist=Riverside Youth Council"})
+    for path in media:
+        assert exif_traces(path, show_artist) == [], path
 
 
 def test_without_face_consent_it_is_published_audio_only(video_run: Run) -> None:
