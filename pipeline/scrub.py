@@ -4,7 +4,9 @@ Phones write where, when and on what a recording was made into many places:
 container tags (``location``, ``©xyz``, ``com.apple.quicktime.location.ISO6709``,
 ``make``, ``model``, ``software``, ``creation_time``), the 3GPP ``loci`` box, the
 creation times in the ``mvhd``/``tkhd``/``mdhd`` headers, ID3 frames, EXIF
-blocks in pictures. Two things live here:
+blocks in pictures, and whole tracks: a camera app's time code (the time of day
+it was filmed) or timed metadata (location as the phone moved). Two things live
+here:
 
 - ``STRIP_ARGS``: the ffmpeg output options every encode of a published file
   uses (video here and in ``video``; the MP3 render uses the same set), and
@@ -31,6 +33,7 @@ import re
 import struct
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .errors import MediaError, Problem
 from .runner import run
@@ -47,7 +50,7 @@ STRIP_ARGS: tuple[str, ...] = (
 _TRACE_KEYS = {
     "location", "location-eng", "xyz", "©xyz", "loci",
     "make", "model", "software", "device", "manufacturer", "firmware",
-    "creation_time", "creationdate", "date_recorded", "encoded_by", "comment",
+    "creation_time", "creationdate", "date_recorded", "encoded_by", "comment", "timecode",
     "com.apple.quicktime.location.iso6709", "com.apple.quicktime.make",
     "com.apple.quicktime.model", "com.apple.quicktime.software",
     "com.apple.quicktime.creationdate", "com.android.version", "com.android.capture.fps",
@@ -84,8 +87,8 @@ _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"udta", b"edts", b"dinf", b"
 _TIMED_HEADERS = {b"mvhd", b"tkhd", b"mdhd"}
 
 
-def _probe_tags(path: Path) -> list[tuple[str, str, str]]:
-    """(where, key, value) for every container and stream tag ffprobe reports."""
+def _probe(path: Path) -> dict[str, Any]:
+    """ffprobe's view of the file's container, streams and chapters ({} if unreadable)."""
     proc = run(
         ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-show_chapters",
          "-of", "json", path],
@@ -94,8 +97,13 @@ def _probe_tags(path: Path) -> list[tuple[str, str, str]]:
         check=False,
     )  # fmt: skip
     if proc.returncode != 0:
-        return []
-    info = json.loads(proc.stdout or "{}")
+        return {}
+    info: dict[str, Any] = json.loads(proc.stdout or "{}")
+    return info
+
+
+def _probe_tags(info: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(where, key, value) for every container and stream tag ffprobe reports."""
     found: list[tuple[str, str, str]] = []
     for key, value in (info.get("format", {}).get("tags") or {}).items():
         found.append(("container", str(key), str(value)))
@@ -107,6 +115,22 @@ def _probe_tags(path: Path) -> list[tuple[str, str, str]]:
         for key, value in (chapter.get("tags") or {}).items():
             found.append((f"chapter {chapter.get('id')}", str(key), str(value)))
     return found
+
+
+def _stream_traces(info: dict[str, Any]) -> list[str]:
+    """Data and attachment tracks: phones and camera apps keep time codes (the time of day
+    it was filmed) and timed metadata (location as it moves) in them. storycast never
+    publishes one."""
+    traces = []
+    for stream in info.get("streams", []):
+        kind = stream.get("codec_type")
+        if kind in {"data", "attachment"}:
+            tag = stream.get("codec_tag_string") or stream.get("codec_name") or "?"
+            traces.append(
+                f"stream {stream.get('index')} ({kind}, {tag}): a data track "
+                "(time code or timed metadata such as location)"
+            )
+    return traces
 
 
 def _tag_trace(where: str, key: str, value: str) -> str | None:
@@ -265,8 +289,9 @@ def find_traces(path: Path, needles: Iterable[str] = ()) -> list[str]:
     ``needles`` are values that must not appear anywhere (typically
     ``source_values`` of the recordings the file was made from). Empty means clean.
     """
-    traces: list[str] = []
-    for where, key, value in _probe_tags(path):
+    info = _probe(path)
+    traces = _stream_traces(info)
+    for where, key, value in _probe_tags(info):
         trace = _tag_trace(where, key, value)
         if trace:
             traces.append(trace)
@@ -286,7 +311,7 @@ _STRUCTURAL = {
 def source_values(path: Path) -> list[str]:
     """Every personal tag value of a source recording: the needles its outputs must not hold."""
     values: list[str] = []
-    for _, key, value in _probe_tags(path):
+    for _, key, value in _probe_tags(_probe(path)):
         if key in {"major_brand", "minor_version", "compatible_brands", "language"}:
             continue
         if value in _STRUCTURAL or len(value.strip()) < 4:
@@ -300,6 +325,8 @@ def strip_file(src: Path, dst: Path) -> Path:
     """Copy ``src`` to ``dst`` with every tag, chapter and header time removed (no re-encode).
 
     For MP4/M4A/MOV/MP3 and JPEG. The MP3 tag stage writes its own known tags afterwards.
+    Only pictures, sound and subtitles are kept: data tracks (time codes, timed location)
+    and attached pictures (a phone's thumbnail) are dropped.
     """
     suffix = dst.suffix.lower()
     fmt: list[str] = []
@@ -319,7 +346,7 @@ def strip_file(src: Path, dst: Path) -> Path:
     dst.parent.mkdir(parents=True, exist_ok=True)
     run(
         ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", "-i", src,
-         "-map", "0", "-c", "copy", *STRIP_ARGS, *fmt, dst],
+         "-map", "0:V?", "-map", "0:a?", "-map", "0:s?", "-c", "copy", *STRIP_ARGS, *fmt, dst],
         what="removing metadata",
         path=src,
     )  # fmt: skip

@@ -171,6 +171,11 @@ def phone_mp4(wav: Path, out: Path, size: str = "640x360") -> Path:
         "-b:a",
         "64k",
         *meta,
+        # a camera app's time code: the time of day it was filmed, in a track of its own
+        "-timecode",
+        "14:22:05:00",
+        "-write_tmcd",
+        "1",
         "-movflags",
         "+use_metadata_tags",
         out,
@@ -223,7 +228,8 @@ def exif_traces(path: Path, allowed: frozenset[str] = frozenset()) -> list[str]:
 
     ExifTool is the independent reader here: it knows every phone format's tags,
     including timed metadata in embedded streams (``-ee``). A tag is a trace when its
-    name names a place or device, when it is a date that is not zero, or when it comes
+    name names a place or device, when it is a date that is not zero, when it belongs
+    to a time-code track (the time of day it was filmed), or when it comes
     from an XMP packet or Apple's ``Keys`` at all (storycast writes neither). ExifTool's
     ``Composite`` tags are skipped: they are derived from tags that are checked. Lines in
     ``allowed`` (``Group:Name=value``, say the show's own artist tag) are not traces.
@@ -243,7 +249,8 @@ def exif_traces(path: Path, allowed: frozenset[str] = frozenset()) -> list[str]:
         if f"{key}={value}" in allowed:
             continue
         date = "Date" in name and str(value) != _ZERO_DATE
-        if _EXIF_TRACE.search(name) or date or group.startswith(("XMP", "Keys")):
+        time_code = name == "HandlerType" and value == "Time Code"
+        if _EXIF_TRACE.search(name) or date or time_code or group.startswith(("XMP", "Keys")):
             traces.append(f"{key}={value}")
     return traces
 

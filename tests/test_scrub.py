@@ -41,6 +41,15 @@ def apple_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def time_coded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A camera app's clip with a time-code track: the time of day it was filmed."""
+    out = tmp_path_factory.mktemp("scrub-tc") / "clip.mov"
+    ff("-f", "lavfi", "-i", "testsrc2=s=160x90:d=0.5", "-f", "lavfi", "-i", "sine=d=0.5",
+       "-c:v", "libx264", "-c:a", "aac", "-timecode", "14:22:05:00", out)  # fmt: skip
+    return out
+
+
 def test_finds_every_phone_trace_in_a_voice_memo(memo: Path) -> None:
     traces = "\n".join(find_traces(memo))
     for what in ("location", "make", "model", "creation_time", "comment", "encoder"):
@@ -65,17 +74,29 @@ def test_source_values_are_the_personal_ones(memo: Path) -> None:
     assert "und" not in values and "SoundHandler" not in values
 
 
-@pytest.mark.parametrize("suffix", [".m4a", ".mov"])
+def test_a_time_code_track_is_a_trace(time_coded: Path) -> None:
+    traces = "\n".join(find_traces(time_coded))
+    assert "(data, tmcd): a data track" in traces
+    assert "tag timecode='14:22:05:00'" in traces
+
+
+@pytest.mark.parametrize("src_name", ["memo", "apple_keys", "time_coded"])
 def test_strip_file_leaves_no_trace(
-    memo: Path, apple_keys: Path, tmp_path: Path, suffix: str
+    request: pytest.FixtureRequest, tmp_path: Path, src_name: str
 ) -> None:
-    src = memo if suffix == ".m4a" else apple_keys
+    src: Path = request.getfixturevalue(src_name)
+    suffix = src.suffix
     out = strip_file(src, tmp_path / f"clean{suffix}")
     assert find_traces(out, source_values(src)) == []
     raw = out.read_bytes()
     for value in (COORDS, "51.4545", "iPhone", "Apple", "2026-10-03", "Kingsdown"):
         assert value.encode() not in raw
     assert_clean(out, source_values(src))
+    kinds = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", out],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert sorted(kinds) == (["audio"] if suffix == ".m4a" else ["audio", "video"])
 
 
 def test_mp3_tags_are_found_in_utf16_and_stripped(tmp_path: Path) -> None:

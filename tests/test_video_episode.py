@@ -125,7 +125,13 @@ def test_exiftool_finds_no_place_device_or_time_in_published_media(video_run: Ru
     """ExifTool, a reader independent of storycast's own check, sees the phone's tags in
     the source and none of them in any published picture, video or sound file."""
     source = exif_traces(video_run.root / "episodes" / "stage" / "recordings" / "clip.mp4")
-    for expected in ("Keys:GPSCoordinates", "UserData:Model", "XMP-exif:GPSLatitude"):
+    expected_tags = (
+        "Keys:GPSCoordinates",
+        "UserData:Model",
+        "XMP-exif:GPSLatitude",
+        "Track3:HandlerType=Time Code",
+    )
+    for expected in expected_tags:
         assert any(t.startswith(expected) for t in source), (expected, source)
     assert any(t.startswith("QuickTime:CreateDate=2026") for t in source), source
     media = [p for p in video_run.public.rglob("*") if p.suffix in {".mp4", ".mp3", ".jpg"}]
