@@ -72,6 +72,9 @@ VIDEO_RENDER_VERSION = 1  # bump when the graph changes what comes out
 
 Orientation = Literal["keep", "landscape", "portrait"]
 
+# A clip may run past its file's last picture by this much (phones often stop the picture a
+# frame or a few before the sound); the last picture is held. Any more is an EDL error.
+HOLD_LAST_PICTURE = 1.0
 HDR_TRANSFERS = {"smpte2084", "arib-std-b67"}
 WIDE_PRIMARIES = {"bt2020"}
 STANDARD_RATES = (
@@ -445,7 +448,7 @@ def _video_chain(clip: Clip, info: VideoInfo, canvas: Canvas, frames: int) -> li
         "setsar=1",
         "format=yuv420p",
         # A file may hold a frame less than its sound: clone the last one, never run short.
-        "tpad=stop_mode=clone:stop_duration=1",
+        f"tpad=stop_mode=clone:stop_duration={HOLD_LAST_PICTURE:g}",
         f"trim=end_frame={frames}",
         f"setpts=N*{canvas.fps.denominator}/{canvas.fps.numerator}/TB",
     ]
@@ -584,6 +587,18 @@ def _plan(
 # ---------------------------------------------------------------------- render
 
 
+def _count_frames(path: Path) -> int:
+    """Pictures in a rendered MP4's video track, counted packet by packet (no decoding)."""
+    proc = run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
+         "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", path],
+        what="counting the rendered frames",
+        path=path,
+    )  # fmt: skip
+    text = proc.stdout.strip().rstrip(",")
+    return int(text) if text.isdigit() else -1
+
+
 def _check_sources(
     timeline: Timeline,
     sources: dict[str, Path],
@@ -608,6 +623,20 @@ def _check_sources(
                 )
             )
             continue
+        for clip in (c for c in timeline.clips if c.source == name):
+            if clip.src_out > info.duration + HOLD_LAST_PICTURE:
+                problems.append(
+                    Problem(
+                        timeline.edl_path,
+                        f"the clip of {name} runs to {clip.src_out:.2f} s, but the picture in "
+                        f"that file ends at {info.duration:.2f} s (its sound goes on).",
+                        f"End the clip at {info.duration:.2f} s or earlier, or publish the "
+                        "episode as audio (medium: audio); storycast holds a last picture "
+                        f"for at most {HOLD_LAST_PICTURE:g} s, so sound and picture stay in step.",
+                        line=clip.line,
+                        field="out",
+                    )
+                )
         if not info.has_audio:
             if allow_silent:
                 silent.add(name)
@@ -760,6 +789,18 @@ def render_video(
                 path=where,
             )  # fmt: skip
             stderr += proc.stderr
+            made = _count_frames(part)
+            if made != group.frames:
+                # A short part would pull every later clip's picture ahead of its sound.
+                raise ToolError(
+                    Problem(
+                        where,
+                        f"part {k + 1} of the pictures has {made} frames where the EDL needs "
+                        f"{group.frames}; sound and picture would drift apart.",
+                        "Check the clips' source files play to their end on a computer; "
+                        "if they do, report this as a storycast bug.",
+                    )
+                )
             parts.append(part)
         listing = work / "pictures.ffconcat"
         listing.write_text(

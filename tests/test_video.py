@@ -135,6 +135,12 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     files["audio_only"] = d / "memo.m4a"
     ff("-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac", files["audio_only"])
     files["uhd60"] = phone_video(d / "uhd60.mp4", "3840x2160", 0.5, rate=60)
+    # The picture stops two seconds before the sound (a recorder that stopped the camera first).
+    files["short_picture"] = d / "short-picture.mp4"
+    ff("-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=2",
+       "-f", "lavfi", "-i", "sine=frequency=330:sample_rate=48000:d=4",
+       "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+       files["short_picture"])  # fmt: skip
     # Damaged in the middle: a run of bytes inside the picture data overwritten.
     files["corrupt"] = phone_video(d / "corrupt.mp4", "320x180", 2.0, rate=30,
                                    video_args=("-c:v", "libx264", "-pix_fmt", "yuv420p",
@@ -475,6 +481,38 @@ def test_damaged_frames_are_reported_and_the_rest_rendered(
     assert any("damaged" in n and "corrupt.mp4" in n for n in result.notes), result.notes
     assert decoded_duration(result.path) == pytest.approx(timeline.duration, abs=1 / 30)
     assert result.frames == round(1.9 * 30)
+
+
+def test_a_clip_past_the_last_picture_is_an_edl_error(
+    media: dict[str, Path], tmp_path: Path
+) -> None:
+    name = "short_picture"
+    clip = Clip(name, 0.5, 3.5, 0.0, line=7)
+    timeline = Timeline(tmp_path / "edl.yaml", "x", (clip,), ())
+    sources, videos = {name: media[name]}, {name: require_video(media[name])}
+    with pytest.raises(MediaError) as err:
+        render_video(timeline, sources, videos, {name: 0.0}, tmp_path / "x.mp4")
+    text = str(err.value)
+    assert f"{tmp_path / 'edl.yaml'}:7: out:" in text
+    assert "runs to 3.50 s, but the picture in that file ends at 2.00 s" in text
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_clip_a_little_past_the_last_picture_holds_it_in_step(
+    media: dict[str, Path], tmp_path: Path
+) -> None:
+    # 0.5 s past the last picture (within HOLD_LAST_PICTURE), then a clip of another file:
+    # the second clip's pictures must start exactly where its sound does.
+    clips = [("short_picture", 1.0, 2.5), ("landscape", 0.0, 1.0)]
+    result, timeline = _render(tmp_path, media, clips)
+    assert result.frames == 45 + 30
+    ticks = _frame_ticks(result.path)
+    assert len(ticks) == 75 and len({b - a for a, b in zip(ticks, ticks[1:], strict=False)}) == 1
+    assert decoded_duration(result.path) == pytest.approx(timeline.duration, abs=1 / 30)
+    last, held = _frame(result.path, 0.99), _frame(result.path, 1.45)
+    assert _difference(_frame(result.path, 0.5), last) > 5.0  # the picture moves until then
+    assert _difference(held, last) < 1.0  # the last picture, held
+    assert _difference(_frame(result.path, 1.55), held) > 5.0  # the next clip's picture
 
 
 def test_many_clips_render_in_groups_in_order_on_the_frame_grid(
