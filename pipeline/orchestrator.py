@@ -239,6 +239,35 @@ def captions_stage(job: EpisodeJob, ctx: Context) -> None:
         job.outputs[role] = Output(path, "", content_type, role)
 
 
+def _without_face_consent(job: EpisodeJob, ctx: Context) -> list[str]:
+    """Everyone seen in the episode's clips who has not consented to show their face."""
+    assert job.episode and job.timeline
+    ep = job.episode
+    return sorted(
+        {
+            pid
+            for name in job.timeline.sources()
+            for pid in ep.appearances.get(name, ())
+            if pid in ctx.people and not ctx.people[pid].may_publish_face()
+        }
+    )
+
+
+def video_check_stage(job: EpisodeJob, ctx: Context) -> None:
+    """A video episode's pictures can be rendered as the EDL says: checked before any
+    transcription or rendering, so a producer hears of a bad clip in seconds.
+
+    Every clip's file must have a picture and sound, and the picture must last as long
+    as the clip. Skipped when the episode will go out audio-only for want of consent.
+    """
+    assert job.episode and job.timeline
+    if job.episode.medium != "video" or _without_face_consent(job, ctx):
+        return
+    sources = {name: job.recordings[name].path for name in job.timeline.sources()}
+    job.videos = {name: video.require_video(path) for name, path in sources.items()}
+    video.check_sources(job.timeline, sources, job.videos, allow_silent=False)
+
+
 def video_stage(job: EpisodeJob, ctx: Context) -> None:
     """A video episode: the same Timeline rendered from the phones' pictures too.
 
@@ -249,21 +278,16 @@ def video_stage(job: EpisodeJob, ctx: Context) -> None:
     ep, timeline = job.episode, job.timeline
     if ep.medium != "video":
         return
-    no_face = sorted(
-        {
-            pid
-            for name in timeline.sources()
-            for pid in ep.appearances.get(name, ())
-            if pid in ctx.people and not ctx.people[pid].may_publish_face()
-        }
-    )
+    no_face = _without_face_consent(job, ctx)
     if no_face:
         job.notes.append(
             "published audio-only: someone seen in it (" + ", ".join(no_face) + ") has not "
             "consented to show their face"
         )
         return
-    videos = {name: video.require_video(rec.path) for name, rec in job.recordings.items()}
+    videos = job.videos or {
+        name: video.require_video(job.recordings[name].path) for name in timeline.sources()
+    }
     gains = {name: analyse_mod.recording_gain(job.loudness[name]) for name in timeline.sources()}
     vtt = job.outputs["captions-vtt"].path
     options = {
@@ -354,6 +378,7 @@ PUBLISH_STAGES: list[Stage] = CHECK_STAGES + [
     ("approval", approval_stage),
     ("consent", consent_stage),
     ("redact", redact_stage),
+    ("video-check", video_check_stage),
     ("analyse", analyse_stage),
     ("transcribe", transcribe_stage),
     ("render", render_stage),
@@ -451,7 +476,12 @@ def check(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunReport:
         return RunReport(None, [], problems)
     jobs = episode_jobs(ctx.show)
     for i, job in enumerate(jobs, 1):
-        stages = [*CHECK_STAGES, ("approval", approval_stage), ("consent", consent_stage)]
+        stages = [
+            *CHECK_STAGES,
+            ("approval", approval_stage),
+            ("consent", consent_stage),
+            ("video-check", video_check_stage),
+        ]
         run_stages(job, stages, ctx, f"[{i}/{len(jobs)}]")
         if job.status == "pending":
             job.status = "ready"

@@ -9,9 +9,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import Problem
+
+if TYPE_CHECKING:
+    from .video import VideoInfo
 
 
 @dataclass(frozen=True)
@@ -414,6 +417,7 @@ class EpisodeJob:
     loudness: dict[str, Loudness] = field(default_factory=dict)
     transcripts: dict[str, Transcript] = field(default_factory=dict)
     cues: list[Cue] = field(default_factory=list)
+    videos: dict[str, VideoInfo] = field(default_factory=dict)  # video episodes' pictures
     outputs: dict[str, Output] = field(default_factory=dict)  # role -> output
     rendered_loudness: Loudness | None = None
     credits: tuple[Credit, ...] = ()

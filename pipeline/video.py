@@ -599,7 +599,7 @@ def _count_frames(path: Path) -> int:
     return int(text) if text.isdigit() else -1
 
 
-def _check_sources(
+def check_sources(
     timeline: Timeline,
     sources: dict[str, Path],
     videos: dict[str, VideoInfo],
@@ -647,7 +647,7 @@ def _check_sources(
                         "this video has no sound track, so it cannot be part of a story "
                         "episode as the EDL stands.",
                         "Use the phone's original file (with sound), or remove its clips "
-                        "from the EDL; a show may allow silent video (allow_silent).",
+                        "from the EDL.",
                     )
                 )
         if info.needs_tonemap and not {"zscale", "tonemap"} <= ffmpeg_filters():
@@ -735,7 +735,7 @@ def render_video(
     """
     if not timeline.clips:
         raise MediaError(Problem(timeline.edl_path, "the EDL keeps no clips; nothing to render."))
-    silent = _check_sources(timeline, sources, videos, allow_silent)
+    silent = check_sources(timeline, sources, videos, allow_silent)
     if burn_in and captions_vtt is None:
         raise ValueError("burn_in needs captions_vtt")
     if burn_in and "subtitles" not in ffmpeg_filters():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -148,3 +149,34 @@ def test_without_face_consent_it_is_published_audio_only(video_run: Run) -> None
     assert enclosure is not None and enclosure.get("type") == "audio/mpeg"
     assert not list(video_run.public.rglob("backstage-*.mp4"))
     assert "published audio-only: someone seen in it (theo) has not consented" in video_run.stdout
+
+
+def test_a_clip_past_the_picture_fails_before_any_transcription(tmp_path: Path) -> None:
+    root = tmp_path
+    (root / "feeds").mkdir()
+    show = (ROOT / "feeds" / "riverside-voices.yaml").read_text()
+    (root / "feeds" / "riverside-voices.yaml").write_text(show + "approval: optional\n")
+    shutil.copyfile(
+        ROOT / "feeds" / "riverside-voices.jpg", root / "feeds" / "riverside-voices.jpg"
+    )
+    (root / "episodes").mkdir()
+    (root / "episodes" / "people.yaml").write_text(PEOPLE)
+    # The camera stopped at 2 s; the microphone went on to 4 s.
+    clip = root / "clip.mp4"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=2",
+         "-f", "lavfi", "-i", "sine=frequency=330:d=4", "-c:v", "libx264", "-preset",
+         "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(clip)],
+        check=True,
+    )  # fmt: skip
+    _episode(root, "late", "ria", clip)
+    edl = root / "episodes" / "late" / "edl.yaml"
+    edl.write_text("clips:\n  - source: clip.mp4\n    in: 0.5\n    out: 3.8\n")
+    for command in ("check", "publish"):
+        run = storycast(root, command)
+        assert run.returncode != 0, command
+        said = run.stdout + run.stderr
+        assert f"{edl}:2: out: the clip of clip.mp4 runs to 3.80 s" in said, said
+        assert "picture in that file ends at 2.00 s" in said
+        assert "late: transcribe" not in said  # refused before the slow work
+    assert not list((root / "public").rglob("late-*"))
