@@ -32,6 +32,7 @@ test: setup $(TEST_STAMP) lint
 
 lint: setup
 	$(BIN)/ruff check pipeline tests
+	$(BIN)/ruff format --check pipeline tests
 	$(BIN)/mypy pipeline
 
 bench: setup $(BENCH_STAMP)

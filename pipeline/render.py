@@ -108,9 +108,7 @@ def redaction_filters(timeline: Timeline, clip: Clip) -> list[str]:
         a, b = lo - clip.src_in, hi - clip.src_in
         inside = f"{BLEEP_LEVEL}*sin(2*PI*{BLEEP_HZ}*t)" if r.mode == "bleep" else "0"
         # Single quotes protect the commas at the filtergraph level.
-        exprs = "|".join(
-            f"if(between(t,{a:.6f},{b:.6f}),{inside},val({ch}))" for ch in range(2)
-        )
+        exprs = "|".join(f"if(between(t,{a:.6f},{b:.6f}),{inside},val({ch}))" for ch in range(2))
         filters.append(
             f"aeval=exprs='{exprs}':c=same"
             f":enable='between(t,{max(0.0, a - 0.1):.6f},{b + 0.1:.6f})'"
@@ -177,8 +175,20 @@ def _encode(inputs: list[str], graph: str, gain: float, tmp: Path, where: Path) 
         f"aresample={defaults.OUTPUT_SAMPLE_RATE}[out]"
     )
     run(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", *inputs,
-         "-filter_complex", mixdown, "-map", "[out]", *ENCODE_ARGS, tmp],
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-hide_banner",
+            "-nostats",
+            "-y",
+            *inputs,
+            "-filter_complex",
+            mixdown,
+            "-map",
+            "[out]",
+            *ENCODE_ARGS,
+            tmp,
+        ],
         what="rendering (loudness pass 2 and MP3 encode)",
         path=where,
     )

@@ -49,7 +49,9 @@ from .feed import CHAPTERS_TYPE, ITUNES_NS, MEDIUMS, PODCAST_NS, podcast_guid
 Severity = Literal["error", "warning"]
 
 # The namespace's first URI; the spec asks clients to read it as the same namespace.
-PODCAST_NS_OLD: Final = "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"
+PODCAST_NS_OLD: Final = (
+    "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"
+)
 ATOM_NS: Final = "http://www.w3.org/2005/Atom"
 CONTENT_NS: Final = "http://purl.org/rss/1.0/modules/content/"
 
@@ -194,7 +196,7 @@ RULES: Final[dict[str, Rule]] = _rules(
          "Use a role and group from the Podcast Taxonomy (e.g. role=\"guest\" group=\"cast\")."),
     Rule("soundbite", "error", "<podcast:soundbite> startTime and duration are seconds.",
          "Write startTime=\"73.0\" duration=\"60.0\" (seconds, duration above 0)."),
-)
+)  # fmt: skip
 
 # Apple Podcasts categories and their subcategories (podcasters.apple.com, 2024).
 APPLE_CATEGORIES: Final[dict[str, tuple[str, ...]]] = {
@@ -238,7 +240,7 @@ APPLE_CATEGORIES: Final[dict[str, tuple[str, ...]]] = {
     "Technology": (),
     "True Crime": (),
     "TV & Film": ("After Shows", "Film History", "Film Interviews", "Film Reviews", "TV Reviews"),
-}
+}  # fmt: skip
 
 # The Podcast Taxonomy (podcast-namespace taxonomy.json): group -> roles, lower case
 # (the namespace reads both case-insensitively). "translater" is the file's own spelling.
@@ -271,8 +273,15 @@ EPISODE_TYPES: Final = ("full", "trailer", "bonus")
 LOCKED_VALUES: Final = ("yes", "no")
 # Enclosure types Apple Podcasts plays (it also takes PDF, which no other app does).
 APPLE_MEDIA_TYPES: Final = frozenset(
-    {"audio/mpeg", "audio/x-m4a", "audio/mp4", "audio/aac", "video/mp4", "video/x-m4v",
-     "video/quicktime"}
+    {
+        "audio/mpeg",
+        "audio/x-m4a",
+        "audio/mp4",
+        "audio/aac",
+        "video/mp4",
+        "video/x-m4v",
+        "video/quicktime",
+    }
 )
 TRANSCRIPT_TYPES: Final = frozenset(
     {"text/vtt", "application/x-subrip", "application/json", "text/html", "text/plain"}
@@ -330,9 +339,7 @@ class _Report:
     def __init__(self) -> None:
         self.findings: list[Finding] = []
 
-    def add(
-        self, rule_id: str, where: str, at: Any, message: str, fix: str | None = None
-    ) -> None:
+    def add(self, rule_id: str, where: str, at: Any, message: str, fix: str | None = None) -> None:
         rule = RULES[rule_id]
         line = at if isinstance(at, int) or at is None else getattr(at, "sourceline", None)
         self.findings.append(
@@ -465,7 +472,7 @@ class _HtmlScan(HTMLParser):
             if name.startswith("on"):
                 self.unsafe.append(f"{name}= on <{tag}>")
             elif value and value.strip().lower().startswith(UNSAFE_URL_SCHEMES):
-                self.unsafe.append(f"{name}=\"{value.strip()[:20]}…\" on <{tag}>")
+                self.unsafe.append(f'{name}="{value.strip()[:20]}…" on <{tag}>')
 
 
 def _unsafe_html(text: str) -> list[str]:
@@ -557,8 +564,7 @@ def _check_descriptions(
                 "description-length",
                 where,
                 el,
-                f"{label} is {size} bytes; Apple takes at most "
-                f"{defaults.DESCRIPTION_MAX_BYTES}.",
+                f"{label} is {size} bytes; Apple takes at most {defaults.DESCRIPTION_MAX_BYTES}.",
             )
         unsafe = _unsafe_html(text)
         if unsafe:
@@ -616,8 +622,10 @@ def _check_categories(report: _Report, channel: Any, names: _Names) -> None:
         subs = _all(el, names.itunes("category"))
         if len(subs) > 1:
             report.add(
-                "category", "channel", subs[1], f"{name!r} has {len(subs)} subcategories; "
-                "Apple uses one."
+                "category",
+                "channel",
+                subs[1],
+                f"{name!r} has {len(subs)} subcategories; Apple uses one.",
             )
         for sub in subs:
             sub_name = (sub.get("text") or "").strip()
@@ -743,14 +751,17 @@ def _check_channel(
         href = (image.get("href") or "").strip()
         if not href:
             said = f" (the URL is in the text: {_text(image)[:60]!r})" if _text(image) else ""
-            report.add(
-                "itunes-image", where, image, f"<itunes:image> has no href attribute{said}."
-            )
+            report.add("itunes-image", where, image, f"<itunes:image> has no href attribute{said}.")
         elif not _is_http_url(href):
             report.add("itunes-image", where, image, f"artwork href {href!r} is not a full URL.")
         else:
             _check_artwork(
-                report, where, image, href, source=source, self_href=self_href,
+                report,
+                where,
+                image,
+                href,
+                source=source,
+                self_href=self_href,
                 fetch=fetch_images,
             )
 
@@ -783,9 +794,7 @@ def _check_channel(
         _check_podcast_guid(report, guid, _guid_url(url, self_href))
     locked = _first(channel, names.podcast("locked"))
     if locked is not None and _text(locked).lower() not in LOCKED_VALUES:
-        report.add(
-            "podcast-locked", where, locked, f"<podcast:locked> is {_text(locked)!r}."
-        )
+        report.add("podcast-locked", where, locked, f"<podcast:locked> is {_text(locked)!r}.")
     medium = _first(channel, names.podcast("medium"))
     if medium is not None and _text(medium) not in MEDIUMS:
         report.add(
@@ -888,9 +897,7 @@ def _check_image(report: _Report, where: str, el: Any, href: str, data: bytes) -
     else:
         suffix = posixpath.splitext(urlsplit(href).path)[1].lower()
         if suffix and suffix not in ARTWORK_FORMATS[fmt]:
-            report.add(
-                "artwork-extension", where, el, f"artwork is a {fmt} file named {suffix}."
-            )
+            report.add("artwork-extension", where, el, f"artwork is a {fmt} file named {suffix}.")
     if width != height:
         report.add("artwork-square", where, el, f"artwork is {width} x {height}, not square.")
     side = min(width, height)
@@ -937,8 +944,10 @@ def _check_enclosure(report: _Report, where: str, item: Any) -> None:
         )
     elif int(length) <= 0:
         report.add(
-            "enclosure-length", where, enclosure, f"enclosure length is {length}; it must be the "
-            "file size in bytes."
+            "enclosure-length",
+            where,
+            enclosure,
+            f"enclosure length is {length}; it must be the file size in bytes.",
         )
     media_type = (enclosure.get("type") or "").strip().lower()
     if not media_type:
@@ -990,7 +999,7 @@ def _check_item_itunes(report: _Report, where: str, item: Any, names: _Names) ->
             where,
             image,
             f"episode <itunes:image> has no href with a full URL{said}.",
-            "Write <itunes:image href=\"https://.../episode.jpg\"/> or leave it out.",
+            'Write <itunes:image href="https://.../episode.jpg"/> or leave it out.',
         )
 
 
@@ -1128,9 +1137,7 @@ def fetch_url(
     """The body at an http(s) URL, at most ``max_bytes``; raises :class:`FeedReadError`."""
     if not _is_http_url(url):
         raise FeedReadError(Problem(None, f"{url}: only http and https URLs can be fetched."))
-    too_big = Problem(
-        None, f"{url} is larger than {max_bytes} bytes; not read.", "Check the URL."
-    )
+    too_big = Problem(None, f"{url} is larger than {max_bytes} bytes; not read.", "Check the URL.")
     try:
         request = urllib.request.Request(
             url,
@@ -1232,4 +1239,3 @@ def cmd_validate_feed(args: argparse.Namespace) -> int:
             print(finding.format(name))
         print(_summary(name, findings))
     return 1 if errors(findings) else 0
-

@@ -282,9 +282,13 @@ def test_malformed_xml_is_one_finding_with_its_line() -> None:
     assert len(findings) == 1
     (finding,) = findings
     assert (finding.rule, finding.severity) == ("xml-malformed", "error")
-    assert finding.line == xml.decode().splitlines().index(
-        next(line for line in xml.decode().splitlines() if "&nbsp;" in line)
-    ) + 1
+    assert (
+        finding.line
+        == xml.decode()
+        .splitlines()
+        .index(next(line for line in xml.decode().splitlines() if "&nbsp;" in line))
+        + 1
+    )
     assert "nbsp" in finding.message
 
 
@@ -348,12 +352,16 @@ def test_billion_laughs_is_not_expanded() -> None:
 
 def test_declared_entities_are_reported_and_left_unexpanded() -> None:
     """A small entity that libxml2 accepts: reported, and its text never expanded."""
-    xml = minimal_feed().replace(
-        b'<?xml version="1.0" encoding="UTF-8"?>\n',
-        b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE rss [<!ENTITY big "'
-        + b"x" * 3000
-        + b'">]>\n',
-    ).replace(b"<description>One item.</description>", b"<description>&big;&big;</description>")
+    xml = (
+        minimal_feed()
+        .replace(
+            b'<?xml version="1.0" encoding="UTF-8"?>\n',
+            b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE rss [<!ENTITY big "'
+            + b"x" * 3000
+            + b'">]>\n',
+        )
+        .replace(b"<description>One item.</description>", b"<description>&big;&big;</description>")
+    )
     findings = validate(xml)
     assert rules(findings) == {"xml-entities"}  # 6000 bytes expanded would breach 4000
     assert "big" in findings[0].message
@@ -374,17 +382,25 @@ def test_declared_entities_are_reported_and_left_unexpanded() -> None:
         ("", "<itunes:season>-1</itunes:season>", {"item-season"}),
         ("", "<itunes:episodeType>bonus</itunes:episodeType>", set()),
         ("", "<itunes:explicit>explicit</itunes:explicit>", {"explicit-legacy"}),
-        ("", '<podcast:transcript url="https://e.org/t.vtt" type="text/vtt" rel="captions"/>',
-         set()),
-        ("", '<podcast:chapters url="https://e.org/c.json" type="application/json+chapters"/>',
-         set()),
+        (
+            "",
+            '<podcast:transcript url="https://e.org/t.vtt" type="text/vtt" rel="captions"/>',
+            set(),
+        ),
+        (
+            "",
+            '<podcast:chapters url="https://e.org/c.json" type="application/json+chapters"/>',
+            set(),
+        ),
         ("", '<podcast:chapters type="application/json+chapters"/>', {"chapters"}),
-        ("", '<podcast:person role="Cover Art Designer" group="Visuals">Bo</podcast:person>',
-         set()),
+        (
+            "",
+            '<podcast:person role="Cover Art Designer" group="Visuals">Bo</podcast:person>',
+            set(),
+        ),
         ("", '<podcast:person role="host" group="writing">Bo</podcast:person>', {"person-role"}),
         ("", '<podcast:person role="guest"> </podcast:person>', {"person"}),
-        ("", '<podcast:soundbite startTime="73.0" duration="60.0">Why</podcast:soundbite>',
-         set()),
+        ("", '<podcast:soundbite startTime="73.0" duration="60.0">Why</podcast:soundbite>', set()),
         ("", '<podcast:soundbite startTime="73.0" duration="0"/>', {"soundbite"}),
         ("", '<podcast:soundbite startTime="nan" duration="5"/>', {"soundbite"}),
         ("<podcast:locked>no</podcast:locked>", "", set()),
@@ -451,8 +467,17 @@ def feed_with_local_art(tmp_path: Path, name: str, image: Image.Image, fmt: str)
         ("art.png", Image.new("RGBA", (1400, 1400)), "PNG", {"artwork-alpha"}),
         ("art.gif", Image.new("P", (1400, 1400)), "GIF", {"artwork-format", "artwork-alpha"}),
     ],
-    ids=["ok-jpeg", "ok-png", "800px", "too-big", "not-square", "cmyk", "png-named-jpg",
-         "alpha", "gif"],
+    ids=[
+        "ok-jpeg",
+        "ok-png",
+        "800px",
+        "too-big",
+        "not-square",
+        "cmyk",
+        "png-named-jpg",
+        "alpha",
+        "gif",
+    ],
 )
 def test_artwork_rules(
     tmp_path: Path, name: str, image: Image.Image, fmt: str, expected: set[str]
@@ -552,8 +577,8 @@ def test_cli_prints_findings_with_lines_and_exits_1_on_errors(
     out = capsys.readouterr().out.splitlines()
     line = line_of(path, "3am.mp3")
     assert (
-        f"{path}:{line}: error [enclosure-length] item 1 (\"The 3am crowd\"): <enclosure> has no "
-        "length. Fix: Set length=\"...\" to the media file's size in bytes."
+        f'{path}:{line}: error [enclosure-length] item 1 ("The 3am crowd"): <enclosure> has no '
+        'length. Fix: Set length="..." to the media file\'s size in bytes.'
     ) in out
     assert out[-1] == f"{path}: fails: 19 errors, 4 warnings."
 
