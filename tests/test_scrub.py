@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import subprocess
 from pathlib import Path
 
@@ -138,3 +139,55 @@ def test_assert_clean_names_the_traces(memo: Path) -> None:
 def test_unknown_suffix_is_refused(memo: Path, tmp_path: Path) -> None:
     with pytest.raises(MediaError, match="cannot scrub"):
         strip_file(memo, tmp_path / "x.flac")
+
+
+def _mdat_payload(data: bytes) -> tuple[int, int]:
+    """Where the coded media of an MP4 lies (start, end)."""
+    offset = 0
+    while offset + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        if kind == b"mdat":
+            return offset + 8, offset + size
+        offset += size
+    raise AssertionError("no mdat box")
+
+
+# Markers as they may turn up by chance in compressed data (4 bytes: about once in 4 GB).
+CHANCE = b"\xa9xyz" + b"Exif\x00\x00" + "Apple".encode("utf-16-le")
+
+
+def test_coded_pictures_and_sound_are_not_searched_but_everything_else_is(
+    memo: Path, tmp_path: Path
+) -> None:
+    """A 20-minute 1080p episode is 1.2 GB of near-random bytes; a chance match there
+    must not stop it being published. Tags around the media are still searched."""
+    clean = strip_file(memo, tmp_path / "clean.m4a")
+    data = bytearray(clean.read_bytes())
+    lo, hi = _mdat_payload(bytes(data))
+    at = (lo + hi) // 2
+    data[at : at + len(CHANCE)] = CHANCE
+    chance = tmp_path / "chance.m4a"
+    chance.write_bytes(bytes(data))
+    assert find_traces(chance, ["Apple"]) == []
+    # the same bytes outside the coded media: found
+    outside = tmp_path / "outside.m4a"
+    outside.write_bytes(bytes(data) + struct.pack(">I4s", 8 + len(CHANCE), b"free") + CHANCE)
+    traces = "\n".join(find_traces(outside, ["Apple"]))
+    assert "b'\\xa9xyz'" in traces and "Exif" in traces and "'Apple'" in traces
+
+
+def test_mp3_audio_frames_are_not_searched_but_its_tags_are(tmp_path: Path) -> None:
+    mp3 = tmp_path / "episode.mp3"
+    ff("-f", "lavfi", "-i", "sine=d=3", "-c:a", "libmp3lame", "-id3v2_version", "3",
+       "-fflags", "+bitexact", "-flags:a", "+bitexact", "-metadata", "title=Episode",
+       mp3)  # fmt: skip
+    data = bytearray(mp3.read_bytes())
+    at = len(data) // 2  # well inside the audio frames
+    data[at : at + len(CHANCE)] = CHANCE
+    chance = tmp_path / "chance.mp3"
+    chance.write_bytes(bytes(data))
+    assert find_traces(chance, ["Apple"]) == []
+    tagged = tmp_path / "tagged.mp3"
+    ff("-i", chance, "-c", "copy", "-id3v2_version", "3", "-fflags", "+bitexact",
+       "-metadata", "artist=Apple", tagged)  # fmt: skip
+    assert any("'Apple'" in t for t in find_traces(tagged, ["Apple"]))
