@@ -86,6 +86,7 @@ VIDEO_GOP_SECONDS = 2.0  # a keyframe at least this often, so players seek quick
 VIDEO_AUDIO_BITRATE = "160k"  # AAC-LC stereo
 VIDEO_AUDIO_SAMPLE_RATE = 48000
 VIDEO_CLIPS_PER_RUN = 4  # pictures of this many clips per ffmpeg run: bounds its memory
+AUDIO_CLIPS_PER_RUN = 8  # sound of this many clips per ffmpeg run (render.render_stems)
 VIDEO_POSTER_QUALITY = 3  # mjpeg -q:v (2 best .. 31 worst)
 VIDEO_CAPTION_STYLE = "FontName=DejaVu Sans,FontSize=16,Outline=1,Shadow=0,MarginV=24"
 

@@ -1,11 +1,16 @@
-"""render: one streamed ffmpeg filter graph per episode, exactly as the Timeline says.
+"""render: streamed ffmpeg filter graphs per episode, exactly as the Timeline says.
 
 Each clip is its own input, seeked to its in point and trimmed to its exact
 sample length, so ffmpeg never holds a whole recording and nothing is added,
 dropped, reordered or stretched. Per clip: resample to the working format, a
 gain for its recording (so quiet and loud phones sound alike), the clip's own
-fades. Then concat and a look-ahead limiter (its delay compensated, so nothing
-moves) that keeps sample peaks under a ceiling.
+fades. The clips are rendered a few per ffmpeg run (``AUDIO_CLIPS_PER_RUN``)
+into lossless 32-bit float parts ("stems"): every open input holds its file's
+whole index (about 5 MB for an hour of AAC), so one run over a hundred clips of
+a long interview would need half a gigabyte. The parts are read back in order
+through the concat demuxer, then a look-ahead limiter (its delay compensated,
+so nothing moves) keeps sample peaks under a ceiling. Each clip is decoded
+once, not once per loudness pass.
 
 Loudness is normalised in two passes, strictly linearly: pass 1 measures the
 mix (EBU R128 integrated loudness and true peak); pass 2 applies one gain to
@@ -21,6 +26,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,7 +39,7 @@ from .errors import Problem, ToolError
 from .records import Clip, Loudness, Recording, Timeline
 from .runner import run
 
-RENDER_VERSION = 3  # bump when the graph changes what comes out
+RENDER_VERSION = 4  # bump when the graph changes what comes out
 
 
 @dataclass(frozen=True)
@@ -72,22 +80,6 @@ def render_key(
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
-def _inputs(timeline: Timeline, recordings: dict[str, Recording]) -> list[str]:
-    args: list[str] = []
-    for clip in timeline.clips:
-        # Input seek lands on the packet before `in` and decodes forward to it exactly;
-        # the -t margin lets atrim cut the exact sample length below.
-        args += [
-            "-ss",
-            f"{clip.src_in:.6f}",
-            "-t",
-            f"{clip.duration + 0.5:.6f}",
-            "-i",
-            str(recordings[clip.source].path),
-        ]
-    return args
-
-
 BLEEP_HZ = 1000
 BLEEP_LEVEL = 0.1  # -20 dBFS: clearly a bleep, never louder than speech
 
@@ -116,10 +108,20 @@ def redaction_filters(timeline: Timeline, clip: Clip) -> list[str]:
     return filters
 
 
-def _graph(timeline: Timeline, gains: dict[str, float]) -> str:
-    parts: list[str] = []
-    labels: list[str] = []
-    for i, clip in enumerate(timeline.clips):
+@dataclass(frozen=True)
+class ClipSound:
+    """One clip's sound: ffmpeg input options (ending in ``-i FILE``) and the filters
+    that take the input's first audio stream to the clip's exact samples."""
+
+    inputs: list[str]
+    chain: list[str]
+
+
+def clip_sounds(
+    timeline: Timeline, recordings: dict[str, Recording], gains: dict[str, float]
+) -> list[ClipSound]:
+    sounds: list[ClipSound] = []
+    for clip in timeline.clips:
         chain = [
             f"aresample={defaults.WORK_SAMPLE_RATE}",
             "aformat=sample_fmts=fltp:channel_layouts=stereo",
@@ -134,15 +136,59 @@ def _graph(timeline: Timeline, gains: dict[str, float]) -> str:
             chain.append(
                 f"afade=t=out:st={clip.duration - clip.fade_out:.6f}:d={clip.fade_out:.6f}"
             )
-        parts.append(f"[{i}:a:0]" + ",".join(chain) + f"[c{i}]")
-        labels.append(f"[c{i}]")
-    limit = 10 ** (defaults.PRE_LIMIT_DBFS / 20)
-    parts.append(
-        "".join(labels)
-        + f"concat=n={len(labels)}:v=0:a=1,"
-        + f"alimiter=limit={limit:.4f}:level=false:latency=true:attack=5:release=50[mix]"
+        # Input seek lands on the packet before `in` and decodes forward to it exactly;
+        # the -t margin lets atrim cut the exact sample length.
+        inputs = ["-ss", f"{clip.src_in:.6f}", "-t", f"{clip.duration + 0.5:.6f}",
+                  "-i", str(recordings[clip.source].path)]  # fmt: skip
+        sounds.append(ClipSound(inputs, chain))
+    return sounds
+
+
+def render_stems(
+    sounds: Sequence[ClipSound], work: Path, where: Path | None
+) -> tuple[list[str], str]:
+    """Render ``sounds`` in order, ``AUDIO_CLIPS_PER_RUN`` clips per ffmpeg run, to float
+    PCM parts in ``work``. Returns the ffmpeg input options that read them back as one
+    stream (its timestamps restart per part: follow it with ``asetpts=N/SR/TB``), and
+    what ffmpeg said while decoding (damaged packets are reported there)."""
+    size = max(1, defaults.AUDIO_CLIPS_PER_RUN)
+    runs = (len(sounds) + size - 1) // size
+    parts: list[Path] = []
+    said = ""
+    for k in range(runs):
+        group = sounds[k * size : (k + 1) * size]
+        inputs: list[str] = []
+        chains: list[str] = []
+        for i, sound in enumerate(group):
+            inputs += sound.inputs
+            chains.append(f"[{i}:a:0]" + ",".join(sound.chain) + f"[c{i}]")
+        labels = "".join(f"[c{i}]" for i in range(len(group)))
+        graph = ";".join(chains) + f";{labels}concat=n={len(group)}:v=0:a=1[out]"
+        part = work / f"sound-{k:05d}.nut"
+        proc = run(
+            ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", *inputs,
+             "-filter_complex", graph, "-map", "[out]", "-c:a", "pcm_f32le", "-f", "nut", part],
+            what=f"rendering (sound, part {k + 1} of {runs})",
+            path=where,
+        )  # fmt: skip
+        said += proc.stderr
+        parts.append(part)
+    listing = work / "sound.ffconcat"
+    listing.write_text(
+        "ffconcat version 1.0\n" + "".join(f"file '{p.name}'\n" for p in parts),
+        encoding="utf-8",
     )
-    return ";".join(parts)
+    return ["-f", "concat", "-safe", "0", "-i", str(listing)], said
+
+
+def limiter() -> str:
+    """The look-ahead limiter over the joined stems: sample peaks under PRE_LIMIT_DBFS."""
+    limit = 10 ** (defaults.PRE_LIMIT_DBFS / 20)
+    return f"alimiter=limit={limit:.4f}:level=false:latency=true:attack=5:release=50"
+
+
+# The joined stems (input 0), renumbered sample by sample, limited: the mix.
+_GRAPH = f"[0:a:0]asetpts=N/SR/TB,{limiter()}[mix]"
 
 
 def final_gain(mix: Loudness) -> tuple[float, str]:
@@ -211,20 +257,19 @@ def render(
     if out.exists() and report is not None and report.get("schema") == "storycast.Render.2":
         return RenderResult(out, key, report["note"], Loudness(**report["loudness"]))
 
-    graph = _graph(timeline, gains)
-    inputs = _inputs(timeline, recordings)
     where = timeline.edl_path
-    mix = measure(
-        [*inputs, "-filter_complex", f"{graph};[mix]{MEASURE_FILTER}[out]", "-map", "[out]"],
-        "rendering (loudness pass 1)",
-        where,
-    )
-    gain, note = final_gain(mix)
-
     out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".stems-", dir=out.parent))
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.mp3")
     try:
-        produced = _encode(inputs, graph, gain, tmp, where)
+        inputs, _ = render_stems(clip_sounds(timeline, recordings, gains), work, where)
+        mix = measure(
+            [*inputs, "-filter_complex", f"{_GRAPH};[mix]{MEASURE_FILTER}[out]", "-map", "[out]"],
+            "rendering (loudness pass 1)",
+            where,
+        )
+        gain, note = final_gain(mix)
+        produced = _encode(inputs, _GRAPH, gain, tmp, where)
         # MP3's low-pass trims a little of what K-weighting counts (speech: about
         # 0.4 LU). Measure what was encoded and correct once if it missed.
         miss = defaults.TARGET_LUFS - produced.integrated
@@ -233,10 +278,11 @@ def render(
             step = min(miss, room)
             if abs(step) > defaults.LOUDNESS_TOLERANCE / 2:
                 gain += step
-                produced = _encode(inputs, graph, gain, tmp, where)
+                produced = _encode(inputs, _GRAPH, gain, tmp, where)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
     cache.put_json(
         "renders",
         key,

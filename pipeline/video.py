@@ -64,11 +64,11 @@ from . import defaults
 from .analyse import MEASURE_FILTER, measure
 from .errors import MediaError, Problem, ToolError
 from .records import Clip, Loudness, Timeline
-from .render import final_gain, redaction_filters
+from .render import ClipSound, final_gain, limiter, redaction_filters, render_stems
 from .runner import run
 from .scrub import STRIP_ARGS, find_traces, source_values
 
-VIDEO_RENDER_VERSION = 1  # bump when the graph changes what comes out
+VIDEO_RENDER_VERSION = 2  # bump when the graph changes what comes out
 
 Orientation = Literal["keep", "landscape", "portrait"]
 
@@ -496,8 +496,7 @@ class _Pictures:
 
 @dataclass(frozen=True)
 class _Plan:
-    inputs: list[str]  # the sound of every clip (and silent stand-ins)
-    audio: str  # graph ending in [mix]
+    sounds: list[ClipSound]  # the sound of every clip (or a silent stand-in), in order
     pictures: list[_Pictures]
     frames: int
 
@@ -542,33 +541,21 @@ def _plan(
     silent: set[str],
     burn: Path | None,
 ) -> _Plan:
-    """The sound as one graph over every clip (sound decoders are small), and the
-    pictures in groups of ``defaults.VIDEO_CLIPS_PER_RUN``: every input's video
+    """The sound of every clip, rendered a few clips per run by ``render.render_stems``,
+    and the pictures in groups of ``defaults.VIDEO_CLIPS_PER_RUN``: every input's video
     decoder and its frame buffers live for the whole of an ffmpeg run (about 35 MB
     a clip at 1080p), so one run over all clips would grow with the EDL."""
-    inputs: list[str] = []
-    audio: list[str] = []
-    alabels = ""
+    sounds: list[ClipSound] = []
     for clip in timeline.clips:
-        # Sound only: -vn keeps the pictures of these inputs from being decoded.
-        inputs += ["-vn", "-ss", f"{clip.src_in:.6f}", "-t", f"{clip.duration + 0.5:.6f}",
-                   "-i", str(sources[clip.source])]  # fmt: skip
-    extra = len(timeline.clips)  # silent stand-ins are inputs after the clips
-    for i, clip in enumerate(timeline.clips):
         chain = _audio_chain(timeline, clip, gains_db.get(clip.source, 0.0))
-        source = f"[{i}:a:0]"
         if clip.source in silent:
-            inputs += ["-f", "lavfi", "-t", f"{clip.duration + 0.5:.6f}", "-i",
-                       f"anullsrc=r={defaults.WORK_SAMPLE_RATE}:cl=stereo"]  # fmt: skip
-            source = f"[{extra}:a:0]"
-            extra += 1
-        audio.append(source + ",".join(chain) + f"[a{i}]")
-        alabels += f"[a{i}]"
-    limit = 10 ** (defaults.PRE_LIMIT_DBFS / 20)
-    audio.append(
-        f"{alabels}concat=n={len(timeline.clips)}:v=0:a=1,"
-        f"alimiter=limit={limit:.4f}:level=false:latency=true:attack=5:release=50[mix]"
-    )
+            inputs = ["-f", "lavfi", "-t", f"{clip.duration + 0.5:.6f}", "-i",
+                      f"anullsrc=r={defaults.WORK_SAMPLE_RATE}:cl=stereo"]  # fmt: skip
+        else:
+            # Sound only: -vn keeps the pictures of these inputs from being decoded.
+            inputs = ["-vn", "-ss", f"{clip.src_in:.6f}", "-t", f"{clip.duration + 0.5:.6f}",
+                      "-i", str(sources[clip.source])]  # fmt: skip
+        sounds.append(ClipSound(inputs, chain))
 
     # A clip shorter than half a frame has no picture of its own.
     shown = [(c, f) for c in timeline.clips if (f := clip_frames(c, canvas.fps)) > 0]
@@ -581,7 +568,7 @@ def _plan(
         )
         pictures.append(group)
         done += group.frames
-    return _Plan(inputs, ";".join(audio), pictures, done)
+    return _Plan(sounds, pictures, done)
 
 
 # ---------------------------------------------------------------------- render
@@ -750,7 +737,9 @@ def render_video(
     canvas = plan_canvas([(videos[c.source], c.duration) for c in timeline.clips], orientation)
     where = timeline.edl_path
     notes: list[str] = []
-    work = Path(tempfile.mkdtemp(prefix="storycast-video-"))
+    # Beside the output (the cache), so a takedown finds what a killed render left.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".work-", dir=out.parent))
     try:
         burn = None
         if burn_in and captions_vtt is not None:
@@ -762,9 +751,12 @@ def render_video(
                 Problem(where, "every clip is shorter than one video frame; nothing to show.")
             )
 
+        # The sound first (a few clips per run, lossless), then measured and mixed from that.
+        sound, stderr = render_stems(plan.sounds, work, where)
+        mixdown = f"[0:a:0]asetpts=N/SR/TB,{limiter()}[mix]"
         if final_gain_db is None:
             mix = measure(
-                [*plan.inputs, "-filter_complex", f"{plan.audio};[mix]{MEASURE_FILTER}[out]",
+                [*sound, "-filter_complex", f"{mixdown};[mix]{MEASURE_FILTER}[out]",
                  "-map", "[out]"],
                 "rendering video (loudness pass 1)",
                 where,
@@ -776,7 +768,6 @@ def render_video(
             gain = final_gain_db
 
         # Pass 2a: the pictures, a group of clips per run, each encoded once to H.264.
-        stderr = ""
         parts: list[Path] = []
         gop = str(max(1, round(float(canvas.fps) * defaults.VIDEO_GOP_SECONDS)))
         for k, group in enumerate(plan.pictures):
@@ -810,10 +801,10 @@ def render_video(
 
         # Pass 2b: the sound at its final gain, AAC, muxed with the pictures as they are.
         graph = (
-            f"{plan.audio};[mix]volume={gain:.3f}dB:precision=float,"
+            f"{mixdown};[mix]volume={gain:.3f}dB:precision=float,"
             f"aresample={defaults.VIDEO_AUDIO_SAMPLE_RATE}[aout]"
         )
-        n_inputs = plan.inputs.count("-i")
+        n_inputs = sound.count("-i")
         subs: list[str] = []
         subs_in: list[str | Path] = []
         if captions_vtt is not None:
@@ -826,7 +817,7 @@ def render_video(
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.mp4")
         try:
             proc = run(
-                ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", *plan.inputs,
+                ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", *sound,
                  "-f", "concat", "-safe", "0", "-i", listing, *subs_in,
                  "-filter_complex", graph, "-map", f"{n_inputs}:v:0", "-map", "[aout]", *subs,
                  "-c:v", "copy", *ENCODE_AUDIO, *STRIP_ARGS, "-movflags", "+faststart",

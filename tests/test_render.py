@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import defaults
 from pipeline.analyse import analyse
 from pipeline.cache import Cache
 from pipeline.probe import probe
@@ -100,8 +101,13 @@ def test_a_clipping_recording_stays_under_the_true_peak_limit(tmp_path: Path) ->
     assert abs(integrated + 16) <= 1.0, integrated
 
 
-def test_markers_land_where_the_timeline_says(tmp_path: Path) -> None:
-    """Beeps every second in the source; after cutting, each beep sits at its predicted time."""
+@pytest.mark.parametrize("per_run", [8, 1])
+def test_markers_land_where_the_timeline_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, per_run: int
+) -> None:
+    """Beeps every second in the source; after cutting, each beep sits at its predicted time,
+    whether the clips' sound is rendered in one run or one clip per run and then joined."""
+    monkeypatch.setattr(defaults, "AUDIO_CLIPS_PER_RUN", per_run)
     beeps = "aevalsrc=exprs='if(lt(mod(t\\,1)\\,0.05)\\,sin(2*PI*1000*t)\\,0)':s=48000"
     source = tmp_path / "beeps.wav"
     subprocess.run(
@@ -152,6 +158,8 @@ def test_markers_land_where_the_timeline_says(tmp_path: Path) -> None:
     for got, want in zip(onsets, expected, strict=True):
         assert got == pytest.approx(want, abs=0.02), (onsets, expected)
     assert decoded_duration(mp3) == pytest.approx(timeline.duration, abs=0.03)
+    # the clips' sound was rendered to work files beside the cache and they are gone
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.name.startswith(".")]
 
 
 def test_many_short_clips_add_up_exactly(tmp_path: Path) -> None:
