@@ -321,6 +321,10 @@ def video_stage(job: EpisodeJob, ctx: Context) -> None:
             job.notes += list(result.notes)
             os.replace(tmp_poster, poster)
             os.replace(tmp, mp4)
+            # which recordings went in, so a takedown can purge this render
+            ctx.cache.put_json(
+                "videos", key, {"recordings": sorted({shas[n] for n in timeline.sources()})}
+            )
         finally:
             tmp.unlink(missing_ok=True)
             tmp_poster.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ deleting a community's archive is a decision for people, not for a batch job.
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,31 @@ def purge_caches(cache: Cache, recordings: list[Recording]) -> list[str]:
             path.with_suffix(".mp3").unlink(missing_ok=True)
             path.unlink()
             removed.append(f"renders/{path.stem}")
+    videos = base / "videos"
+    for path in sorted(videos.glob("*.json")):
+        data = _json(path)
+        if shas & set(data.get("recordings", [])):
+            path.with_suffix(".mp4").unlink(missing_ok=True)
+            path.with_suffix(".jpg").unlink(missing_ok=True)
+            path.unlink()
+            removed.append(f"videos/{path.stem}")
+    # What cannot be traced to its recordings goes too: a video rendered before renders
+    # named their recordings, and what a killed render left behind (its work folders
+    # and partial files). At worst they are made again.
+    leftovers = [
+        *(p for p in videos.glob("*.mp4") if not p.with_suffix(".json").exists()),
+        *videos.glob("*.tmp.*"),
+        *videos.glob(".work-*"),
+        *(base / "renders").glob(".stems-*"),
+        *(base / "renders").glob(".*.tmp.mp3"),
+    ]
+    for path in sorted(leftovers):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+            path.with_suffix(".jpg").unlink(missing_ok=True)
+        removed.append(f"{path.parent.name}/{path.name}")
     return removed
 
 

@@ -227,6 +227,13 @@ def test_a_retitled_video_feed_is_planned_then_rewritten_alone(project: Path) ->
 
 
 def test_a_withdrawn_persons_video_episode_leaves_the_video_feed(project: Path) -> None:
+    cache = project / ".storycast"
+    [rendered] = list(cache.rglob("videos/*.mp4"))  # Ria's; Theo's episode is audio-only
+    # what a killed render would have left: work folders with her pictures and sound
+    leftovers = [rendered.parent / ".work-killed", next(cache.rglob("renders")) / ".stems-killed"]
+    for folder in leftovers:
+        folder.mkdir()
+        (folder / "pictures-00000.mp4").write_bytes(b"frames")
     said = storycast(project, "withdraw", "ria", "--requested-by", "Ria, at the info tent")
     assert said.returncode == 0, said.stdout + said.stderr
     run = storycast(project, "publish")
@@ -241,6 +248,10 @@ def test_a_withdrawn_persons_video_episode_leaves_the_video_feed(project: Path) 
     assert "items" in {f.rule for f in findings}  # a warning: it lists no episode
     [audit] = [json.loads(line) for line in (project / "episodes" / "audit.jsonl").open()]
     assert audit["episode"] == "stage" and audit["video_feed"] == BASE_URL + VIDEO_FEED
+    # her rendered video, its poster and the leftovers are gone from the cache too
+    assert not rendered.exists() and not rendered.with_suffix(".jpg").exists()
+    assert not any(folder.exists() for folder in leftovers)
+    assert f"videos/{rendered.stem}" in audit["removed_from_cache"]
 
 
 def test_turning_the_video_feed_off_removes_it(project: Path) -> None:
