@@ -60,10 +60,10 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _long_input(folder: Path, loops: int) -> Path:
-    """A phone-like voice memo of a few minutes, made from the example show's recording."""
+def _long_input(folder: Path, loops: int, name: str = "long-memo.m4a") -> Path:
+    """A phone-like voice memo, ``loops`` times the example show's 27.6 s interview."""
     source = ROOT / "episodes" / "first-flat" / "recordings" / "interview.m4a"
-    out = folder / "long-memo.m4a"
+    out = folder / name
     subprocess.run(
         [
             "ffmpeg",
@@ -169,11 +169,55 @@ def run(loops: int = 10) -> dict[str, Any]:
             "first_publish_ok": first.ok,
         }
         results["check_10000_clips"] = _check_large_edl(tmp, memo, recording.duration)
+        results["render_clips_from_one_hour"] = _render_clip_sweep(tmp)
     usage_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # ffmpeg's own memory is not reported here: a forked child's peak counts the
     # Python parent's pages it inherited, which would make the figure meaningless.
     results["peak_memory_mib"] = {"python_process": round(usage_self / 1024, 1)}
     return results
+
+
+def render_clips_once(source: Path, clips: int, cache_dir: Path) -> dict[str, Any]:
+    """Render ``clips`` clips of 3 s, spread evenly over ``source``; run in a fresh process
+    so that the peak resident memory of its largest ffmpeg child is this render's alone
+    (the recording's probe and loudness are already in the cache)."""
+    cache = Cache(cache_dir)
+    recording = probe(source, source.name, cache)
+    loudness = analyse(recording, cache)
+    step = recording.duration / clips
+    placed = tuple(Clip(source.name, i * step + 1.0, i * step + 4.0, i * 3.0) for i in range(clips))
+    timeline = Timeline(source, f"clips-{clips}", placed, ())
+    _, seconds = _timed(render, timeline, {source.name: recording}, {source.name: loudness}, cache)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {
+        "clips": clips,
+        "episode_seconds": round(timeline.duration, 1),
+        "render_seconds": round(seconds, 2),
+        "peak_ffmpeg_mib": round(peak / 1024, 1),
+    }
+
+
+def _render_clip_sweep(tmp: Path, counts: tuple[int, ...] = (10, 100)) -> dict[str, Any]:
+    """The audio render's memory against the number of clips cut from a one-hour
+    interview: every clip is an ffmpeg input holding the file's whole index, so
+    ``defaults.AUDIO_CLIPS_PER_RUN`` bounds how many are open at once."""
+    hour = _long_input(tmp, 131, "hour.m4a")
+    cache_dir = tmp / "sweep-cache"
+    recording = probe(hour, hour.name, Cache(cache_dir))
+    analyse(recording, Cache(cache_dir))
+    runs = []
+    for clips in counts:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pipeline.bench", "--render-clips", str(hour), str(clips),
+             str(cache_dir)],
+            capture_output=True, text=True, check=True, cwd=ROOT,
+        )  # fmt: skip
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return {
+        "source_minutes": round(recording.duration / 60, 1),
+        "clips_per_ffmpeg_run": defaults.AUDIO_CLIPS_PER_RUN,
+        "runs": runs,
+    }
 
 
 def write_results(name: str, results: dict[str, Any]) -> Path:
@@ -191,6 +235,10 @@ def write_results(name: str, results: dict[str, Any]) -> Path:
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--render-clips"]:
+        source, clips, cache_dir = sys.argv[2:5]
+        print(json.dumps(render_clips_once(Path(source), int(clips), Path(cache_dir))))
+        return 0
     write_results("bench", run())
     return 0
 
