@@ -149,7 +149,7 @@ def render_stems(
 ) -> tuple[list[str], str]:
     """Render ``sounds`` in order, ``AUDIO_CLIPS_PER_RUN`` clips per ffmpeg run, to float
     PCM parts in ``work``. Returns the ffmpeg input options that read them back as one
-    stream (its timestamps restart per part: follow it with ``asetpts=N/SR/TB``), and
+    stream (follow it with ``asetpts=N/SR/TB`` to number its samples without a gap), and
     what ffmpeg said while decoding (damaged packets are reported there)."""
     size = max(1, defaults.AUDIO_CLIPS_PER_RUN)
     runs = (len(sounds) + size - 1) // size

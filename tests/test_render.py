@@ -13,7 +13,7 @@ from pipeline.analyse import analyse
 from pipeline.cache import Cache
 from pipeline.probe import probe
 from pipeline.records import Clip, Loudness, Timeline
-from pipeline.render import final_gain, render
+from pipeline.render import ClipSound, final_gain, render, render_stems
 
 from conftest import decoded_duration, ebur128
 
@@ -177,3 +177,31 @@ def test_the_true_peak_cap_is_reported() -> None:
     gain, note = final_gain(Loudness(integrated=-17.0, true_peak=-6.0, lra=3, threshold=-27))
     assert gain == pytest.approx(1.0)
     assert note == ""
+
+
+@pytest.mark.parametrize("per_run", [1, 3, 8])
+def test_stems_join_sample_exactly_whatever_the_group_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, per_run: int
+) -> None:
+    monkeypatch.setattr(defaults, "AUDIO_CLIPS_PER_RUN", per_run)
+    tone = _lavfi(tmp_path / "tone.m4a", "sine=frequency=440:sample_rate=44100", 20)
+    samples = round(0.37 * defaults.WORK_SAMPLE_RATE)
+    chain = [
+        f"aresample={defaults.WORK_SAMPLE_RATE}",
+        "aformat=sample_fmts=fltp:channel_layouts=stereo",
+        f"atrim=end_sample={samples}",
+    ]
+    seeks = [["-ss", f"{i * 1.7}", "-t", "0.9", "-i", str(tone)] for i in range(10)]
+    sounds = [ClipSound(seek, chain) for seek in seeks]
+    work = tmp_path / "work"
+    work.mkdir()
+    inputs, _ = render_stems(sounds, work, None)
+    assert len(list(work.glob("sound-*.nut"))) == -(-10 // per_run)
+    stats = "astats=metadata=0:measure_overall=Number_of_samples:measure_perchannel=none"
+    proc = subprocess.run(
+        ["ffmpeg", "-nostdin", *inputs, "-af", f"asetpts=N/SR/TB,{stats}", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert re.findall(r"Number of samples: (\d+)", proc.stderr) == [str(10 * samples)]
