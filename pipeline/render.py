@@ -181,14 +181,13 @@ def render_stems(
     return ["-f", "concat", "-safe", "0", "-i", str(listing)], said
 
 
-def limiter() -> str:
-    """The look-ahead limiter over the joined stems: sample peaks under PRE_LIMIT_DBFS."""
-    limit = 10 ** (defaults.PRE_LIMIT_DBFS / 20)
-    return f"alimiter=limit={limit:.4f}:level=false:latency=true:attack=5:release=50"
-
-
-# The joined stems (input 0), renumbered sample by sample, limited: the mix.
-_GRAPH = f"[0:a:0]asetpts=N/SR/TB,{limiter()}[mix]"
+_LIMIT = 10 ** (defaults.PRE_LIMIT_DBFS / 20)
+# The joined stems (input 0), numbered sample by sample, then a look-ahead limiter that
+# keeps sample peaks under PRE_LIMIT_DBFS: the mix, labelled [mix].
+MIX_GRAPH = (
+    "[0:a:0]asetpts=N/SR/TB,"
+    f"alimiter=limit={_LIMIT:.4f}:level=false:latency=true:attack=5:release=50[mix]"
+)
 
 
 def final_gain(mix: Loudness) -> tuple[float, str]:
@@ -263,13 +262,14 @@ def render(
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.mp3")
     try:
         inputs, _ = render_stems(clip_sounds(timeline, recordings, gains), work, where)
+        measured = f"{MIX_GRAPH};[mix]{MEASURE_FILTER}[out]"
         mix = measure(
-            [*inputs, "-filter_complex", f"{_GRAPH};[mix]{MEASURE_FILTER}[out]", "-map", "[out]"],
+            [*inputs, "-filter_complex", measured, "-map", "[out]"],
             "rendering (loudness pass 1)",
             where,
         )
         gain, note = final_gain(mix)
-        produced = _encode(inputs, _GRAPH, gain, tmp, where)
+        produced = _encode(inputs, MIX_GRAPH, gain, tmp, where)
         # MP3's low-pass trims a little of what K-weighting counts (speech: about
         # 0.4 LU). Measure what was encoded and correct once if it missed.
         miss = defaults.TARGET_LUFS - produced.integrated
@@ -278,7 +278,7 @@ def render(
             step = min(miss, room)
             if abs(step) > defaults.LOUDNESS_TOLERANCE / 2:
                 gain += step
-                produced = _encode(inputs, _GRAPH, gain, tmp, where)
+                produced = _encode(inputs, MIX_GRAPH, gain, tmp, where)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

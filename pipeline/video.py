@@ -64,7 +64,7 @@ from . import defaults
 from .analyse import MEASURE_FILTER, measure
 from .errors import MediaError, Problem, ToolError
 from .records import Clip, Loudness, Timeline
-from .render import ClipSound, final_gain, limiter, redaction_filters, render_stems
+from .render import MIX_GRAPH, ClipSound, final_gain, redaction_filters, render_stems
 from .runner import run
 from .scrub import STRIP_ARGS, find_traces, source_values
 
@@ -753,10 +753,9 @@ def render_video(
 
         # The sound first (a few clips per run, lossless), then measured and mixed from that.
         sound, stderr = render_stems(plan.sounds, work, where)
-        mixdown = f"[0:a:0]asetpts=N/SR/TB,{limiter()}[mix]"
         if final_gain_db is None:
             mix = measure(
-                [*sound, "-filter_complex", f"{mixdown};[mix]{MEASURE_FILTER}[out]",
+                [*sound, "-filter_complex", f"{MIX_GRAPH};[mix]{MEASURE_FILTER}[out]",
                  "-map", "[out]"],
                 "rendering video (loudness pass 1)",
                 where,
@@ -801,7 +800,7 @@ def render_video(
 
         # Pass 2b: the sound at its final gain, AAC, muxed with the pictures as they are.
         graph = (
-            f"{mixdown};[mix]volume={gain:.3f}dB:precision=float,"
+            f"{MIX_GRAPH};[mix]volume={gain:.3f}dB:precision=float,"
             f"aresample={defaults.VIDEO_AUDIO_SAMPLE_RATE}[aout]"
         )
         n_inputs = sound.count("-i")
