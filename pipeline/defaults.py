@@ -82,6 +82,11 @@ VIDEO_MAX_FPS = 30.0  # faster sources are halved (60 -> 30, 50 -> 25, 59.94 -> 
 VIDEO_DEFAULT_FPS = "30"  # when no clip says what it is
 VIDEO_CRF = 21  # x264 quality: visually clean for talking heads at phone sizes
 VIDEO_PRESET = "veryfast"  # about 3x faster than "medium" for ~10% more bytes at equal quality
+# Quality-led, with a ceiling: grainy low-light phone footage at CRF 21 runs to 16 Mb/s,
+# 2.3 GB for 20 minutes. The ceiling scales with the picture's area (1080p: 6 Mb/s, about
+# what podcast apps stream comfortably) and never goes under the floor.
+VIDEO_MAX_BITRATE_1080P = 6_000_000  # bits per second
+VIDEO_MIN_MAX_BITRATE = 800_000
 VIDEO_GOP_SECONDS = 2.0  # a keyframe at least this often, so players seek quickly
 VIDEO_AUDIO_BITRATE = "160k"  # AAC-LC stereo
 VIDEO_AUDIO_SAMPLE_RATE = 48000

@@ -769,12 +769,14 @@ def render_video(
         # Pass 2a: the pictures, a group of clips per run, each encoded once to H.264.
         parts: list[Path] = []
         gop = str(max(1, round(float(canvas.fps) * defaults.VIDEO_GOP_SECONDS)))
+        ceiling, buffer = str(bitrate_ceiling(canvas)), str(2 * bitrate_ceiling(canvas))
         for k, group in enumerate(plan.pictures):
             part = work / f"pictures-{k:05d}.mp4"
             proc = run(
                 ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", *group.inputs,
                  "-filter_complex", group.graph, "-map", "[vout]", "-an", "-sn", "-dn",
-                 *ENCODE_VIDEO, "-r", canvas.rate, "-g", gop, *STRIP_ARGS, "-f", "mp4", part],
+                 *ENCODE_VIDEO, "-maxrate", ceiling, "-bufsize", buffer, "-r", canvas.rate,
+                 "-g", gop, *STRIP_ARGS, "-f", "mp4", part],
                 what=f"rendering video (pictures, part {k + 1} of {len(plan.pictures)})",
                 path=where,
             )  # fmt: skip
@@ -898,6 +900,12 @@ def extract_poster(video: Path, out: Path, at: float = 0.0, canvas: Canvas | Non
     return out
 
 
+def bitrate_ceiling(canvas: Canvas) -> int:
+    """The most bits per second the pictures may take (x264's VBV), for this canvas."""
+    share = canvas.width * canvas.height / (1920 * 1080)
+    return max(defaults.VIDEO_MIN_MAX_BITRATE, round(defaults.VIDEO_MAX_BITRATE_1080P * share))
+
+
 def video_render_key(
     timeline: Timeline,
     sha256: dict[str, str],
@@ -915,7 +923,8 @@ def video_render_key(
         "defaults": [
             defaults.TARGET_LUFS, defaults.TARGET_TRUE_PEAK, defaults.VIDEO_CRF,
             defaults.VIDEO_PRESET, defaults.VIDEO_AUDIO_BITRATE, defaults.VIDEO_MAX_FPS,
-            defaults.VIDEO_CAPTION_STYLE,
+            defaults.VIDEO_CAPTION_STYLE, defaults.VIDEO_MAX_BITRATE_1080P,
+            defaults.VIDEO_MIN_MAX_BITRATE,
         ],
     }  # fmt: skip
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()

@@ -27,6 +27,7 @@ from pipeline.video import (
     Canvas,
     VideoInfo,
     VideoResult,
+    bitrate_ceiling,
     clip_frames,
     nominal_rate,
     plan_canvas,
@@ -513,6 +514,36 @@ def test_a_clip_a_little_past_the_last_picture_holds_it_in_step(
     assert _difference(_frame(result.path, 0.5), last) > 5.0  # the picture moves until then
     assert _difference(held, last) < 1.0  # the last picture, held
     assert _difference(_frame(result.path, 1.55), held) > 5.0  # the next clip's picture
+
+
+def _video_bits(path: Path) -> int:
+    sizes = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=size",
+         "-of", "csv=p=0", str(path)],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    return 8 * sum(int(x.strip(",")) for x in sizes)
+
+
+def test_grainy_low_light_footage_stays_under_the_bitrate_ceiling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grain = phone_video(tmp_path / "grain.mp4", "640x360", 3.0,
+                        vf="noise=alls=40:allf=t+u",
+                        video_args=("-c:v", "libx264", "-preset", "ultrafast", "-crf", "12",
+                                    "-pix_fmt", "yuv420p"))  # fmt: skip
+    media = {"grain": grain}
+    capped, _ = _render(tmp_path, media, [("grain", 0.0, 3.0)])
+    ceiling = bitrate_ceiling(capped.canvas)
+    assert ceiling == defaults.VIDEO_MIN_MAX_BITRATE  # 640x360 is under the floor's share
+    # x264's buffer (twice the ceiling) may be spent once on top of the ceiling's rate
+    most = ceiling * capped.duration + 2 * ceiling
+    assert _video_bits(capped.path) <= most
+    monkeypatch.setattr(defaults, "VIDEO_MIN_MAX_BITRATE", 10**9)
+    free = tmp_path / "free"
+    free.mkdir()
+    uncapped, _ = _render(free, media, [("grain", 0.0, 3.0)])
+    assert _video_bits(uncapped.path) > 1.5 * most  # without the ceiling the grain costs more
 
 
 def test_many_clips_render_in_groups_in_order_on_the_frame_grid(
