@@ -33,7 +33,7 @@ import re
 import struct
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import MediaError, Problem
 from .runner import run
@@ -163,37 +163,46 @@ def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]
         pos += size
 
 
+# The boxes an MP4/MOV/M4A file can start with.
+_MP4_FIRST_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"wide"}
+
+
+def _top_boxes(fh: BinaryIO, size: int) -> tuple[list[tuple[bytes, int, int, int]], bool]:
+    """The top-level boxes of an MP4 file (type, start, header length, end), read by their
+    headers only, and whether they tile the whole file (False: it stopped making sense)."""
+    boxes: list[tuple[bytes, int, int, int]] = []
+    offset = 0
+    while offset + 8 <= size:
+        fh.seek(offset)
+        header = fh.read(16)
+        box, kind = struct.unpack(">I4s", header[:8])
+        head_len = 8
+        if box == 1 and len(header) == 16:
+            box, head_len = struct.unpack(">Q", header[8:16])[0], 16
+        elif box == 0:
+            box = size - offset
+        if box < head_len:
+            return boxes, False
+        end = min(size, offset + box)
+        boxes.append((kind, offset, head_len, end))
+        offset = end
+    return boxes, True
+
+
 def _mp4_traces(path: Path) -> list[str]:
     """Header creation times and user-data boxes of an MP4/MOV/M4A file."""
-    with path.open("rb") as fh:
-        head = fh.read(12)
-        if len(head) < 8 or head[4:8] not in {b"ftyp", b"moov", b"mdat", b"free", b"wide"}:
-            return []
     traces: list[str] = []
-    # Only moov is read into memory (it is small); mdat is skipped by size.
     with path.open("rb") as fh:
-        offset = 0
-        while True:
-            fh.seek(offset)
-            header = fh.read(16)
-            if len(header) < 8:
-                break
-            size, kind = struct.unpack(">I4s", header[:8])
-            head_len = 8
-            if size == 1:
-                size = struct.unpack(">Q", header[8:16])[0]
-                head_len = 16
-            elif size == 0:
-                size = path.stat().st_size - offset
-            if size < head_len:
-                break
+        if fh.read(12)[4:8] not in _MP4_FIRST_BOXES:
+            return []
+        # Only moov is read into memory (it is small); mdat is skipped by size.
+        for kind, start, head_len, end in _top_boxes(fh, path.stat().st_size)[0]:
             if kind == b"moov":
-                fh.seek(offset + head_len)
-                moov = fh.read(size - head_len)
+                fh.seek(start + head_len)
+                moov = fh.read(end - start - head_len)
                 traces += _walk(moov, 0, len(moov), "moov")
             elif kind in {b"udta", b"meta", b"uuid", b"loci"}:
-                traces.append(f"top-level {kind.decode('latin-1')} box ({size} bytes)")
-            offset += size
+                traces.append(f"top-level {kind.decode('latin-1')} box ({end - start} bytes)")
     return traces
 
 
@@ -257,24 +266,11 @@ def _metadata_ranges(path: Path) -> list[tuple[int, int]]:
     size = path.stat().st_size
     with path.open("rb") as fh:
         head = fh.read(16)
-        if len(head) >= 8 and head[4:8] in {b"ftyp", b"moov", b"mdat", b"free", b"wide"}:
-            ranges: list[tuple[int, int]] = []
-            offset = 0
-            while offset + 8 <= size:
-                fh.seek(offset)
-                header = fh.read(16)
-                box, kind = struct.unpack(">I4s", header[:8])
-                head_len = 8
-                if box == 1 and len(header) == 16:
-                    box, head_len = struct.unpack(">Q", header[8:16])[0], 16
-                elif box == 0:
-                    box = size - offset
-                if box < head_len:
-                    return [(0, size)]  # not boxes after all: scan the lot
-                end = min(size, offset + box)
-                ranges.append((offset, offset + head_len if kind == b"mdat" else end))
-                offset = end
-            return ranges
+        if head[4:8] in _MP4_FIRST_BOXES:
+            boxes, whole = _top_boxes(fh, size)
+            if not whole:
+                return [(0, size)]  # not boxes after all: scan the lot
+            return [(lo, lo + head if kind == b"mdat" else hi) for kind, lo, head, hi in boxes]
         if head[:3] == b"ID3" or _is_mpeg_frame(head):
             tag = 0
             if head[:3] == b"ID3" and len(head) >= 10:
