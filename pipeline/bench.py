@@ -203,8 +203,9 @@ def _render_clip_sweep(tmp: Path, counts: tuple[int, ...] = (10, 100)) -> dict[s
     ``defaults.AUDIO_CLIPS_PER_RUN`` bounds how many are open at once."""
     hour = _long_input(tmp, 131, "hour.m4a")
     cache_dir = tmp / "sweep-cache"
-    recording = probe(hour, hour.name, Cache(cache_dir))
-    analyse(recording, Cache(cache_dir))
+    cache = Cache(cache_dir)  # the children find the probe and loudness here
+    recording = probe(hour, hour.name, cache)
+    analyse(recording, cache)
     runs = []
     for clips in counts:
         proc = subprocess.run(
