@@ -285,9 +285,8 @@ def video_stage(job: EpisodeJob, ctx: Context) -> None:
             "consented to show their face"
         )
         return
-    videos = job.videos or {
-        name: video.require_video(job.recordings[name].path) for name in timeline.sources()
-    }
+    videos = job.videos  # probed and checked by video_check_stage
+    assert videos, "video_check_stage runs before video_stage"
     gains = {name: analyse_mod.recording_gain(job.loudness[name]) for name in timeline.sources()}
     vtt = job.outputs["captions-vtt"].path
     options = {
