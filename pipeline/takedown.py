@@ -38,30 +38,19 @@ def purge_caches(cache: Cache, recordings: list[Recording]) -> list[str]:
         if data.get("recording_sha256") in shas:
             path.unlink()
             removed.append(f"transcripts/{path.name}")
-    for path in sorted((base / "renders").glob("*.json")):
-        data = _json(path)
-        if shas & set(data.get("recordings", [])):
-            path.with_suffix(".mp3").unlink(missing_ok=True)
-            path.unlink()
-            removed.append(f"renders/{path.stem}")
+    removed += _purge_made_from(base / "renders", shas, (".mp3",))
+    removed += _purge_made_from(base / "videos", shas, (".mp4", ".jpg"))
     videos = base / "videos"
-    for path in sorted(videos.glob("*.json")):
-        data = _json(path)
-        if shas & set(data.get("recordings", [])):
-            path.with_suffix(".mp4").unlink(missing_ok=True)
-            path.with_suffix(".jpg").unlink(missing_ok=True)
-            path.unlink()
-            removed.append(f"videos/{path.stem}")
     # What cannot be traced to its recordings goes too: a video rendered before renders
     # named their recordings, and what a killed render left behind (its work folders
     # and partial files). At worst they are made again.
-    leftovers = [
+    leftovers = {
         *(p for p in videos.glob("*.mp4") if not p.with_suffix(".json").exists()),
         *videos.glob("*.tmp.*"),
         *videos.glob(".work-*"),
         *(base / "renders").glob(".stems-*"),
         *(base / "renders").glob(".*.tmp.mp3"),
-    ]
+    }
     for path in sorted(leftovers):
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
@@ -69,6 +58,19 @@ def purge_caches(cache: Cache, recordings: list[Recording]) -> list[str]:
             path.unlink(missing_ok=True)
             path.with_suffix(".jpg").unlink(missing_ok=True)
         removed.append(f"{path.parent.name}/{path.name}")
+    return removed
+
+
+def _purge_made_from(folder: Path, shas: set[str], suffixes: tuple[str, ...]) -> list[str]:
+    """Delete each render in ``folder`` whose JSON names one of ``shas`` among its
+    recordings: the JSON and its files with ``suffixes``."""
+    removed: list[str] = []
+    for path in sorted(folder.glob("*.json")):
+        if shas & set(_json(path).get("recordings", [])):
+            for suffix in suffixes:
+                path.with_suffix(suffix).unlink(missing_ok=True)
+            path.unlink()
+            removed.append(f"{folder.name}/{path.stem}")
     return removed
 
 
