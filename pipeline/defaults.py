@@ -117,3 +117,9 @@ FEED_FETCH_USER_AGENT = "storycast-validate-feed"
 # app holding the previous feed can still download what it lists. (Withdrawn
 # episodes are removed at once.)
 RETIRE_SECONDS = 7 * 24 * 3600
+
+# Every ffmpeg/ffprobe run has a time limit (pipeline.runner): this one for quick steps
+# (probing, measuring a short file); steps that scale with the media add
+# TOOL_SECONDS_PER_MEDIA_SECOND for each second they process.
+TOOL_TIMEOUT = 600.0
+TOOL_SECONDS_PER_MEDIA_SECOND = 4.0

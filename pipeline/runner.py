@@ -2,6 +2,14 @@
 
 Every command is logged as a copy-pasteable line, and a failure becomes a
 ``ToolError`` carrying the tail of stderr instead of a bare CalledProcessError.
+Every run has a time limit, so one hung ffmpeg cannot stall the whole batch.
+
+``source_input`` is the one way a contributor's file is opened by ffmpeg or
+ffprobe: only the containers phones and editors write are read
+(``SOURCE_DEMUXERS``), and only from the local file itself
+(``-protocol_whitelist file``). A "recording" that is really a playlist, a
+concat list, an image sequence, a URL or a device is refused when it is probed,
+so no audio from elsewhere on the machine can reach an episode.
 """
 
 from __future__ import annotations
@@ -13,11 +21,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import defaults
 from .errors import Problem, ToolError
 
 log = logging.getLogger("storycast.run")
 
 STDERR_TAIL_LINES = 12
+
+# ffmpeg demuxers for what phones and editing programs write: MP4/M4A/MOV/3GP ("mov"),
+# MP3, WAV, FLAC, Ogg/Opus, WebM/MKV ("matroska"), AMR (3GPP and raw) and ADTS AAC.
+# Never hls, concat, image2, lavfi, or any device or network demuxer.
+SOURCE_DEMUXERS = ("mov", "mp3", "wav", "flac", "ogg", "matroska", "amr", "amrnb", "amrwb", "aac")
+
+
+def source_input(path: Path) -> list[str]:
+    """ffmpeg/ffprobe input options that open ``path`` as a contributor's recording, and
+    nothing else: put ``-ss``/``-t`` before them as usual."""
+    return [
+        "-protocol_whitelist", "file",
+        "-format_whitelist", ",".join(SOURCE_DEMUXERS),
+        "-i", "file:" + str(Path(path).absolute()),
+    ]  # fmt: skip
 
 
 def stderr_tail(stderr: str, lines: int = STDERR_TAIL_LINES) -> str:
@@ -32,12 +56,28 @@ def run(
     path: Path | None = None,
     check: bool = True,
     text: bool = True,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[Any]:
-    """Run ``cmd``; return its output. ``what`` names the step for the error message."""
+    """Run ``cmd``; return its output. ``what`` names the step for the error message.
+
+    ``timeout`` (seconds; ``defaults.TOOL_TIMEOUT`` when None) bounds the run: past it the
+    program is killed and a ToolError says so. Long steps pass a limit scaled by the
+    length of what they process.
+    """
     args = [str(c) for c in cmd]
     log.debug("run: %s", shlex.join(args))
+    limit = defaults.TOOL_TIMEOUT if timeout is None else timeout
     try:
-        raw = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL)
+        raw = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL, timeout=limit)
+    except subprocess.TimeoutExpired as exc:
+        raise ToolError(
+            Problem(
+                path,
+                f"{what} did not finish within {limit:.0f} s, so {args[0]} was stopped.",
+                "If the file is very long, check it plays; otherwise report this with the "
+                f"command: {shlex.join(args)}",
+            )
+        ) from exc
     except FileNotFoundError as exc:
         raise ToolError(
             Problem(

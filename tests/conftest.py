@@ -43,6 +43,17 @@ def copy_example(dest: Path) -> Path:
     return dest
 
 
+def copy_with_caches(example_run: Run, dest: Path) -> Path:
+    """A fresh copy of the example project (nothing published yet) that shares the
+    example run's caches, so its recordings are not probed, measured or transcribed
+    again. Use it for any test that needs the example show as a starting point."""
+    copy_example(dest)
+    cache = example_run.root / ".storycast" / "cache"
+    if cache.is_dir():
+        shutil.copytree(cache, dest / ".storycast" / "cache")
+    return dest
+
+
 @pytest.fixture(scope="session")
 def example_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     """The repository's example show, published once into a temporary project."""
