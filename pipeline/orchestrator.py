@@ -14,6 +14,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -24,6 +25,7 @@ from . import (
     defaults,
     edit,
     edl,
+    ledger,
     people,
     publish,
     redact,
@@ -59,6 +61,7 @@ class Context:
     _engine: Engine | None = field(default=None, repr=False)
     people: dict[str, Person] = field(default_factory=dict)
     people_problems: list[Problem] = field(default_factory=list)
+    people_file_problems: list[Problem] = field(default_factory=list)  # people.yaml only
     withdrawals: list[Withdrawal] = field(default_factory=list)
 
     @property
@@ -204,6 +207,7 @@ def transcribe_stage(job: EpisodeJob, ctx: Context) -> None:
 def render_stage(job: EpisodeJob, ctx: Context) -> None:
     assert job.timeline
     result = render_timeline(job.timeline, job.recordings, job.loudness, ctx.cache)
+    job.renders.add(result.key)
     job.rendered_loudness = result.loudness
     if result.note:
         job.notes.append(result.note)
@@ -298,6 +302,7 @@ def video_stage(job: EpisodeJob, ctx: Context) -> None:
     }
     shas = {name: rec.sha256 for name, rec in job.recordings.items()}
     key = video.video_render_key(timeline, shas, gains, options)
+    job.renders.add(key)
     mp4 = ctx.cache.path("videos", key, ".mp4")
     poster = ctx.cache.path("videos", key, ".jpg")
     if not (mp4.exists() and poster.exists()):
@@ -444,6 +449,8 @@ class RunReport:
     jobs: list[EpisodeJob]
     show_problems: list[Problem]
     publish_error: str = ""
+    # takedowns that could not be finished (or confirmed) this run
+    takedown_problems: list[Problem] = field(default_factory=list)
     published_keys: int = 0
     uploaded: int = 0
     deleted: int = 0
@@ -455,6 +462,7 @@ class RunReport:
         return (
             not self.show_problems
             and not self.publish_error
+            and not self.takedown_problems
             and all(j.status != "failed" for j in self.jobs)
         )
 
@@ -468,6 +476,9 @@ def _open(show_file: Path, root: Path, out: TextIO) -> tuple[Context | None, lis
     staging = root / ".storycast" / "staging" / show.slug
     ctx = Context(root=root, show=show, cache=cache, staging=staging, out=out)
     ctx.people, ctx.people_problems = people.load_people(show.episodes_dir)
+    ctx.people_file_problems = [
+        p for p in ctx.people_problems if p.path and p.path.name == people.PEOPLE_FILE
+    ]
     ctx.withdrawals, more = people.load_withdrawals(show.episodes_dir)
     ctx.people_problems += more
     return ctx, []
@@ -494,69 +505,201 @@ def check(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunReport:
 def publish_show(
     show_file: Path, root: Path, out: TextIO = sys.stderr, *, dry_run: bool = False
 ) -> RunReport:
-    """Every episode through the stages, then the store step (or, dry, only its plan)."""
+    """Takedowns first, then every other episode through the stages, then the store step
+    (or, dry, only its plan), then what the takedowns leave to purge and record."""
     ctx, problems = _open(show_file, root, out)
     if ctx is None:
         return RunReport(None, [], problems)
-    shutil.rmtree(ctx.staging, ignore_errors=True)
-    jobs = episode_jobs(ctx.show)
-    for i, job in enumerate(jobs, 1):
-        run_stages(job, PUBLISH_STAGES, ctx, f"[{i}/{len(jobs)}]")
-    report = RunReport(ctx.show, jobs, [])
+    show = ctx.show
+    jobs = episode_jobs(show)
+    report = RunReport(show, jobs, [])
+    published = ledger.read(show.episodes_dir, show.slug)
+    takedowns = takedown.find(
+        show, ctx.people, not ctx.people_file_problems, ctx.withdrawals, published
+    )
     try:
-        store: ObjectStore = open_store(ctx.show.storage, root, ctx.show.path)
-        if dry_run:
-            report.plan = publish.format_plan(publish.plan(ctx.show, jobs, store))
-            return report
-        ctx.say(f"store: publishing to {store.description}")
-        result = publish.publish(ctx.show, jobs, store, ctx.staging, ctx.say)
-        report.uploaded, report.deleted, report.published_keys = (
-            result.uploaded,
-            result.deleted,
-            result.kept,
-        )
-        report.removed_feeds = result.removed_feeds
-        _after_takedowns(ctx, jobs, result.removed)
-        private = open_private_store(ctx.show.storage, root, ctx.show.path)
-        if private is not None:
-            publish.archive_recordings(ctx.show, jobs, private, ctx.say)
+        store: ObjectStore = open_store(show.storage, root, show.path)
+        private = open_private_store(show.storage, root, show.path)
     except StorycastError as exc:
         report.publish_error = str(exc)
-        for job in jobs:
-            if job.status == "ready":
-                job.status = "failed"
-                job.reason = "not published: the store step failed (see below)"
+        _takedowns_fail(jobs, takedowns, str(exc), report)
+        return report
+    shutil.rmtree(ctx.staging, ignore_errors=True)
+    try:
+        # 1. takedowns: from the manifest and the people file, before any stage runs
+        manifest_raw: bytes | None = publish.READ
+        try:
+            manifest_raw = takedown.take_down(show, takedowns, store, ctx.say, dry_run=dry_run)
+        except StorycastError as exc:
+            for td in takedowns.values():
+                td.failed["storage"] = str(exc).splitlines()[0]
+        _takedown_jobs(jobs, takedowns, show)
+        if private is not None and not dry_run:
+            for td in takedowns.values():
+                if td.kind == "consent":
+                    takedown.purge_archive(show, td, private)
+        # 2. every other episode
+        for i, job in enumerate(jobs, 1):
+            run_stages(job, PUBLISH_STAGES, ctx, f"[{i}/{len(jobs)}]")
+        if dry_run:
+            report.plan = publish.format_plan(publish.plan(show, jobs, store))
+            return report
+        # 3. the store step
+        _record_publications(show, jobs, published, takedowns, ctx, provisional=True)
+        try:
+            ctx.say(f"store: publishing to {store.description}")
+            result = publish.publish(
+                show, jobs, store, ctx.staging, ctx.say, manifest_raw=manifest_raw
+            )
+            report.uploaded, report.deleted, report.published_keys = (
+                result.uploaded,
+                result.deleted,
+                result.kept,
+            )
+            report.removed_feeds = result.removed_feeds
+            if private is not None:
+                publish.archive_recordings(show, jobs, private, ctx.say)
+        except StorycastError as exc:
+            report.publish_error = str(exc)
+            for job in jobs:
+                if job.status == "ready":
+                    job.status = "failed"
+                    job.reason = "not published: the store step failed (see below)"
+        _record_publications(show, jobs, published, takedowns, ctx, provisional=False)
     finally:
         shutil.rmtree(ctx.staging, ignore_errors=True)
+        # 4. what the takedowns leave: derived caches, the audit log, the summary
+        if not dry_run:
+            _finish_takedowns(ctx, jobs, takedowns, published, report)
     return report
 
 
-def _after_takedowns(ctx: Context, jobs: list[EpisodeJob], removed: dict[str, list[str]]) -> None:
-    """What storycast derived from a withdrawn episode goes too, and the audit log says so."""
+def _takedown_jobs(
+    jobs: list[EpisodeJob], takedowns: dict[str, takedown.Takedown], show: Show
+) -> None:
+    """Each takedown's episode is a job (one whose folder is gone too), not run through the
+    stages when someone's voice may not be published."""
+    by_slug = {job.slug: job for job in jobs}
+    for slug, td in sorted(takedowns.items()):
+        job = by_slug.get(slug)
+        if job is None:
+            job = EpisodeJob(folder=td.folder or show.episodes_dir / slug)
+            jobs.append(job)
+        if td.kind == "consent":
+            job.status = "withdrawn"
+            job.reason = td.reason
+            job.requested_by = td.requested_by
+        else:
+            job.notes.append(td.reason)
+
+
+def _takedowns_fail(
+    jobs: list[EpisodeJob], takedowns: dict[str, takedown.Takedown], why: str, report: RunReport
+) -> None:
+    for td in takedowns.values():
+        td.failed["storage"] = why.splitlines()[0]
+    _takedown_jobs(jobs, takedowns, report.show)  # type: ignore[arg-type]
+    for td in takedowns.values():
+        report.takedown_problems.append(takedown.problem_for(td))
+        _mark_not_done(jobs, td)
+
+
+def _mark_not_done(jobs: list[EpisodeJob], td: takedown.Takedown) -> None:
     for job in jobs:
-        if job.status != "withdrawn":
+        if job.slug == td.slug and job.status in ("withdrawn", "pending"):
+            job.status = "failed"
+            job.reason = takedown.problem_for(td).message
+
+
+def _finish_takedowns(
+    ctx: Context,
+    jobs: list[EpisodeJob],
+    takedowns: dict[str, takedown.Takedown],
+    published: dict[str, ledger.Publication],
+    report: RunReport,
+) -> None:
+    """Purge what storycast derived from the withdrawn recordings (except what an episode
+    still being published uses), say where raw copies remain, record it all in the audit
+    log, and say TAKEN DOWN only of what storage was read back without."""
+    show = ctx.show
+    live = [job for job in jobs if job.status in ("ready", "published")]
+    keep = {rec.sha256 for job in live for rec in job.recordings.values()}
+    renders = {key for job in live for key in job.renders}
+    withdrawn = {w.person for w in ctx.withdrawals}
+    for td in takedowns.values():
+        if td.kind == "consent":
+            td.shas = takedown.recording_shas(td, published.get(td.slug))
+            td.cache_removed = takedown.purge_caches(ctx.cache, td.shas, keep, renders)
+            raw = takedown.raw_copies(td.folder, set(td.people) & withdrawn)
+            td.raw_copies = [
+                str(p.relative_to(ctx.root)) for p in raw if p.is_relative_to(ctx.root)
+            ]
+        entry = takedown.audit_entry(show, td)
+        if entry is not None:
+            takedown.append_audit(show.episodes_dir, entry)
+        job = next((j for j in jobs if j.slug == td.slug), None)
+        if not td.done:
+            report.takedown_problems.append(takedown.problem_for(td))
+            _mark_not_done(jobs, td)
             continue
-        keys = removed.get(job.slug, [])
-        purged = takedown.purge_caches(ctx.cache, list(job.recordings.values()))
-        if keys or purged:
-            takedown.audit(
-                ctx.show.episodes_dir,
-                {
-                    "action": "takedown",
-                    "show": ctx.show.slug,
-                    "episode": job.slug,
-                    "reason": job.reason,
-                    "requested_by": job.requested_by,
-                    "removed_from_storage": keys,
-                    "removed_from_cache": purged,
-                    "feed": ctx.show.feed_url,
-                    **({"video_feed": ctx.show.video_feed_url} if ctx.show.video_feed else {}),
-                },
-            )
+        if job is None:
+            continue
+        if td.removed or td.cache_removed or td.archive_removed:
             job.notes.append(
-                f"taken down: {len(keys)} published files and {len(purged)} cached files "
-                "removed; recorded in episodes/audit.jsonl"
+                f"taken down: {len(td.removed)} published files, {len(td.archive_removed)} "
+                f"archived recordings and {len(td.cache_removed)} cached files removed; "
+                f"recorded in {show.episodes_dir.name}/{takedown.AUDIT_FILE}"
             )
+        if td.raw_copies:
+            ids = sorted(set(td.people) & withdrawn)
+            job.notes.append(
+                "raw recordings with "
+                + ", ".join(ids)
+                + " are still kept here (never published): "
+                + ", ".join(td.raw_copies)
+                + ". To delete them: storycast withdraw "
+                + " ".join(ids)
+                + " --erase-recordings"
+            )
+
+
+def _record_publications(
+    show: Show,
+    jobs: list[EpisodeJob],
+    before: dict[str, ledger.Publication],
+    takedowns: dict[str, takedown.Takedown],
+    ctx: Context,
+    *,
+    provisional: bool,
+) -> None:
+    """Keep the private record of who is in each published episode.
+
+    Written before the store step too (``provisional``), with every episode about to go
+    out, so a run killed mid-publish still leaves a record a later takedown can use.
+    """
+    entries = {s: p for s, p in before.items() if not (s in takedowns and takedowns[s].done)}
+    at = datetime.now(UTC).replace(microsecond=0).isoformat()
+    for job in jobs:
+        if job.status not in (("ready", "published") if provisional else ("published",)):
+            continue
+        if job.episode is None or job.timeline is None:
+            continue
+        used = job.timeline.sources()
+        ids = tuple(
+            dict.fromkeys(pid for name in used for pid in job.episode.appearances.get(name, ()))
+        )
+        entries[job.slug] = ledger.Publication(
+            people=ids,
+            faces=ids if "video" in job.outputs else (),
+            recordings={
+                name: job.recordings[name].sha256 for name in used if name in job.recordings
+            },
+            edl_sha256=job.timeline.edl_sha256,
+            redactions=tuple(r.text for r in job.timeline.redactions if r.text),
+            at=at,
+        )
+    if entries != before:
+        ledger.write(show.episodes_dir, show.slug, entries)
 
 
 def prepare_episode(

@@ -19,6 +19,7 @@ by hand; the next publish takes down every episode the person appears in.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -159,15 +160,35 @@ def load_withdrawals(episodes_dir: Path) -> tuple[list[Withdrawal], list[Problem
         return [], []
     root = load(path, problems)
     found: list[Withdrawal] = []
-    top = root.mapping({"withdrawals"}) if root is not None else None
+    if root is None:
+        # Not readable as YAML (damaged by hand?): whoever it names still counts as
+        # withdrawn, so their episodes come down while the file is put right.
+        text = path.read_bytes().decode("utf-8", "replace") if path.is_file() else ""
+        for pid in dict.fromkeys(re.findall(r"(?m)^[\s-]*person:\s*['\"]?([\w-]+)", text)):
+            found.append(Withdrawal(pid, datetime.now(UTC), ""))
+        return found, problems.items
+    top = root.mapping({"withdrawals"})
     if top is not None and "withdrawals" in top:
         for item in top["withdrawals"].items():
+            # A damaged entry still withdraws whoever it names: a takedown must never
+            # depend on the record being tidy. What is wrong is reported too.
             fields = item.mapping({"person", "at", "requested_by"}) or {}
             person = fields["person"].text() if "person" in fields else None
             at = fields["at"].timestamp() if "at" in fields else None
             by = fields["requested_by"].text() if "requested_by" in fields else ""
-            if person and at:
-                found.append(Withdrawal(person, at, by or ""))
+            if not person:
+                item.problem(
+                    "this withdrawal does not say whose it is (`person:`).",
+                    "Put back the person's id from people.yaml, or run `storycast withdraw "
+                    "ID --requested-by NAME` again.",
+                )
+                continue
+            if at is None:
+                item.problem(
+                    f"this withdrawal of `{person}` has no valid date (`at:`); it still counts.",
+                    "Put back the date it was recorded, e.g. 2026-11-29T18:00:00+00:00.",
+                )
+            found.append(Withdrawal(person, at or datetime.now(UTC), by or ""))
     return found, problems.items
 
 

@@ -65,6 +65,8 @@ _READABLE = {"storycast.Manifest.1", MANIFEST_SCHEMA}
 FEED_TYPE = "application/rss+xml; charset=utf-8"
 # What storycast's own media keys look like: NAME-<16 hex of sha256>.EXT
 _OUR_KEY = re.compile(r"^[A-Za-z0-9._\-]+-[0-9a-f]{16}(\.[A-Za-z0-9.]+)?$")
+# An episode's files are named after it: media/SHOW/SLUG-<16 hex>[.EXT]
+_KEY_SLUG = re.compile(r"^(?P<slug>.+)-[0-9a-f]{16}(?:\.[A-Za-z0-9.]+)?$")
 
 
 @dataclass
@@ -123,11 +125,21 @@ def media_prefix(show: Show) -> str:
     return f"media/{show.slug}/"
 
 
+def key_episode(show: Show, key: str) -> str | None:
+    """The episode a media key belongs to (its slug), from the key's own shape; None for
+    a key that is not an episode's (the show artwork, anything not storycast's)."""
+    prefix = media_prefix(show)
+    if not key.startswith(prefix):
+        return None
+    m = _KEY_SLUG.match(key[len(prefix) :])
+    return m["slug"] if m and m["slug"] != "artwork" else None
+
+
 def read_manifest(store: ObjectStore, show: Show) -> dict[str, Any]:
-    return _parse_manifest(store.get_bytes(manifest_key(show)))
+    return parse_manifest(store.get_bytes(manifest_key(show)))
 
 
-def _parse_manifest(raw: bytes | None) -> dict[str, Any]:
+def parse_manifest(raw: bytes | None) -> dict[str, Any]:
     if raw is None:
         return {}
     try:
@@ -142,6 +154,7 @@ def _url(show: Show, key: str) -> str:
 
 
 def _episode_json(ep: Episode) -> dict[str, Any]:
+    """What the feed needs of an episode to list it again: public text, no local paths."""
     return {
         "slug": ep.slug,
         "show": ep.show,
@@ -153,14 +166,13 @@ def _episode_json(ep: Episode) -> dict[str, Any]:
         "explicit": ep.explicit,
         "episode_type": ep.episode_type,
         "guid": ep.guid,
-        "folder": str(ep.folder),
-        "edl": str(ep.edl),
     }
 
 
-def _episode_from(d: dict[str, Any]) -> Episode:
+def _episode_from(d: dict[str, Any], show: Show) -> Episode:
+    folder = show.episodes_dir / d["slug"]  # where it is on this machine; never recorded
     return Episode(
-        folder=Path(d["folder"]),
+        folder=folder,
         slug=d["slug"],
         show=d["show"],
         title=d["title"],
@@ -168,7 +180,7 @@ def _episode_from(d: dict[str, Any]) -> Episode:
         number=d["number"],
         season=d["season"],
         published=datetime.fromisoformat(d["published"]),
-        edl=Path(d["edl"]),
+        edl=folder / "edl.yaml",
         explicit=d["explicit"],
         episode_type=d["episode_type"],
         guid=d["guid"],
@@ -191,10 +203,11 @@ def _file_from(d: dict[str, Any]) -> PublishedFile:
     return PublishedFile(d["role"], d["key"], d["url"], int(d["size"]), d["content_type"])
 
 
-def _entry_from(old: dict[str, Any]) -> FeedEntry:
+def entry_from(old: dict[str, Any], show: Show) -> FeedEntry:
+    """A published episode as the manifest records it, ready to list in a feed again."""
     bite = old.get("soundbite")
     return FeedEntry(
-        _episode_from(old["episode"]),
+        _episode_from(old["episode"], show),
         float(old["duration"]),
         {r: _file_from(f) for r, f in old["files"].items()},
         credits=tuple(Credit(**c) for c in old.get("credits", [])),
@@ -244,13 +257,13 @@ class _Feed:
 
 
 # manifest name, label, variant: the main feed first.
-_FEEDS: tuple[tuple[str, str, FeedVariant], ...] = (
+FEEDS: tuple[tuple[str, str, FeedVariant], ...] = (
     ("feed", "the feed", "main"),
     ("video_feed", "the video feed", "video"),
 )
 
 
-def _feed_address(show: Show, variant: FeedVariant) -> tuple[str, str]:
+def feed_address(show: Show, variant: FeedVariant) -> tuple[str, str]:
     """A feed's key and public URL."""
     if variant == "video":
         return show.video_feed_key, show.video_feed_url
@@ -287,11 +300,20 @@ class _Run:
     notes: list[str]
 
 
+# "Read the manifest from the store": the default when no caller has just read it.
+READ: Any = object()
+
+
 def _decide(
-    show: Show, jobs: list[EpisodeJob], store: ObjectStore, *, dry_run: bool = False
+    show: Show,
+    jobs: list[EpisodeJob],
+    store: ObjectStore,
+    *,
+    dry_run: bool = False,
+    manifest_raw: bytes | None = READ,
 ) -> _Run:
-    previous_raw = store.get_bytes(manifest_key(show))
-    previous = _parse_manifest(previous_raw)
+    previous_raw = store.get_bytes(manifest_key(show)) if manifest_raw is READ else manifest_raw
+    previous = parse_manifest(previous_raw)
     listing = {o.key: o for o in store.list(media_prefix(show))}
     feed_listing = {o.key: o for o in store.list(_feed_prefix(show))}
     recorded = _recorded(previous)
@@ -345,16 +367,16 @@ def _decide(
                     f"({', '.join(missing)}), so it is left out of the feed until it publishes"
                 )
                 continue
-            entries.append(_entry_from(old))
+            entries.append(entry_from(old, show))
             manifest_episodes[job.slug] = copy.deepcopy(old)
             if not dry_run:
                 job.notes.append("its previously published version stays in the feed")
 
     feeds: list[_Feed] = []
-    for name, label, variant in _FEEDS:
+    for name, label, variant in FEEDS:
         if variant == "video" and not show.video_feed:
             continue
-        key, url = _feed_address(show, variant)
+        key, url = feed_address(show, variant)
         data = build_feed(show, entries, artwork, variant=variant)
         sha = hashlib.sha256(data).hexdigest()
         feeds.append(_Feed(name, label, key, url, data, sha, feed_listing.get(key)))
@@ -399,13 +421,22 @@ def _decide(
     # download an enclosure hours later. A withdrawn episode's files go at once.
     retired_before: dict[str, Any] = previous.get("retired", {})
     retired: dict[str, Any] = {}
-    taken_down = {key for keys in withdrawn.values() for key in keys}
+    # Every version of a withdrawn episode goes at once: current, superseded and retired.
+    taken_down = {key for keys in withdrawn.values() for key in keys} | {
+        key for key in listing if key_episode(show, key) in withdrawn
+    }
+    # Keys an unfinished takedown still has to remove are the takedown's (takedown.py).
+    pending_takedown = {
+        key for td in (previous.get("takedowns") or {}).values() for key in td.get("keys", [])
+    }
     clock = datetime.now(UTC).replace(microsecond=0)
     for key, now in sorted(listing.items()):
-        if key in referenced:
+        if key in referenced or key in pending_takedown:
             continue
         rec = recorded.get(key) or retired_before.get(key)
-        if rec and rec.get("version") and now.version != rec["version"]:
+        if key in taken_down:
+            deletions.append(now)  # a takedown wins over a hand edit
+        elif rec and rec.get("version") and now.version != rec["version"]:
             conflicts[key] = _changed(int(rec["size"]), rec["version"], now) + (
                 "; it is no longer published, but is left in place"
             )
@@ -422,6 +453,9 @@ def _decide(
                     "since": since or clock.isoformat(),
                     "size": now.size,
                     "version": now.version,
+                    "episode": retired_before.get(key, {}).get("episode")
+                    or key_episode(show, key)
+                    or "",
                 }
         else:
             foreign.append(now)
@@ -490,6 +524,12 @@ def _feed_state(
             f"version {now.version})"
         )
         return "conflict"
+    if rec.get("hand_edited"):
+        conflicts[feed.key] = (
+            "changed by hand before a takedown, which removed the withdrawn episode from it "
+            "and kept the rest of the change"
+        )
+        return "conflict"
     if now.version != rec.get("version"):
         # Ours if it is the feed last recorded or the one an interrupted run was writing.
         stored_sha = _stored_sha(store, feed.key)
@@ -529,13 +569,13 @@ def _feeds_no_longer_published(
     """
     retired: list[ObjectInfo] = []
     kept: dict[str, Any] = {}
-    for name, _label, variant in _FEEDS:
+    for name, _label, variant in FEEDS:
         if variant == "main" or name in wanted:
             continue
         rec = previous.get(name)
         rec = rec if isinstance(rec, dict) else {}
         pending = _pending_sha(previous, name)
-        now = feed_listing.get(_feed_address(show, variant)[0])
+        now = feed_listing.get(feed_address(show, variant)[0])
         if now is None or not (rec or pending):
             continue  # gone already, or never ours: the manifest stops recording it
         if rec.get("version") and now.version == rec["version"]:
@@ -570,10 +610,15 @@ def publish(
     store: ObjectStore,
     staging: Path,
     say: Callable[[str], None],
+    *,
+    manifest_raw: bytes | None = READ,
 ) -> PublishResult:
-    """Publish the ready episodes; see the module docstring for the order and the guarantees."""
+    """Publish the ready episodes; see the module docstring for the order and the guarantees.
+
+    ``manifest_raw``: the manifest's bytes as the caller just read (or wrote) them, so the
+    run does not read it again."""
     result = PublishResult()
-    run = _decide(show, jobs, store)
+    run = _decide(show, jobs, store, manifest_raw=manifest_raw)
     for note in run.notes:
         say(f"store: {note}")
     conflicted = [feed for feed in run.feeds if feed.state == "conflict"]
@@ -652,7 +697,7 @@ def publish(
                 for w in run.uploads
             },
         }
-        _put_manifest(store, show, pending)
+        put_manifest(store, show, pending)
     for feed in run.feeds:
         what = feed.label.removeprefix("the ")
         if feed.state != "unchanged":
@@ -700,10 +745,11 @@ def publish(
         "episodes": episodes,
         "cors": cors,
         "retired": run.retired,
+        # takedowns an earlier run could not finish: takedown.take_down finishes them
+        **({"takedowns": run.previous["takedowns"]} if run.previous.get("takedowns") else {}),
     }
-    manifest_bytes = _manifest_bytes(manifest)
-    if manifest_bytes != run.previous_raw:
-        _put_manifest(store, show, manifest)
+    if manifest_bytes(manifest) != run.previous_raw:
+        put_manifest(store, show, manifest)
         result.uploaded += 1
     for job in run.published:
         job.status = "published"
@@ -738,14 +784,14 @@ def publish(
     return result
 
 
-def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
     return json.dumps(manifest, indent=1, sort_keys=True).encode()
 
 
-def _put_manifest(store: ObjectStore, show: Show, manifest: dict[str, Any]) -> None:
+def put_manifest(store: ObjectStore, show: Show, manifest: dict[str, Any]) -> None:
     store.put_bytes(
         manifest_key(show),
-        _manifest_bytes(manifest),
+        manifest_bytes(manifest),
         "application/json",
         defaults.FEED_CACHE_CONTROL,
     )
@@ -888,12 +934,7 @@ def archive_recordings(
     stored = {o.key: o for o in private.list(prefix)}
     sent = 0
     for job in jobs:
-        if job.status == "withdrawn":
-            for key in [k for k in stored if k.startswith(f"{prefix}{job.slug}/")]:
-                private.delete(key)
-                say(f"private store: removed {key} ({job.slug} withdrawn)")
-            continue
-        if job.status not in ("ready", "published"):
+        if job.status not in ("ready", "published"):  # a takedown purges its own copies
             continue
         for name, rec in job.recordings.items():
             key = recording_key(show, job.slug, name, rec.sha256)

@@ -429,6 +429,7 @@ class EpisodeJob:
     problems: list[Problem] = field(default_factory=list)  # when failed on bad input
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    renders: set[str] = field(default_factory=set)  # cache keys of the renders it uses
 
     @property
     def slug(self) -> str:

@@ -355,3 +355,22 @@ def load_episode(folder: Path, problems: Problems) -> Episode | None:
         poster_at=fields["poster_at"].seconds() if "poster_at" in fields else None,
         frame_rate=frame_rate,
     )
+
+
+def read_appearances(folder: Path) -> tuple[str | None, dict[str, tuple[str, ...]]]:
+    """The episode's show and who is in each recording, read leniently.
+
+    For takedowns: it must work when the rest of episode.yaml (or the EDL) is broken,
+    so only ``show:`` and ``appearances:`` are read and every other problem is ignored.
+    (None, {}) when the file cannot be read as YAML at all.
+    """
+    problems = Problems()
+    root = load(folder / EPISODE_FILE, problems)
+    if root is None or not root.is_mapping():
+        return None, {}
+    fields = root.mapping()
+    if fields is None:
+        return None, {}
+    show = fields["show"].text() if "show" in fields else None
+    appearances = _appearances(fields["appearances"]) if "appearances" in fields else {}
+    return show, appearances
