@@ -914,9 +914,13 @@ def format_plan(p: Plan) -> str:
 # --- private storage ------------------------------------------------------------------------
 
 
+def safe_name(name: str) -> str:
+    """A recording's name as it goes into an archive key."""
+    return re.sub(r"[^A-Za-z0-9._\-]+", "-", name).strip("-.") or "recording"
+
+
 def recording_key(show: Show, episode: str, name: str, sha256: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9._\-]+", "-", name).strip("-.") or "recording"
-    return f"recordings/{show.slug}/{episode}/{sha256[:16]}-{safe}"
+    return f"recordings/{show.slug}/{episode}/{sha256[:16]}-{safe_name(name)}"
 
 
 def archive_recordings(

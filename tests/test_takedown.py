@@ -1,0 +1,288 @@
+"""A withdrawal always takes down, completely, and says so only when it is true.
+
+Each test publishes the example show (reusing the example run's caches, so nothing is
+transcribed again), then tries one way a withdrawn episode could stay up: an EDL changed
+after approval, a deleted recording or folder, a broken EDL, another episode breaking
+the store step, hand edits, a run interrupted in the middle, a file that will not
+delete, an earlier version kept for stale feeds, a damaged withdrawals file. Afterwards
+the feed is read by podcastparser, the published folder is searched, and the audit log
+is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+from pathlib import Path
+
+import podcastparser
+import pytest
+
+from pipeline import people
+from pipeline.errors import Problem, StoreError
+from pipeline.orchestrator import RunReport, publish_show
+from pipeline.store.local import LocalStore
+
+from conftest import Run, copy_with_caches, storycast
+
+SHOW = "riverside-voices"
+FEED = Path("feeds") / f"{SHOW}.xml"
+MANIFEST = Path("manifests") / f"{SHOW}.json"
+
+
+def _show_file(root: Path) -> Path:
+    return root / "feeds" / f"{SHOW}.yaml"
+
+
+def _publish(root: Path) -> RunReport:
+    return publish_show(_show_file(root), root, io.StringIO())
+
+
+@pytest.fixture
+def project(example_run: Run, tmp_path: Path) -> Path:
+    """The example show, published into its own folder."""
+    root = copy_with_caches(example_run, tmp_path / "p")
+    report = _publish(root)
+    assert report.ok, [(j.slug, j.status, j.reason) for j in report.jobs]
+    assert list((root / "public").rglob("open-mic-*.mp3"))
+    return root
+
+
+def _withdraw_alex(root: Path) -> None:
+    people.withdraw(root / "episodes", "alex", "Alex, by phone")
+
+
+def _files(root: Path, slug: str) -> list[Path]:
+    return sorted((root / "public").rglob(f"{slug}-*"))
+
+
+def _audit(root: Path) -> list[dict[str, object]]:
+    path = root / "episodes" / "audit.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _status(report: RunReport, slug: str) -> str:
+    return next(j.status for j in report.jobs if j.slug == slug)
+
+
+def assert_open_mic_gone(root: Path) -> None:
+    """Nothing of the poet's episode in the feed (as an app reads it), the files or the
+    manifest."""
+    feed = (root / "public" / FEED).read_bytes()
+    parsed = podcastparser.parse("http://127.0.0.1:8000/feeds/x.xml", io.BytesIO(feed))
+    assert [e["title"] for e in parsed["episodes"]] == ["Getting your first flat"]
+    assert b"open-mic" not in feed and b"Alex Okafor" not in feed
+    assert _files(root, "open-mic") == []
+    assert b"open-mic" not in (root / "public" / MANIFEST).read_bytes()
+
+
+def test_a_withdrawal_beats_an_edl_changed_since_approval(project: Path) -> None:
+    edl = project / "episodes" / "open-mic" / "edl.yaml"
+    edl.write_text(edl.read_text() + "\n# re-edited after approval\n")
+    _withdraw_alex(project)
+    report = _publish(project)
+    assert _status(report, "open-mic") == "withdrawn"
+    assert report.ok
+    assert_open_mic_gone(project)
+
+
+def test_a_withdrawal_beats_a_deleted_recording_and_purges_its_caches(project: Path) -> None:
+    poem = project / "episodes" / "open-mic" / "recordings" / "poem.m4a"
+    sha = hashlib.sha256(poem.read_bytes()).hexdigest()
+    cache = project / ".storycast" / "cache"
+    assert any(sha in p.read_text() for p in cache.rglob("*.json"))
+    poem.unlink()
+    _withdraw_alex(project)
+    report = _publish(project)
+    assert _status(report, "open-mic") == "withdrawn", report.jobs
+    assert_open_mic_gone(project)
+    # the approval and the record of what was published still name the recording
+    assert not any(sha in p.read_text() for p in cache.rglob("*.json"))
+    assert not list(cache.rglob(f"*{sha}*"))
+
+
+@pytest.mark.parametrize("damage", ["broken EDL", "folder deleted"])
+def test_a_withdrawal_needs_no_valid_edl_nor_the_episode_folder(
+    project: Path, damage: str
+) -> None:
+    folder = project / "episodes" / "open-mic"
+    if damage == "broken EDL":
+        (folder / "edl.yaml").write_text("clips: [\n  - source: poem.m4a\n")
+    else:
+        shutil.rmtree(folder)
+    _withdraw_alex(project)
+    report = _publish(project)
+    assert _status(report, "open-mic") == "withdrawn"
+    assert report.ok
+    assert_open_mic_gone(project)
+    [entry] = _audit(project)
+    assert entry["episode"] == "open-mic" and entry["complete"] is True
+    assert any(str(k).endswith(".mp3") for k in entry["removed_from_storage"])  # type: ignore[attr-defined]
+
+
+def test_another_episodes_store_failure_cannot_keep_it_up(project: Path) -> None:
+    episode = project / "episodes" / "first-flat" / "episode.yaml"
+    episode.write_text(
+        episode.read_text().replace(
+            "title: Getting your first flat", 'title: "Getting your first flat\\a"'
+        )
+    )
+    _withdraw_alex(project)
+    run = storycast(project, "publish")
+    assert run.returncode == 1, run.stdout
+    assert "TAKEN DOWN open-mic" in run.stdout
+    assert "FAILED     publishing" in run.stdout  # the control character, named
+    feed = (project / "public" / FEED).read_bytes()
+    assert b"open-mic" not in feed and b"Open mic night" not in feed
+    assert b"Getting your first flat" in feed  # the failed episode keeps its published version
+    assert _files(project, "open-mic") == []
+
+
+def test_hand_edits_elsewhere_cannot_stop_it(project: Path) -> None:
+    [mp3] = _files(project, "first-flat")[:1] or [None]
+    mp3 = next(p for p in _files(project, "first-flat") if p.suffix == ".mp3")
+    mp3.write_bytes(mp3.read_bytes() + b"edited by hand")
+    poem = project / "episodes" / "open-mic" / "recordings" / "poem.m4a"
+    sha = hashlib.sha256(poem.read_bytes()).hexdigest()
+    _withdraw_alex(project)
+    run = storycast(project, "publish")
+    assert run.returncode == 1  # the hand edit is reported...
+    assert mp3.name in run.stdout and "changed by hand" in run.stdout
+    assert mp3.read_bytes().endswith(b"edited by hand")  # ...and left alone
+    assert "TAKEN DOWN open-mic" in run.stdout
+    assert _files(project, "open-mic") == []
+    [entry] = _audit(project)
+    assert entry["removed_from_storage"] and entry["removed_from_cache"]
+    cache = project / ".storycast" / "cache"
+    assert not any(sha in p.read_text() for p in cache.rglob("*.json"))
+    again = storycast(project, "publish")
+    assert len(_audit(project)) == 1  # nothing more to do, so nothing more recorded
+    assert "TAKEN DOWN open-mic" in again.stdout
+
+
+def test_a_feed_changed_by_hand_loses_the_episode_but_keeps_the_change(project: Path) -> None:
+    feed = project / "public" / FEED
+    feed.write_text(feed.read_text().replace("Stories from young people", "HAND EDIT Stories"))
+    _withdraw_alex(project)
+    report = _publish(project)
+    assert _status(report, "open-mic") == "withdrawn"
+    text = feed.read_text()
+    assert "HAND EDIT Stories" in text and "open-mic" not in text
+    assert "Getting your first flat" in text
+    assert not report.ok and "changed by hand" in report.publish_error
+    # the next publish reports it again and still does not overwrite it
+    again = _publish(project)
+    assert not again.ok and "HAND EDIT Stories" in feed.read_text()
+
+
+def test_an_interrupted_takedown_is_finished_by_the_next_run(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = json.loads((project / "public" / MANIFEST).read_text())
+    keys = {f["key"] for f in manifest["episodes"]["open-mic"]["files"].values()}
+    assert len(keys) >= 5
+    _withdraw_alex(project)
+    real_delete = LocalStore.delete
+    calls: list[str] = []
+
+    def killed_after_two(self: LocalStore, key: str) -> None:
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the producer pressed Ctrl-C mid-takedown
+        calls.append(key)
+        real_delete(self, key)
+
+    monkeypatch.setattr(LocalStore, "delete", killed_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        _publish(project)
+    monkeypatch.setattr(LocalStore, "delete", real_delete)
+    left = _files(project, "open-mic")
+    assert left and len(left) == len(keys) - 2
+    assert b"open-mic" not in (project / "public" / FEED).read_bytes()  # the feed went first
+
+    report = _publish(project)
+    assert _status(report, "open-mic") == "withdrawn" and report.ok
+    assert_open_mic_gone(project)
+    removed = {k for e in _audit(project) for k in e["removed_from_storage"]}  # type: ignore[attr-defined]
+    assert keys <= removed
+
+
+def test_a_file_that_will_not_delete_stops_nothing_else(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mp3 = next(p for p in _files(project, "open-mic") if p.suffix == ".mp3")
+    _withdraw_alex(project)
+    real_delete = LocalStore.delete
+
+    def stuck(self: LocalStore, key: str) -> None:
+        if key.endswith(mp3.name):
+            raise StoreError(Problem(None, "permission denied"))
+        real_delete(self, key)
+
+    monkeypatch.setattr(LocalStore, "delete", stuck)
+    report = _publish(project)
+    assert not report.ok
+    job = next(j for j in report.jobs if j.slug == "open-mic")
+    assert job.status == "failed" and "NOT fully taken down" in job.reason and mp3.name in job.reason
+    assert _files(project, "open-mic") == [mp3]  # everything else went
+    assert b"open-mic" not in (project / "public" / FEED).read_bytes()
+    assert _audit(project)[-1]["complete"] is False
+
+    monkeypatch.setattr(LocalStore, "delete", real_delete)
+    report = _publish(project)
+    assert _status(report, "open-mic") == "withdrawn" and report.ok
+    assert_open_mic_gone(project)
+    assert _audit(project)[-1]["complete"] is True
+
+
+def test_every_earlier_version_goes_at_once(project: Path) -> None:
+    show_file = _show_file(project)
+    show_file.write_text(show_file.read_text() + "approval: optional\n")
+    edl = project / "episodes" / "open-mic" / "edl.yaml"
+    edl.write_text(edl.read_text().replace("out: 17.0", "out: 16.5"))
+    assert _publish(project).ok
+    assert len([p for p in _files(project, "open-mic") if p.suffix == ".mp3"]) == 2  # retired
+    _withdraw_alex(project)
+    report = _publish(project)
+    assert _status(report, "open-mic") == "withdrawn" and report.ok
+    assert_open_mic_gone(project)
+    assert "open-mic" not in json.dumps(json.loads((project / "public" / MANIFEST).read_text()))
+
+
+def test_a_damaged_withdrawals_file_still_takes_down(project: Path) -> None:
+    (project / "episodes" / "withdrawals.yaml").write_text(
+        "withdrawals:\n  - person: alex\n    at: [not a date\n"
+    )
+    report = _publish(project)
+    assert _status(report, "open-mic") == "withdrawn"
+    assert_open_mic_gone(project)
+    assert not report.ok  # nothing else goes out while the record is damaged
+    assert _status(report, "first-flat") == "failed"
+
+
+def test_raw_recordings_are_named_then_erased_on_request(project: Path) -> None:
+    poem = project / "episodes" / "open-mic" / "recordings" / "poem.m4a"
+    said = storycast(project, "withdraw", "alex", "--requested-by", "Alex")
+    assert said.returncode == 0, said.stderr
+    run = storycast(project, "publish")
+    assert "TAKEN DOWN open-mic" in run.stdout
+    assert "episodes/open-mic/recordings/poem.m4a" in run.stdout
+    assert "--erase-recordings" in run.stdout
+    assert poem.exists()
+
+    refused = storycast(project, "withdraw", "alex", "--requested-by", "Alex", "--erase-recordings")
+    assert refused.returncode == 1 and "--yes" in refused.stderr and poem.exists()
+    erased = storycast(
+        project, "withdraw", "alex", "--requested-by", "Alex", "--erase-recordings", "--yes"
+    )
+    assert erased.returncode == 0, erased.stdout + erased.stderr
+    assert "already withdrawn" in erased.stdout
+    assert not poem.exists()
+    assert (project / "episodes" / "first-flat" / "recordings" / "interview.m4a").exists()
+    entry = _audit(project)[-1]
+    assert entry["action"] == "erase_recordings" and entry["person"] == "alex"
+    assert any(str(d).endswith("poem.m4a") for d in entry["deleted"])  # type: ignore[attr-defined]
+    assert len(people.load_withdrawals(project / "episodes")[0]) == 1  # recorded once
