@@ -74,12 +74,12 @@ def cmd_publish(args: argparse.Namespace) -> int:
         return 2
     if args.dry_run:
         for show_file in shows:
-            report = orchestrator.publish_show(show_file, root, dry_run=True)
+            report = orchestrator.publish_show(show_file, root, dry_run=True, wait=args.wait)
             print("\n".join(_summary(report, "check")))
             print(report.plan or report.publish_error or "Nothing to publish.")
         print("\nDry run: nothing was uploaded, replaced or deleted.")
         return 0
-    reports = [orchestrator.publish_show(show_file, root) for show_file in shows]
+    reports = [orchestrator.publish_show(show_file, root, wait=args.wait) for show_file in shows]
     lines: list[str] = []
     for report in reports:
         lines += _summary(report, "publish")
@@ -297,6 +297,14 @@ def main(argv: list[str] | None = None) -> int:
         "--dry-run",
         action="store_true",
         help="render locally, then print what would be uploaded, replaced and deleted",
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another publish of the show is running, wait up to this long for it "
+        "(default: stop at once and say so)",
     )
     p.set_defaults(func=cmd_publish)
     c = sub.add_parser("check", help="check show files and EDLs without rendering")

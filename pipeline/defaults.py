@@ -42,6 +42,8 @@ ARTWORK_MAX_PX = 3000
 
 # Where caches live, relative to the project root (gitignored).
 CACHE_DIR = ".storycast/cache"
+# Where each show's publishing lock file is kept, relative to the project root.
+LOCK_DIR = ".storycast/locks"
 # Bump when the meaning of a cached record changes; old entries are rebuilt.
 CACHE_VERSION = 1
 
@@ -123,3 +125,8 @@ RETIRE_SECONDS = 7 * 24 * 3600
 # TOOL_SECONDS_PER_MEDIA_SECOND for each second they process.
 TOOL_TIMEOUT = 600.0
 TOOL_SECONDS_PER_MEDIA_SECOND = 4.0
+
+# The publishing lease in an S3 bucket (pipeline.locks): it expires this long after its
+# holder last renewed it (renewed every quarter of it), so a killed run blocks its show
+# for at most this long.
+S3_LOCK_SECONDS = 600.0

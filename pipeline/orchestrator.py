@@ -36,6 +36,7 @@ from . import (
 from . import captions as captions_mod
 from .cache import Cache
 from .errors import InputError, Problem, StorycastError
+from .locks import FileLease, Lease, acquire
 from .people import Withdrawal
 from .probe import probe as probe_recording
 from .probe import sha256_file
@@ -503,27 +504,68 @@ def check(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunReport:
 
 
 def publish_show(
-    show_file: Path, root: Path, out: TextIO = sys.stderr, *, dry_run: bool = False
+    show_file: Path,
+    root: Path,
+    out: TextIO = sys.stderr,
+    *,
+    dry_run: bool = False,
+    wait: float = 0.0,
 ) -> RunReport:
     """Takedowns first, then every other episode through the stages, then the store step
-    (or, dry, only its plan), then what the takedowns leave to purge and record."""
+    (or, dry, only its plan), then what the takedowns leave to purge and record.
+
+    One run of a show at a time: a second one stops (or waits up to ``wait`` seconds)
+    while another holds the show's leases (``locks``)."""
     ctx, problems = _open(show_file, root, out)
     if ctx is None:
         return RunReport(None, [], problems)
     show = ctx.show
     jobs = episode_jobs(show)
     report = RunReport(show, jobs, [])
+    leases: list[Lease] = []
+    try:
+        leases.append(
+            acquire(
+                lambda: FileLease(
+                    root / defaults.LOCK_DIR / f"{show.slug}.lock",
+                    f"`{show.slug}`",
+                    f"this project ({root})",
+                ),
+                wait,
+            )
+        )
+        store: ObjectStore = open_store(show.storage, root, show.path)
+        private = open_private_store(show.storage, root, show.path)
+        leases.append(acquire(lambda: store.lock(show.slug), wait))
+    except StorycastError as exc:
+        for lease in reversed(leases):
+            lease.release()
+        report.publish_error = str(exc)
+        for job in jobs:
+            job.status, job.reason = "failed", "not published: see below"
+        return report
+    try:
+        return _publish_locked(ctx, jobs, report, store, private, leases[-1], dry_run=dry_run)
+    finally:
+        for lease in reversed(leases):
+            lease.release()
+
+
+def _publish_locked(
+    ctx: Context,
+    jobs: list[EpisodeJob],
+    report: RunReport,
+    store: ObjectStore,
+    private: ObjectStore | None,
+    lease: Lease,
+    *,
+    dry_run: bool,
+) -> RunReport:
+    show = ctx.show
     published = ledger.read(show.episodes_dir, show.slug)
     takedowns = takedown.find(
         show, ctx.people, not ctx.people_file_problems, ctx.withdrawals, published
     )
-    try:
-        store: ObjectStore = open_store(show.storage, root, show.path)
-        private = open_private_store(show.storage, root, show.path)
-    except StorycastError as exc:
-        report.publish_error = str(exc)
-        _takedowns_fail(jobs, takedowns, str(exc), report)
-        return report
     shutil.rmtree(ctx.staging, ignore_errors=True)
     try:
         # 1. takedowns: from the manifest and the people file, before any stage runs
@@ -547,6 +589,7 @@ def publish_show(
         # 3. the store step
         _record_publications(show, jobs, published, takedowns, ctx, provisional=True)
         try:
+            lease.check()
             ctx.say(f"store: publishing to {store.description}")
             result = publish.publish(
                 show, jobs, store, ctx.staging, ctx.say, manifest_raw=manifest_raw
@@ -591,17 +634,6 @@ def _takedown_jobs(
             job.requested_by = td.requested_by
         else:
             job.notes.append(td.reason)
-
-
-def _takedowns_fail(
-    jobs: list[EpisodeJob], takedowns: dict[str, takedown.Takedown], why: str, report: RunReport
-) -> None:
-    for td in takedowns.values():
-        td.failed["storage"] = why.splitlines()[0]
-    _takedown_jobs(jobs, takedowns, report.show)  # type: ignore[arg-type]
-    for td in takedowns.values():
-        report.takedown_problems.append(takedown.problem_for(td))
-        _mark_not_done(jobs, td)
 
 
 def _mark_not_done(jobs: list[EpisodeJob], td: takedown.Takedown) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import InputError, Problem, StoreError
+from ..locks import Lease
 from ..records import StorageTarget
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")
@@ -52,6 +53,11 @@ class ObjectStore(Protocol):
 
     def allow_cross_origin(self) -> str:
         """Let browsers and web players fetch from other sites (CORS); returns what was done."""
+        ...
+
+    def lock(self, name: str) -> Lease:
+        """Hold the publishing lease ``name`` (one show) until released; raises
+        ``locks.LockedError`` saying who holds it if another run does."""
         ...
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..cache import write_atomic
 from ..errors import Problem, StoreError
+from ..locks import FileLease, Lease
 from . import ObjectInfo, check_key
 
 
@@ -74,6 +75,12 @@ class LocalStore:
             return filecmp.cmp(self._path(info.key), path, shallow=False)
         except OSError:
             return False
+
+    def lock(self, name: str) -> Lease:
+        """A file lock in the folder itself (hidden: never listed, served or published)."""
+        return FileLease(
+            self.root / f".storycast-lock-{name}", f"`{name}`", f"the folder {self.root}"
+        )
 
     def allow_cross_origin(self) -> str:
         return "not needed: `storycast preview` sends Access-Control-Allow-Origin itself"

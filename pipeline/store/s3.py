@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
+import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +34,7 @@ from s3transfer.utils import ChunksizeAdjuster
 
 from .. import defaults
 from ..errors import Problem, StoreError
+from ..locks import Lease, holder, locked_error
 from . import ObjectInfo, check_key
 
 T = TypeVar("T")
@@ -355,6 +359,11 @@ class S3Store:
                 parts += 1
         return f"{hashlib.md5(digests).hexdigest()}-{parts}"
 
+    def lock(self, name: str) -> Lease:
+        """A lock object (``locks/NAME.json``) written with a conditional put, renewed while
+        this run goes on; see ``S3Lease``."""
+        return S3Lease(self, f"locks/{name}.json", f"`{name}`")
+
     def allow_cross_origin(self) -> str:
         """Add a GET/HEAD rule for any origin to the bucket's CORS rules (kept if present)."""
         origins = list(defaults.CORS_ALLOWED_ORIGINS)
@@ -430,3 +439,129 @@ def _mismatch(store: S3Store, key: str, detail: str) -> StoreError:
             "Publish again (the feed does not list it yet); if it repeats, check the service.",
         )
     )
+
+
+_TAKEN = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
+
+
+class S3Lease:
+    """A publishing lease in an S3 bucket.
+
+    Taken with ``If-None-Match: *`` (only one writer can create the object); it names its
+    run and expires ``defaults.S3_LOCK_SECONDS`` after it was last renewed. A thread renews
+    it with ``If-Match`` on the version it wrote, so a run that was killed blocks the show
+    only until the expiry, and an expired lease can be taken over by exactly one run. The
+    object carries no host name: the bucket may be public.
+    """
+
+    def __init__(self, store: S3Store, key: str, what: str) -> None:
+        self.store, self.key, self.what = store, key, what
+        self.info = holder(host=False)
+        self.lost = ""
+        self._stop = threading.Event()
+        etag = self._create()
+        if etag is None:
+            existing = self._read()
+            if existing is not None and _expired(existing[0]):
+                etag = self._put(existing[1])  # taken over: exactly one run gets it
+            if etag is None:
+                info = existing[0] if existing else {}
+                raise locked_error(
+                    what,
+                    store.description,
+                    info,
+                    f"If that run was stopped, its lock ({key}) expires at "
+                    f"{str(info.get('expires', '?')).replace('T', ' ')}.",
+                )
+        self._etag = etag
+        self._thread = threading.Thread(target=self._renew, daemon=True)
+        self._thread.start()
+
+    def _body(self) -> bytes:
+        expires = datetime.now(UTC) + timedelta(seconds=defaults.S3_LOCK_SECONDS)
+        self.info["expires"] = expires.replace(microsecond=0).isoformat()
+        return json.dumps(self.info).encode()
+
+    def _conditional(self, **condition: str) -> str | None:
+        """Put the lease object under a condition; its ETag, or None if the condition failed."""
+        try:
+            response = self.store.client.put_object(
+                Bucket=self.store.bucket,
+                Key=self.store._full(self.key),
+                Body=self._body(),
+                ContentType="application/json",
+                CacheControl=defaults.PRIVATE_CACHE_CONTROL,
+                **condition,
+            )
+        except bx.ClientError as exc:
+            if _code(exc)[0] in _TAKEN or _code(exc)[1] in (409, 412):
+                return None
+            raise self.store._error(exc, "write the publishing lock", self.key) from exc
+        except Exception as exc:
+            raise self.store._error(exc, "write the publishing lock", self.key) from exc
+        return _etag(response)
+
+    def _create(self) -> str | None:
+        return self._conditional(IfNoneMatch="*")
+
+    def _put(self, etag: str) -> str | None:
+        return self._conditional(IfMatch=f'"{etag}"')
+
+    def _read(self) -> tuple[dict[str, Any], str] | None:
+        try:
+            response = self.store.client.get_object(
+                Bucket=self.store.bucket, Key=self.store._full(self.key)
+            )
+            data = json.loads(response["Body"].read() or b"{}")
+        except bx.ClientError as exc:
+            if _code(exc)[0] == "NoSuchKey":
+                return None
+            raise self.store._error(exc, "read the publishing lock", self.key) from exc
+        except ValueError:
+            data = {}
+        return (data if isinstance(data, dict) else {}), _etag(response)
+
+    def _renew(self) -> None:
+        every = defaults.S3_LOCK_SECONDS / 4
+        while not self._stop.wait(every):
+            try:
+                etag = self._put(self._etag)
+            except StoreError as exc:
+                etag, why = None, str(exc)
+            else:
+                why = "another run took it over"
+            if etag is None:
+                self.lost = why
+                return
+            self._etag = etag
+
+    def check(self) -> None:
+        if self.lost:
+            raise StoreError(
+                Problem(
+                    None,
+                    f"this run lost its publishing lock on {self.what} in "
+                    f"{self.store.description} ({self.lost}), so it stopped before the "
+                    "store step.",
+                    "Publish again.",
+                )
+            )
+
+    def release(self) -> None:
+        self._stop.set()
+        try:
+            found = self._read()
+            if found is not None and found[0].get("run") == self.info["run"]:
+                self.store.client.delete_object(
+                    Bucket=self.store.bucket, Key=self.store._full(self.key)
+                )
+        except (StoreError, bx.BotoCoreError, bx.ClientError):
+            pass  # it expires on its own
+
+
+def _expired(info: dict[str, Any]) -> bool:
+    try:
+        expires = datetime.fromisoformat(str(info.get("expires")))
+    except ValueError:
+        return True  # not a lease we can read: treat as stale
+    return expires <= datetime.now(UTC)
