@@ -16,7 +16,10 @@ here:
   scans every raw byte for known phone atoms, ISO 6709 coordinates and any
   caller-given ``needles`` (say, every tag value of the source recordings, in
   UTF-8 and UTF-16, the way ID3v2.3 stores text). It returns one line per trace;
-  an empty list means the file is clean.
+  an empty list means the file is clean. A JPEG or PNG (the show artwork, a
+  video's poster, the cover in an MP3) is checked by ``image_traces``: nothing but
+  the blocks that make the picture is allowed in it (``images.clean_image`` writes
+  exactly those).
 
 What ffmpeg itself still writes with ``-fflags +bitexact -flags +bitexact`` is
 allowed, because it names our encoder, not the contributor's phone and carries
@@ -309,9 +312,14 @@ def _needle_forms(needles: Iterable[str]) -> list[tuple[str, bytes]]:
 
 
 def _raw_traces(path: Path, needles: Iterable[str]) -> list[str]:
+    return _scan_windows(_chunks(path), needles)
+
+
+def _scan_windows(windows: Iterable[tuple[int, bytes]], needles: Iterable[str]) -> list[str]:
+    """Markers, coordinates and needles in (offset, bytes) windows."""
     forms = _needle_forms(needles)
     hits: dict[str, int] = {}
-    for base, chunk in _chunks(path):
+    for base, chunk in windows:
         for marker in _RAW_MARKERS:
             at = chunk.find(marker)
             if at >= 0:
@@ -327,12 +335,181 @@ def _raw_traces(path: Path, needles: Iterable[str]) -> list[str]:
     return [f"{what} at byte {where}" for what, where in hits.items()]
 
 
+# --- pictures (JPEG and PNG) ------------------------------------------------------------
+
+_JPEG_SOI = b"\xff\xd8"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# JPEG markers that make the picture: frame headers (SOF0..SOF15 with DHT and DAC among
+# them), quantisation tables, restart interval, number of lines, hierarchical progression
+# and start of scan. APP0 is allowed only as a bare JFIF header (pixel density, no thumbnail).
+_JPEG_PICTURE = {*range(0xC0, 0xD0), 0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF}
+_JFIF_BARE = 14  # "JFIF\0", version, units, densities, thumbnail 0x0
+# What an APPn segment holds, by its identifier.
+_JPEG_APP_KINDS = (
+    (b"Exif\x00", "EXIF (camera, time, GPS position, thumbnail)"),
+    (b"http://ns.adobe.com/xap/1.0/", "XMP"),
+    (b"http://ns.adobe.com/xmp/extension/", "XMP"),
+    (b"ICC_PROFILE", "ICC profile"),
+    (b"Photoshop 3.0", "IPTC/Photoshop"),
+    (b"MPF", "more pictures (MPF)"),
+    (b"JFXX", "JFIF thumbnail"),
+    (b"Adobe", "Adobe"),
+)
+# The PNG chunks a picture is made of. Anything else (tEXt, zTXt, iTXt, eXIf, tIME, iCCP,
+# a C2PA manifest, a private chunk) is a trace.
+_PNG_PICTURE = {b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"}
+_PNG_KINDS = {
+    b"tEXt": "text", b"zTXt": "text", b"iTXt": "text or XMP", b"eXIf": "EXIF",
+    b"tIME": "time", b"iCCP": "ICC profile",
+}  # fmt: skip
+
+
+def is_image(head: bytes) -> bool:
+    """Whether these first bytes start a JPEG or a PNG."""
+    return head.startswith(_PNG_SIGNATURE) or head.startswith(_JPEG_SOI + b"\xff")
+
+
+def image_traces(data: bytes, needles: Iterable[str] = ()) -> list[str]:
+    """Every block of a JPEG or PNG that is not the picture itself, then markers,
+    coordinates and ``needles`` in every byte but the coded picture data.
+
+    The structure is checked by allow-list: a JPEG may hold only a bare JFIF header,
+    its tables, frame and scans; a PNG only the chunks that make the picture. So
+    EXIF, XMP, IPTC, ICC, comments, text and time chunks, thumbnails and whatever
+    a phone appends after the picture are traces, whoever named them or not.
+    The coded data (JPEG scans, PNG IDAT payloads) is near-random and is decoded
+    and re-encoded by ``images.clean_image``: it is not searched, like an MP3's frames.
+    """
+    if data.startswith(_PNG_SIGNATURE):
+        traces, ranges = _png_structure(data)
+    elif data.startswith(_JPEG_SOI):
+        traces, ranges = _jpeg_structure(data)
+    else:
+        return ["not a JPEG or PNG picture"]
+    windows = ((lo, data[lo:hi]) for lo, hi in ranges)
+    return traces + _scan_windows(windows, needles)
+
+
+def _jpeg_structure(data: bytes) -> tuple[list[str], list[tuple[int, int]]]:
+    """(traces, byte ranges outside the entropy-coded scans) of a JPEG."""
+    traces: list[str] = []
+    ranges: list[tuple[int, int]] = []
+    pos, lo, size = 2, 0, len(data)
+    while True:
+        if pos + 2 > size:
+            traces.append("the JPEG ends without its end-of-picture marker")
+            ranges.append((lo, size))
+            return traces, ranges
+        if data[pos] != 0xFF:
+            traces.append(f"the JPEG is damaged at byte {pos} (no marker where one belongs)")
+            ranges.append((lo, size))
+            return traces, ranges
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xD9:  # end of picture
+            end = pos + 2
+            if end < size:
+                traces.append(
+                    f"{size - end} bytes after the end of the JPEG picture "
+                    "(a phone's trailer, a second picture or a video)"
+                )
+            ranges.append((lo, size))
+            return traces, ranges
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # restart, TEM: no length
+            pos += 2
+            continue
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0] if pos + 4 <= size else 0
+        end = pos + 2 + length
+        if length < 2 or end > size:
+            traces.append(f"a JPEG segment is cut short at byte {pos}")
+            ranges.append((lo, size))
+            return traces, ranges
+        payload = data[pos + 4 : end]
+        if marker == 0xE0:
+            bare = payload.startswith(b"JFIF\x00") and len(payload) == _JFIF_BARE
+            if not (bare and payload[12] == payload[13] == 0):
+                traces.append(f"JPEG APP0 segment: {_app_kind(payload, 'not a bare JFIF header')}")
+        elif 0xE1 <= marker <= 0xEF:
+            kind = _app_kind(payload, "metadata")
+            traces.append(f"JPEG APP{marker - 0xE0} segment: {kind} ({length - 2} bytes)")
+        elif marker == 0xFE:
+            traces.append(f"JPEG comment (COM segment, {length - 2} bytes)")
+        elif marker not in _JPEG_PICTURE:
+            traces.append(f"JPEG segment 0xFF{marker:02X} ({length - 2} bytes)")
+        if marker == 0xDA:  # start of scan: coded data follows, up to the next real marker
+            ranges.append((lo, end))
+            pos = lo = _scan_end(data, end)
+        else:
+            pos = end
+
+
+def _scan_end(data: bytes, pos: int) -> int:
+    """Where a JPEG scan's entropy-coded data ends: at the first marker that is not a
+    stuffed 0xFF00, a restart marker or a fill byte."""
+    while True:
+        at = data.find(b"\xff", pos)
+        if at < 0 or at + 1 >= len(data):
+            return len(data)
+        following = data[at + 1]
+        if following == 0x00 or 0xD0 <= following <= 0xD7:
+            pos = at + 2
+        elif following == 0xFF:
+            pos = at + 1
+        else:
+            return at
+
+
+def _app_kind(payload: bytes, default: str) -> str:
+    for ident, kind in _JPEG_APP_KINDS:
+        if payload.startswith(ident):
+            return kind
+    return default
+
+
+def _png_structure(data: bytes) -> tuple[list[str], list[tuple[int, int]]]:
+    """(traces, byte ranges outside the IDAT payloads) of a PNG."""
+    traces: list[str] = []
+    ranges: list[tuple[int, int]] = []
+    pos, size = len(_PNG_SIGNATURE), len(data)
+    while pos + 12 <= size:
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        end = pos + 12 + length
+        if end > size:
+            traces.append(f"a PNG chunk is cut short at byte {pos}")
+            ranges.append((pos, size))
+            return traces, ranges
+        name = kind.decode("latin-1")
+        if kind == b"IDAT":
+            ranges.append((pos, pos + 8))
+        else:
+            ranges.append((pos, end))
+            if kind not in _PNG_PICTURE:
+                what = _PNG_KINDS.get(kind, "metadata")
+                traces.append(f"PNG {name!r} chunk: {what} ({length} bytes)")
+        pos = end
+        if kind == b"IEND":
+            if pos < size:
+                traces.append(f"{size - pos} bytes after the end of the PNG picture")
+                ranges.append((pos, size))
+            return traces, ranges
+    traces.append("the PNG ends without its IEND chunk")
+    ranges.append((pos, size))
+    return traces, ranges
+
+
 def find_traces(path: Path, needles: Iterable[str] = ()) -> list[str]:
     """Every location, device, software or creation-time trace left in ``path``.
 
     ``needles`` are values that must not appear anywhere (typically
     ``source_values`` of the recordings the file was made from). Empty means clean.
+    A JPEG or PNG is read by ``image_traces``.
     """
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if is_image(head):
+        return image_traces(path.read_bytes(), needles)
     info = _probe(path)
     traces = _stream_traces(info)
     for where, key, value in _probe_tags(info):
