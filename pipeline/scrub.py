@@ -34,7 +34,8 @@ from __future__ import annotations
 import json
 import re
 import struct
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -288,11 +289,11 @@ def _is_mpeg_frame(head: bytes) -> bool:
     return len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
 
 
-def _chunks(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(offset, bytes) windows over the file's metadata ranges that overlap, so no
-    pattern is cut in two."""
+def _chunks(path: Path, skip: Iterable[tuple[int, int]] = ()) -> Iterator[tuple[int, bytes]]:
+    """(offset, bytes) windows over the file's metadata ranges, less the ``skip``
+    ranges, that overlap, so no pattern is cut in two."""
     with path.open("rb") as fh:
-        for start, end in _metadata_ranges(path):
+        for start, end in _subtract(_metadata_ranges(path), skip):
             fh.seek(start)
             offset, tail = start, b""
             while offset < end and (block := fh.read(min(_CHUNK, end - offset))):
@@ -301,18 +302,43 @@ def _chunks(path: Path) -> Iterator[tuple[int, bytes]]:
                 offset += len(block)
 
 
+def _subtract(
+    ranges: Iterable[tuple[int, int]], holes: Iterable[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """The parts of ``ranges`` outside every hole."""
+    left = list(ranges)
+    for h_lo, h_hi in holes:
+        cut: list[tuple[int, int]] = []
+        for lo, hi in left:
+            if h_hi <= lo or hi <= h_lo:
+                cut.append((lo, hi))
+                continue
+            if lo < h_lo:
+                cut.append((lo, h_lo))
+            if h_hi < hi:
+                cut.append((h_hi, hi))
+        left = cut
+    return left
+
+
 def _needle_forms(needles: Iterable[str]) -> list[tuple[str, bytes]]:
     forms: list[tuple[str, bytes]] = []
     for needle in needles:
         if len(needle.strip()) < 4:
+            continue
+        if needle in ALLOWED_ENCODERS:
+            # A source made by ffmpeg in bitexact mode names the encoder ours name
+            # ("Lavf", "Lavc libx264"): our own encode writes it too, and it names no phone.
             continue
         for encoding in ("utf-8", "utf-16-le", "utf-16-be"):
             forms.append((needle, needle.encode(encoding)))
     return forms
 
 
-def _raw_traces(path: Path, needles: Iterable[str]) -> list[str]:
-    return _scan_windows(_chunks(path), needles)
+def _raw_traces(
+    path: Path, needles: Iterable[str], skip: Iterable[tuple[int, int]] = ()
+) -> list[str]:
+    return _scan_windows(_chunks(path, skip), needles)
 
 
 def _scan_windows(windows: Iterable[tuple[int, bytes]], needles: Iterable[str]) -> list[str]:
@@ -499,12 +525,22 @@ def _png_structure(data: bytes) -> tuple[list[str], list[tuple[int, int]]]:
     return traces, ranges
 
 
-def find_traces(path: Path, needles: Iterable[str] = ()) -> list[str]:
+def find_traces(
+    path: Path, needles: Iterable[str] = (), id3_frames: Collection[bytes] | None = None
+) -> list[str]:
     """Every location, device, software or creation-time trace left in ``path``.
 
     ``needles`` are values that must not appear anywhere (typically
     ``source_values`` of the recordings the file was made from). Empty means clean.
     A JPEG or PNG is read by ``image_traces``.
+
+    ``id3_frames``: for an MP3 storycast tagged, the raw frames it wrote
+    (``tag.written_frames``). Then the check goes field by field: every frame of
+    the file's ID3 tag must be one of them, byte for byte, or it is a trace, and
+    so is any other tag (a second ID3v2, ID3v1, APE). The needles are searched
+    everywhere but in the frames found to be ours: a source whose genre is
+    "Podcast" or whose title is the show's does not make our own TCON or TALB
+    frame a leak. Our cover picture is checked as a picture (``image_traces``).
     """
     with path.open("rb") as fh:
         head = fh.read(8)
@@ -517,8 +553,94 @@ def find_traces(path: Path, needles: Iterable[str] = ()) -> list[str]:
         if trace:
             traces.append(trace)
     traces += _mp4_traces(path)
-    traces += _raw_traces(path, needles)
+    ours: list[tuple[int, int]] = []
+    if id3_frames is not None:
+        id3_traces, ours = _id3_traces(path, id3_frames)
+        traces += id3_traces
+    traces += _raw_traces(path, needles, ours)
     return traces
+
+
+# --- our own ID3 tag, frame by frame ----------------------------------------------------
+
+
+def _id3_traces(path: Path, expected: Collection[bytes]) -> tuple[list[str], list[tuple[int, int]]]:
+    """Every tag of an MP3 that is not storycast's ID3v2.3 tag of ``expected`` frames:
+    (traces, the byte ranges of the frames that are ours)."""
+    traces: list[str] = []
+    ours: list[tuple[int, int]] = []
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(10)
+        if head[:3] == b"ID3" and len(head) == 10:
+            end = 10 + _syncsafe(head[6:10]) + (10 if head[5] & 0x10 else 0)
+            fh.seek(0)
+            traces, ours = _id3_frames(fh.read(end), expected)
+            fh.seek(end)
+            if fh.read(3) == b"ID3":
+                traces.append(f"a second ID3v2 tag at byte {end}")
+        fh.seek(max(0, size - 256))
+        tail = fh.read()
+    if size >= 128 and tail[-128:].startswith(b"TAG"):
+        traces.append("an ID3v1 tag at the end of the file")
+    if b"APETAGEX" in tail:
+        traces.append("an APE tag at the end of the file")
+    return traces, ours
+
+
+def _id3_frames(tag: bytes, expected: Collection[bytes]) -> tuple[list[str], list[tuple[int, int]]]:
+    version, flags = tag[3], tag[5]
+    if version != 3 or flags:
+        # unsynchronised, extended header, v2.2 or v2.4: storycast writes none of these
+        return [f"an ID3v2.{version} tag (flags {flags:#04x}) that storycast did not write"], []
+    traces: list[str] = []
+    ours: list[tuple[int, int]] = []
+    left = Counter(expected)
+    pos = 10
+    while pos + 10 <= len(tag) and tag[pos : pos + 4] != b"\x00\x00\x00\x00":
+        frame_id = tag[pos : pos + 4]
+        name = frame_id.decode("latin-1")
+        end = pos + 10 + struct.unpack(">I", tag[pos + 4 : pos + 8])[0]
+        if end > len(tag):
+            traces.append(f"ID3 frame {name!r} at byte {pos} runs past the end of the tag")
+            return traces, ours
+        raw = tag[pos:end]
+        if left[raw] > 0:
+            left[raw] -= 1
+            ours.append((pos, end))
+            if frame_id == b"APIC":
+                picture = _apic_picture(raw[10:])
+                traces += [f"ID3 cover picture (APIC): {t}" for t in image_traces(picture)]
+        else:
+            traces.append(
+                f"ID3 frame {name!r} at byte {pos} ({end - pos - 10} bytes) is not one "
+                "storycast wrote"
+            )
+        pos = end
+    if any(tag[pos:]):
+        traces.append(f"bytes other than padding after the ID3 frames, at byte {pos}")
+    return traces, ours
+
+
+def _apic_picture(body: bytes) -> bytes:
+    """The picture data of an APIC frame's body (encoding, MIME type, picture type,
+    description, data)."""
+    mime_end = body.find(b"\x00", 1)
+    if mime_end < 0:
+        return b""
+    pos = start = mime_end + 2  # after the picture type byte
+    if body[0] in (1, 2):  # UTF-16 description: a two-byte terminator at an even offset
+        while (at := body.find(b"\x00\x00", pos)) >= 0:
+            if (at - start) % 2 == 0:
+                return body[at + 2 :]
+            pos = at + 1
+        return b""
+    at = body.find(b"\x00", pos)
+    return body[at + 1 :] if at >= 0 else b""
+
+
+def _syncsafe(four: bytes) -> int:
+    return sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(four))
 
 
 # Tag values that are structural, not personal: never worth searching for in an output.
@@ -602,9 +724,14 @@ def strip_jpeg(data: bytes, path: Path | None = None) -> bytes:
     raise MediaError(Problem(path, "this JPEG has no picture data."))
 
 
-def assert_clean(path: Path, needles: Iterable[str] = ()) -> None:
-    """Raise MediaError naming every trace left in ``path`` (a last check before publishing)."""
-    traces = find_traces(path, needles)
+def assert_clean(
+    path: Path, needles: Iterable[str] = (), id3_frames: Collection[bytes] | None = None
+) -> None:
+    """Raise MediaError naming every trace left in ``path`` (a last check before publishing).
+
+    ``id3_frames``: see ``find_traces``.
+    """
+    traces = find_traces(path, needles, id3_frames)
     if traces:
         raise MediaError(
             Problem(
