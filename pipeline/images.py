@@ -34,6 +34,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from .errors import MediaError, Problem
 
+VERSION = 1  # part of the cache key of a cleaned picture: bump when the encoding changes
 JPEG_QUALITY = 95
 JPEG_SUBSAMPLING = 0  # 4:4:4: text and thin lines in artwork keep their colour edges
 PNG_COMPRESS_LEVEL = 6  # zlib's default: lossless at any level

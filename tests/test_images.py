@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mutagen.id3 import ID3
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageOps, ImageStat, PngImagePlugin
 
 from pipeline.errors import MediaError
 from pipeline.images import clean_image
 from pipeline.scrub import assert_clean, find_traces
 
+from conftest import Run, copy_with_caches, storycast
 from mediakit import exif_traces
 
 # What the dirty pictures below carry, as it could appear in any byte of a file.
@@ -265,3 +267,49 @@ def test_exif_transpose_agrees(dirty_jpeg: Path, tmp_path: Path) -> None:
     clean = clean_image(dirty_jpeg, tmp_path / "clean.jpg")
     with Image.open(dirty_jpeg) as src, Image.open(clean) as out:
         assert psnr(ImageOps.exif_transpose(src).convert("RGB"), out) > 38
+
+
+def test_publishing_cleans_the_artwork_everywhere(example_run: Run, tmp_path: Path) -> None:
+    """The example show with its artwork as a phone would leave it: the same coded
+    picture (ExifTool does not re-encode it) wrapped in EXIF, XMP, IPTC and a comment.
+    Every episode is published, and the artwork as published and as embedded in each
+    MP3 is the very file the example run published from the untouched artwork."""
+    assert example_run.returncode == 0, example_run.stdout + example_run.stderr
+    root = copy_with_caches(example_run, tmp_path / "show")
+    art = root / "feeds" / "riverside-voices.jpg"
+    tag_with_exiftool(
+        art,
+        "-EXIF:Make=Apple", "-EXIF:Model=iPhone 13 mini", "-EXIF:Software=Snapseed",
+        "-EXIF:GPSLatitude=51.4545", "-EXIF:GPSLatitudeRef=N",
+        "-EXIF:GPSLongitude=2.5879", "-EXIF:GPSLongitudeRef=W",
+        "-EXIF:DateTimeOriginal=2026:10:03 14:22:05", "-XMP:Creator=Jordan",
+        "-IPTC:City=Bristol", "-Comment=Taken at Kingsdown youth hub",
+    )  # fmt: skip
+    dirty = art.read_bytes()
+    assert "GPS:GPSLatitude" in exif_leftovers(art) and "File:Comment" in exif_leftovers(art)
+
+    run = storycast(root, "publish")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "All 2 episodes published." in run.stdout
+    assert art.read_bytes() == dirty  # the producer's own file is left alone
+
+    def artwork_key(project: Run) -> str:
+        manifest = project.public / "manifests" / "riverside-voices.json"
+        key: str = json.loads(manifest.read_text())["artwork"]["key"]
+        return key
+
+    key = artwork_key(run)
+    published = run.public / key
+    assert exif_leftovers(published) == {}
+    clean = published.read_bytes()
+    for secret in SECRETS:
+        assert secret not in clean, secret
+    # deterministic, and the metadata made no difference to what is published
+    assert key == artwork_key(example_run)
+    assert clean == (example_run.public / key).read_bytes()
+    feed = (run.public / "feeds" / "riverside-voices.xml").read_text()
+    assert key in feed
+    mp3s = sorted((run.public / "media").rglob("*.mp3"))
+    assert len(mp3s) == 2
+    for mp3 in mp3s:
+        assert [apic.data for apic in ID3(mp3).getall("APIC")] == [clean], mp3.name
