@@ -30,7 +30,7 @@ import io
 import os
 from pathlib import Path
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import MediaError, Problem
 
@@ -40,7 +40,6 @@ JPEG_SUBSAMPLING = 0  # 4:4:4: text and thin lines in artwork keep their colour 
 PNG_COMPRESS_LEVEL = 6  # zlib's default: lossless at any level
 
 _FORMATS = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG"}
-_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 def image_format(data: bytes) -> str | None:
@@ -119,10 +118,15 @@ def _to_srgb(img: Image.Image, icc: bytes) -> Image.Image:
     """The pixels converted from the embedded ICC profile to sRGB; unchanged if the
     profile cannot be used (then they are taken to be sRGB already, as most are)."""
     try:
+        from PIL import ImageCms  # littlecms: in every Pillow wheel, not in every build
+    except ImportError:
+        return img
+    try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         if profile.profile.xcolor_space.strip() != "RGB":
             return img
-        converted = ImageCms.profileToProfile(img, profile, _SRGB, outputMode=img.mode)
+        srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+        converted = ImageCms.profileToProfile(img, profile, srgb, outputMode=img.mode)
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return img
     return converted if converted is not None else img

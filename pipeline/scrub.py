@@ -16,10 +16,14 @@ here:
   scans every raw byte for known phone atoms, ISO 6709 coordinates and any
   caller-given ``needles`` (say, every tag value of the source recordings, in
   UTF-8 and UTF-16, the way ID3v2.3 stores text). It returns one line per trace;
-  an empty list means the file is clean. A JPEG or PNG (the show artwork, a
-  video's poster, the cover in an MP3) is checked by ``image_traces``: nothing but
-  the blocks that make the picture is allowed in it (``images.clean_image`` writes
-  exactly those).
+  an empty list means the file is clean.
+- In an MP3 storycast tagged, the ID3 frames are compared field by field with
+  the ones it wrote (``tag.written_frames``): any other frame is a trace, and the
+  needles are searched everywhere but in our own frames, so a source whose genre
+  is "Podcast" does not stop the episode.
+- A JPEG or PNG (the show artwork, a video's poster, the cover in an MP3) is
+  checked by ``image_traces``: nothing but the blocks that make the picture is
+  allowed in it (``images.clean_image`` writes exactly those).
 
 What ffmpeg itself still writes with ``-fflags +bitexact -flags +bitexact`` is
 allowed, because it names our encoder, not the contributor's phone and carries

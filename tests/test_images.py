@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -267,6 +268,52 @@ def test_exif_transpose_agrees(dirty_jpeg: Path, tmp_path: Path) -> None:
     clean = clean_image(dirty_jpeg, tmp_path / "clean.jpg")
     with Image.open(dirty_jpeg) as src, Image.open(clean) as out:
         assert psnr(ImageOps.exif_transpose(src).convert("RGB"), out) > 38
+
+
+def _s15(value: float) -> bytes:
+    return struct.pack(">i", round(value * 65536))
+
+
+def _xyz(x: float, y: float, z: float) -> bytes:
+    return b"XYZ " + bytes(4) + _s15(x) + _s15(y) + _s15(z)
+
+
+def matrix_profile(red: tuple[float, float, float], blue: tuple[float, float, float]) -> bytes:
+    """A minimal ICC v2 RGB display profile (gamma 2.2) with sRGB's green and the given
+    red and blue primaries (D50 XYZ): a device whose colours are not sRGB's."""
+    curve = b"curv" + bytes(4) + struct.pack(">IH", 1, 0x0233) + bytes(2)
+    d50 = (0.9642, 1.0, 0.8249)
+    tags = [
+        (b"wtpt", _xyz(*d50)), (b"rXYZ", _xyz(*red)), (b"gXYZ", _xyz(0.3851, 0.7169, 0.0971)),
+        (b"bXYZ", _xyz(*blue)), (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve),
+    ]  # fmt: skip
+    start = 128 + 4 + 12 * len(tags)
+    table, body = struct.pack(">I", len(tags)), b""
+    for sig, data in tags:
+        table += sig + struct.pack(">II", start + len(body), len(data))
+        body += data + bytes(-len(data) % 4)
+    header = (
+        struct.pack(">I4sI", start + len(body), bytes(4), 0x02100000) + b"mntrRGB XYZ "
+        + bytes(12) + b"acsp" + bytes(28) + _s15(d50[0]) + _s15(d50[1]) + _s15(d50[2])
+        + bytes(48)
+    )  # fmt: skip
+    return header + table + body
+
+
+SRGB_RED, SRGB_BLUE = (0.4361, 0.2225, 0.0139), (0.1431, 0.0606, 0.7141)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_colours_described_by_a_profile_are_converted_to_srgb(tmp_path: Path, fmt: str) -> None:
+    """Dropping a profile must not change the colours: a device whose red and blue are
+    swapped stores sRGB blue as (255, 0, 0); published, it is blue."""
+    swapped = matrix_profile(red=SRGB_BLUE, blue=SRGB_RED)
+    src = tmp_path / f"swapped.{fmt.lower()}"
+    Image.new("RGB", (16, 16), (255, 0, 0)).save(src, fmt, icc_profile=swapped)
+    with Image.open(clean_image(src, tmp_path / f"clean.{fmt.lower()}")) as out:
+        assert "icc_profile" not in out.info
+        r, g, b = out.getpixel((8, 8))  # type: ignore[misc]
+        assert r < 8 and g < 8 and b > 247, (r, g, b)
 
 
 def test_publishing_cleans_the_artwork_everywhere(example_run: Run, tmp_path: Path) -> None:
