@@ -13,10 +13,10 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from . import analyse as analyse_mod
 from . import (
@@ -25,6 +25,7 @@ from . import (
     defaults,
     edit,
     edl,
+    images,
     ledger,
     people,
     publish,
@@ -44,7 +45,7 @@ from .records import EpisodeJob, Output, Person, Show
 from .render import render as render_timeline
 from .showfile import find_episode_folders, load_episode, load_show
 from .store import ObjectStore, open_private_store, open_store
-from .tag import tag_mp3
+from .tag import image_mime, tag_mp3, written_frames
 from .transcribe import Engine, get_engine, language_warnings
 from .transcribe import transcribe as transcribe_recording
 from .yamlfile import Problems
@@ -335,33 +336,41 @@ def video_stage(job: EpisodeJob, ctx: Context) -> None:
             tmp_poster.unlink(missing_ok=True)
     folder = _staging(job, ctx)
     shutil.copyfile(mp4, folder / f"{job.slug}.mp4")
-    shutil.copyfile(poster, folder / f"{job.slug}.poster.jpg")
+    images.clean_image(poster, folder / f"{job.slug}.poster.jpg")  # its pixels, nothing else
     job.outputs["video"] = Output(folder / f"{job.slug}.mp4", "", "video/mp4", "video")
     job.outputs["poster"] = Output(folder / f"{job.slug}.poster.jpg", "", "image/jpeg", "poster")
 
 
-def tag_stage(job: EpisodeJob, ctx: Context) -> None:
+def _tag_values(job: EpisodeJob, ctx: Context) -> dict[str, Any]:
+    """What the MP3's tag says: written by tag_stage, compared with by scrub_stage."""
     assert job.episode and job.timeline
     ep = job.episode
-    tag_mp3(
-        job.outputs["audio"].path,
-        title=ep.title,
-        show_title=ctx.show.title,
-        artist=ctx.show.author,
-        episode_number=ep.number,
-        year=ep.published.year,
-        artwork=ctx.show.artwork,
-        chapters=list(job.timeline.chapters),
-        duration=job.timeline.duration,
-    )
+    return {
+        "title": ep.title,
+        "show_title": ctx.show.title,
+        "artist": ctx.show.author,
+        "episode_number": ep.number,
+        "year": ep.published.year,
+        "artwork": ctx.show.artwork,
+        "chapters": list(job.timeline.chapters),
+        "duration": job.timeline.duration,
+    }
+
+
+def tag_stage(job: EpisodeJob, ctx: Context) -> None:
+    tag_mp3(job.outputs["audio"].path, **_tag_values(job, ctx))
 
 
 def scrub_stage(job: EpisodeJob, ctx: Context) -> None:
     """A last look before anything leaves: no location, device or time trace, no value
-    carried over from a source recording's tags, in any published media file."""
+    carried over from a source recording's tags, in any published media file or picture.
+    The MP3's tag is compared with the frames storycast wrote, field by field."""
     needles = [v for rec in job.recordings.values() for v in scrub.source_values(rec.path)]
+    frames = written_frames(**_tag_values(job, ctx))
     for output in job.outputs.values():
-        if output.role in ("audio", "video"):
+        if output.role == "audio":
+            scrub.assert_clean(output.path, needles, id3_frames=frames)
+        elif output.role in ("video", "poster"):
             scrub.assert_clean(output.path, needles)
 
 
@@ -485,6 +494,20 @@ def _open(show_file: Path, root: Path, out: TextIO) -> tuple[Context | None, lis
     return ctx, []
 
 
+def _clean_artwork(ctx: Context) -> Path:
+    """The show artwork as published and as embedded in every MP3: its pixels only
+    (``images.clean_image``), made once per artwork and kept in the cache, checked
+    every run. The show file's own artwork is left as it is."""
+    src = ctx.show.artwork
+    suffix = ".png" if image_mime(src) == "image/png" else ".jpg"
+    key = f"{sha256_file(src)}-v{images.VERSION}"
+    clean = ctx.cache.path("artwork", key, suffix)
+    if not clean.exists():
+        images.clean_image(src, clean)
+    scrub.assert_clean(clean)
+    return clean
+
+
 def check(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunReport:
     ctx, problems = _open(show_file, root, out)
     if ctx is None:
@@ -580,7 +603,15 @@ def _publish_locked(
             for td in takedowns.values():
                 if td.kind == "consent":
                     takedown.purge_archive(show, td, private)
-        # 2. every other episode
+        # 2. every other episode, with the show's artwork as a clean copy from here on
+        try:
+            ctx.show = show = replace(show, artwork=_clean_artwork(ctx))
+        except StorycastError as exc:
+            report.show_problems = list(exc.problems)
+            for job in jobs:
+                if job.status == "pending":
+                    job.status, job.reason = "failed", "not published: the show's artwork (below)"
+            return report
         for i, job in enumerate(jobs, 1):
             run_stages(job, PUBLISH_STAGES, ctx, f"[{i}/{len(jobs)}]")
         if dry_run:

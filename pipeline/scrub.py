@@ -17,6 +17,13 @@ here:
   caller-given ``needles`` (say, every tag value of the source recordings, in
   UTF-8 and UTF-16, the way ID3v2.3 stores text). It returns one line per trace;
   an empty list means the file is clean.
+- In an MP3 storycast tagged, the ID3 frames are compared field by field with
+  the ones it wrote (``tag.written_frames``): any other frame is a trace, and the
+  needles are searched everywhere but in our own frames, so a source whose genre
+  is "Podcast" does not stop the episode.
+- A JPEG or PNG (the show artwork, a video's poster, the cover in an MP3) is
+  checked by ``image_traces``: nothing but the blocks that make the picture is
+  allowed in it (``images.clean_image`` writes exactly those).
 
 What ffmpeg itself still writes with ``-fflags +bitexact -flags +bitexact`` is
 allowed, because it names our encoder, not the contributor's phone and carries
@@ -31,7 +38,8 @@ from __future__ import annotations
 import json
 import re
 import struct
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -285,11 +293,11 @@ def _is_mpeg_frame(head: bytes) -> bool:
     return len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
 
 
-def _chunks(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(offset, bytes) windows over the file's metadata ranges that overlap, so no
-    pattern is cut in two."""
+def _chunks(path: Path, skip: Iterable[tuple[int, int]] = ()) -> Iterator[tuple[int, bytes]]:
+    """(offset, bytes) windows over the file's metadata ranges, less the ``skip``
+    ranges, that overlap, so no pattern is cut in two."""
     with path.open("rb") as fh:
-        for start, end in _metadata_ranges(path):
+        for start, end in _subtract(_metadata_ranges(path), skip):
             fh.seek(start)
             offset, tail = start, b""
             while offset < end and (block := fh.read(min(_CHUNK, end - offset))):
@@ -298,20 +306,50 @@ def _chunks(path: Path) -> Iterator[tuple[int, bytes]]:
                 offset += len(block)
 
 
+def _subtract(
+    ranges: Iterable[tuple[int, int]], holes: Iterable[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """The parts of ``ranges`` outside every hole."""
+    left = list(ranges)
+    for h_lo, h_hi in holes:
+        cut: list[tuple[int, int]] = []
+        for lo, hi in left:
+            if h_hi <= lo or hi <= h_lo:
+                cut.append((lo, hi))
+                continue
+            if lo < h_lo:
+                cut.append((lo, h_lo))
+            if h_hi < hi:
+                cut.append((h_hi, hi))
+        left = cut
+    return left
+
+
 def _needle_forms(needles: Iterable[str]) -> list[tuple[str, bytes]]:
     forms: list[tuple[str, bytes]] = []
     for needle in needles:
         if len(needle.strip()) < 4:
+            continue
+        if needle in ALLOWED_ENCODERS:
+            # A source made by ffmpeg in bitexact mode names the encoder ours name
+            # ("Lavf", "Lavc libx264"): our own encode writes it too, and it names no phone.
             continue
         for encoding in ("utf-8", "utf-16-le", "utf-16-be"):
             forms.append((needle, needle.encode(encoding)))
     return forms
 
 
-def _raw_traces(path: Path, needles: Iterable[str]) -> list[str]:
+def _raw_traces(
+    path: Path, needles: Iterable[str], skip: Iterable[tuple[int, int]] = ()
+) -> list[str]:
+    return _scan_windows(_chunks(path, skip), needles)
+
+
+def _scan_windows(windows: Iterable[tuple[int, bytes]], needles: Iterable[str]) -> list[str]:
+    """Markers, coordinates and needles in (offset, bytes) windows."""
     forms = _needle_forms(needles)
     hits: dict[str, int] = {}
-    for base, chunk in _chunks(path):
+    for base, chunk in windows:
         for marker in _RAW_MARKERS:
             at = chunk.find(marker)
             if at >= 0:
@@ -327,12 +365,191 @@ def _raw_traces(path: Path, needles: Iterable[str]) -> list[str]:
     return [f"{what} at byte {where}" for what, where in hits.items()]
 
 
-def find_traces(path: Path, needles: Iterable[str] = ()) -> list[str]:
+# --- pictures (JPEG and PNG) ------------------------------------------------------------
+
+_JPEG_SOI = b"\xff\xd8"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# JPEG markers that make the picture: frame headers (SOF0..SOF15 with DHT and DAC among
+# them), quantisation tables, restart interval, number of lines, hierarchical progression
+# and start of scan. APP0 is allowed only as a bare JFIF header (pixel density, no thumbnail).
+_JPEG_PICTURE = {*range(0xC0, 0xD0), 0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF}
+_JFIF_BARE = 14  # "JFIF\0", version, units, densities, thumbnail 0x0
+# What an APPn segment holds, by its identifier.
+_JPEG_APP_KINDS = (
+    (b"Exif\x00", "EXIF (camera, time, GPS position, thumbnail)"),
+    (b"http://ns.adobe.com/xap/1.0/", "XMP"),
+    (b"http://ns.adobe.com/xmp/extension/", "XMP"),
+    (b"ICC_PROFILE", "ICC profile"),
+    (b"Photoshop 3.0", "IPTC/Photoshop"),
+    (b"MPF", "more pictures (MPF)"),
+    (b"JFXX", "JFIF thumbnail"),
+    (b"Adobe", "Adobe"),
+)
+# The PNG chunks a picture is made of. Anything else (tEXt, zTXt, iTXt, eXIf, tIME, iCCP,
+# a C2PA manifest, a private chunk) is a trace.
+_PNG_PICTURE = {b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"}
+_PNG_KINDS = {
+    b"tEXt": "text", b"zTXt": "text", b"iTXt": "text or XMP", b"eXIf": "EXIF",
+    b"tIME": "time", b"iCCP": "ICC profile",
+}  # fmt: skip
+
+
+def is_image(head: bytes) -> bool:
+    """Whether these first bytes start a JPEG or a PNG."""
+    return head.startswith(_PNG_SIGNATURE) or head.startswith(_JPEG_SOI + b"\xff")
+
+
+def image_traces(data: bytes, needles: Iterable[str] = ()) -> list[str]:
+    """Every block of a JPEG or PNG that is not the picture itself, then markers,
+    coordinates and ``needles`` in every byte but the coded picture data.
+
+    The structure is checked by allow-list: a JPEG may hold only a bare JFIF header,
+    its tables, frame and scans; a PNG only the chunks that make the picture. So
+    EXIF, XMP, IPTC, ICC, comments, text and time chunks, thumbnails and whatever
+    a phone appends after the picture are traces, whoever named them or not.
+    The coded data (JPEG scans, PNG IDAT payloads) is near-random and is decoded
+    and re-encoded by ``images.clean_image``: it is not searched, like an MP3's frames.
+    """
+    if data.startswith(_PNG_SIGNATURE):
+        traces, ranges = _png_structure(data)
+    elif data.startswith(_JPEG_SOI):
+        traces, ranges = _jpeg_structure(data)
+    else:
+        return ["not a JPEG or PNG picture"]
+    windows = ((lo, data[lo:hi]) for lo, hi in ranges)
+    return traces + _scan_windows(windows, needles)
+
+
+def _jpeg_structure(data: bytes) -> tuple[list[str], list[tuple[int, int]]]:
+    """(traces, byte ranges outside the entropy-coded scans) of a JPEG."""
+    traces: list[str] = []
+    ranges: list[tuple[int, int]] = []
+    pos, lo, size = 2, 0, len(data)
+    while True:
+        if pos + 2 > size:
+            traces.append("the JPEG ends without its end-of-picture marker")
+            ranges.append((lo, size))
+            return traces, ranges
+        if data[pos] != 0xFF:
+            traces.append(f"the JPEG is damaged at byte {pos} (no marker where one belongs)")
+            ranges.append((lo, size))
+            return traces, ranges
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xD9:  # end of picture
+            end = pos + 2
+            if end < size:
+                traces.append(
+                    f"{size - end} bytes after the end of the JPEG picture "
+                    "(a phone's trailer, a second picture or a video)"
+                )
+            ranges.append((lo, size))
+            return traces, ranges
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # restart, TEM: no length
+            pos += 2
+            continue
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0] if pos + 4 <= size else 0
+        end = pos + 2 + length
+        if length < 2 or end > size:
+            traces.append(f"a JPEG segment is cut short at byte {pos}")
+            ranges.append((lo, size))
+            return traces, ranges
+        payload = data[pos + 4 : end]
+        if marker == 0xE0:
+            bare = payload.startswith(b"JFIF\x00") and len(payload) == _JFIF_BARE
+            if not (bare and payload[12] == payload[13] == 0):
+                traces.append(f"JPEG APP0 segment: {_app_kind(payload, 'not a bare JFIF header')}")
+        elif 0xE1 <= marker <= 0xEF:
+            kind = _app_kind(payload, "metadata")
+            traces.append(f"JPEG APP{marker - 0xE0} segment: {kind} ({length - 2} bytes)")
+        elif marker == 0xFE:
+            traces.append(f"JPEG comment (COM segment, {length - 2} bytes)")
+        elif marker not in _JPEG_PICTURE:
+            traces.append(f"JPEG segment 0xFF{marker:02X} ({length - 2} bytes)")
+        if marker == 0xDA:  # start of scan: coded data follows, up to the next real marker
+            ranges.append((lo, end))
+            pos = lo = _scan_end(data, end)
+        else:
+            pos = end
+
+
+def _scan_end(data: bytes, pos: int) -> int:
+    """Where a JPEG scan's entropy-coded data ends: at the first marker that is not a
+    stuffed 0xFF00, a restart marker or a fill byte."""
+    while True:
+        at = data.find(b"\xff", pos)
+        if at < 0 or at + 1 >= len(data):
+            return len(data)
+        following = data[at + 1]
+        if following == 0x00 or 0xD0 <= following <= 0xD7:
+            pos = at + 2
+        elif following == 0xFF:
+            pos = at + 1
+        else:
+            return at
+
+
+def _app_kind(payload: bytes, default: str) -> str:
+    for ident, kind in _JPEG_APP_KINDS:
+        if payload.startswith(ident):
+            return kind
+    return default
+
+
+def _png_structure(data: bytes) -> tuple[list[str], list[tuple[int, int]]]:
+    """(traces, byte ranges outside the IDAT payloads) of a PNG."""
+    traces: list[str] = []
+    ranges: list[tuple[int, int]] = []
+    pos, size = len(_PNG_SIGNATURE), len(data)
+    while pos + 12 <= size:
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        end = pos + 12 + length
+        if end > size:
+            traces.append(f"a PNG chunk is cut short at byte {pos}")
+            ranges.append((pos, size))
+            return traces, ranges
+        name = kind.decode("latin-1")
+        if kind == b"IDAT":
+            ranges.append((pos, pos + 8))
+        else:
+            ranges.append((pos, end))
+            if kind not in _PNG_PICTURE:
+                what = _PNG_KINDS.get(kind, "metadata")
+                traces.append(f"PNG {name!r} chunk: {what} ({length} bytes)")
+        pos = end
+        if kind == b"IEND":
+            if pos < size:
+                traces.append(f"{size - pos} bytes after the end of the PNG picture")
+                ranges.append((pos, size))
+            return traces, ranges
+    traces.append("the PNG ends without its IEND chunk")
+    ranges.append((pos, size))
+    return traces, ranges
+
+
+def find_traces(
+    path: Path, needles: Iterable[str] = (), id3_frames: Collection[bytes] | None = None
+) -> list[str]:
     """Every location, device, software or creation-time trace left in ``path``.
 
     ``needles`` are values that must not appear anywhere (typically
     ``source_values`` of the recordings the file was made from). Empty means clean.
+    A JPEG or PNG is read by ``image_traces``.
+
+    ``id3_frames``: for an MP3 storycast tagged, the raw frames it wrote
+    (``tag.written_frames``). Then the check goes field by field: every frame of
+    the file's ID3 tag must be one of them, byte for byte, or it is a trace, and
+    so is any other tag (a second ID3v2, ID3v1, APE). The needles are searched
+    everywhere but in the frames found to be ours: a source whose genre is
+    "Podcast" or whose title is the show's does not make our own TCON or TALB
+    frame a leak. Our cover picture is checked as a picture (``image_traces``).
     """
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if is_image(head):
+        return image_traces(path.read_bytes(), needles)
     info = _probe(path)
     traces = _stream_traces(info)
     for where, key, value in _probe_tags(info):
@@ -340,8 +557,94 @@ def find_traces(path: Path, needles: Iterable[str] = ()) -> list[str]:
         if trace:
             traces.append(trace)
     traces += _mp4_traces(path)
-    traces += _raw_traces(path, needles)
+    ours: list[tuple[int, int]] = []
+    if id3_frames is not None:
+        id3_traces, ours = _id3_traces(path, id3_frames)
+        traces += id3_traces
+    traces += _raw_traces(path, needles, ours)
     return traces
+
+
+# --- our own ID3 tag, frame by frame ----------------------------------------------------
+
+
+def _id3_traces(path: Path, expected: Collection[bytes]) -> tuple[list[str], list[tuple[int, int]]]:
+    """Every tag of an MP3 that is not storycast's ID3v2.3 tag of ``expected`` frames:
+    (traces, the byte ranges of the frames that are ours)."""
+    traces: list[str] = []
+    ours: list[tuple[int, int]] = []
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(10)
+        if head[:3] == b"ID3" and len(head) == 10:
+            end = 10 + _syncsafe(head[6:10]) + (10 if head[5] & 0x10 else 0)
+            fh.seek(0)
+            traces, ours = _id3_frames(fh.read(end), expected)
+            fh.seek(end)
+            if fh.read(3) == b"ID3":
+                traces.append(f"a second ID3v2 tag at byte {end}")
+        fh.seek(max(0, size - 256))
+        tail = fh.read()
+    if size >= 128 and tail[-128:].startswith(b"TAG"):
+        traces.append("an ID3v1 tag at the end of the file")
+    if b"APETAGEX" in tail:
+        traces.append("an APE tag at the end of the file")
+    return traces, ours
+
+
+def _id3_frames(tag: bytes, expected: Collection[bytes]) -> tuple[list[str], list[tuple[int, int]]]:
+    version, flags = tag[3], tag[5]
+    if version != 3 or flags:
+        # unsynchronised, extended header, v2.2 or v2.4: storycast writes none of these
+        return [f"an ID3v2.{version} tag (flags {flags:#04x}) that storycast did not write"], []
+    traces: list[str] = []
+    ours: list[tuple[int, int]] = []
+    left = Counter(expected)
+    pos = 10
+    while pos + 10 <= len(tag) and tag[pos : pos + 4] != b"\x00\x00\x00\x00":
+        frame_id = tag[pos : pos + 4]
+        name = frame_id.decode("latin-1")
+        end = pos + 10 + struct.unpack(">I", tag[pos + 4 : pos + 8])[0]
+        if end > len(tag):
+            traces.append(f"ID3 frame {name!r} at byte {pos} runs past the end of the tag")
+            return traces, ours
+        raw = tag[pos:end]
+        if left[raw] > 0:
+            left[raw] -= 1
+            ours.append((pos, end))
+            if frame_id == b"APIC":
+                picture = _apic_picture(raw[10:])
+                traces += [f"ID3 cover picture (APIC): {t}" for t in image_traces(picture)]
+        else:
+            traces.append(
+                f"ID3 frame {name!r} at byte {pos} ({end - pos - 10} bytes) is not one "
+                "storycast wrote"
+            )
+        pos = end
+    if any(tag[pos:]):
+        traces.append(f"bytes other than padding after the ID3 frames, at byte {pos}")
+    return traces, ours
+
+
+def _apic_picture(body: bytes) -> bytes:
+    """The picture data of an APIC frame's body (encoding, MIME type, picture type,
+    description, data)."""
+    mime_end = body.find(b"\x00", 1)
+    if mime_end < 0:
+        return b""
+    pos = start = mime_end + 2  # after the picture type byte
+    if body[0] in (1, 2):  # UTF-16 description: a two-byte terminator at an even offset
+        while (at := body.find(b"\x00\x00", pos)) >= 0:
+            if (at - start) % 2 == 0:
+                return body[at + 2 :]
+            pos = at + 1
+        return b""
+    at = body.find(b"\x00", pos)
+    return body[at + 1 :] if at >= 0 else b""
+
+
+def _syncsafe(four: bytes) -> int:
+    return sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(four))
 
 
 # Tag values that are structural, not personal: never worth searching for in an output.
@@ -425,9 +728,14 @@ def strip_jpeg(data: bytes, path: Path | None = None) -> bytes:
     raise MediaError(Problem(path, "this JPEG has no picture data."))
 
 
-def assert_clean(path: Path, needles: Iterable[str] = ()) -> None:
-    """Raise MediaError naming every trace left in ``path`` (a last check before publishing)."""
-    traces = find_traces(path, needles)
+def assert_clean(
+    path: Path, needles: Iterable[str] = (), id3_frames: Collection[bytes] | None = None
+) -> None:
+    """Raise MediaError naming every trace left in ``path`` (a last check before publishing).
+
+    ``id3_frames``: see ``find_traces``.
+    """
+    traces = find_traces(path, needles, id3_frames)
     if traces:
         raise MediaError(
             Problem(

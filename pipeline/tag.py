@@ -50,6 +50,7 @@ from mutagen.id3 import (
 )
 from mutagen.id3 import delete as delete_id3
 from mutagen.id3._tags import save_frame
+from mutagen.id3._util import ID3SaveConfig
 from mutagen.mp3 import MP3
 
 from .errors import InputError, MediaError, Problem
@@ -58,6 +59,7 @@ from .records import Chapter
 ID3_VERSION = 3  # ID3v2.3: what podcast apps read best
 GENRE = "Podcast"
 TOC_ID = "toc"
+_V23_SEPARATOR = "/"  # how ID3v2.3 joins several values in one text frame
 # Tags can be stacked (several ID3v2 tags in a row, APE then ID3v1 at the end);
 # keep stripping until nothing changes, but never loop forever on a strange file.
 _MAX_STRIP_PASSES = 8
@@ -130,6 +132,80 @@ def chapter_frames(chapters: Sequence[Chapter], duration: float) -> list[CHAP | 
     return [toc, *chaps]
 
 
+def id3_tag(
+    *,
+    title: str,
+    show_title: str,
+    artist: str | None,
+    episode_number: int | None,
+    year: int | None,
+    artwork: Path,
+    chapters: Sequence[Chapter],
+    duration: float,
+) -> ID3:
+    """The ID3v2.3 tag storycast writes for these values: exactly these frames, in order."""
+    mime = image_mime(artwork)
+    picture = artwork.read_bytes()
+    chaps = chapter_frames(chapters, duration)
+    tags = _InOrderID3()
+    tags.add(TIT2(encoding=Encoding.UTF16, text=[title]))
+    tags.add(TALB(encoding=Encoding.UTF16, text=[show_title]))
+    if artist:
+        tags.add(TPE1(encoding=Encoding.UTF16, text=[artist]))
+    if episode_number is not None:
+        tags.add(TRCK(encoding=Encoding.LATIN1, text=[str(episode_number)]))
+    if year is not None:
+        tags.add(TYER(encoding=Encoding.LATIN1, text=[f"{year:04d}"]))  # v2.4 says TDRC
+    tags.add(TCON(encoding=Encoding.LATIN1, text=[GENRE]))
+    for frame in chaps:
+        tags.add(frame)
+    tags.add(
+        APIC(
+            encoding=Encoding.LATIN1,
+            mime=mime,
+            type=PictureType.COVER_FRONT,
+            desc="",
+            data=picture,
+        )
+    )
+    tags.update_to_v23()  # a no-op for these frames today; keeps the tag valid v2.3
+    return tags
+
+
+def frame_bytes(tags: ID3) -> list[bytes]:
+    """Each frame of ``tags`` exactly as ``ID3.save`` writes it in an ID3v2.3 tag
+    (mutagen leaves an empty text frame out)."""
+    config = ID3SaveConfig(ID3_VERSION, _V23_SEPARATOR)
+    return [raw for frame in tags.values() if (raw := save_frame(frame, config=config))]
+
+
+def written_frames(
+    *,
+    title: str,
+    show_title: str,
+    artist: str | None,
+    episode_number: int | None,
+    year: int | None,
+    artwork: Path,
+    chapters: Sequence[Chapter],
+    duration: float,
+) -> list[bytes]:
+    """The raw frames ``tag_mp3`` writes for these values, rebuilt without touching an MP3:
+    what ``scrub.find_traces`` compares an episode's tag with, frame by frame."""
+    return frame_bytes(
+        id3_tag(
+            title=title,
+            show_title=show_title,
+            artist=artist,
+            episode_number=episode_number,
+            year=year,
+            artwork=artwork,
+            chapters=chapters,
+            duration=duration,
+        )
+    )
+
+
 def tag_mp3(
     path: Path,
     *,
@@ -141,41 +217,28 @@ def tag_mp3(
     artwork: Path,
     chapters: Sequence[Chapter],
     duration: float,
-) -> None:
-    """Remove every tag from the MP3 at ``path`` and write only storycast's frames."""
-    mime = image_mime(artwork)
-    picture = artwork.read_bytes()
-    chaps = chapter_frames(chapters, duration)
+) -> list[bytes]:
+    """Remove every tag from the MP3 at ``path`` and write only storycast's frames.
+
+    Returns the frames written, byte for byte (see ``written_frames``).
+    """
+    tags = id3_tag(
+        title=title,
+        show_title=show_title,
+        artist=artist,
+        episode_number=episode_number,
+        year=year,
+        artwork=artwork,
+        chapters=chapters,
+        duration=duration,
+    )
     _check_mp3(path)
 
     tmp = path.with_name(f".{path.name}.tagging")
     try:
         shutil.copy(path, tmp)  # data and permission bits
         strip_tags(tmp)
-
-        tags = _InOrderID3()
-        tags.add(TIT2(encoding=Encoding.UTF16, text=[title]))
-        tags.add(TALB(encoding=Encoding.UTF16, text=[show_title]))
-        if artist:
-            tags.add(TPE1(encoding=Encoding.UTF16, text=[artist]))
-        if episode_number is not None:
-            tags.add(TRCK(encoding=Encoding.LATIN1, text=[str(episode_number)]))
-        if year is not None:
-            tags.add(TYER(encoding=Encoding.LATIN1, text=[f"{year:04d}"]))  # v2.4 says TDRC
-        tags.add(TCON(encoding=Encoding.LATIN1, text=[GENRE]))
-        for frame in chaps:
-            tags.add(frame)
-        tags.add(
-            APIC(
-                encoding=Encoding.LATIN1,
-                mime=mime,
-                type=PictureType.COVER_FRONT,
-                desc="",
-                data=picture,
-            )
-        )
-        tags.update_to_v23()  # a no-op for these frames today; keeps the tag valid v2.3
-        tags.save(tmp, v1=0, v2_version=ID3_VERSION)
+        tags.save(tmp, v1=0, v2_version=ID3_VERSION, v23_sep=_V23_SEPARATOR)
         os.replace(tmp, path)
     except MutagenError as exc:
         raise MediaError.at(
@@ -189,6 +252,7 @@ def tag_mp3(
         ) from exc
     finally:
         tmp.unlink(missing_ok=True)
+    return frame_bytes(tags)
 
 
 def strip_tags(path: Path) -> None:

@@ -20,8 +20,11 @@ from pipeline.locks import LockedError
 from pipeline.store.local import LocalStore
 from pipeline.store.s3 import S3Store
 
+import seaweed as sw
 from conftest import Run, copy_with_caches, storycast
-from seaweed import PUBLIC, Seaweed, cli, configure, listing, s3_env, seaweed  # noqa: F401
+from seaweed import PUBLIC, Seaweed, cli, configure, listing, s3_env
+
+seaweed = sw.seaweed  # the session's SeaweedFS (a fixture)
 
 SHOW = "riverside-voices"
 

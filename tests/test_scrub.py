@@ -191,3 +191,149 @@ def test_mp3_audio_frames_are_not_searched_but_its_tags_are(tmp_path: Path) -> N
     ff("-i", chance, "-c", "copy", "-id3v2_version", "3", "-fflags", "+bitexact",
        "-metadata", "artist=Apple", tagged)  # fmt: skip
     assert any("'Apple'" in t for t in find_traces(tagged, ["Apple"]))
+
+
+# --- our own ID3 tag, checked frame by frame ---------------------------------------------
+
+SHOW = "Harbour Voices"
+# A source recording whose tags hold values storycast writes itself: an honest recording,
+# made with a podcast app or named after the show.
+OURS_TOO = {"genre": "Podcast", "title": SHOW, "album": "Podcast", "artist": "Youth Council"}
+
+
+def _episode_mp3(src: Path, out: Path, artwork: Path) -> list[bytes]:
+    """``src`` rendered and tagged as the render and tag stages do it; the frames written."""
+    from pipeline.render import ENCODE_ARGS
+    from pipeline.tag import tag_mp3
+
+    ff("-i", src, "-t", "1", *ENCODE_ARGS, out)
+    return tag_mp3(
+        out, title="Episode One", show_title=SHOW, artist="Youth Council", episode_number=1,
+        year=2026, artwork=artwork, chapters=[], duration=1.0,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def honest(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[bytes]]:
+    """(source, tagged episode, frames written) for a source whose tags equal ours."""
+    d = tmp_path_factory.mktemp("scrub-id3")
+    src = phone_m4a(tone(d / "t.wav", 1.0), d / "memo.m4a", tags={**PHONE_TAGS, **OURS_TOO})
+    from PIL import Image
+
+    art = d / "cover.jpg"
+    Image.new("RGB", (64, 64), (24, 70, 96)).save(art)
+    mp3 = d / "episode.mp3"
+    return src, mp3, _episode_mp3(src, mp3, art)
+
+
+def test_a_source_value_storycast_writes_itself_does_not_stop_the_episode(
+    honest: tuple[Path, Path, list[bytes]],
+) -> None:
+    src, mp3, frames = honest
+    needles = source_values(src)
+    assert {"Podcast", SHOW, "Youth Council"} <= set(needles)
+    # Searched over the whole tag, our own TCON, TALB and TPE1 frames looked like leaks.
+    whole = "\n".join(find_traces(mp3, needles))
+    assert "the source's value 'Podcast'" in whole and f"the source's value {SHOW!r}" in whole
+    # Compared with what storycast wrote, field by field: clean.
+    assert find_traces(mp3, needles, id3_frames=frames) == []
+    assert_clean(mp3, needles, id3_frames=frames)
+
+
+def _with_extra_frames(mp3: Path, out: Path, *frames: object) -> Path:
+    """``mp3`` with more frames spliced into its ID3v2.3 tag; ours left byte for byte."""
+    from mutagen.id3._tags import save_frame
+    from mutagen.id3._util import ID3SaveConfig
+
+    data = mp3.read_bytes()
+    size = sum(b << (7 * (3 - i)) for i, b in enumerate(data[6:10]))
+    extra = b"".join(save_frame(f, config=ID3SaveConfig(3, "/")) for f in frames)
+    size += len(extra)
+    syncsafe = bytes((size >> (7 * (3 - i))) & 0x7F for i in range(4))
+    out.write_bytes(data[:6] + syncsafe + extra + data[10:])
+    return out
+
+
+def test_a_frame_storycast_did_not_write_is_a_trace_and_still_searched(
+    honest: tuple[Path, Path, list[bytes]], tmp_path: Path
+) -> None:
+    from mutagen.id3 import COMM, TXXX, Encoding
+
+    src, mp3, frames = honest
+    needles = source_values(src)
+    leaky = _with_extra_frames(
+        mp3,
+        tmp_path / "leaky.mp3",
+        TXXX(encoding=Encoding.UTF16, desc="note", text=[PHONE_TAGS["comment"]]),
+        COMM(encoding=Encoding.LATIN1, lang="eng", desc="", text=["Podcast"]),
+    )
+    traces = "\n".join(find_traces(leaky, needles, id3_frames=frames))
+    assert "ID3 frame 'TXXX' at byte 10" in traces and "is not one storycast wrote" in traces
+    assert "ID3 frame 'COMM'" in traces
+    # a source's value outside our frames is still found, even one we write elsewhere
+    assert f"the source's value {PHONE_TAGS['comment']!r}" in traces
+    assert "the source's value 'Podcast'" in traces
+    # our own frames were recognised: none of them is named
+    for ours in ("TIT2", "TALB", "TPE1", "TCON", "APIC"):
+        assert f"frame '{ours}'" not in traces
+
+
+def test_a_frame_of_ours_with_another_value_is_a_trace(
+    honest: tuple[Path, Path, list[bytes]], tmp_path: Path
+) -> None:
+    src, mp3, frames = honest
+    data = mp3.read_bytes()
+    ours = "Harbour".encode("utf-16-le")
+    assert data.count(ours) == 1  # in TALB
+    changed = tmp_path / "changed.mp3"
+    changed.write_bytes(data.replace(ours, "Kingsdn".encode("utf-16-le")))
+    traces = find_traces(changed, source_values(src), id3_frames=frames)
+    assert any("ID3 frame 'TALB'" in t and "not one storycast wrote" in t for t in traces)
+
+
+def test_other_tags_around_ours_are_traces(
+    honest: tuple[Path, Path, list[bytes]], tmp_path: Path
+) -> None:
+    from mutagen.apev2 import APEv2
+
+    _, mp3, frames = honest
+    v1 = tmp_path / "v1.mp3"
+    v1.write_bytes(mp3.read_bytes() + b"TAG" + b"Podcast".ljust(125, b"\x00"))
+    assert "an ID3v1 tag at the end of the file" in find_traces(v1, id3_frames=frames)
+    ape = tmp_path / "ape.mp3"
+    ape.write_bytes(mp3.read_bytes())
+    tag = APEv2()
+    tag["Title"] = "Podcast"
+    tag.save(ape)
+    assert "an APE tag at the end of the file" in find_traces(ape, id3_frames=frames)
+    stacked = tmp_path / "stacked.mp3"
+    data = mp3.read_bytes()
+    end = 10 + sum(b << (7 * (3 - i)) for i, b in enumerate(data[6:10]))
+    stacked.write_bytes(data[:end] + data[:end] + data[end:])
+    assert any("a second ID3v2 tag" in t for t in find_traces(stacked, id3_frames=frames))
+
+
+def test_an_artwork_with_exif_in_our_cover_frame_is_a_trace(tmp_path: Path) -> None:
+    """Our APIC frame, even byte for byte as written, is checked as a picture: an artwork
+    that was not cleaned first is caught in every MP3 that embeds it."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0110] = "iPhone 13 mini"
+    art = tmp_path / "cover.jpg"
+    Image.new("RGB", (64, 64), (24, 70, 96)).save(art, exif=exif.tobytes())
+    src = phone_m4a(tone(tmp_path / "t.wav", 1.0), tmp_path / "memo.m4a")
+    mp3 = tmp_path / "episode.mp3"
+    frames = _episode_mp3(src, mp3, art)
+    traces = "\n".join(find_traces(mp3, source_values(src), id3_frames=frames))
+    assert "ID3 cover picture (APIC): JPEG APP1 segment: EXIF" in traces
+
+
+def test_our_encoders_names_are_not_needles(honest: tuple[Path, Path, list[bytes]]) -> None:
+    """A recording made by ffmpeg in bitexact mode names its encoder as ours do ("Lavf"):
+    the name our own encode writes into the MP3's Info frame is no phone's trace."""
+    _, mp3, frames = honest
+    assert b"Lavf" in mp3.read_bytes()
+    assert find_traces(mp3, ["Lavf", "Lavc libx264"], id3_frames=frames) == []
+    # any other value is still searched there
+    assert any("'lame'" in t for t in find_traces(mp3, ["lame"], id3_frames=frames))

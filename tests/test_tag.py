@@ -227,3 +227,29 @@ def test_stacked_id3v2_tags_are_all_removed(tmp_path: Path) -> None:
     assert data.startswith(b"ID3") and not data[size:].startswith(b"ID3")
     assert data[size] == 0xFF  # straight into the first MPEG frame (the LAME Info frame)
     assert decodes(mp3)
+
+
+def test_written_frames_are_exactly_the_frames_in_the_file(tmp_path: Path) -> None:
+    """The scrub compares an episode's tag with ``written_frames``, rebuilt from the same
+    values without the MP3: they must be the file's frames, byte for byte, in order."""
+    from pipeline.tag import written_frames
+
+    mp3 = make_mp3(tmp_path / "out.mp3")
+    art = make_image(tmp_path / "cover.jpg", "JPEG")
+    fields: dict[str, Any] = dict(
+        title="Episode One", show_title="Harbour Voices", artist="Youth Council",
+        episode_number=7, year=2024, artwork=art, chapters=CHAPTERS, duration=DURATION,
+    )  # fmt: skip
+    wrote = tag_mp3(mp3, **fields)
+    assert wrote == written_frames(**fields)
+    data = mp3.read_bytes()
+    size = sum(b << (7 * (3 - i)) for i, b in enumerate(data[6:10]))
+    frames = b"".join(wrote)
+    assert data[10 : 10 + len(frames)] == frames
+    assert not any(data[10 + len(frames) : 10 + size])  # then only padding
+    ids = [raw[:4] for raw in wrote]
+    assert ids == [b"TIT2", b"TALB", b"TPE1", b"TRCK", b"TYER", b"TCON", b"CTOC"] + [
+        b"CHAP"
+    ] * 3 + [b"APIC"]
+    # another value makes other frames
+    assert written_frames(**{**fields, "title": "Episode Two"})[0] != wrote[0]

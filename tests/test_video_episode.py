@@ -11,6 +11,7 @@ import pytest
 from lxml import etree
 
 from pipeline.feed import PODCAST_NS
+from pipeline.scrub import find_traces
 
 from conftest import ROOT, Run, storycast
 from mediakit import EXIF_SECRETS, exif_phone_tags, exif_traces, phone_mp4, say
@@ -141,6 +142,20 @@ def test_exiftool_finds_no_place_device_or_time_in_published_media(video_run: Ru
     show_artist = frozenset({"ID3v2_3:Artist=Riverside Youth Council"})
     for path in media:
         assert exif_traces(path, show_artist) == [], path
+
+
+def test_the_poster_is_drawn_afresh_from_its_pixels(video_run: Run) -> None:
+    """The poster goes out as ``images.clean_image`` writes it (4:4:4, only a bare JFIF
+    header around the picture), not as ffmpeg left it (4:2:0)."""
+    posters = list(video_run.public.rglob("*.poster.jpg"))
+    assert posters
+    for poster in posters:
+        out = subprocess.run(
+            ["exiftool", "-j", "-G1", "-File:YCbCrSubSampling", str(poster)],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        assert json.loads(out)[0]["File:YCbCrSubSampling"].startswith("YCbCr4:4:4"), poster
+        assert find_traces(poster) == []
 
 
 def test_without_face_consent_it_is_published_audio_only(video_run: Run) -> None:
