@@ -76,16 +76,25 @@ def locked_error(what: str, where: str, info: dict[str, Any], after: str) -> Loc
 
 
 class FileLease:
-    """An exclusive ``flock`` on a file, held until release or the end of the process."""
+    """An exclusive ``flock`` on a file, held until release or the end of the process.
 
-    def __init__(self, path: Path, what: str, where: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    On a folder (``folder=True``) the folder itself is locked: nothing is written into it,
+    so a published folder is not touched by a run that changes nothing, and no lock file
+    can be synced or served with it."""
+
+    def __init__(self, path: Path, what: str, where: str, *, folder: bool = False) -> None:
+        if folder:
+            path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._folder = folder
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             try:
-                info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+                info = {} if folder else json.loads(os.pread(fd, 4096, 0) or b"{}")
             except ValueError:
                 info = {}
             os.close(fd)
@@ -95,8 +104,9 @@ class FileLease:
                 info if isinstance(info, dict) else {},
                 "The lock is released as soon as that process ends.",
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder()).encode(), 0)
+        if not folder:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(holder()).encode(), 0)
         self._fd: int | None = fd
 
     def check(self) -> None:
@@ -104,7 +114,8 @@ class FileLease:
 
     def release(self) -> None:
         if self._fd is not None:
-            os.ftruncate(self._fd, 0)
+            if not self._folder:
+                os.ftruncate(self._fd, 0)
             os.close(self._fd)  # closing the descriptor releases the flock
             self._fd = None
 

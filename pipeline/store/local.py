@@ -77,10 +77,8 @@ class LocalStore:
             return False
 
     def lock(self, name: str) -> Lease:
-        """A file lock in the folder itself (hidden: never listed, served or published)."""
-        return FileLease(
-            self.root / f".storycast-lock-{name}", f"`{name}`", f"the folder {self.root}"
-        )
+        """A file lock on the folder itself: one publish writes into it at a time."""
+        return FileLease(self.root, f"`{name}`", f"the folder {self.root}", folder=True)
 
     def allow_cross_origin(self) -> str:
         return "not needed: `storycast preview` sends Access-Control-Allow-Origin itself"
