@@ -24,6 +24,43 @@ people file by the caller); everyone else's cues carry no voice tag.
 
 All timing arithmetic in ``build_cues`` is done in whole milliseconds, so the
 limits hold exactly in what the writers print.
+
+Text that could break a format. Speaker names (credited names from the people
+file), redaction replacement text, chapter titles, corrected words and
+transcribed words can hold anything. ``clean_text`` makes each of them one line
+of text before it is used, in ``map_words``, ``redact_words`` and ``build_cues``
+and again in every writer (so a ``Cue`` made by hand is safe too):
+
+- line breaks and other control characters (C0, DEL, C1, U+2028, U+2029) become
+  a space, and runs of spaces one space; a cue keeps only its own line breaks
+  (between its wrapped lines), and a line left empty is dropped, so no
+  cue ever holds a blank line (which would end it) and a cue with no text left
+  is not written;
+- bidirectional embedding, override and isolate controls (U+202A to U+202E,
+  U+2066 to U+2069) are removed: one left open reorders the text after it, so a
+  name could make the words that follow it read backwards. The marks LRM, RLM
+  and ALM, which change no other text, are kept, as are emoji and every letter;
+- a lone surrogate (possible in a transcript read from JSON) becomes U+FFFD, as
+  it cannot be written as UTF-8.
+
+Then each writer escapes what its format needs:
+
+- WebVTT: ``&``, ``<`` and ``>`` in cue text are written as ``&amp;``, ``&lt;``
+  and ``&gt;``, so no word can open a tag and no payload line can contain
+  ``-->`` (it is written ``--&gt;``). The speaker goes in a voice tag
+  ``<v NAME>`` with the same escaping, so the name cannot close the tag early;
+  the annotation is one line, so it cannot end the cue.
+- SRT has no escaping at all: text is written as it is, except that ``-->``
+  gets an invisible WORD JOINER (U+2060) before its ``>``, so no text line can
+  be taken for a timing line, and a cue holds no blank line. ``<i>``-like text is
+  written as it is; players that style SRT tags may style it (the WebVTT track
+  is the one that shows every character exactly).
+- JSON transcript and chapters: ``json.dumps`` escapes quotes, backslashes and
+  what JSON needs; the text is the cleaned text, unescaped (no entities).
+- HTML transcript: every piece of text, the title and speaker names included,
+  goes through ``html.escape`` (``&``, ``<``, ``>``, ``"`` and ``'``).
+- Plain text: one cue per line, ``Speaker: words``; nothing to escape once
+  line breaks are gone.
 """
 
 from __future__ import annotations
@@ -32,6 +69,7 @@ import bisect
 import html
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +79,34 @@ from .records import Cue, Timeline, Transcript
 SENTENCE_END = (".", "?", "!")
 CLAUSE_END = (",", ";", ":")
 CLOSING = "\"')]}\u201d\u2019\u00bb"  # quotes and brackets that may follow a sentence end
+
+# Line breaks and control characters: C0, DEL, C1 (NEL among them), LINE and PARAGRAPH
+# SEPARATOR. Each becomes a space.
+_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Bidirectional embeddings, overrides and isolates: state that leaks into the text after them.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# What makes a SubRip text line look like a timing line: "-->" gets a WORD JOINER.
+SRT_ARROW = "-->"
+SRT_ARROW_SAFE = "--\u2060>"
+
+
+def clean_text(text: str) -> str:
+    """One line of text, safe in every format: see "Text that could break a format" above.
+
+    Control characters and line breaks become spaces, bidirectional embedding,
+    override and isolate controls go, lone surrogates become U+FFFD, and
+    whitespace is collapsed and trimmed.
+    """
+    text = _BREAKS.sub(" ", text)
+    text = _BIDI_CONTROLS.sub("", text)
+    text = _SURROGATES.sub("\ufffd", text)
+    return " ".join(text.split())
+
+
+def cue_lines(text: str) -> list[str]:
+    """A cue's lines (split at its line breaks), each cleaned, empty ones dropped."""
+    return [line for line in (clean_text(part) for part in text.split("\n")) if line]
 
 
 @dataclass(frozen=True)
@@ -73,7 +139,7 @@ def map_words(timeline: Timeline, transcripts: dict[str, Transcript]) -> list[Ep
         offset = clip.start - clip.src_in
         kept: list[EpisodeWord] = []
         for word in transcript.words:
-            text = " ".join(word.text.split())
+            text = clean_text(word.text)
             if not text:
                 continue
             mid = (word.start + word.end) / 2
@@ -110,7 +176,7 @@ def redact_words(words: list[EpisodeWord], timeline: Timeline) -> list[EpisodeWo
     tokens: list[EpisodeWord] = []
     for lo, hi, redaction in spans:
         index = _clip_at(timeline, (lo + hi) / 2)
-        text = " ".join(redaction.replacement.split())
+        text = clean_text(redaction.replacement)
         if index is not None and text:
             tokens.append(EpisodeWord(lo, hi, text, index, redacted=True))
     merged = kept + tokens
@@ -194,8 +260,8 @@ def _segments(
         clip = timeline.clips[index]
         low, high = _bounds(_ms(clip.start), _ms(clip.end), chapter_starts, bucket)
         group.sort(key=lambda w: (w.start, w.end))
-        name = speakers.get(clip.source)
-        segments.append(_Segment(low, high, tuple(group), name.strip() if name else None))
+        name = clean_text(speakers.get(clip.source) or "")
+        segments.append(_Segment(low, high, tuple(group), name or None))
     segments.sort(key=lambda s: (s.low, s.high))
     return segments
 
@@ -362,28 +428,46 @@ def _seconds(value: float) -> float:
     return round(value, 3)
 
 
-def _escape(text: str) -> str:
+def _vtt_escape(text: str) -> str:
+    """WebVTT cue text or voice annotation: ``&``, ``<`` and ``>`` as character references."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _srt_line(text: str) -> str:
+    """A SubRip text line: no ``-->`` (a WORD JOINER goes before its ``>``)."""
+    return text.replace(SRT_ARROW, SRT_ARROW_SAFE)
+
+
+def _shown(cues: list[Cue]) -> list[tuple[Cue, list[str], str]]:
+    """Each cue with text left after cleaning: (cue, its lines, its speaker or "")."""
+    out: list[tuple[Cue, list[str], str]] = []
+    for cue in cues:
+        lines = cue_lines(cue.text)
+        if lines:
+            out.append((cue, lines, clean_text(cue.speaker or "")))
+    return out
 
 
 def to_webvtt(cues: list[Cue]) -> str:
     """WebVTT, with a ``<v Speaker>`` voice tag where a speaker is named."""
     blocks = ["WEBVTT"]
-    for cue in cues:
-        text = _escape(cue.text)
-        if cue.speaker:
-            text = f"<v {_escape(cue.speaker)}>{text}"
+    for cue, lines, speaker in _shown(cues):
+        payload = [_vtt_escape(line) for line in lines]
+        if speaker:
+            payload[0] = f"<v {_vtt_escape(speaker)}>{payload[0]}"
         times = f"{_timestamp(cue.start, '.')} --> {_timestamp(cue.end, '.')}"
-        blocks.append(f"{times}\n{text}")
+        blocks.append("\n".join([times, *payload]))
     return "\n\n".join(blocks) + "\n"
 
 
 def to_srt(cues: list[Cue]) -> str:
     """SubRip, numbered from 1; a named speaker is prefixed as ``Name: ``."""
     blocks: list[str] = []
-    for number, cue in enumerate(cues, start=1):
-        text = f"{cue.speaker}: {cue.text}" if cue.speaker else cue.text
+    for number, (cue, lines, speaker) in enumerate(_shown(cues), start=1):
+        if speaker:
+            lines = [f"{speaker}: {lines[0]}", *lines[1:]]
         times = f"{_timestamp(cue.start, ',')} --> {_timestamp(cue.end, ',')}"
+        text = "\n".join(_srt_line(line) for line in lines)
         blocks.append(f"{number}\n{times}\n{text}\n")
     return "\n".join(blocks)
 
@@ -391,13 +475,13 @@ def to_srt(cues: list[Cue]) -> str:
 def to_transcript_json(cues: list[Cue]) -> str:
     """Podcasting 2.0 JSON transcript (``application/json``)."""
     segments: list[dict[str, Any]] = []
-    for cue in cues:
+    for cue, lines, speaker in _shown(cues):
         segment: dict[str, Any] = {}
-        if cue.speaker:
-            segment["speaker"] = cue.speaker
+        if speaker:
+            segment["speaker"] = speaker
         segment["startTime"] = _seconds(cue.start)
         segment["endTime"] = _seconds(cue.end)
-        segment["body"] = " ".join(cue.text.split("\n"))
+        segment["body"] = " ".join(lines)
         segments.append(segment)
     return json.dumps({"version": "1.0.0", "segments": segments}, ensure_ascii=False, indent=1)
 
@@ -409,7 +493,7 @@ def to_chapters_json(timeline: Timeline, title_by_start: dict[float, str] | None
     """
     overrides = title_by_start or {}
     chapters = [
-        {"startTime": _seconds(ch.start), "title": overrides.get(ch.start, ch.title)}
+        {"startTime": _seconds(ch.start), "title": clean_text(overrides.get(ch.start, ch.title))}
         for ch in timeline.chapters
     ]
     return json.dumps({"version": "1.2.0", "chapters": chapters}, ensure_ascii=False, indent=1)
@@ -417,11 +501,11 @@ def to_chapters_json(timeline: Timeline, title_by_start: dict[float, str] | None
 
 def to_text(cues: list[Cue]) -> str:
     """Plain transcript: one cue per line."""
-    lines: list[str] = []
-    for cue in cues:
-        body = " ".join(cue.text.split("\n"))
-        lines.append(f"{cue.speaker}: {body}" if cue.speaker else body)
-    return "\n".join(lines) + ("\n" if lines else "")
+    out: list[str] = []
+    for _, lines, speaker in _shown(cues):
+        body = " ".join(lines)
+        out.append(f"{speaker}: {body}" if speaker else body)
+    return "\n".join(out) + ("\n" if out else "")
 
 
 def to_html(cues: list[Cue], title: str) -> str:
@@ -430,29 +514,30 @@ def to_html(cues: list[Cue], title: str) -> str:
     Everything is escaped; each paragraph starts with its time and, when the
     speaker is named, their name.
     """
-    paragraphs: list[list[Cue]] = []
-    for cue in cues:
+    paragraphs: list[list[tuple[Cue, list[str], str]]] = []
+    for shown in _shown(cues):
+        cue, _, speaker = shown
         if paragraphs:
-            last = paragraphs[-1][-1]
-            same = last.speaker == cue.speaker
+            last, _, last_speaker = paragraphs[-1][-1]
+            same = last_speaker == speaker
             if same and cue.start - last.end < defaults.TRANSCRIPT_PARAGRAPH_GAP:
-                paragraphs[-1].append(cue)
+                paragraphs[-1].append(shown)
                 continue
-        paragraphs.append([cue])
+        paragraphs.append([shown])
     body: list[str] = []
     for group in paragraphs:
-        first = group[0]
+        first, _, speaker = group[0]
         seconds = _ms(first.start) // 1000
         stamp = _clock(seconds)
         stamp = f'<time datetime="PT{seconds}S">{stamp}</time>'
         head = f'<a class="time" href="#t={seconds}">{stamp}</a>'
-        if first.speaker:
-            head += f' <strong class="speaker">{html.escape(first.speaker)}</strong>'
-        text = " ".join(" ".join(c.text.split("\n")) for c in group)
+        if speaker:
+            head += f' <strong class="speaker">{html.escape(speaker)}</strong>'
+        text = " ".join(" ".join(lines) for _, lines, _ in group)
         body.append(f"<p>{head}<br>\n{html.escape(text)}</p>")
     if not body:
         body.append("<p>No speech was transcribed.</p>")
-    heading = html.escape(title)
+    heading = html.escape(clean_text(title))
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -509,6 +594,8 @@ def render_all(
 __all__ = [
     "EpisodeWord",
     "build_cues",
+    "clean_text",
+    "cue_lines",
     "episode_cues",
     "fits",
     "map_words",

@@ -18,6 +18,7 @@ from . import (
     validate_feed,
 )
 from .errors import Problem, StorycastError
+from .logsafe import install as mask_credentials_in_logs
 from .records import EpisodeJob
 
 
@@ -341,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING, format="%(name)s: %(message)s"
     )
+    mask_credentials_in_logs()  # -v logs every signed S3 request: mask keys, tokens, signatures
     try:
         code: int = args.func(args)
     except StorycastError as exc:

@@ -12,6 +12,11 @@ episodes/people.yaml (written by the producer with the contributors):
           voice: 2026-10-01       # date consent to publish their voice was given
           face: 2026-10-01        # for video; leave out if not given
 
+An ``id`` is a plain slug: letters, digits, ``-`` and ``_``. A ``name`` or
+``pseudonym`` is one line of text as it should be shown: a line break, a tab,
+another control character or a bidirectional override (which reorders the text
+after it) is an error at its line, and so is a name with nothing visible in it.
+
 episodes/withdrawals.yaml is written by `storycast withdraw PERSON`: one entry
 per withdrawal (who, when, at whose request). It is a record, never edited
 by hand; the next publish takes down every episode the person appears in.
@@ -20,6 +25,7 @@ by hand; the next publish takes down every episode the person appears in.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -36,6 +42,11 @@ PEOPLE_FILE = "people.yaml"
 WITHDRAWALS_FILE = "withdrawals.yaml"
 PERSON_FIELDS = {"id", "credit", "name", "pseudonym", "roles", "consent", "notes"}
 CONSENT_FIELDS = {"voice", "face"}
+ID = re.compile(r"[A-Za-z0-9_-]+")
+# What no name may hold: line breaks and other control characters (C0, DEL, C1, LINE and
+# PARAGRAPH SEPARATOR), and bidirectional embeddings, overrides and isolates.
+_NOT_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_INVISIBLE = {"Cc", "Cf", "Cs", "Cn", "Zs", "Zl", "Zp"}
 # Roles from the podcast namespace's taxonomy that fit community storytelling.
 ROLES = {
     "host",
@@ -107,7 +118,7 @@ def _person(item: Node) -> Person | None:
     if "id" not in fields:
         item.problem("this person has no `id`.", "Give them a short id such as `jordan`.")
         return None
-    pid = fields["id"].text()
+    pid = _person_id(fields["id"])
     credit = fields["credit"].text() if "credit" in fields else "none"
     if credit not in ("name", "pseudonym", "none"):
         fields["credit"].problem(
@@ -115,11 +126,11 @@ def _person(item: Node) -> Person | None:
             "`none` (the default) publishes no name for them anywhere.",
         )
         return None
-    name = fields["name"].text() if "name" in fields else None
-    pseudonym = fields["pseudonym"].text() if "pseudonym" in fields else None
-    if credit == "name" and not name:
+    name = _shown_name(fields["name"]) if "name" in fields else None
+    pseudonym = _shown_name(fields["pseudonym"]) if "pseudonym" in fields else None
+    if credit == "name" and "name" not in fields:
         item.problem("`credit: name` but no `name:` is given.", field=f"{item.field}.name")
-    if credit == "pseudonym" and not pseudonym:
+    if credit == "pseudonym" and "pseudonym" not in fields:
         item.problem(
             "`credit: pseudonym` but no `pseudonym:` is given.", field=f"{item.field}.pseudonym"
         )
@@ -150,6 +161,59 @@ def _person(item: Node) -> Person | None:
         voice_consent=voice,
         face_consent=face,
         line=item.line,
+    )
+
+
+def _person_id(node: Node) -> str | None:
+    """The person's id, if it is a plain slug; else a problem at its line."""
+    pid = node.text()
+    if pid is None:
+        return None
+    if not ID.fullmatch(pid):
+        node.problem(
+            f"the id {_quoted(pid)} is not a plain id.",
+            "Use only letters, digits, `-` and `_`, with no spaces, e.g. `jordan-price`. "
+            "The id is only used in episode files and is never published.",
+        )
+        return None
+    return pid
+
+
+def _shown_name(node: Node) -> str | None:
+    """A name or pseudonym as it will be published: one line of visible text, or a problem."""
+    value = node.text()
+    if value is None:
+        return None  # empty or not a single value: already reported
+    bad = _NOT_IN_NAMES.search(value)
+    if bad:
+        node.problem(
+            f"{_quoted(value)} contains {_character(bad.group())}, which would break the "
+            "captions and transcripts it is shown in.",
+            "Write the name on one line, exactly as it should be shown, without tabs or "
+            "invisible characters.",
+        )
+        return None
+    if all(unicodedata.category(c) in _INVISIBLE for c in value):
+        node.problem("has no visible characters in it.", "Write the name as it should be shown.")
+        return None
+    return value
+
+
+def _quoted(text: str) -> str:
+    """Text for a message: in backticks, or with its invisible characters escaped."""
+    return f"`{text}`" if text.isprintable() else repr(text)
+
+
+def _character(c: str) -> str:
+    if c in "\n\r\x85\u2028\u2029":
+        return f"a line break (U+{ord(c):04X})"
+    if c == "\t":
+        return "a tab"
+    if unicodedata.category(c) == "Cc":
+        return f"a control character (U+{ord(c):04X})"
+    return (
+        f"an invisible character that reorders the text after it "
+        f"({unicodedata.name(c, 'a bidirectional control').lower()}, U+{ord(c):04X})"
     )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import json
 import random
 import re
 from pathlib import Path
 
 import pytest
+import webvtt
 
 from pipeline import defaults
 from pipeline.captions import (
@@ -491,3 +493,254 @@ def test_html_transcript_escaped_paragraphs_and_times() -> None:
     assert paragraphs[2].findtext(".//time") == "1:05"
     assert paragraphs[2].find(".//strong") is None
     assert "<script>" not in page
+
+
+# ------------------------------------------------------------------ text that breaks formats
+#
+# Each format is read back the way a client reads it: WebVTT by webvtt-py in strict mode
+# (blocks and timings) and the WebVTT cue text tokenizer below (tags, voice, character
+# references); SRT by its block structure; JSON with json; HTML with lxml's HTML parser.
+
+_TIMING_SRT = re.compile(r"\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}")
+WJ = "\u2060"  # WORD JOINER: invisible; SRT's "-->" in text is written "--\u2060>"
+
+
+def vtt_cue_text(payload: str) -> tuple[str | None, str]:
+    """(voice, visible text) of a WebVTT cue payload, by the spec's cue text tokenizer:
+    a `<` opens a tag that runs to the next `>` (across lines) or the end; a tag's name
+    ends at whitespace, `.` or `>`, and after whitespace comes its annotation (character
+    references decoded, whitespace collapsed). Text has character references decoded."""
+    voice: str | None = None
+    shown: list[str] = []
+    i = 0
+    while i < len(payload):
+        if payload[i] != "<":
+            end = payload.find("<", i)
+            end = len(payload) if end < 0 else end
+            shown.append(html.unescape(payload[i:end]))
+            i = end
+            continue
+        end = payload.find(">", i + 1)
+        tag = payload[i + 1 :] if end < 0 else payload[i + 1 : end]
+        i = len(payload) if end < 0 else end + 1
+        m = re.match(r"([^\s.]*)((?:\.[^\s.]*)*)(?:[\t\n\f ](.*))?\Z", tag, re.S)
+        assert m, tag
+        if m.group(1) == "v":
+            voice = " ".join(html.unescape(m.group(3) or "").split())
+    return voice, "".join(shown)
+
+
+def read_vtt(text: str) -> list[tuple[str, str, str | None, str]]:
+    """(start, end, voice, visible text) of every cue, as a client reads the file."""
+    assert text.startswith("WEBVTT\n")
+    parsed = webvtt.WebVTT.from_string(text, strict=True)
+    out = []
+    for caption in parsed.captions:
+        assert caption.lines and all(line.strip() for line in caption.lines), caption.lines
+        assert not any("-->" in line for line in caption.lines), caption.lines
+        out.append((caption.start, caption.end, *vtt_cue_text("\n".join(caption.lines))))
+    # The file as a whole: blocks are separated by exactly one blank line, and every block
+    # after the header is a timing line and its payload.
+    blocks = text.rstrip("\n").split("\n\n")
+    assert len(blocks) == len(out) + 1 and all(b and not b.startswith("\n") for b in blocks)
+    return out
+
+
+def read_srt(text: str) -> list[tuple[str, list[str]]]:
+    """(timing line, text lines) of every SubRip block, checking the structure strictly:
+    number, timing line, then text lines, none blank and none that holds `-->`."""
+    out = []
+    if not text:
+        return out
+    assert text.endswith("\n") and "\r" not in text
+    for number, block in enumerate(text.rstrip("\n").split("\n\n"), start=1):
+        index, timing, *lines = block.split("\n")
+        assert index == str(number), block
+        assert _TIMING_SRT.fullmatch(timing), block
+        assert lines and all(line.strip() for line in lines), block
+        assert not any("-->" in line for line in lines), block
+        out.append((timing, [line.replace(WJ, "") for line in lines]))
+    return out
+
+
+def read_html(page: str) -> list[tuple[str | None, str]]:
+    """(speaker, visible words) of every paragraph of the HTML transcript."""
+    from lxml import html as lxml_html
+
+    doc = lxml_html.document_fromstring(page)
+    out = []
+    for p in doc.findall(".//body/p"):
+        speaker = p.findtext(".//strong")
+        body = p.text_content().split("\n", 1)[1]
+        out.append((speaker, body))
+    return out
+
+
+HOSTILE_SPEAKER = "Sam\n\n00:00:05.000 --> 00:00:09.000\n<v Evil>FORGED"
+HOSTILE = [
+    Cue(0.0, 2.0, "line one & <b>two</b>\n\nline --> three\r\n", speaker=HOSTILE_SPEAKER),
+    Cue(2.0, 4.0, "\x1b[31mred\x00 \u2028 tab\there &amp; &lt;", speaker="Jo> & \"Al\" 'Bo'"),
+    Cue(4.0, 6.0, "سلام \u200fعليكم 🌈👩🏽‍🎤", speaker="\u202eevil\u202c سارة\u200f"),
+    Cue(6.0, 8.0, "\n\x07\n \t", speaker="Nobody"),  # nothing visible: written nowhere
+    Cue(8.0, 9.0, "</v></c><00:00:01.000><i>x</i>"),
+    Cue(9.0, 10.0, "\n\n2\n00:00:20,000 --> 00:00:30,000\nforged srt", speaker="Kai 🏳️‍🌈"),
+]
+# What a listener must see for each cue that has text: (speaker, lines).
+HOSTILE_SHOWN: list[tuple[str | None, list[str]]] = [
+    (
+        "Sam 00:00:05.000 --> 00:00:09.000 <v Evil>FORGED",
+        ["line one & <b>two</b>", "line --> three"],
+    ),
+    ("Jo> & \"Al\" 'Bo'", ["[31mred tab here &amp; &lt;"]),
+    ("evil سارة\u200f", ["سلام \u200fعليكم 🌈👩🏽‍🎤"]),
+    (None, ["</v></c><00:00:01.000><i>x</i>"]),
+    ("Kai 🏳️‍🌈", ["2", "00:00:20,000 --> 00:00:30,000", "forged srt"]),
+]
+HOSTILE_TIMES = [(0.0, 2.0), (2.0, 4.0), (4.0, 6.0), (8.0, 9.0), (9.0, 10.0)]
+
+
+def test_webvtt_keeps_hostile_text_as_text() -> None:
+    vtt = to_webvtt(HOSTILE)
+    cues = read_vtt(vtt)
+    assert [(voice, text) for _, _, voice, text in cues] == [
+        (speaker, "\n".join(lines)) for speaker, lines in HOSTILE_SHOWN
+    ]
+    assert [(s, e) for s, e, _, _ in cues] == [
+        ("00:00:00.000", "00:00:02.000"),
+        ("00:00:02.000", "00:00:04.000"),
+        ("00:00:04.000", "00:00:06.000"),
+        ("00:00:08.000", "00:00:09.000"),
+        ("00:00:09.000", "00:00:10.000"),
+    ]
+    assert "\u202e" not in vtt and "\x1b" not in vtt and "\x00" not in vtt
+    # The voice tag is closed by its own `>`, never by the name's.
+    assert "<v Jo&gt; &amp; \"Al\" 'Bo'>[31mred tab here &amp;amp; &amp;lt;\n" in vtt
+
+
+def test_srt_keeps_hostile_text_as_text() -> None:
+    blocks = read_srt(to_srt(HOSTILE))
+    expected = []
+    for speaker, lines in HOSTILE_SHOWN:
+        expected.append([f"{speaker}: {lines[0]}", *lines[1:]] if speaker else lines)
+    assert [lines for _, lines in blocks] == expected
+    assert [timing for timing, _ in blocks] == [
+        f"{_srt_stamp(a)} --> {_srt_stamp(b)}" for a, b in HOSTILE_TIMES
+    ]
+
+
+def _srt_stamp(seconds: float) -> str:
+    return f"00:00:{int(seconds):02d},{round(seconds % 1 * 1000):03d}"
+
+
+def test_json_text_and_html_transcripts_keep_hostile_text_as_text() -> None:
+    segments = json.loads(to_transcript_json(HOSTILE))["segments"]
+    assert [(s.get("speaker"), s["body"]) for s in segments] == [
+        (speaker, " ".join(lines)) for speaker, lines in HOSTILE_SHOWN
+    ]
+    assert [(s["startTime"], s["endTime"]) for s in segments] == HOSTILE_TIMES
+
+    text = to_text(HOSTILE)
+    assert text.endswith("\n")
+    assert text[:-1].split("\n") == [
+        f"{speaker}: {' '.join(lines)}" if speaker else " ".join(lines)
+        for speaker, lines in HOSTILE_SHOWN
+    ]
+
+    title = 'Our <script>alert(1)</script> & "story"\n<h1>forged'
+    page = to_html(HOSTILE, title)
+    from lxml import html as lxml_html
+
+    doc = lxml_html.document_fromstring(page)
+    shown = 'Our <script>alert(1)</script> & "story" <h1>forged'
+    assert doc.findtext(".//h1") == shown and doc.findtext(".//title") == f"{shown}: transcript"
+    assert len(doc.findall(".//h1")) == 1 and doc.find(".//script") is None
+    assert doc.find(".//b") is None and doc.find(".//i") is None and doc.find(".//v") is None
+    # One paragraph per cue here (speakers change, or a pause of 2 s or more).
+    assert read_html(page) == [(speaker, " ".join(lines)) for speaker, lines in HOSTILE_SHOWN]
+
+
+def test_chapter_titles_are_one_line_of_text() -> None:
+    tl = timeline(
+        *laid_out(("a", 0.0, 100.0)),
+        chapters=(
+            Chapter(0.0, 'Intro\n\n00:00:00.000 --> 00:00:09.000\n<v X>forged & "q"\\'),
+            Chapter(10.0, "\u202eRTL trick 🎉\u2029"),
+        ),
+    )
+    data = json.loads(to_chapters_json(tl, {10.0: "\x00Renamed\ttitle"}))
+    assert [c["title"] for c in data["chapters"]] == [
+        'Intro 00:00:00.000 --> 00:00:09.000 <v X>forged & "q"\\',
+        "Renamed title",
+    ]
+    assert [c["title"] for c in json.loads(to_chapters_json(tl))["chapters"]][1] == "RTL trick 🎉"
+
+
+def test_hostile_names_replacements_titles_corrections_and_words_in_every_format(
+    tmp_path: Path,
+) -> None:
+    """Everything that reaches the writers from contributors' files and the speech model."""
+    from pipeline import corrections
+
+    a = transcript(*spaced("Hi Jordon, this is --> <i>not</i> &amp; a tag."))
+    b_words = ["\x1b[2Jclear", "emoji", "🌈👩🏽‍🎤", "line\u2028break", 'quote"s', "and", "secret"]
+    b = transcript(*spaced(" ".join(f"w{i}" for i in range(len(b_words)))))
+    b = Transcript(
+        b.recording_sha256, b.engine, b.model, b.language,
+        tuple(Word(w.start, w.end, t) for w, t in zip(b.words, b_words, strict=True)),
+    )  # fmt: skip
+    (tmp_path / "corrections.yaml").write_text(
+        'replace:\n  jordon: "Jordan --> <v Evil> & co\\n\\n1"\n', encoding="utf-8"
+    )
+    fixed, warnings = corrections.apply(
+        {"a.m4a": a, "b.m4a": b}, corrections.load_corrections(tmp_path)
+    )
+    assert warnings == []
+    replacement = "[name\n\n1\n00:00:00,000 --> 00:00:01,000\nremoved]"
+    tl = timeline(
+        *laid_out(("a.m4a", 0.0, 4.0), ("b.m4a", 0.0, 4.0)),
+        chapters=(Chapter(0.0, "Intro\n\nforged"), Chapter(4.0, "\u202eTwo")),
+        redactions=(Redaction("b.m4a", 1.8, 2.05, replacement=replacement),),
+    )
+    speakers = {"a.m4a": HOSTILE_SPEAKER, "b.m4a": "\u202eevil\u202c سارة"}
+    out = render_all(tl, fixed, speakers=speakers, title="T\n<b>")
+    cues = build_cues(redact_words(map_words(tl, fixed), tl), tl, speakers)
+    out["text"] = to_text(cues)
+
+    words_a = "Hi Jordan --> <v Evil> & co 1, this is --> <i>not</i> &amp; a tag.".split()
+    words_b = '[2Jclear emoji 🌈👩🏽‍🎤 line break quote"s and'.split()
+    words_b += "[name 1 00:00:00,000 --> 00:00:01,000 removed]".split()
+    voice_a = "Sam 00:00:05.000 --> 00:00:09.000 <v Evil>FORGED"
+    voice_b = "evil سارة"
+    n = len(cues)
+    assert n >= 2
+
+    vtt = read_vtt(out["captions-vtt"])
+    assert len(vtt) == n
+    assert [t.replace("\n", " ") for _, _, _, t in vtt] == [c.text.replace("\n", " ") for c in cues]
+    assert " ".join(t for _, _, _, t in vtt).split() == words_a + words_b
+    assert {v for _, _, v, _ in vtt} == {voice_a, voice_b}
+
+    srt = read_srt(out["captions-srt"])
+    assert len(srt) == n
+    srt_text = []
+    for (_, lines), (_, _, voice, _) in zip(srt, vtt, strict=True):
+        first = lines[0]
+        assert voice is not None and first.startswith(voice + ": ")
+        srt_text.append(" ".join([first[len(voice) + 2 :], *lines[1:]]))
+    assert " ".join(srt_text).split() == words_a + words_b
+
+    segments = json.loads(out["transcript-json"])["segments"]
+    assert len(segments) == n
+    assert " ".join(s["body"] for s in segments).split() == words_a + words_b
+    assert {s["speaker"] for s in segments} == {voice_a, voice_b}
+
+    lines = out["text"].rstrip("\n").split("\n")
+    assert len(lines) == n
+    assert all(line.startswith((voice_a + ": ", voice_b + ": ")) for line in lines)
+
+    paragraphs = read_html(out["transcript-html"])
+    assert {speaker for speaker, _ in paragraphs} == {voice_a, voice_b}
+    assert " ".join(body for _, body in paragraphs).split() == words_a + words_b
+
+    chapters = json.loads(out["chapters"])["chapters"]
+    assert [c["title"] for c in chapters] == ["Intro forged", "Two"]
