@@ -44,7 +44,7 @@ from .probe import sha256_file
 from .records import EpisodeJob, Output, Person, Show
 from .render import render as render_timeline
 from .showfile import find_episode_folders, load_episode, load_show
-from .store import ObjectStore, open_private_store, open_store
+from .store import ObjectStore, open_private_store, open_store, storage_problems
 from .tag import image_mime, tag_mp3, written_frames
 from .transcribe import Engine, get_engine, language_warnings
 from .transcribe import transcribe as transcribe_recording
@@ -482,6 +482,9 @@ def _open(show_file: Path, root: Path, out: TextIO) -> tuple[Context | None, lis
     show = load_show(show_file, problems)
     if show is None or problems:
         return None, problems.items
+    unsafe = storage_problems(show.storage, root, show.path, show.episodes_dir)
+    if unsafe:
+        return None, unsafe
     cache = Cache(root / defaults.CACHE_DIR)
     staging = root / ".storycast" / "staging" / show.slug
     ctx = Context(root=root, show=show, cache=cache, staging=staging, out=out)

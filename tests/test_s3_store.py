@@ -198,3 +198,45 @@ def test_private_target_must_not_overlap_the_public_one(tmp_path: Path) -> None:
     assert open_private_store(StorageTarget("s3://pub/show"), tmp_path) is None
     local = open_private_store(StorageTarget("local:public", private="local:private"), tmp_path)
     assert local is not None and "private" in local.description
+
+
+@pytest.mark.parametrize(
+    ("public", "private"),
+    [
+        ("s3://pub/podcast", "s3://pub//podcast/raw"),
+        ("s3://pub/podcast", "s3://pub/./podcast/raw"),
+        ("s3://pub/podcast", "s3://pub/archive/../podcast/raw"),
+        ("s3://pub/podcast", "s3://pub/Podcast/raw"),
+        ("s3://pub/podcast/", "s3://pub/"),
+        ("local:public", "local:./public/raw"),
+        ("local:public", "local:public/../public/raw"),
+        ("local:public", "local:link-to-public/raw"),
+        ("local:public/site", "local:public"),
+    ],
+)
+def test_overlap_is_found_after_canonicalising(tmp_path: Path, public: str, private: str) -> None:
+    (tmp_path / "public").mkdir()
+    (tmp_path / "link-to-public").symlink_to(tmp_path / "public")
+    with pytest.raises(InputError, match="must never be public"):
+        open_private_store(StorageTarget(public, private=private), tmp_path)
+
+
+def test_separate_places_are_not_an_overlap(tmp_path: Path) -> None:
+    for public, private in [
+        ("s3://pub/podcast", "s3://pub/podcast-raw"),
+        ("s3://pub/podcast", "s3://archive/podcast"),
+        ("local:public", "local:private"),
+        ("local:public", "s3://pub/public"),
+    ]:
+        assert open_private_store(StorageTarget(public, private=private), tmp_path) is not None
+
+
+def test_a_public_folder_holding_the_episodes_is_refused(tmp_path: Path) -> None:
+    from pipeline.store import storage_problems
+
+    episodes = tmp_path / "episodes"
+    episodes.mkdir()
+    for target in ("local:.", "local:episodes/site", f"local:{tmp_path}"):
+        [problem] = storage_problems(StorageTarget(target), tmp_path, None, episodes)
+        assert "where the raw recordings are" in problem.message
+    assert storage_problems(StorageTarget("local:public"), tmp_path, None, episodes) == []

@@ -12,6 +12,7 @@ so an object changed by hand since is noticed without reading it.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,23 +85,86 @@ def open_private_store(
     """
     if not storage.private:
         return None
-    if _overlaps(storage.private, storage.target):
-        raise InputError(
-            Problem(
-                show_file,
-                f"`{storage.private}` is inside (or contains) the public target "
-                f"`{storage.target}`.",
-                "Raw recordings must never be public: give a separate bucket "
-                "(best) or a prefix outside the public one.",
-                field="storage",
-            )
-        )
+    problems = storage_problems(storage, project_root, show_file)
+    if problems:
+        raise InputError(problems)
     return _open(storage.private, storage, project_root, show_file, "storage: private")
 
 
-def _overlaps(a: str, b: str) -> bool:
-    a_, b_ = a.rstrip("/") + "/", b.rstrip("/") + "/"
-    return a_.startswith(b_) or b_.startswith(a_)
+def normal_prefix(prefix: str) -> str:
+    """An S3 key prefix as S3 and S3-compatible servers may read it: ``//`` and ``.`` gone,
+    ``..`` taken back a level (some servers map keys onto folders and do just that)."""
+    parts: list[str] = []
+    for part in prefix.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(part)
+    return "/".join(parts)
+
+
+def _place(target: str, project_root: Path) -> tuple[str, str] | None:
+    """Where a target really is: ("file", real path) or ("s3:BUCKET", prefix), compared
+    case-blind (some services and disks ignore case). None for an unknown scheme."""
+    if target.startswith("local:"):
+        folder = Path(target[len("local:") :])
+        folder = folder if folder.is_absolute() else project_root / folder
+        return "file", str(folder.resolve()).lower()
+    if target.startswith("s3://"):
+        bucket, _, prefix = target[len("s3://") :].partition("/")
+        return f"s3:{bucket.lower()}", normal_prefix(prefix).lower()
+    return None
+
+
+def _within(a: str, b: str, sep: str) -> bool:
+    """Whether a is b, or inside it."""
+    return a == b or not b or a.startswith(b.rstrip(sep) + sep)
+
+
+def overlap(a: str, b: str, project_root: Path) -> bool:
+    """Whether two storage targets share any place: one is the other, or inside it."""
+    pa, pb = _place(a, project_root), _place(b, project_root)
+    if pa is None or pb is None or pa[0] != pb[0]:
+        return False
+    sep = "/" if pa[0] != "file" else os.sep
+    return _within(pa[1], pb[1], sep) or _within(pb[1], pa[1], sep)
+
+
+def storage_problems(
+    storage: StorageTarget,
+    project_root: Path,
+    show_file: Path | None = None,
+    episodes_dir: Path | None = None,
+) -> list[Problem]:
+    """What would make raw recordings public: the private target inside or around the
+    public one (after canonicalising both), or a public folder holding the episodes."""
+    problems: list[Problem] = []
+    if storage.private and overlap(storage.private, storage.target, project_root):
+        problems.append(
+            Problem(
+                show_file,
+                f"`{storage.private}` is the public target `{storage.target}`, or inside it, "
+                "or contains it (once `//`, `.`, `..` and links are resolved).",
+                "Raw recordings must never be public: give a separate bucket "
+                "(best) or a prefix outside the public one.",
+                field="storage.private",
+            )
+        )
+    if episodes_dir is not None and storage.target.startswith("local:"):
+        if overlap(storage.target, f"local:{episodes_dir}", project_root):
+            problems.append(
+                Problem(
+                    show_file,
+                    f"the public folder `{storage.target}` holds (or is inside) the episodes "
+                    f"folder {episodes_dir}, where the raw recordings are.",
+                    "Publish into a folder of its own, such as `local:public`.",
+                    field="storage",
+                )
+            )
+    return problems
 
 
 def _open(

@@ -35,7 +35,7 @@ from s3transfer.utils import ChunksizeAdjuster
 from .. import defaults
 from ..errors import Problem, StoreError
 from ..locks import Lease, holder, locked_error
-from . import ObjectInfo, check_key
+from . import ObjectInfo, check_key, normal_prefix
 
 T = TypeVar("T")
 
@@ -73,7 +73,7 @@ class S3Store:
         max_attempts: int = defaults.S3_MAX_ATTEMPTS,
     ) -> None:
         self.bucket = bucket
-        self.prefix = prefix.strip("/")
+        self.prefix = normal_prefix(prefix)
         self.endpoint_url = endpoint_url
         self.description = f"s3://{bucket}/{self.prefix}" + (
             f" at {endpoint_url}" if endpoint_url else ""
