@@ -7,6 +7,7 @@ status and reason and goes on with the other episodes.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -27,6 +28,7 @@ from . import (
     edl,
     images,
     ledger,
+    outgoing,
     people,
     publish,
     redact,
@@ -238,6 +240,7 @@ def captions_stage(job: EpisodeJob, ctx: Context) -> None:
     outputs = captions_mod.render_all(
         job.timeline, fixed, speakers=job.speakers, title=job.episode.title
     )
+    job.cues = captions_mod.episode_cues(job.timeline, fixed, job.speakers)
     for role, text in outputs.items():
         suffix, content_type = suffixes[role]
         path = folder / f"{job.slug}{suffix}"
@@ -361,6 +364,57 @@ def tag_stage(job: EpisodeJob, ctx: Context) -> None:
     tag_mp3(job.outputs["audio"].path, **_tag_values(job, ctx))
 
 
+def forbidden_names(ctx: Context) -> list[outgoing.Term]:
+    """Names the show must never publish (``outgoing.name_terms``)."""
+    return outgoing.name_terms(ctx.people.values(), {w.person for w in ctx.withdrawals})
+
+
+def texts_stage(job: EpisodeJob, ctx: Context) -> None:
+    """No redacted text and no name a person asked to keep out, in anything that goes out:
+    every text field (``outgoing``), and every staged file read back as its readers read
+    it. A caption that still says a redacted word was heard outside the redaction."""
+    assert job.episode and job.timeline
+    redacted = outgoing.redaction_terms(job.timeline)
+    terms = redacted + forbidden_names(ctx)
+    texts = outgoing.episode_texts(
+        job.episode, job.timeline, [c.name for c in job.credits], job.speakers.values()
+    ) + outgoing.show_texts(ctx.show)
+    problems = [
+        Problem(None, f"{f.where} contains {f.why}.", _TEXT_FIX)
+        for f in outgoing.check_texts(texts, terms)
+    ]
+    spoken = {t.why: t for t in redacted}
+    for output in job.outputs.values():
+        for f in outgoing.check_file(output.path, terms, output.role):
+            said = ""
+            if f.why in spoken and output.role.startswith(("captions", "transcript")):
+                pattern = spoken[f.why].pattern()
+                at = [c.start for c in job.cues if pattern.search(c.text)]
+                if at:
+                    said = f" It is heard at {_clock(at[0])} in the episode, outside the redaction."
+            problems.append(
+                Problem(
+                    None,
+                    f"the {output.role} file ({output.path.name}) would contain {f.why}.{said}",
+                    "Add a redaction over each place it is said (or correct the transcript "
+                    "in corrections.yaml if it was misheard), then approve and publish again.",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+
+
+_TEXT_FIX = (
+    "Take it out of that field (or change the person's credit in the people file); "
+    "storycast never publishes it."
+)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(seconds, 60)
+    return f"{int(minutes)}:{secs:04.1f}"
+
+
 def scrub_stage(job: EpisodeJob, ctx: Context) -> None:
     """A last look before anything leaves: no location, device or time trace, no value
     carried over from a source recording's tags, in any published media file or picture.
@@ -403,6 +457,7 @@ PUBLISH_STAGES: list[Stage] = CHECK_STAGES + [
     ("captions", captions_stage),
     ("video", video_stage),
     ("tag", tag_stage),
+    ("texts", texts_stage),
     ("scrub", scrub_stage),
     ("keys", key_stage),
 ]
@@ -626,7 +681,13 @@ def _publish_locked(
             lease.check()
             ctx.say(f"store: publishing to {store.description}")
             result = publish.publish(
-                show, jobs, store, ctx.staging, ctx.say, manifest_raw=manifest_raw
+                show,
+                jobs,
+                store,
+                ctx.staging,
+                ctx.say,
+                manifest_raw=manifest_raw,
+                guard=_guard(ctx, jobs, published),
             )
             report.uploaded, report.deleted, report.published_keys = (
                 result.uploaded,
@@ -649,6 +710,46 @@ def _publish_locked(
         if not dry_run:
             _finish_takedowns(ctx, jobs, takedowns, published, report)
     return report
+
+
+def _guard(
+    ctx: Context, jobs: list[EpisodeJob], published: dict[str, ledger.Publication]
+) -> Callable[[str, bytes], list[str]]:
+    """What the feeds and the manifest must not say: the names of ``forbidden_names``
+    anywhere, and each episode's redacted texts (as published before, or as now) in what
+    they say of that episode."""
+    names = forbidden_names(ctx)
+    by_episode: dict[str, list[outgoing.Term]] = {}
+    for slug, pub in published.items():
+        by_episode[slug] = [outgoing.Term(t, f"a redacted text of {slug}") for t in pub.redactions]
+    for job in jobs:
+        if job.timeline is not None:
+            by_episode.setdefault(job.slug, []).extend(
+                replace(t, why=f"a redacted text of {job.slug}")
+                for t in outgoing.redaction_terms(job.timeline)
+            )
+    show = ctx.show
+
+    def episode_of(url: str) -> str | None:
+        key = url.removeprefix(show.base_url.rstrip("/") + "/")
+        return publish.key_episode(show, key)
+
+    def check(key: str, data: bytes) -> list[str]:
+        if key.endswith(".xml"):
+            return outgoing.check_feed(data, names, by_episode, episode_of)
+        found = [f.why for f in outgoing.check_file(Path(key), names, key, data)]
+        try:
+            episodes = json.loads(data)
+        except ValueError:
+            return found
+        for slug, record in episodes.items() if isinstance(episodes, dict) else ():
+            own = json.dumps(record).encode()
+            found += [
+                f.why for f in outgoing.check_file(Path(key), by_episode.get(slug, []), key, own)
+            ]
+        return found
+
+    return check
 
 
 def _takedown_jobs(

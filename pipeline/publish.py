@@ -612,13 +612,34 @@ def publish(
     say: Callable[[str], None],
     *,
     manifest_raw: bytes | None = READ,
+    guard: Callable[[str, bytes], list[str]] | None = None,
 ) -> PublishResult:
     """Publish the ready episodes; see the module docstring for the order and the guarantees.
 
     ``manifest_raw``: the manifest's bytes as the caller just read (or wrote) them, so the
-    run does not read it again."""
+    run does not read it again. ``guard(key, data)`` reads each feed and what the manifest
+    will say of the episodes before anything is written, and returns what must not go out
+    (``outgoing``); any finding stops the run with storage untouched."""
     result = PublishResult()
     run = _decide(show, jobs, store, manifest_raw=manifest_raw)
+    if guard is not None:
+        said = [(feed.key, guard(feed.key, feed.data)) for feed in run.feeds]
+        said.append(
+            (manifest_key(show), guard(manifest_key(show), manifest_bytes(run.manifest_episodes)))
+        )
+        if any(found for _, found in said):
+            raise StoreError(
+                [
+                    Problem(
+                        None,
+                        f"storage: `{key}` would contain {finding}. Nothing was written.",
+                        "Take it out of the episode or show file it comes from (or change the "
+                        "person's credit in the people file), then publish again.",
+                    )
+                    for key, found in said
+                    for finding in found
+                ]
+            )
     for note in run.notes:
         say(f"store: {note}")
     conflicted = [feed for feed in run.feeds if feed.state == "conflict"]

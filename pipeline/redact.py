@@ -2,16 +2,17 @@
 
 The audio is bleeped or silenced by render, and captions drop the words inside
 redacted spans. A redaction may also say what was said (``text: Jordan``); then
-that text is scrubbed from every published word the contributors or the
-pipeline wrote: chapter titles, the episode's title and description, tags.
+that text is scrubbed from every free-text field the contributors wrote that is
+published (``outgoing.SCRUBBED``: the episode's title and description, chapter titles,
+the soundbite title), and ``outgoing`` checks that it is in no published byte.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
-from .records import Chapter, Episode, Timeline
+from .outgoing import SCRUBBED
+from .records import Episode, Timeline
 
 
 def _terms(timeline: Timeline) -> list[tuple[re.Pattern[str], str]]:
@@ -30,24 +31,18 @@ def scrub(text: str, timeline: Timeline) -> str:
 
 
 def apply(episode: Episode, timeline: Timeline) -> tuple[Episode, Timeline, list[str]]:
-    """The episode and Timeline with redacted text scrubbed, and notes saying where."""
+    """The episode and Timeline with redacted text scrubbed from every free-text field that
+    is published (``outgoing.SCRUBBED``, the one list of them), and notes saying where."""
     notes: list[str] = []
     if not _terms(timeline):
         return episode, timeline, notes
-    chapters: list[Chapter] = []
-    for i, chapter in enumerate(timeline.chapters, 1):
-        title = scrub(chapter.title, timeline)
-        if title != chapter.title:
-            notes.append(f"redacted text was removed from chapter {i}'s title")
-        chapters.append(replace(chapter, title=title))
-    title = scrub(episode.title, timeline)
-    description = scrub(episode.description, timeline)
-    if title != episode.title:
-        notes.append("redacted text was removed from the episode title")
-    if description != episode.description:
-        notes.append("redacted text was removed from the episode description")
-    return (
-        replace(episode, title=title, description=description),
-        replace(timeline, chapters=tuple(chapters)),
-        notes,
-    )
+    for field in SCRUBBED:
+        values = field.get(episode, timeline)
+        scrubbed = [scrub(v, timeline) for v in values]
+        for i, (old, new) in enumerate(zip(values, scrubbed, strict=True), 1):
+            if old != new:
+                which = f"chapter {i}'s title" if field.name == "chapter titles" else field.name
+                notes.append(f"redacted text was removed from {which}")
+        if scrubbed != values:
+            episode, timeline = field.put(episode, timeline, scrubbed)
+    return episode, timeline, notes

@@ -293,6 +293,16 @@ def _is_mpeg_frame(head: bytes) -> bool:
     return len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
 
 
+def metadata_bytes(path: Path) -> bytes:
+    """The file's bytes outside coded media (see ``_metadata_ranges``), joined."""
+    out = bytearray()
+    with path.open("rb") as fh:
+        for start, end in _metadata_ranges(path):
+            fh.seek(start)
+            out += fh.read(end - start)
+    return bytes(out)
+
+
 def _chunks(path: Path, skip: Iterable[tuple[int, int]] = ()) -> Iterator[tuple[int, bytes]]:
     """(offset, bytes) windows over the file's metadata ranges, less the ``skip``
     ranges, that overlap, so no pattern is cut in two."""
