@@ -64,6 +64,14 @@ def _summary(report: orchestrator.RunReport, verb: str) -> list[str]:
             lines.append(f"  video feed: {report.show.video_feed_url}")
         for url in report.removed_feeds:
             lines.append(f"  video feed removed: {url}  (`video_feed` is off in the show file)")
+    if report.audit is not None:
+        found = report.audit.findings
+        lines.append(
+            f"  audit: {'FOUND ' + str(len(found)) + ' problems' if found else 'all promises hold'}"
+            f" ({report.audit.objects} published files, {report.audit.read} read in full; "
+            "`storycast audit` reads them all)"
+        )
+        lines += [f"    - {f.check}: {f.where}: {f.detail}" for f in found]
     return lines
 
 
@@ -95,6 +103,31 @@ def cmd_publish(args: argparse.Namespace) -> int:
         print(f"\n{published} published, {skipped} skipped: see why above.")
     else:
         print(f"\nAll {published} episode{'s' if published != 1 else ''} published.")
+    return 0 if ok else 1
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    root = Path(args.root).resolve()
+    shows = _show_files(root, args.show)
+    reports = [orchestrator.audit_show(f, root) for f in shows]
+    if args.json:
+        out: list[dict[str, object]] = []
+        for report in reports:
+            if report.audit is not None:
+                out.append(report.audit.as_dict())
+            else:
+                problems = [p.as_dict() for p in report.show_problems]
+                out.append({"ok": False, "error": report.publish_error, "problems": problems})
+        print(json.dumps(out, indent=1, ensure_ascii=False))
+    else:
+        for report in reports:
+            if report.audit is not None:
+                print("\n".join(report.audit.lines()))
+            for problem in report.show_problems:
+                print(f"  FAILED  show file: {problem}")
+            if report.publish_error:
+                print(f"  FAILED  {report.publish_error}")
+    ok = bool(reports) and all(r.audit is not None and r.audit.ok for r in reports)
     return 0 if ok else 1
 
 
@@ -312,6 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("show", nargs="*")
     c.add_argument("--json", action="store_true", help="machine-readable output")
     c.set_defaults(func=cmd_check)
+    au = sub.add_parser(
+        "audit", help="check what is published against consent, redactions and approvals"
+    )
+    au.add_argument("show", nargs="*", help="show slug or show file (default: all in feeds/)")
+    au.add_argument("--json", action="store_true", help="machine-readable output")
+    au.set_defaults(func=cmd_audit)
     t = sub.add_parser("timeline", help="show exactly what would be published for an episode")
     t.add_argument("episode", help="episode folder name, e.g. first-flat")
     t.add_argument("--json", action="store_true")

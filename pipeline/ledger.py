@@ -35,6 +35,8 @@ class Publication:
     recordings: dict[str, str] = field(default_factory=dict)  # recording name -> sha256
     edl_sha256: str = ""
     redactions: tuple[str, ...] = ()  # the redactions' `text:`, scrubbed everywhere
+    # every redaction as (recording, start, end): a redaction added since is noticed
+    redaction_spans: tuple[tuple[str, float, float], ...] = ()
     at: str = ""  # when it was published (ISO 8601, UTC)
 
     def to_json(self) -> dict[str, Any]:
@@ -44,6 +46,7 @@ class Publication:
             "recordings": dict(sorted(self.recordings.items())),
             "edl_sha256": self.edl_sha256,
             "redactions": list(self.redactions),
+            "redaction_spans": [list(span) for span in self.redaction_spans],
             "at": self.at,
         }
 
@@ -55,6 +58,9 @@ class Publication:
             recordings={str(k): str(v) for k, v in dict(d.get("recordings", {})).items()},
             edl_sha256=str(d.get("edl_sha256", "")),
             redactions=tuple(str(t) for t in d.get("redactions", [])),
+            redaction_spans=tuple(
+                (str(a), float(b), float(c)) for a, b, c in d.get("redaction_spans", [])
+            ),
             at=str(d.get("at", "")),
         )
 

@@ -17,6 +17,7 @@ A file lock is released by the operating system when its process ends, however i
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import socket
@@ -52,6 +53,28 @@ def holder(extra: dict[str, Any] | None = None, *, host: bool = True) -> dict[st
         "started": datetime.now(UTC).replace(microsecond=0).isoformat(),
         **(extra or {}),
     }
+
+
+def machine_id() -> str:
+    """This machine, as a hash: the same for every run here, telling nothing of it."""
+    try:
+        ident = Path("/etc/machine-id").read_text().strip()
+    except OSError:
+        ident = ""
+    return hashlib.sha256(f"storycast:{socket.gethostname()}:{ident}".encode()).hexdigest()[:16]
+
+
+def process_alive(pid: object) -> bool:
+    """Whether a process of this machine with this id still runs."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def describe(info: dict[str, Any]) -> str:

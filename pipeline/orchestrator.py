@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from . import analyse as analyse_mod
 from . import (
     approval,
+    audit,
     corrections,
     defaults,
     edit,
@@ -37,6 +38,7 @@ from . import (
     video,
 )
 from . import captions as captions_mod
+from .audit import AuditReport
 from .cache import Cache
 from .errors import InputError, Problem, StorycastError
 from .locks import FileLease, Lease, acquire
@@ -520,6 +522,7 @@ class RunReport:
     uploaded: int = 0
     deleted: int = 0
     plan: str = ""  # what a dry run would do
+    audit: AuditReport | None = None  # what `storycast audit` found on what is published
     removed_feeds: list[str] = field(default_factory=list)  # URLs: video_feed turned off
 
     @property
@@ -528,6 +531,7 @@ class RunReport:
             not self.show_problems
             and not self.publish_error
             and not self.takedown_problems
+            and (self.audit is None or self.audit.ok)
             and all(j.status != "failed" for j in self.jobs)
         )
 
@@ -675,8 +679,22 @@ def _publish_locked(
         if dry_run:
             report.plan = publish.format_plan(publish.plan(show, jobs, store))
             return report
+        # 2b. a redaction added since an episode was published holds at once: if the new
+        # edit cannot be published this run, the published version comes down meanwhile
+        holds = _holds(jobs, published, takedowns)
+        if holds:
+            try:
+                manifest_raw = takedown.take_down(show, holds, store, ctx.say)
+            except StorycastError as exc:
+                for td in holds.values():
+                    td.failed["storage"] = str(exc).splitlines()[0]
+            takedowns.update(holds)
+            for job in jobs:
+                if job.slug in holds:
+                    job.notes.append(holds[job.slug].reason)
         # 3. the store step
         _record_publications(show, jobs, published, takedowns, ctx, provisional=True)
+        result: publish.PublishResult | None = None
         try:
             lease.check()
             ctx.say(f"store: publishing to {store.description}")
@@ -709,7 +727,55 @@ def _publish_locked(
         # 4. what the takedowns leave: derived caches, the audit log, the summary
         if not dry_run:
             _finish_takedowns(ctx, jobs, takedowns, published, report)
+    # 5. proof, on what is now published: every file written by this run read in full
+    written = set(result.written) if result is not None else set()
+    ctx.say("audit: reading back what is published")
+    try:
+        report.audit = audit.audit(
+            show,
+            ctx.root,
+            store,
+            ctx.people,
+            not ctx.people_file_problems,
+            ctx.withdrawals,
+            read=written.__contains__,
+        )
+    except StorycastError as exc:
+        report.publish_error = (report.publish_error + "\n" if report.publish_error else "") + (
+            f"the audit could not read what is published: {exc}"
+        )
     return report
+
+
+def _holds(
+    jobs: list[EpisodeJob],
+    published: dict[str, ledger.Publication],
+    takedowns: dict[str, takedown.Takedown],
+) -> dict[str, takedown.Takedown]:
+    """Published episodes that will not be published again this run (not approved yet, or
+    failed) whose EDL now has a redaction their published version lacks."""
+    holds: dict[str, takedown.Takedown] = {}
+    for job in jobs:
+        then = published.get(job.slug)
+        if job.status not in ("skipped", "failed") or job.timeline is None or then is None:
+            continue
+        if job.slug in takedowns or (then.redactions and not then.redaction_spans):
+            continue  # (a record from before spans were kept: nothing to compare with)
+        spans = {(s, round(a, 6), round(b, 6)) for s, a, b in then.redaction_spans}
+        new = [
+            r
+            for r in job.timeline.redactions
+            if (r.source, round(r.start, 6), round(r.end, 6)) not in spans
+        ]
+        if new:
+            holds[job.slug] = takedown.Takedown(
+                job.slug,
+                f"a redaction was added (EDL line {new[0].line}) after it was published, so its "
+                "published version is taken down until the new edit is published",
+                "hold",
+                folder=job.folder,
+            )
+    return holds
 
 
 def _guard(
@@ -863,10 +929,32 @@ def _record_publications(
             },
             edl_sha256=job.timeline.edl_sha256,
             redactions=tuple(r.text for r in job.timeline.redactions if r.text),
+            redaction_spans=tuple((r.source, r.start, r.end) for r in job.timeline.redactions),
             at=at,
         )
     if entries != before:
         ledger.write(show.episodes_dir, show.slug, entries)
+
+
+def audit_show(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunReport:
+    """`storycast audit`: what is published, checked; nothing is changed."""
+    ctx, problems = _open(show_file, root, out)
+    if ctx is None:
+        return RunReport(None, [], problems)
+    report = RunReport(ctx.show, [], [])
+    try:
+        store = open_store(ctx.show.storage, root, ctx.show.path)
+        report.audit = audit.audit(
+            ctx.show,
+            root,
+            store,
+            ctx.people,
+            not ctx.people_file_problems,
+            ctx.withdrawals,
+        )
+    except StorycastError as exc:
+        report.publish_error = f"the audit could not read what is published: {exc}"
+    return report
 
 
 def prepare_episode(

@@ -74,6 +74,7 @@ class PublishResult:
     uploaded: int = 0
     deleted: int = 0
     kept: int = 0  # objects the manifest references
+    written: list[str] = field(default_factory=list)  # media and sidecars uploaded
     bytes_uploaded: int = 0
     conflicts: list[str] = field(default_factory=list)  # changed by hand: left alone
     foreign: list[str] = field(default_factory=list)  # not storycast's: left alone
@@ -349,6 +350,9 @@ def _decide(
             entries.append(FeedEntry(job.episode, job.duration, files, job.credits, soundbite))
             manifest_episodes[job.slug] = {
                 "episode": _episode_json(job.episode),
+                # what it was made from, so `storycast audit` can match it to an approval
+                "edl_sha256": job.timeline.edl_sha256 if job.timeline else "",
+                "recordings": sorted({r.sha256 for r in job.recordings.values()}),
                 "duration": job.duration,
                 "credits": [vars(c) for c in job.credits],
                 "soundbite": vars(soundbite) if soundbite else None,
@@ -685,6 +689,7 @@ def publish(
                 continue
             run.versions[want.key] = info.version
             result.uploaded += 1
+            result.written.append(want.key)
             result.bytes_uploaded += want.size
     if errors:
         raise StoreError([p for exc in errors for p in exc.problems])

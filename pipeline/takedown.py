@@ -82,7 +82,9 @@ class Takedown:
     # published again while that holds, and its derived caches and archive copies go.
     # "face": someone seen in its published video no longer consents to their face being
     # shown: it comes down; this run may publish it again audio-only.
-    kind: Literal["consent", "face"] = "consent"
+    # "hold": a redaction was added since it was published and the new edit cannot be
+    # published yet: the published version comes down meanwhile.
+    kind: Literal["consent", "face", "hold"] = "consent"
     requested_by: str = ""
     people: tuple[str, ...] = ()  # whose consent is missing or withdrawn
     folder: Path | None = None

@@ -89,6 +89,13 @@ class LocalStore:
         except FileNotFoundError:
             return None
 
+    def get_file(self, key: str, dest: Path) -> bool:
+        try:
+            shutil.copyfile(self._path(key), dest)
+        except FileNotFoundError:
+            return False
+        return True
+
     def list(self, prefix: str = "") -> list[ObjectInfo]:
         if not self.root.exists():
             return []

@@ -34,7 +34,7 @@ from s3transfer.utils import ChunksizeAdjuster
 
 from .. import defaults
 from ..errors import Problem, StoreError
-from ..locks import Lease, holder, locked_error
+from ..locks import Lease, holder, locked_error, machine_id, process_alive
 from . import ObjectInfo, check_key, normal_prefix
 
 T = TypeVar("T")
@@ -316,6 +316,18 @@ class S3Store:
 
         return self._call("read", key, call)
 
+    def get_file(self, key: str, dest: Path) -> bool:
+        def call(client: Any) -> bool:
+            try:
+                client.download_file(self.bucket, self._full(key), str(dest), Config=self.transfer)
+            except bx.ClientError as exc:
+                if _code(exc)[0] in ("NoSuchKey", "404"):
+                    return False
+                raise
+            return True
+
+        return self._call("read", key, call)
+
     def list(self, prefix: str = "") -> list[ObjectInfo]:
         full_prefix = f"{self.prefix}/{prefix}" if self.prefix else prefix
 
@@ -447,35 +459,46 @@ _TAKEN = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 class S3Lease:
     """A publishing lease in an S3 bucket.
 
-    Taken with ``If-None-Match: *`` (only one writer can create the object); it names its
-    run and expires ``defaults.S3_LOCK_SECONDS`` after it was last renewed. A thread renews
-    it with ``If-Match`` on the version it wrote, so a run that was killed blocks the show
-    only until the expiry, and an expired lease can be taken over by exactly one run. The
-    object carries no host name: the bucket may be public.
+    Read first (so a bucket that does not exist is said so, and never made by a lock),
+    then taken with ``If-None-Match: *`` (only one writer can create the object). It names
+    its run and expires ``defaults.S3_LOCK_SECONDS`` after it was last renewed; a thread
+    renews it with ``If-Match`` on the version it wrote. A run that was killed blocks the
+    show until the expiry, or not at all on the machine it ran on: the lease names the
+    machine (by a hash, as the bucket may be public) and the process, and a process that no
+    longer runs there holds nothing. A stale lease is taken over with ``If-Match``, so
+    exactly one run gets it.
     """
 
     def __init__(self, store: S3Store, key: str, what: str) -> None:
         self.store, self.key, self.what = store, key, what
         self.info = holder(host=False)
+        self.info["machine"] = machine_id()
         self.lost = ""
         self._stop = threading.Event()
-        etag = self._create()
-        if etag is None:
+        existing = store._call("read the publishing lock", key, self._read)
+        etag = self._create() if existing is None else None
+        if etag is None and existing is None:  # another run got in first
             existing = self._read()
-            if existing is not None and _expired(existing[0]):
-                etag = self._put(existing[1])  # taken over: exactly one run gets it
-            if etag is None:
-                info = existing[0] if existing else {}
-                raise locked_error(
-                    what,
-                    store.description,
-                    info,
-                    f"If that run was stopped, its lock ({key}) expires at "
-                    f"{str(info.get('expires', '?')).replace('T', ' ')}.",
-                )
+        if etag is None and existing is not None and self._stale(existing[0]):
+            etag = self._put(existing[1])  # taken over: exactly one run gets it
+        if etag is None:
+            info = existing[0] if existing else {}
+            raise locked_error(
+                what,
+                store.description,
+                info,
+                f"If that run was stopped on another machine, its lock ({key}) expires at "
+                f"{str(info.get('expires', '?')).replace('T', ' ')}.",
+            )
         self._etag = etag
         self._thread = threading.Thread(target=self._renew, daemon=True)
         self._thread.start()
+
+    def _stale(self, info: dict[str, Any]) -> bool:
+        """Expired, or held by a process of this machine that has ended."""
+        if _expired(info):
+            return True
+        return info.get("machine") == self.info["machine"] and not process_alive(info.get("pid"))
 
     def _body(self) -> bytes:
         expires = datetime.now(UTC) + timedelta(seconds=defaults.S3_LOCK_SECONDS)
@@ -507,9 +530,9 @@ class S3Lease:
     def _put(self, etag: str) -> str | None:
         return self._conditional(IfMatch=f'"{etag}"')
 
-    def _read(self) -> tuple[dict[str, Any], str] | None:
+    def _read(self, client: Any = None) -> tuple[dict[str, Any], str] | None:
         try:
-            response = self.store.client.get_object(
+            response = (client or self.store.client).get_object(
                 Bucket=self.store.bucket, Key=self.store._full(self.key)
             )
             data = json.loads(response["Body"].read() or b"{}")
