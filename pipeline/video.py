@@ -500,7 +500,9 @@ class _Pictures:
     inputs: list[str]
     graph: str  # ending in [vout]
     frames: int
-    seconds: float  # of pictures, for the time limits
+    # Seconds of pictures, for the time limits; HDR counts double: tone-mapping 1080p
+    # took 1.9 s a second on 2 cores, against about 1.3 s for SDR.
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -539,7 +541,9 @@ def _picture_group(
         )
     chains.append(tail + ",format=yuv420p[vout]")
     frames = sum(f for _c, f in clips)
-    return _Pictures(inputs, ";".join(chains), frames, frames / float(canvas.fps))
+    hdr = any(videos[c.source].needs_tonemap for c, _f in clips)
+    seconds = frames / float(canvas.fps) * (2 if hdr else 1)
+    return _Pictures(inputs, ";".join(chains), frames, seconds)
 
 
 def _plan(
