@@ -14,7 +14,7 @@ from . import defaults
 from .cache import Cache
 from .errors import Problem, ToolError
 from .records import Loudness, Recording
-from .runner import run
+from .runner import media_timeout, run, source_input
 
 _SUMMARY = re.compile(
     r"Summary:.*?I:\s+(?P<i>-?[\d.]+|-inf) LUFS\s+Threshold:\s+(?P<thresh>-?[\d.]+|-inf) LUFS"
@@ -42,12 +42,14 @@ def parse_ebur128(stderr: str, path: Path | None = None) -> Loudness:
     )
 
 
-def measure(args: list[str | Path], what: str, path: Path | None) -> Loudness:
-    """Run ffmpeg with ``args`` (inputs and a graph ending in MEASURE_FILTER) and read it."""
+def measure(args: list[str | Path], what: str, path: Path | None, seconds: float = 0.0) -> Loudness:
+    """Run ffmpeg with ``args`` (inputs and a graph ending in MEASURE_FILTER) and read it.
+    ``seconds``: how much media it measures, for its time limit."""
     proc = run(
         ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", *args, "-f", "null", "-"],
         what=what,
         path=path,
+        timeout=media_timeout(seconds),
     )
     return parse_ebur128(proc.stderr, path)
 
@@ -60,9 +62,10 @@ def analyse(recording: Recording, cache: Cache | None = None) -> Loudness:
                 cached["integrated"], cached["true_peak"], cached["lra"], cached["threshold"]
             )
     loudness = measure(
-        ["-i", recording.path, "-map", "0:a:0", "-af", MEASURE_FILTER],
+        [*source_input(recording.path), "-map", "0:a:0", "-af", MEASURE_FILTER],
         "measuring loudness",
         recording.path,
+        recording.duration,
     )
     if cache is not None:
         data = {"schema": Loudness.SCHEMA, **asdict(loudness)}

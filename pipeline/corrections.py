@@ -92,7 +92,7 @@ def parse(path: Path, problems: Problems) -> Corrections:
     root = load(path, problems)
     if root is None:
         return Corrections(path)
-    fields = root.mapping({"replace", "fixes"})
+    fields = root.mapping({"replace", "fixes"}, kind="a corrections file")
     if fields is None:
         return Corrections(path)
     replacements: list[Replacement] = []

@@ -130,3 +130,14 @@ TOOL_SECONDS_PER_MEDIA_SECOND = 4.0
 # holder last renewed it (renewed every quarter of it), so a killed run blocks its show
 # for at most this long.
 S3_LOCK_SECONDS = 600.0
+
+# A recording's decoding limit is scaled by its length: by what its header claims, but never
+# by more than its size allows at this many bytes a second (below any phone's bit rate), so
+# a header that lies about a huge length cannot lift the limit off a hung decoder.
+MEDIA_MIN_BYTES_PER_SECOND = 500
+
+# Hostile input is bounded: an EDL, show, episode, people or corrections file larger than
+# this is not read, and no EDL (of any format) may hold more clips, nor any YAML list or
+# group of fields more entries. A hand-made EDL has tens or hundreds of clips.
+MAX_INPUT_FILE_BYTES = 20 * 1024 * 1024
+MAX_EDL_CLIPS = 100_000

@@ -1,16 +1,20 @@
 """edit: the Timeline checked against the recordings as they really are.
 
 The EDL names recordings by path inside the episode's recordings/ folder; a
-name that leads anywhere else (``../``, an absolute path, a symlink out) is
-refused. Clip times are checked against each recording's *decoded* duration.
+name that leads anywhere else (``../``, an absolute path, a symlink out, or a
+recordings/ folder that is itself a link elsewhere) is refused, and so is
+anything there that is not an ordinary file (a folder, a named pipe, a device).
+Clip times are checked against each recording's *decoded* duration.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .errors import Problem
 from .records import Recording, Timeline
+from .yamlfile import not_a_file, resolve_inside
 
 # A clip may not end past the decoded end: rendering it would silently shorten the
 # clip and move everything after it. Only float noise is forgiven.
@@ -23,15 +27,12 @@ def resolve_source(recordings_dir: Path, name: str) -> Path | str:
         return "is an absolute path; name a file inside the episode's recordings/ folder"
     if "\\" in name:
         return "uses backslashes; write the name with forward slashes (/)"
-    candidate = recordings_dir / name
-    try:
-        real = candidate.resolve(strict=False)
-        base = recordings_dir.resolve(strict=False)
-    except OSError as exc:
-        return f"cannot be looked up ({exc.strerror})"
-    if not real.is_relative_to(base):
-        return "leads outside the episode's recordings/ folder"
-    return candidate
+    # The recordings/ folder must really be in the episode's folder, and the recording
+    # really in it: a link out (to another episode, or anywhere) is refused.
+    folder = resolve_inside(recordings_dir.parent, recordings_dir.name, "the episode's folder")
+    if isinstance(folder, str):
+        return f"is in a recordings/ folder that {folder} (it is a link)"
+    return resolve_inside(recordings_dir, name, "the episode's recordings/ folder")
 
 
 def source_problems(
@@ -49,6 +50,21 @@ def source_problems(
                     timeline.edl_path,
                     f"`{clip.source}` {where}.",
                     "Copy the recording into recordings/ and name it here.",
+                    clip.line,
+                    "source",
+                )
+            )
+            continue
+        try:
+            kind = not_a_file(os.stat(where).st_mode)
+        except OSError:
+            kind = None
+        if kind is not None:
+            problems.append(
+                Problem(
+                    timeline.edl_path,
+                    f"`{clip.source}` is {kind}, not a recording.",
+                    "Name a recording file in recordings/ (as it came off the phone).",
                     clip.line,
                     "source",
                 )

@@ -19,7 +19,7 @@ import yaml
 from . import defaults
 from .cache import write_atomic
 from .records import Recording, Timeline
-from .runner import run
+from .runner import media_timeout, run, source_input
 
 PROPOSAL_FILE = "proposal.yaml"
 
@@ -32,29 +32,15 @@ class Silence:
 
 def silences(recording: Recording, start: float, end: float) -> list[Silence]:
     """Silences of at least PROPOSE_MIN_SILENCE inside [start, end] of one recording."""
+    detect = f"silencedetect=noise={defaults.PROPOSE_SILENCE_DB}dB:d={defaults.PROPOSE_MIN_SILENCE}"
     proc = run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-hide_banner",
-            "-nostats",
-            "-ss",
-            f"{start:.3f}",
-            "-t",
-            f"{end - start:.3f}",
-            "-i",
-            recording.path,
-            "-map",
-            "0:a:0",
-            "-af",
-            f"silencedetect=noise={defaults.PROPOSE_SILENCE_DB}dB:d={defaults.PROPOSE_MIN_SILENCE}",
-            "-f",
-            "null",
-            "-",
-        ],
+        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats",
+         "-ss", f"{start:.3f}", "-t", f"{end - start:.3f}", *source_input(recording.path),
+         "-map", "0:a:0", "-af", detect, "-f", "null", "-"],
         what="looking for silences",
         path=recording.path,
-    )
+        timeout=media_timeout(end - start),
+    )  # fmt: skip
     starts = [float(x) for x in re.findall(r"silence_start: (-?[\d.]+)", proc.stderr)]
     ends = [float(x) for x in re.findall(r"silence_end: (-?[\d.]+)", proc.stderr)]
     found = []

@@ -32,7 +32,9 @@ class Recording:
     sample_rate: int
     channels: int
 
-    SCHEMA = "storycast.Recording.1"
+    # 2: probed through runner.source_input; a file the allow-lists refuse was never a
+    # Recording, so an older cached probe of it must not stand in for one.
+    SCHEMA = "storycast.Recording.2"
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

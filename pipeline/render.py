@@ -37,7 +37,7 @@ from .analyse import MEASURE_FILTER, measure, recording_gain
 from .cache import Cache
 from .errors import Problem, ToolError
 from .records import Clip, Loudness, Recording, Timeline
-from .runner import run
+from .runner import media_timeout, run, source_input
 
 RENDER_VERSION = 4  # bump when the graph changes what comes out
 
@@ -111,10 +111,12 @@ def redaction_filters(timeline: Timeline, clip: Clip) -> list[str]:
 @dataclass(frozen=True)
 class ClipSound:
     """One clip's sound: ffmpeg input options (ending in ``-i FILE``) and the filters
-    that take the input's first audio stream to the clip's exact samples."""
+    that take the input's first audio stream to the clip's exact samples, and how many
+    seconds that is (for the run's time limit)."""
 
     inputs: list[str]
     chain: list[str]
+    seconds: float = 0.0
 
 
 def clip_sounds(
@@ -139,8 +141,8 @@ def clip_sounds(
         # Input seek lands on the packet before `in` and decodes forward to it exactly;
         # the -t margin lets atrim cut the exact sample length.
         inputs = ["-ss", f"{clip.src_in:.6f}", "-t", f"{clip.duration + 0.5:.6f}",
-                  "-i", str(recordings[clip.source].path)]  # fmt: skip
-        sounds.append(ClipSound(inputs, chain))
+                  *source_input(recordings[clip.source].path)]  # fmt: skip
+        sounds.append(ClipSound(inputs, chain, clip.duration))
     return sounds
 
 
@@ -170,6 +172,7 @@ def render_stems(
              "-filter_complex", graph, "-map", "[out]", "-c:a", "pcm_f32le", "-f", "nut", part],
             what=f"rendering (sound, part {k + 1} of {runs})",
             path=where,
+            timeout=media_timeout(sum(sound.seconds for sound in group)),
         )  # fmt: skip
         said += proc.stderr
         parts.append(part)
@@ -213,8 +216,11 @@ ENCODE_ARGS = (
 ).split()
 
 
-def _encode(inputs: list[str], graph: str, gain: float, tmp: Path, where: Path) -> Loudness:
-    """Pass 2: the graph, one gain, MP3. Returns the loudness of the MP3 as encoded."""
+def _encode(
+    inputs: list[str], graph: str, gain: float, tmp: Path, where: Path, seconds: float
+) -> Loudness:
+    """Pass 2: the graph, one gain, MP3. Returns the loudness of the MP3 as encoded.
+    ``seconds``: the episode's length, for the time limits."""
     mixdown = (
         f"{graph};[mix]volume={gain:.3f}dB:precision=float,"
         f"aresample={defaults.OUTPUT_SAMPLE_RATE}[out]"
@@ -236,10 +242,11 @@ def _encode(inputs: list[str], graph: str, gain: float, tmp: Path, where: Path) 
         ],
         what="rendering (loudness pass 2 and MP3 encode)",
         path=where,
+        timeout=media_timeout(seconds),
     )
     if not tmp.exists() or tmp.stat().st_size == 0:
         raise ToolError(Problem(where, "ffmpeg wrote no audio for this episode."))
-    return measure(["-i", tmp, "-af", MEASURE_FILTER], "measuring the episode", where)
+    return measure(["-i", tmp, "-af", MEASURE_FILTER], "measuring the episode", where, seconds)
 
 
 def render(
@@ -267,9 +274,10 @@ def render(
             [*inputs, "-filter_complex", measured, "-map", "[out]"],
             "rendering (loudness pass 1)",
             where,
+            timeline.duration,
         )
         gain, note = final_gain(mix)
-        produced = _encode(inputs, MIX_GRAPH, gain, tmp, where)
+        produced = _encode(inputs, MIX_GRAPH, gain, tmp, where, timeline.duration)
         # MP3's low-pass trims a little of what K-weighting counts (speech: about
         # 0.4 LU). Measure what was encoded and correct once if it missed.
         miss = defaults.TARGET_LUFS - produced.integrated
@@ -278,7 +286,7 @@ def render(
             step = min(miss, room)
             if abs(step) > defaults.LOUDNESS_TOLERANCE / 2:
                 gain += step
-                produced = _encode(inputs, MIX_GRAPH, gain, tmp, where)
+                produced = _encode(inputs, MIX_GRAPH, gain, tmp, where, timeline.duration)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

@@ -44,6 +44,27 @@ def source_input(path: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def media_timeout(seconds: float | None) -> float:
+    """The time limit for a run that processes ``seconds`` of media: the default for quick
+    steps, and ``defaults.TOOL_SECONDS_PER_MEDIA_SECOND`` for each second when that is
+    more (a 25-minute 1080p render runs at about 1.3 s a second on 2 cores)."""
+    scaled = defaults.TOOL_SECONDS_PER_MEDIA_SECOND * max(0.0, seconds or 0.0)
+    return max(defaults.TOOL_TIMEOUT, scaled)
+
+
+def stopped_after(what: str, limit: float, args: Sequence[str], path: Path | None) -> ToolError:
+    """The error for a program stopped at its time limit."""
+    shown = f"{limit:.0f}" if limit >= 10 else f"{limit:.1f}"
+    return ToolError(
+        Problem(
+            path,
+            f"{what} did not finish within {shown} s, so {args[0]} was stopped.",
+            "If the file is very long, check it plays; otherwise report this with the "
+            f"command: {shlex.join(args)}",
+        )
+    )
+
+
 def stderr_tail(stderr: str, lines: int = STDERR_TAIL_LINES) -> str:
     kept = [line for line in stderr.strip().splitlines() if line.strip()]
     return "\n".join(kept[-lines:])
@@ -61,8 +82,8 @@ def run(
     """Run ``cmd``; return its output. ``what`` names the step for the error message.
 
     ``timeout`` (seconds; ``defaults.TOOL_TIMEOUT`` when None) bounds the run: past it the
-    program is killed and a ToolError says so. Long steps pass a limit scaled by the
-    length of what they process.
+    program is killed and a ToolError says so. Long steps pass ``media_timeout`` of the
+    seconds of media they process.
     """
     args = [str(c) for c in cmd]
     log.debug("run: %s", shlex.join(args))
@@ -70,14 +91,7 @@ def run(
     try:
         raw = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL, timeout=limit)
     except subprocess.TimeoutExpired as exc:
-        raise ToolError(
-            Problem(
-                path,
-                f"{what} did not finish within {limit:.0f} s, so {args[0]} was stopped.",
-                "If the file is very long, check it plays; otherwise report this with the "
-                f"command: {shlex.join(args)}",
-            )
-        ) from exc
+        raise stopped_after(what, limit, args, path) from exc
     except FileNotFoundError as exc:
         raise ToolError(
             Problem(

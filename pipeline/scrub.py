@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .errors import MediaError, Problem
-from .runner import run
+from .runner import run, source_input
 
 # Output options that drop every tag, chapter and encoder version ffmpeg would copy or add.
 STRIP_ARGS: tuple[str, ...] = (
@@ -95,11 +95,12 @@ _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"udta", b"edts", b"dinf", b"
 _TIMED_HEADERS = {b"mvhd", b"tkhd", b"mdhd"}
 
 
-def _probe(path: Path) -> dict[str, Any]:
-    """ffprobe's view of the file's container, streams and chapters ({} if unreadable)."""
+def _probe(path: Path, source: bool = False) -> dict[str, Any]:
+    """ffprobe's view of the file's container, streams and chapters ({} if unreadable).
+    ``source``: a contributor's recording, opened only through ``runner.source_input``."""
     proc = run(
         ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-show_chapters",
-         "-of", "json", path],
+         "-of", "json", *(source_input(path) if source else [path])],
         what="reading the file's tags",
         path=path,
         check=False,
@@ -668,7 +669,7 @@ _STRUCTURAL = {
 def source_values(path: Path) -> list[str]:
     """Every personal tag value of a source recording: the needles its outputs must not hold."""
     values: list[str] = []
-    for _, key, value in _probe_tags(_probe(path)):
+    for _, key, value in _probe_tags(_probe(path, source=True)):
         if key in {"major_brand", "minor_version", "compatible_brands", "language"}:
             continue
         if value in _STRUCTURAL or len(value.strip()) < 4:

@@ -68,6 +68,7 @@ def _required(fields: dict[str, Node], root: Node, name: str, what: str) -> str 
 
 
 def load_show(path: Path, problems: Problems) -> Show | None:
+    feeds = f"{path.parent.name}/"
     root = load(path, problems)
     if root is None:
         return None
@@ -97,17 +98,29 @@ def load_show(path: Path, problems: Problems) -> Show | None:
             if owner_email and "@" not in owner_email:
                 owner["email"].problem(f"`{owner_email}` is not an email address.")
     explicit = fields["explicit"].boolean() if "explicit" in fields else False
-    artwork = path.parent / artwork_name if artwork_name else path.parent
-    if artwork_name and not artwork.is_file():
-        fields["artwork"].problem(f"`{artwork_name}` was not found next to the show file.")
-    elif artwork_name:
-        for message in artwork_problems(artwork):
-            fields["artwork"].problem(message)
+    artwork = path.parent
+    if artwork_name:
+        found = fields["artwork"].path_inside(path.parent, f"the show file's folder ({feeds})")
+        if found is None:
+            artwork_name = None
+        elif not found.is_file():
+            fields["artwork"].problem(f"`{artwork_name}` was not found next to the show file.")
+        else:
+            artwork = found
+            for message in artwork_problems(artwork):
+                fields["artwork"].problem(message)
     if base_url and not re.match(r"^https?://", base_url):
         fields["base_url"].problem(f"`{base_url}` must start with http:// or https://.")
     episodes_dir = path.parent.parent / "episodes"
-    if "episodes" in fields and (name := fields["episodes"].text()):
-        episodes_dir = (path.parent / name).resolve()
+    if "episodes" in fields and fields["episodes"].text():
+        # relative to the show file, and inside the project (the show file's folder's parent)
+        chosen = fields["episodes"].path_inside(
+            path.parent,
+            "the project's folder",
+            within=path.parent.parent,
+            fix="Give a folder inside the project, such as ../episodes (from the show file).",
+        )
+        episodes_dir = chosen.resolve() if chosen is not None else episodes_dir
     orientation = _opt(fields, "video_orientation") or "keep"
     if orientation not in ("keep", "landscape", "portrait"):
         fields["video_orientation"].problem(
@@ -219,19 +232,27 @@ def _check_target(node: Node, target: str) -> None:
 REEL_FIELDS = {"recording", "start"}
 
 
-def _reels(node: Node) -> dict[str, Reel]:
+def _reels(node: Node, recordings: Path) -> dict[str, Reel]:
     reels: dict[str, Reel] = {}
     for name, value in (node.mapping() or {}).items():
         if value.is_mapping():
             fields = value.mapping(REEL_FIELDS) or {}
-            recording = fields["recording"].text() if "recording" in fields else None
-            if recording is None:
+            if "recording" not in fields:
                 value.problem("needs `recording:` (a file in recordings/).")
                 continue
-            reels[name] = Reel(recording, _opt(fields, "start"))
-        elif (recording := value.text()) is not None:
+            recording = _recording(fields["recording"], recordings)
+            if recording is not None:
+                reels[name] = Reel(recording, _opt(fields, "start"))
+        elif (recording := _recording(value, recordings)) is not None:
             reels[name] = Reel(recording)
     return reels
+
+
+def _recording(node: Node, recordings: Path) -> str | None:
+    """A reel's recording: a name inside the episode's recordings/ folder."""
+    if node.path_inside(recordings, "the episode's recordings/ folder") is None:
+        return None
+    return node.text()
 
 
 def _appearances(node: Node) -> dict[str, tuple[str, ...]]:
@@ -324,16 +345,19 @@ def load_episode(folder: Path, problems: Problems) -> Episode | None:
             f"`{frame_rate}` is not a timecode rate storycast knows.",
             "Use one of: " + ", ".join(FRAME_RATES) + " (29.97 means drop-frame).",
         )
-    edl_name = _opt(fields, "edl") or "edl.yaml"
-    edl = folder / edl_name
-    if not edl.is_file():
+    edl_name = _opt(fields, "edl")
+    edl: Path | None = folder / (edl_name or "edl.yaml")
+    if edl_name is not None:
+        edl = fields["edl"].path_inside(folder, "the episode's folder")
+    if edl is not None and not edl.is_file():
         node = fields.get("edl", root)
         node.problem(
-            f"the EDL `{edl_name}` was not found in {folder}.",
+            f"the EDL `{edl_name or 'edl.yaml'}` was not found in {folder}.",
             "Write one (see README.md) or fix the name.",
             field="edl",
         )
-    if not (show and title and published) or problems:
+    reels = _reels(fields["reels"], folder / "recordings") if "reels" in fields else {}
+    if not (show and title and published and edl) or problems:
         return None
     return Episode(
         folder=folder,
@@ -348,7 +372,7 @@ def load_episode(folder: Path, problems: Problems) -> Episode | None:
         explicit=explicit,
         episode_type=cast(Literal["full", "trailer", "bonus"], episode_type),
         guid=_opt(fields, "guid"),
-        reels=_reels(fields["reels"]) if "reels" in fields else {},
+        reels=reels,
         appearances=_appearances(fields["appearances"]) if "appearances" in fields else {},
         appearances_line=fields["appearances"].line if "appearances" in fields else None,
         medium="video" if medium == "video" else "audio",

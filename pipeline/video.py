@@ -63,9 +63,10 @@ from typing import Any, Literal
 from . import defaults
 from .analyse import MEASURE_FILTER, measure
 from .errors import MediaError, Problem, ToolError
+from .probe import check_file, decode_seconds, refusal, refused_kind
 from .records import Clip, Loudness, Timeline
 from .render import MIX_GRAPH, ClipSound, final_gain, redaction_filters, render_stems
-from .runner import run
+from .runner import media_timeout, run, source_input
 from .scrub import STRIP_ARGS, find_traces, source_values
 
 VIDEO_RENDER_VERSION = 2  # bump when the graph changes what comes out
@@ -218,7 +219,7 @@ def _rotation(stream: dict[str, Any]) -> int:
 def _packet_times(path: Path, seconds: float = 10.0) -> list[float]:
     proc = run(
         ["ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", f"%+{seconds}",
-         "-show_entries", "packet=pts_time", "-of", "csv=p=0", path],
+         "-show_entries", "packet=pts_time", "-of", "csv=p=0", *source_input(path)],
         what="reading frame times",
         path=path,
         check=False,
@@ -265,13 +266,18 @@ def probe_video(path: Path) -> VideoInfo | None:
     """
     if not path.exists():
         raise MediaError(Problem(path, "this video does not exist.", "Check the file name."))
+    size = check_file(path)
     proc = run(
-        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", path],
+        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json",
+         *source_input(path)],
         what="ffprobe",
         path=path,
         check=False,
-    )
+    )  # fmt: skip
     if proc.returncode != 0:
+        kind = refused_kind(proc.stderr)
+        if kind is not None:
+            raise refusal(path, kind)
         tail = proc.stderr.strip().splitlines()[-1:] or ["no details"]
         raise MediaError(
             Problem(
@@ -304,17 +310,19 @@ def probe_video(path: Path) -> VideoInfo | None:
         shown_w, shown_h = shown_h, shown_w
     avg, nominal = _rate(v.get("avg_frame_rate")), _rate(v.get("r_frame_rate"))
 
+    header = fmt.get("duration") or v.get("duration")
+    claimed = float(header) if _rate(header) > 0 else None
     copied = run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-c", "copy",
+        ["ffmpeg", "-nostdin", "-v", "error", *source_input(path), "-map", "0:v:0", "-c", "copy",
          "-f", "null", "-progress", "pipe:1", "-nostats", "-"],
         what="reading the video",
         path=path,
         check=False,
+        timeout=media_timeout(decode_seconds(size, claimed)),
     )  # fmt: skip
     last, frames = _progress(copied.stdout)
     # -progress reports the last packet's start; the picture lasts one frame longer.
     duration = last + 1 / avg if frames and avg > 0 else last
-    header = fmt.get("duration") or v.get("duration")
     return VideoInfo(
         path=path,
         width=width,
@@ -335,7 +343,7 @@ def probe_video(path: Path) -> VideoInfo | None:
         color_space=str(v.get("color_space", "") or ""),
         has_audio=any(s.get("codec_type") == "audio" for s in streams),
         duration=duration,
-        header_duration=float(header) if header not in (None, "N/A") else None,
+        header_duration=claimed,
         frames=frames,
     )
 
@@ -492,6 +500,9 @@ class _Pictures:
     inputs: list[str]
     graph: str  # ending in [vout]
     frames: int
+    # Seconds of pictures, for the time limits; HDR counts double: tone-mapping 1080p
+    # took 1.9 s a second on 2 cores, against about 1.3 s for SDR.
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -515,8 +526,8 @@ def _picture_group(
     labels = ""
     for i, (clip, frames) in enumerate(clips):
         # One decoder thread per input: frame threads each hold their own 1080p pictures.
-        inputs += ["-threads", "1", "-ss", f"{clip.src_in:.6f}",
-                   "-t", f"{clip.duration + 0.5:.6f}", "-i", str(sources[clip.source])]  # fmt: skip
+        inputs += ["-threads", "1", "-ss", f"{clip.src_in:.6f}", "-t", f"{clip.duration + 0.5:.6f}",
+                   *source_input(sources[clip.source])]  # fmt: skip
         chain = _video_chain(clip, videos[clip.source], canvas, frames)
         chains.append(f"[{i}:v:0]" + ",".join(chain) + f"[v{i}]")
         labels += f"[v{i}]"
@@ -529,7 +540,10 @@ def _picture_group(
             ",setpts=PTS-STARTPTS"
         )
     chains.append(tail + ",format=yuv420p[vout]")
-    return _Pictures(inputs, ";".join(chains), sum(f for _c, f in clips))
+    frames = sum(f for _c, f in clips)
+    hdr = any(videos[c.source].needs_tonemap for c, _f in clips)
+    seconds = frames / float(canvas.fps) * (2 if hdr else 1)
+    return _Pictures(inputs, ";".join(chains), frames, seconds)
 
 
 def _plan(
@@ -554,8 +568,8 @@ def _plan(
         else:
             # Sound only: -vn keeps the pictures of these inputs from being decoded.
             inputs = ["-vn", "-ss", f"{clip.src_in:.6f}", "-t", f"{clip.duration + 0.5:.6f}",
-                      "-i", str(sources[clip.source])]  # fmt: skip
-        sounds.append(ClipSound(inputs, chain))
+                      *source_input(sources[clip.source])]  # fmt: skip
+        sounds.append(ClipSound(inputs, chain, clip.duration))
 
     # A clip shorter than half a frame has no picture of its own.
     shown = [(c, f) for c in timeline.clips if (f := clip_frames(c, canvas.fps)) > 0]
@@ -574,13 +588,14 @@ def _plan(
 # ---------------------------------------------------------------------- render
 
 
-def _count_frames(path: Path) -> int:
+def _count_frames(path: Path, seconds: float = 0.0) -> int:
     """Pictures in a rendered MP4's video track, counted packet by packet (no decoding)."""
     proc = run(
         ["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
          "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", path],
         what="counting the rendered frames",
         path=path,
+        timeout=media_timeout(seconds),
     )  # fmt: skip
     text = proc.stdout.strip().rstrip(",")
     return int(text) if text.isdigit() else -1
@@ -759,6 +774,7 @@ def render_video(
                  "-map", "[out]"],
                 "rendering video (loudness pass 1)",
                 where,
+                timeline.duration,
             )  # fmt: skip
             gain, note = final_gain(mix)
             if note:
@@ -779,9 +795,10 @@ def render_video(
                  "-g", gop, *STRIP_ARGS, "-f", "mp4", part],
                 what=f"rendering video (pictures, part {k + 1} of {len(plan.pictures)})",
                 path=where,
+                timeout=media_timeout(group.seconds),
             )  # fmt: skip
             stderr += proc.stderr
-            made = _count_frames(part)
+            made = _count_frames(part, group.seconds)
             if made != group.frames:
                 # A short part would pull every later clip's picture ahead of its sound.
                 raise ToolError(
@@ -825,6 +842,7 @@ def render_video(
                  "-max_muxing_queue_size", "4096", "-f", "mp4", tmp],
                 what="rendering video (sound: AAC, and muxing)",
                 path=where,
+                timeout=media_timeout(timeline.duration),
             )  # fmt: skip
             stderr += proc.stderr
             notes += _decode_notes(stderr, timeline, sources)
@@ -834,6 +852,7 @@ def render_video(
                 ["-i", tmp, "-map", "0:a:0", "-af", MEASURE_FILTER],
                 "measuring the video episode's sound",
                 where,
+                timeline.duration,
             )
             miss = defaults.TARGET_LUFS - produced.integrated
             if abs(miss) > 2 * defaults.LOUDNESS_TOLERANCE and not any(

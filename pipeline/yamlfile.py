@@ -10,13 +10,18 @@ interpreted by the code that knows what it means.
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import yaml
 
+from . import defaults
 from .errors import InputError, Problem
 
 
@@ -70,16 +75,31 @@ class Node:
     def is_null(self) -> bool:
         return isinstance(self.node, yaml.ScalarNode) and self.node.tag.endswith(":null")
 
-    def mapping(self, allowed: set[str] | None = None) -> dict[str, Node] | None:
-        """The mapping's fields; unknown names are reported with a suggestion."""
+    def mapping(
+        self, allowed: set[str] | None = None, kind: str | None = None
+    ) -> dict[str, Node] | None:
+        """The mapping's fields; unknown names are reported with a suggestion.
+
+        ``kind`` (for a file's top level, e.g. "a storycast EDL"): when not one field is
+        known, the file is not what it should be, and one problem says so without
+        quoting any of it (it may be anything: someone's notes, a key file).
+        """
         if not self.is_mapping():
             self.problem(
                 "expected a set of `name: value` lines here.",
                 "Check the indentation: fields of one item line up under each other.",
             )
             return None
-        out: dict[str, Node] = {}
         assert isinstance(self.node, yaml.MappingNode)
+        keys = [str(key.value) for key, _ in self.node.value]
+        if kind is not None and allowed is not None and keys and not set(keys) & allowed:
+            known = ", ".join(sorted(allowed))
+            self.problem(
+                f"this is not {kind}: none of its fields is one storycast knows here.",
+                f"Check it is the right file; its fields can be: {known}.",
+            )
+            return None
+        out: dict[str, Node] = {}
         for key_node, value_node in self.node.value:
             key = str(key_node.value)
             sub = f"{self.field}.{key}" if self.field else key
@@ -183,6 +203,24 @@ class Node:
             return None
         return result
 
+    def path_inside(
+        self, folder: Path, where: str, within: Path | None = None, fix: str = ""
+    ) -> Path | None:
+        """This value as the name of a file in ``folder``, if it stays inside ``within``
+        (default ``folder``, described as ``where``) with every link followed; otherwise
+        a problem on this field, and None."""
+        name = self.text()
+        if name is None:
+            return None
+        found = resolve_inside(folder, name, where, within)
+        if isinstance(found, str):
+            self.problem(
+                f"`{name}` {found}.",
+                fix or f"Name a file inside {where}; storycast reads nothing from elsewhere.",
+            )
+            return None
+        return found
+
     def timestamp(self) -> datetime | None:
         value = self.raw()
         if value is None:
@@ -232,14 +270,164 @@ def parse_time(text: str) -> float | None:
     return -total if negative else total
 
 
-def read_bytes(path: Path, problems: Problems) -> bytes | None:
-    """The file's bytes; a missing or unreadable file becomes a problem."""
+def resolve_inside(folder: Path, name: str, where: str, within: Path | None = None) -> Path | str:
+    """``folder / name`` if, with every symbolic link followed, it is inside ``within``
+    (default: ``folder`` itself); otherwise why not, as words to follow "`name` ".
+
+    The one check for every path a show, episode, EDL or corrections file names: a
+    path field may not lead out of its folder, by ``..``, an absolute path or a link.
+    ``where`` describes ``within`` for the message ("the episode's folder").
+    """
+    if "\x00" in name:
+        return "has a zero byte in it, which no file name can"
+    candidate = folder / name
     try:
-        return path.read_bytes()
+        real = candidate.resolve(strict=False)
+        base = (folder if within is None else within).resolve(strict=False)
+    except RuntimeError:  # a symbolic link loop (Python 3.11 and 3.12)
+        return "cannot be looked up: it is a link that leads round in a circle"
+    except OSError as exc:
+        return f"cannot be looked up ({exc.strerror or exc})"
+    if not real.is_relative_to(base):
+        return f"leads outside {where}"
+    return candidate
+
+
+class NotAFile(ValueError):
+    """What ``open_regular`` found instead of an ordinary file ("a folder", ...)."""
+
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
+
+
+def not_a_file(mode: int) -> str | None:
+    """What a file of this ``st_mode`` is, in words, if it is not an ordinary file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), which would make storycast wait forever"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "something other than an ordinary file"
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading if it is an ordinary file (links followed); raises
+    ``NotAFile`` otherwise. Opened without blocking and checked on the open file, so a
+    named pipe or a device is refused at once, never waited on."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        kind = not_a_file(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise NotAFile(kind)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bytes(path: Path, problems: Problems) -> bytes | None:
+    """The file's bytes; a missing, unreadable or hostile file becomes a problem.
+
+    Refused before anything is read: a link to a file outside the folder it appears in,
+    anything that is not an ordinary file (a named pipe would block forever), and a
+    file larger than ``defaults.MAX_INPUT_FILE_BYTES``.
+    """
+    limit = defaults.MAX_INPUT_FILE_BYTES
+    inside = resolve_inside(path.parent, path.name, "the folder it is in")
+    if isinstance(inside, str):
+        problems.add(
+            Problem(
+                path,
+                f"this file {inside}: it is a link to somewhere else.",
+                "Put the file itself here; storycast reads nothing from elsewhere.",
+            )
+        )
+        return None
+    try:
+        with open_regular(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            raw = fh.read(limit + 1) if size <= limit else b""
     except FileNotFoundError:
         problems.add(Problem(path, "this file does not exist.", "Check the name and folder."))
+        return None
+    except NotAFile as exc:
+        problems.add(
+            Problem(path, f"this is {exc.kind}, not a file storycast can read.", "Check the name.")
+        )
+        return None
     except OSError as exc:
         problems.add(Problem(path, f"cannot be read: {exc.strerror}."))
+        return None
+    if size > limit or len(raw) > limit:
+        problems.add(
+            Problem(
+                path,
+                f"this file is {max(size, len(raw)) / 2**20:.1f} MB; storycast reads files like "
+                f"it only up to {limit / 2**20:.0f} MB (a long EDL is well under 1 MB), so it "
+                "was not read.",
+                "Check it is the right file; split a very long episode into several.",
+            )
+        )
+        return None
+    return raw
+
+
+@dataclass
+class _Open:
+    """A list or group of fields being read by ``too_many_entries``."""
+
+    mapping: bool
+    name: str  # its field name, if it is a field's value
+    entries: int = 0
+    nodes: int = 0
+    key: str = ""
+
+
+def too_many_entries(text: str, limit: int) -> tuple[int, str] | None:
+    """Where the first list or group of fields in ``text`` (YAML) with more than
+    ``limit`` entries reaches entry ``limit + 1``: (line, field name); None if none does.
+
+    Read as a stream of parser events, without building anything, and only as far as
+    that entry, so a file of a million clips costs what ``limit`` of them do. A block
+    list puts each entry on a line of its own and a flow list separates them with
+    commas, so a file with fewer lines and commas than ``limit`` is not read at all.
+    """
+    if text.count("\n") + text.count(",") < limit:
+        return None
+    starts = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+    nodes = (yaml.ScalarEvent, yaml.AliasEvent, *starts)
+    ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    stack: list[_Open] = []
+    try:
+        for event in yaml.parse(text, Loader=_LOADER):
+            if isinstance(event, nodes):
+                name = ""
+                if stack:
+                    top = stack[-1]
+                    entry = True
+                    if top.mapping:  # keys and values alternate; a key starts an entry
+                        top.nodes += 1
+                        entry = top.nodes % 2 == 1
+                        if entry:
+                            top.key = event.value if isinstance(event, yaml.ScalarEvent) else ""
+                        else:
+                            name = top.key
+                    if entry:
+                        top.entries += 1
+                        if top.entries > limit and event.start_mark is not None:
+                            return event.start_mark.line + 1, top.name
+                if isinstance(event, starts):
+                    stack.append(_Open(isinstance(event, yaml.MappingStartEvent), name))
+            elif isinstance(event, ends):
+                stack.pop()
+    except yaml.YAMLError:
+        return None  # composing reports it, with its line
     return None
 
 
@@ -258,6 +446,21 @@ def load(path: Path, problems: Problems, raw: bytes | None = None) -> Node | Non
             Problem(path, "is not UTF-8 text.", "Save it as UTF-8 in your editor.", bad_line)
         )
         return None
+    limit = defaults.MAX_EDL_CLIPS
+    crowded = too_many_entries(text, limit)
+    if crowded is not None:
+        at, name = crowded
+        problems.add(
+            Problem(
+                path,
+                f"this list (or group of fields) has more than {limit:,} entries; storycast "
+                f"reads at most {limit:,} in any file like this, so the file was not read.",
+                "Check it is the right file; an episode of that many clips would be days long.",
+                at,
+                name or None,
+            )
+        )
+        return None
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
@@ -274,7 +477,12 @@ def load(path: Path, problems: Problems, raw: bytes | None = None) -> Node | Non
         )
         return None
     except yaml.YAMLError as exc:
-        problems.add(Problem(path, f"this is not valid YAML ({exc})."))
+        problems.add(Problem(path, f"this is not valid YAML ({type(exc).__name__})."))
+        return None
+    except RecursionError:
+        problems.add(
+            Problem(path, "this is not valid YAML (it is nested too deeply).", "Check the file.")
+        )
         return None
     if node is None:
         problems.add(Problem(path, "is empty.", "See README.md for what goes in it."))

@@ -43,7 +43,7 @@ CASES: dict[str, tuple[str, dict[str, bytes | Path], list[str], str]] = {
     "not-media": (
         "clips:\n  - source: notes.m4a\n    in: 0\n    out: 2\n",
         {"notes.m4a": b"Shopping list: milk, bread, phone charger\n" * 20},
-        ["not a sound or video file"],
+        ["this file is text", "not a recording"],
         "recordings/notes.m4a",
     ),
     "zero-bytes": (

@@ -47,6 +47,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import defaults
 from ..errors import InputError, Problem
 from ..records import Chapter, Clip, Episode, Timeline
 from ..yamlfile import Problems
@@ -108,9 +109,10 @@ def _labels(path: Path, text: str, problems: Problems) -> list[Label]:
         fields = _split(line.strip("\r\n"))
         first = not seen_content
         seen_content = True
-        if first and fields is None:
+        if first and (fields is None or None in (parse_seconds(f) for f in fields[:2])):
             # The first line decides whether this is a label track at all: a `.txt`
-            # can be anything, and a page of errors about someone's notes would not help.
+            # can be anything, and a page of errors about someone's notes would not help
+            # (nor would quoting them: nothing of the file is shown).
             raise InputError(
                 Problem(
                     path,
@@ -185,6 +187,17 @@ def _labels(path: Path, text: str, problems: Problems) -> list[Label]:
                 )
             )
             continue
+        if len(labels) >= defaults.MAX_EDL_CLIPS:
+            limit = defaults.MAX_EDL_CLIPS
+            raise InputError(
+                Problem(
+                    path,
+                    f"this label track has more than {limit:,} labels; storycast reads at most "
+                    f"{limit:,} clips in an EDL, so the file was not read.",
+                    "Check it is the right file; an episode of that many clips would be days long.",
+                    number,
+                )
+            )
         labels.append(Label(number, start, end, fields[2]))
     if not seen_content:
         problems.add(

@@ -58,6 +58,7 @@ from pathlib import Path
 
 import opentimelineio as otio
 
+from .. import defaults
 from ..errors import InputError, Problem
 from ..records import Chapter, Clip, Episode, Reel, Timeline
 from ..yamlfile import Problems
@@ -207,16 +208,20 @@ def _scan(
                 events[-1].transition_line = number
                 events[-1].transition_fields = line.split()
             else:
+                if len(events) >= defaults.MAX_EDL_CLIPS:
+                    raise InputError(_too_many(path, number))
                 events.append(Event(m.group(1), number, line, line.split()))
         elif events:
             events[-1].comments.append((number, line))
         elif not line.startswith("*"):
+            # Not quoted: a file that is not an EDL at all may be anything.
             problems.add(
                 Problem(
                     path,
-                    f"storycast does not understand `{_short(line)}` before the first event.",
-                    "A CMX 3600 EDL starts with TITLE: and FCM: lines, then numbered events "
-                    f"like {_EXAMPLE}.",
+                    "storycast does not understand this line: before the first event, a CMX "
+                    "3600 EDL has only TITLE:, FCM: and comment (*) lines.",
+                    f"Check it is the right file; after those lines come numbered events like "
+                    f"{_EXAMPLE}.",
                     number,
                 )
             )
@@ -231,8 +236,15 @@ def _scan(
     return events, fcm
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= 40 else text[:37] + "..."
+def _too_many(path: Path, line: int) -> Problem:
+    limit = defaults.MAX_EDL_CLIPS
+    return Problem(
+        path,
+        f"this EDL has more than {limit:,} events; storycast reads at most {limit:,} "
+        "clips in an EDL, so the file was not read.",
+        "Check it is the right file; an episode of that many clips would be days long.",
+        line,
+    )
 
 
 # -- frame rate ----------------------------------------------------------------------------

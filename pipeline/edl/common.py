@@ -80,11 +80,11 @@ def _decode(path: Path, raw: bytes, encoding: str, problems: Problems) -> str | 
         newline = "\n".encode(encoding) if unit == 2 else b"\n"
         before = raw[: exc.start - exc.start % unit]
         line = before.count(newline) + 1
+        # The byte itself is not shown: the file may be anything, and is not quoted.
         problems.add(
             Problem(
                 path,
-                f"is not UTF-8 or UTF-16 text: line {line} has a byte storycast cannot read "
-                f"(0x{raw[exc.start]:02X}).",
+                f"is not UTF-8 or UTF-16 text: line {line} has a byte storycast cannot read.",
                 "Export it again from the editing tool, or open it in a text editor and save "
                 "it as UTF-8.",
                 line,

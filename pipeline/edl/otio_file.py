@@ -30,6 +30,7 @@ Problems name the JSON line of the clip or track they are about.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from typing import Any
 import opentimelineio as otio
 import yaml
 
+from .. import defaults
 from ..errors import InputError, Problem
 from ..records import Chapter, Clip, Episode, Reel, Timeline
 from ..yamlfile import Problems
@@ -49,6 +51,7 @@ from .common import (
 )
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CLIP = re.compile(r'"OTIO_SCHEMA"\s*:\s*"Clip\.')
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class _Lines:
 def read(path: Path, episode: Episode | None = None) -> Timeline:
     text, digest = read_source(path)
     problems = Problems()
+    _count_clips(path, text)
     timeline = _load(path, text)
     lines = _json_lines(text)
     tracks = list(timeline.tracks)
@@ -76,6 +80,8 @@ def read(path: Path, episode: Episode | None = None) -> Timeline:
     chapters: list[tuple[float, str, int | None]] = []
     if index is not None:
         track = tracks[index]
+        if len(track) > defaults.MAX_EDL_CLIPS:
+            raise _too_many(path, lines.item(index, defaults.MAX_EDL_CLIPS))
         clips = _clips(path, track, index, lines, episode, problems, chapters)
         total = clips[-1].end if clips else 0.0
         for marker in list(timeline.tracks.markers) + list(track.markers):
@@ -97,20 +103,46 @@ def read(path: Path, episode: Episode | None = None) -> Timeline:
     return Timeline(edl_path=path, edl_sha256=digest, clips=tuple(clips), chapters=tuple(ordered))
 
 
+def _too_many(path: Path, line: int | None) -> InputError:
+    limit = defaults.MAX_EDL_CLIPS
+    return InputError(
+        Problem(
+            path,
+            f"this timeline has more than {limit:,} clips; storycast reads at most {limit:,} "
+            "clips in an EDL, so the file was not read.",
+            "Check it is the right file; an episode of that many clips would be days long.",
+            line,
+        )
+    )
+
+
+def _count_clips(path: Path, text: str) -> None:
+    """Refuse a file of more than ``defaults.MAX_EDL_CLIPS`` clips before opentimelineio
+    builds them all, by counting their schema names in the text (cheap, and stopping
+    at the first one too many). What hides its clips from this is counted once built."""
+    for count, found in enumerate(_CLIP.finditer(text), start=1):
+        if count > defaults.MAX_EDL_CLIPS:
+            raise _too_many(path, text.count("\n", 0, found.start()) + 1)
+
+
 def _load(path: Path, text: str) -> Any:
     try:
         loaded = otio.adapters.read_from_string(text, adapter_name="otio_json")
-    except (otio.exceptions.OTIOError, ValueError, TypeError) as exc:
+    except (otio.exceptions.OTIOError, ValueError, TypeError, KeyError, LookupError) as exc:
         message = str(exc)
         line = None
-        marker = message.rfind("(line ")
-        if marker >= 0:
-            digits = message[marker + 6 :].split(",")[0]
-            line = int(digits) if digits.isdigit() else None
+        for marker in ("(line ", "(near line "):
+            at = message.rfind(marker)
+            digits = message[at + len(marker) :].split(",")[0].rstrip(")") if at >= 0 else ""
+            line = int(digits) if digits.isdigit() else line
+        # JSON syntax errors describe only the syntax; others may quote names from the
+        # file, which may be anything, so they are not shown.
+        syntax = message.partition("JSON parse error on input string: ")[2].partition(" (")[0]
+        detail = f" ({syntax.rstrip('.')})" if syntax else ""
         raise InputError(
             Problem(
                 path,
-                f"is not an OpenTimelineIO file storycast can read ({message}).",
+                f"is not an OpenTimelineIO file storycast can read{detail}.",
                 "Export the timeline again from your editor as OpenTimelineIO (.otio).",
                 line,
             )

@@ -47,7 +47,7 @@ def read(path: Path, episode: Episode | None = None) -> Timeline:
     redactions: list[Redaction] = []
     soundbite: Soundbite | None = None
     if root is not None:
-        top = root.mapping(TOP_FIELDS)
+        top = root.mapping(TOP_FIELDS, kind="a storycast EDL")
         if top is not None:
             if "clips" not in top:
                 root.problem(

@@ -14,9 +14,12 @@ it with a tiny window on a short file.
 from __future__ import annotations
 
 import logging
+import os
+import selectors
 import shlex
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +30,7 @@ import numpy as np
 from .. import defaults
 from ..errors import Problem, ToolError
 from ..records import Word
-from ..runner import stderr_tail
+from ..runner import source_input, stderr_tail, stopped_after
 
 log = logging.getLogger("storycast.run")
 
@@ -54,8 +57,7 @@ def _ffmpeg_cmd(path: Path) -> list[str]:
         "-nostdin",
         "-v",
         "error",
-        "-i",
-        str(path),
+        *source_input(path),
         "-map",
         "0:a:0",
         "-ac",
@@ -68,15 +70,26 @@ def _ffmpeg_cmd(path: Path) -> list[str]:
     ]
 
 
-def stream_16k(path: Path, block_seconds: float = READ_BLOCK_SECONDS) -> Iterator[Samples]:
+class _Stalled(Exception):
+    """ffmpeg used up its time limit without delivering the samples."""
+
+
+def stream_16k(
+    path: Path, block_seconds: float = READ_BLOCK_SECONDS, timeout: float | None = None
+) -> Iterator[Samples]:
     """Blocks of mono 16 kHz float32 samples as ffmpeg decodes them.
 
-    Like ``runner.run``: the command is logged, and a failure becomes a
-    ``ToolError`` with the tail of stderr. stderr goes to a temporary file so a
+    Like ``runner.run``: the command is logged, a failure becomes a ``ToolError`` with
+    the tail of stderr, and ffmpeg has a time limit (``timeout`` seconds, default
+    ``defaults.TOOL_TIMEOUT``; pass ``runner.media_timeout`` of the recording's length).
+    The limit counts only the time spent waiting for ffmpeg, not the time the caller
+    takes over each block (a speech model is much slower than decoding), so a hung
+    ffmpeg is stopped and a slow model never is. stderr goes to a temporary file so a
     chatty ffmpeg can never block on a full pipe.
     """
     args = _ffmpeg_cmd(path)
     log.debug("run: %s", shlex.join(args))
+    limit = defaults.TOOL_TIMEOUT if timeout is None else timeout
     block_bytes = int(block_seconds * SAMPLE_RATE) * 4
     with tempfile.TemporaryFile() as err:
         try:
@@ -93,10 +106,34 @@ def stream_16k(path: Path, block_seconds: float = READ_BLOCK_SECONDS) -> Iterato
                 )
             ) from exc
         assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        waiting = selectors.DefaultSelector()
+        waiting.register(fd, selectors.EVENT_READ)
+        waited = 0.0  # seconds spent waiting for ffmpeg, in all
+        stalled = False
+
+        def read_block() -> bytes:
+            """Up to ``block_bytes`` from ffmpeg (fewer only at the end)."""
+            nonlocal waited
+            data = bytearray()
+            while len(data) < block_bytes:
+                chunk = b""
+                started = time.monotonic()
+                ready = waiting.select(max(0.0, limit - waited))
+                if ready:
+                    chunk = os.read(fd, block_bytes - len(data))
+                waited += time.monotonic() - started
+                if not ready or waited > limit:
+                    raise _Stalled
+                if not chunk:
+                    break
+                data += chunk
+            return bytes(data)
+
         pending = b""
         try:
             while True:
-                chunk = proc.stdout.read(block_bytes)
+                chunk = read_block()
                 if not chunk:
                     break
                 data = pending + chunk
@@ -104,9 +141,20 @@ def stream_16k(path: Path, block_seconds: float = READ_BLOCK_SECONDS) -> Iterato
                 pending = data[usable:]
                 if usable:
                     yield np.frombuffer(data[:usable], dtype=np.float32)
+        except _Stalled:
+            stalled = True
         finally:
+            waiting.close()
             proc.stdout.close()
-            code = proc.wait()
+            try:
+                code = proc.wait(timeout=max(1.0, limit - waited) if not stalled else 0.01)
+            except subprocess.TimeoutExpired:
+                stalled = True
+            if stalled:
+                proc.kill()
+                code = proc.wait()
+        if stalled:
+            raise stopped_after("decoding for transcription", limit, args, path)
         if code != 0:
             err.seek(0)
             stderr = err.read().decode("utf-8", "replace")

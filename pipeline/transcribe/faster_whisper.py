@@ -19,6 +19,7 @@ from typing import Any
 from .. import defaults
 from ..errors import Problem, ToolError
 from ..records import Recording, Transcript, Word
+from ..runner import media_timeout
 from .audio import (
     SAMPLE_RATE,
     Samples,
@@ -92,9 +93,9 @@ class FasterWhisper:
         self.compute_type = compute_type
 
     def transcribe(self, recording: Recording) -> Transcript:
-        return self.transcribe_path(recording.path, recording.sha256)
+        return self.transcribe_path(recording.path, recording.sha256, recording.duration)
 
-    def transcribe_path(self, path: Path, sha256: str = "") -> Transcript:
+    def transcribe_path(self, path: Path, sha256: str = "", seconds: float = 0.0) -> Transcript:
         model = _load(self.model, self.compute_type)
         # Temperature fallback samples at random: a fixed seed makes the same recording
         # give the same captions on every machine and every run.
@@ -104,7 +105,7 @@ class FasterWhisper:
         multilingual = bool(getattr(model, "model", None) and model.model.is_multilingual)
         detected: str | None = None
         words: list[Word] = []
-        for window in self.window.windows(stream_16k(path)):
+        for window in self.window.windows(stream_16k(path, timeout=media_timeout(seconds))):
             if multilingual and detected is None:
                 detected = self._detect(model, window.samples)
             found = self._window_words(model, window.samples, window.start)

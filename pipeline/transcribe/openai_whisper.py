@@ -22,6 +22,7 @@ from typing import Any
 
 from ..errors import Problem, ToolError
 from ..records import Recording, Transcript, Word
+from ..runner import media_timeout
 from .audio import SAMPLE_RATE, Samples, Windower, collapse_loops, merge_words, stream_16k
 from .faster_whisper import keep_word
 from .models import model_home, resolve_pt
@@ -130,14 +131,14 @@ class OpenAIWhisper:
         self.window = window or Windower()
 
     def transcribe(self, recording: Recording) -> Transcript:
-        return self.transcribe_path(recording.path, recording.sha256)
+        return self.transcribe_path(recording.path, recording.sha256, recording.duration)
 
-    def transcribe_path(self, path: Path, sha256: str = "") -> Transcript:
+    def transcribe_path(self, path: Path, sha256: str = "", seconds: float = 0.0) -> Transcript:
         model = _load(self.model)
         multilingual = bool(model.is_multilingual)
         detected: str | None = None
         words: list[Word] = []
-        for window in self.window.windows(stream_16k(path)):
+        for window in self.window.windows(stream_16k(path, timeout=media_timeout(seconds))):
             clips = speech_clips(window.samples)
             if not clips:
                 continue
