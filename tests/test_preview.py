@@ -192,6 +192,9 @@ def test_missing_and_hidden_files_are_404(served: Served) -> None:
     assert served.get("/media/nope.mp3")[0] == 404
     assert served.get("/media/.ep2.mp3.tmp")[0] == 404
     assert served.get("/media/ep1.mp3/")[0] == 404
+    for encoded in ("/media/%2eep2.mp3.tmp", "/media/%2Eep2.mp3.tmp", "/media/./.ep2.mp3.tmp"):
+        status, body = served.raw(encoded)
+        assert (status, body.count(b"half written")) == (404, 0), encoded
 
 
 @pytest.mark.parametrize(
