@@ -207,13 +207,18 @@ class _RequestReader(io.RawIOBase):
         self._idle = idle_timeout
         self._deadline: float | None = None
         self._budget: int | None = None
+        self._max_head = 0
 
     def readable(self) -> bool:
         return True
 
     def expect_head(self, seconds: float, max_bytes: int) -> None:
         self._deadline = time.monotonic() + seconds
-        self._budget = max_bytes
+        self._budget = self._max_head = max_bytes
+
+    def awaiting_first_byte(self) -> bool:
+        """Between requests: nothing of the next one has come yet."""
+        return self._budget is not None and self._budget == self._max_head
 
     def head_received(self) -> None:
         self._deadline = self._budget = None
@@ -274,6 +279,11 @@ class PreviewHandler(SimpleHTTPRequestHandler):
             return super().parse_request()
         finally:
             self._reader.head_received()
+
+    def log_error(self, format: str, *args: Any) -> None:
+        if format.startswith("Request timed out") and self._reader.awaiting_first_byte():
+            return  # a kept-alive connection left idle: closing it is routine
+        super().log_error(format, *args)
 
     def end_headers(self) -> None:
         self.send_header("Access-Control-Allow-Origin", "*")

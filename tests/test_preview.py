@@ -404,7 +404,9 @@ def test_oversized_requests_are_answered_cleanly(
     assert "Traceback" not in capfd.readouterr().err
 
 
-def test_a_silent_connection_is_closed_after_the_idle_timeout(served: Served) -> None:
+def test_a_silent_connection_is_closed_after_the_idle_timeout(
+    served: Served, capfd: pytest.CaptureFixture[str]
+) -> None:
     with running(served.root, Limits(idle_timeout=0.5, request_timeout=30)) as quick:
         with open_socket(quick) as silent:
             waited, sent = seconds_until_closed(silent)
@@ -412,9 +414,12 @@ def test_a_silent_connection_is_closed_after_the_idle_timeout(served: Served) ->
         assert 0.4 < waited < 2.5
         wait_until(lambda: quick.server.active_connections == 0, 2)
         assert_still_serving(quick)
+    assert "timed out" not in capfd.readouterr().err  # an idle connection is routine
 
 
-def test_a_request_stopped_midway_is_closed_after_the_idle_timeout(served: Served) -> None:
+def test_a_request_stopped_midway_is_closed_after_the_idle_timeout(
+    served: Served, capfd: pytest.CaptureFixture[str]
+) -> None:
     with running(served.root, Limits(idle_timeout=0.5, request_timeout=30)) as quick:
         with open_socket(quick) as stalled:
             stalled.sendall(b"GET /media/ep1.mp3 HTTP/1.1\r\nHost: t\r\n")  # no blank line
@@ -422,6 +427,9 @@ def test_a_request_stopped_midway_is_closed_after_the_idle_timeout(served: Serve
         assert sent == b""
         assert 0.4 < waited < 2.5
         assert_still_serving(quick)
+    err = capfd.readouterr().err
+    assert "Request timed out" in err  # half a request is worth a line in the log
+    assert "Traceback" not in err
 
 
 def test_a_trickled_request_head_is_closed_at_the_request_timeout(
