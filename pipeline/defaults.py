@@ -114,6 +114,17 @@ CORS_MAX_AGE_SECONDS = 86400
 FEED_FETCH_TIMEOUT = 20.0  # seconds to connect and between reads
 FEED_FETCH_MAX_BYTES = 20 * 1024 * 1024  # a feed (or artwork) larger than this is not read
 FEED_FETCH_USER_AGENT = "storycast-validate-feed"
+# A server that trickles a byte now and then never trips the timeout above, so every
+# fetch (the feed, then its artwork) also has a time limit from connecting to its last
+# byte, and the whole command one more (--time-limit) that both fetches share.
+FEED_FETCH_TIME_LIMIT = 60.0  # seconds for one fetch, redirects included
+VALIDATE_FEED_TIME_LIMIT = 120.0  # seconds for the whole `storycast validate-feed` command
+
+# `storycast preview` (pipeline/preview.py): a local server, but bounded against any client.
+PREVIEW_IDLE_TIMEOUT = 5.0  # seconds a connection may go without a byte either way
+PREVIEW_REQUEST_TIMEOUT = 10.0  # seconds for a request's line and headers to arrive in full
+PREVIEW_MAX_HEAD_BYTES = 96 * 1024  # request line and headers together (the line alone: 64 KiB)
+PREVIEW_MAX_CONNECTIONS = 32  # at once; more are answered 503 with Retry-After at once
 
 # Superseded media stays published this long after a new version replaces it, so an
 # app holding the previous feed can still download what it lists. (Withdrawn

@@ -8,8 +8,10 @@ media servers), so this server honours them:
 - ``Accept-Ranges: bytes`` on every file response; one range per request:
   ``bytes=a-b``, ``bytes=a-``, ``bytes=-n`` give 206 with ``Content-Range``;
   a range starting past the end gives 416 with ``Content-Range: bytes */size``.
-  Several ranges in one header, a malformed header or a stale ``If-Range``
-  are ignored and the whole file is sent (as RFC 9110 allows).
+  Several ranges in one header, a malformed header (``bytes=5-2``, garbage,
+  another unit) or a stale ``If-Range`` are ignored and the whole file is sent
+  with 200 (see :func:`parse_range` for why not 400). Positions of any length
+  are read safely: a thousand-digit position is simply past the end.
 - HEAD sends exactly the headers GET would, with no body.
 - Files are streamed in bounded chunks, never read whole into memory.
 - ``Access-Control-Allow-Origin: *``, because web players fetch transcripts
@@ -20,15 +22,36 @@ media servers), so this server honours them:
 - ``Cache-Control: no-cache``, so a re-published feed is seen on reload.
 - Paths stay inside the root (``SimpleHTTPRequestHandler.translate_path``
   drops ``..``); hidden files (a store's half-written ``.name.tmp``) are 404.
+  A path with a control character (NUL included) or bytes that are not UTF-8,
+  raw or percent-encoded, is 400: no published name has them.
+
+It listens on 127.0.0.1, but whatever connects is bounded (:class:`Limits`,
+numbers in :mod:`pipeline.defaults`):
+
+- a connection that sends or accepts nothing for ``idle_timeout`` seconds is
+  closed, so a socket opened and left silent, or an abandoned download, frees
+  its thread; a slow download that keeps moving is never cut off, because the
+  limit applies to each wait, not to the whole response;
+- a request's line and headers must arrive in full within ``request_timeout``
+  seconds and ``max_head_bytes`` bytes: a client trickling a header byte every
+  few seconds is closed, and too many or too long headers are answered 431 (a
+  request line over 64 KiB, 414);
+- at most ``max_connections`` connections are served at once; any more are
+  answered ``503 Service Unavailable`` with ``Retry-After: 1`` at once and
+  closed, so the server stays free to answer everyone else.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import io
 import os
 import re
 import socket
 import sys
+import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
 from functools import partial
@@ -37,6 +60,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AnyStr, BinaryIO
 
+from . import defaults
 from .errors import InputError, StorycastError
 
 if TYPE_CHECKING:
@@ -67,6 +91,27 @@ CONTENT_TYPES: dict[str, str] = {
 }
 
 _RANGE = re.compile(r"\s*(\d*)\s*-\s*(\d*)\s*", re.ASCII)
+# Byte positions are read as numbers only up to this many digits; a longer one is
+# past the end of any file. (int() of over 4300 digits raises ValueError, which
+# used to escape as a traceback and a dropped connection.)
+_MAX_DIGITS = 18
+_PAST_ANY_END = 10**_MAX_DIGITS
+
+# What no published path holds: C0 control characters (NUL included), DEL, and lone
+# surrogates, which is what percent-encoded bytes that are not UTF-8 decode to.
+# open() raises ValueError on NUL and UnicodeEncodeError on a surrogate, so they are
+# answered 400 before any file is looked up.
+_BAD_PATH = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one client may take of the server (see the module docstring)."""
+
+    idle_timeout: float = defaults.PREVIEW_IDLE_TIMEOUT
+    request_timeout: float = defaults.PREVIEW_REQUEST_TIMEOUT
+    max_head_bytes: int = defaults.PREVIEW_MAX_HEAD_BYTES
+    max_connections: int = defaults.PREVIEW_MAX_CONNECTIONS
 
 
 @dataclass(frozen=True)
@@ -92,6 +137,18 @@ def parse_range(header: str, size: int) -> ByteRange | None:
     None means "ignore the header and send the whole file": another unit,
     several ranges, or a malformed header. Raises RangeNotSatisfiable when
     the range lies wholly past the end (or asks for the last 0 bytes).
+
+    Why ignore rather than answer 400: RFC 9110 section 14.2 says a server MAY
+    ignore Range, MUST ignore a unit it does not know, and MAY ignore or reject
+    an invalid ranges-specifier (``bytes=5-2``, garbage) or many ranges. 400 is
+    not among its answers for these, and 416 means "valid but past the end".
+    The whole file with 200 is always a correct answer, and a player whose
+    header we do not understand still plays; a 400 would leave it with nothing.
+    Several ranges would need a multipart/byteranges body, which no podcast app
+    asks for, and ignoring them cannot be turned into a large response (the
+    whole file is the most any request gets).
+    Positions longer than 18 digits are past the end of any file: as a first
+    position that is 416, as a last one it is clipped to the end.
     """
     unit, sep, spec = header.partition("=")
     if not sep or unit.strip().lower() != "bytes" or "," in spec:
@@ -101,8 +158,8 @@ def parse_range(header: str, size: int) -> ByteRange | None:
         return None
     first, last = match.groups()
     if first:
-        start = int(first)
-        end = int(last) if last else size - 1
+        start = _position(first)
+        end = _position(last) if last else size - 1
         if last and end < start:
             return None  # invalid: RFC 9110 says ignore it
         if start >= size:
@@ -110,10 +167,80 @@ def parse_range(header: str, size: int) -> ByteRange | None:
         return ByteRange(start, min(end, size - 1))
     if not last:
         return None  # "bytes=-"
-    suffix = int(last)
+    suffix = _position(last)
     if suffix == 0 or size == 0:
         raise RangeNotSatisfiable
     return ByteRange(max(size - suffix, 0), size - 1)
+
+
+def _position(digits: str) -> int:
+    digits = digits.lstrip("0")
+    return _PAST_ANY_END if len(digits) > _MAX_DIGITS else int(digits or "0")
+
+
+def _unsent(sock: socket.socket) -> int | None:
+    """Bytes the kernel still holds for the peer (Linux SIOCOUTQ), or None if unknown."""
+    try:
+        import fcntl
+        import termios
+
+        raw = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+    except (ImportError, AttributeError, OSError):
+        return None
+    return int.from_bytes(raw, sys.byteorder)
+
+
+class _HeadTooLarge(http.client.HTTPException):
+    """The request line and headers ran past ``Limits.max_head_bytes``.
+
+    An HTTPException, so ``parse_request`` answers it 431 as it does too many headers.
+    """
+
+
+class _RequestReader(io.RawIOBase):
+    """The reading side of a connection: every wait is bounded by the idle timeout,
+    and while a request's head is awaited, by its deadline and byte budget too."""
+
+    def __init__(self, sock: socket.socket, idle_timeout: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._idle = idle_timeout
+        self._deadline: float | None = None
+        self._budget: int | None = None
+        self._max_head = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def expect_head(self, seconds: float, max_bytes: int) -> None:
+        self._deadline = time.monotonic() + seconds
+        self._budget = self._max_head = max_bytes
+
+    def awaiting_first_byte(self) -> bool:
+        """Between requests: nothing of the next one has come yet."""
+        return self._budget is not None and self._budget == self._max_head
+
+    def head_received(self) -> None:
+        self._deadline = self._budget = None
+        self._sock.settimeout(self._idle)  # for the response's writes, too
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        wait = self._idle
+        if self._deadline is not None:
+            left = self._deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the request line and headers did not arrive in time")
+            wait = min(wait, left)
+        if self._budget is not None:
+            if self._budget <= 0:
+                raise _HeadTooLarge("the request line and headers are too long")
+            view = view[: self._budget]
+        self._sock.settimeout(wait)
+        received = self._sock.recv_into(view)
+        if self._budget is not None:
+            self._budget -= received
+        return received
 
 
 class PreviewHandler(SimpleHTTPRequestHandler):
@@ -125,6 +252,38 @@ class PreviewHandler(SimpleHTTPRequestHandler):
 
     # Bytes still to send from the file returned by send_head; None = to its end.
     _remaining: int | None = None
+    _reader: _RequestReader
+    limits: Limits
+
+    def setup(self) -> None:
+        self.limits = getattr(self.server, "limits", Limits())
+        super().setup()
+        self.connection.settimeout(self.limits.idle_timeout)
+        self.rfile.close()  # the plain socket file setup() made; ours bounds every read
+        self._reader = _RequestReader(self.connection, self.limits.idle_timeout)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        # The wait for the next request on a kept-alive connection counts too: a
+        # client that goes quiet is closed after the idle timeout (the base class
+        # catches the TimeoutError, logs it and closes).
+        self._reader.expect_head(self.limits.request_timeout, self.limits.max_head_bytes)
+        try:
+            super().handle_one_request()
+        except _HeadTooLarge as exc:  # parse_request answers it; this is the fallback
+            self.close_connection = True
+            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, str(exc))
+
+    def parse_request(self) -> bool:
+        try:
+            return super().parse_request()
+        finally:
+            self._reader.head_received()
+
+    def log_error(self, format: str, *args: Any) -> None:
+        if format.startswith("Request timed out") and self._reader.awaiting_first_byte():
+            return  # a kept-alive connection left idle: closing it is routine
+        super().log_error(format, *args)
 
     def end_headers(self) -> None:
         self.send_header("Access-Control-Allow-Origin", "*")
@@ -150,6 +309,13 @@ class PreviewHandler(SimpleHTTPRequestHandler):
 
     def send_head(self) -> io.BytesIO | BinaryIO | None:
         self._remaining = None
+        if self._bad_path():
+            self.send_error(
+                HTTPStatus.BAD_REQUEST,
+                "Bad path",
+                "The path holds a control character or bytes that are not UTF-8.",
+            )
+            return None
         path = self.translate_path(self.path)
         if self._hidden(path):
             self.send_error(HTTPStatus.NOT_FOUND, "File not found")
@@ -168,7 +334,7 @@ class PreviewHandler(SimpleHTTPRequestHandler):
             return None
         try:
             f = open(path, "rb")  # closed by do_GET / do_HEAD
-        except OSError:
+        except (OSError, ValueError):  # ValueError: what _bad_path missed, never a traceback
             self.send_error(HTTPStatus.NOT_FOUND, "File not found")
             return None
         try:
@@ -216,7 +382,13 @@ class PreviewHandler(SimpleHTTPRequestHandler):
         return f
 
     def copyfile(self, source: SupportsRead[AnyStr], outputfile: SupportsWrite[AnyStr]) -> None:
-        """Copy at most ``self._remaining`` bytes, one bounded chunk at a time."""
+        """Copy at most ``self._remaining`` bytes, one bounded chunk at a time.
+
+        Written to the socket with ``send`` rather than ``sendall``: each send
+        waits at most the idle timeout for the client to make room, so a slow
+        download that keeps moving is never cut off, while one whose client has
+        stopped reading is (``sendall``'s timeout covers the whole chunk).
+        """
         remaining = self._remaining
         try:
             while remaining is None or remaining > 0:
@@ -224,7 +396,10 @@ class PreviewHandler(SimpleHTTPRequestHandler):
                 chunk = source.read(want)
                 if not chunk:
                     break
-                outputfile.write(chunk)
+                if outputfile is self.wfile and isinstance(chunk, bytes):
+                    self._send(memoryview(chunk))
+                else:
+                    outputfile.write(chunk)
                 if remaining is not None:
                     remaining -= len(chunk)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
@@ -235,6 +410,35 @@ class PreviewHandler(SimpleHTTPRequestHandler):
             # the connection rather than let the client misread the next one.
             self.close_connection = True
 
+    def _send(self, data: memoryview) -> None:
+        """Send it all, as long as the client keeps taking bytes.
+
+        A send waits for room in the kernel's buffer, and the kernel makes room
+        only once the client has taken a third of it: on loopback that can be a
+        megabyte. So a send that times out is forgiven if the bytes still queued
+        for the client went down meanwhile; only a client that took nothing for a
+        whole idle timeout is dropped.
+        """
+        queued = _unsent(self.connection)
+        while data:
+            try:
+                data = data[self.connection.send(data) :]
+            except TimeoutError:
+                now = _unsent(self.connection)
+                if queued is None or now is None or now >= queued:
+                    raise  # nothing taken for a whole idle timeout
+                queued = now
+            else:
+                queued = _unsent(self.connection)
+
+    def _bad_path(self) -> bool:
+        target = self.path.split("?", 1)[0].split("#", 1)[0]
+        try:
+            decoded = urllib.parse.unquote(target, errors="surrogatepass")
+        except UnicodeDecodeError:
+            decoded = "\udcff"  # not UTF-8 even with surrogates allowed
+        return bool(_BAD_PATH.search(self.path) or _BAD_PATH.search(decoded))
+
     def _hidden(self, path: str) -> bool:
         try:
             parts = Path(path).relative_to(self.directory).parts
@@ -243,8 +447,76 @@ class PreviewHandler(SimpleHTTPRequestHandler):
         return any(part.startswith(".") for part in parts)
 
 
+_BUSY_BODY = b"The preview server is serving as many connections as it allows; retry shortly.\n"
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\n"
+    b"Retry-After: 1\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    + f"Content-Length: {len(_BUSY_BODY)}\r\n".encode()
+    + b"Cache-Control: no-store\r\n"
+    b"Connection: close\r\n"
+    b"\r\n" + _BUSY_BODY
+)
+
+
 class PreviewServer(ThreadingHTTPServer):
+    """One thread per connection, at most ``limits.max_connections`` of them."""
+
     daemon_threads = True
+    request_queue_size = 64  # a burst of connections waits to be accepted (or refused)
+
+    def __init__(
+        self,
+        server_address: tuple[str, int],
+        handler: Any,
+        limits: Limits | None = None,
+    ) -> None:
+        self.limits = limits or Limits()
+        self._lock = threading.Lock()
+        self._active = 0
+        super().__init__(server_address, handler)
+
+    @property
+    def active_connections(self) -> int:
+        with self._lock:
+            return self._active
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            full = self._active >= self.limits.max_connections
+            if not full:
+                self._active += 1
+        if full:
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)  # starts the thread
+        except BaseException:
+            self._release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._lock:
+            self._active -= 1
+
+    def _refuse(self, request: socket.socket) -> None:
+        """503 and close, on the accepting thread and without ever waiting on the client."""
+        try:
+            request.setblocking(False)
+            try:
+                request.recv(65536)  # read what came, so closing is a FIN, not a reset
+            except (BlockingIOError, InterruptedError):
+                pass
+            request.send(_BUSY)  # a fresh socket's empty buffer takes it whole
+        except OSError:
+            pass  # gone already
+        self.shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], ConnectionError):
@@ -257,8 +529,11 @@ class PreviewServer6(PreviewServer):
 
 
 def make_server(
-    root: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
-) -> ThreadingHTTPServer:
+    root: Path,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    limits: Limits | None = None,
+) -> PreviewServer:
     """A ready, not yet running, server for ``root`` (port 0 picks a free port)."""
     root = root.resolve()
     if not root.is_dir():
@@ -270,7 +545,7 @@ def make_server(
     handler = partial(PreviewHandler, directory=str(root))
     server_class = PreviewServer6 if ":" in host else PreviewServer
     try:
-        return server_class((host, port), handler)
+        return server_class((host, port), handler, limits)
     except OSError as exc:
         raise StorycastError.at(
             None,

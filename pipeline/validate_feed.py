@@ -15,18 +15,40 @@ Artwork is checked with Pillow (1400 to 3000 px, square, RGB, JPEG or PNG)
 when it can be read: from the local folder the feed was published to (its
 ``atom:link rel="self"`` tells where the feed sits under the same host), or
 downloaded when ``fetch_images`` is set.
+
+What a feed names is never opened as a local file. URLs in a feed are only
+ever fetched over http(s): a ``file:``, ``ftp:`` or ``data:`` URL or a bare
+path is a finding, never read, and a redirect to anything but http(s) is
+refused. Local files are read only for a feed the user named on the command
+line as a file, and then only inside that feed's own folder (its published
+folder: for a feed in a folder named ``feeds``, as storycast publishes
+``public/feeds/show.xml``, the folder above it, ``public/``), after symlinks
+are followed. Artwork that would map outside it is reported and not read.
+A feed fetched from a URL reads nothing from the disk.
+
+Every fetch has a time limit from connecting to its last byte
+(``defaults.FEED_FETCH_TIME_LIMIT``, redirects included), besides the timeout
+on each read, so a server that trickles a byte now and then cannot hold it;
+and the whole command has one (``--time-limit``), which the feed and its
+artwork share. (Looking up a host name is left to the system's resolver and
+its own timeouts.)
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import http.client
 import io
 import json
 import os
 import posixpath
 import re
+import socket
+import ssl
+import stat
 import sys
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -34,10 +56,11 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from email.utils import parsedate_to_datetime
+from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Final, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from lxml import etree
 from PIL import Image, UnidentifiedImageError
@@ -429,6 +452,20 @@ def _is_http_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+def _not_http(what: str, value: str) -> str:
+    """The message for a URL in a feed that is not a full http(s) URL."""
+    try:
+        scheme = urlsplit(value).scheme.lower()
+    except ValueError:
+        scheme = ""
+    if scheme and scheme not in ("http", "https"):
+        return (
+            f"{what} {value[:200]!r} is a {scheme}: URL, not http(s); it was not opened "
+            "(validate-feed fetches only http(s), never a file or other scheme a feed names)."
+        )
+    return f"{what} {value[:200]!r} is not a full http(s) URL; it was not opened."
+
+
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= _TITLE_CHARS else text[: _TITLE_CHARS - 1] + "…"
@@ -686,6 +723,7 @@ def _check_channel(
     url: str | None,
     source: Path | None,
     fetch_images: bool,
+    deadline: float | None = None,
 ) -> None:
     where = "channel"
     title = channel.find("title")
@@ -753,7 +791,7 @@ def _check_channel(
             said = f" (the URL is in the text: {_text(image)[:60]!r})" if _text(image) else ""
             report.add("itunes-image", where, image, f"<itunes:image> has no href attribute{said}.")
         elif not _is_http_url(href):
-            report.add("itunes-image", where, image, f"artwork href {href!r} is not a full URL.")
+            report.add("itunes-image", where, image, _not_http("artwork href", href))
         else:
             _check_artwork(
                 report,
@@ -763,6 +801,7 @@ def _check_channel(
                 source=source,
                 self_href=self_href,
                 fetch=fetch_images,
+                deadline=deadline,
             )
 
     _check_categories(report, channel, names)
@@ -838,21 +877,51 @@ def _check_podcast_guid(report: _Report, el: Any, feed_url: str | None) -> None:
 # ----------------------------------------------------------------- artwork
 
 
+class _OutsideFolder(Exception):
+    """Artwork that maps onto the disk outside the local feed's folder."""
+
+    def __init__(self, path: Path, folder: Path) -> None:
+        super().__init__(f"{path} is outside {folder}")
+        self.path, self.folder = path, folder
+
+
+def _feed_folder(source: Path) -> Path:
+    """The only folder a local feed's artwork is read from (see the module docstring).
+
+    storycast publishes ``public/feeds/show.xml`` and ``public/media/...``, so a
+    feed in a folder named ``feeds`` may use the folder above it (unless that is
+    the root of the disk); any other feed, only its own folder.
+    """
+    above = source.parent.parent
+    return above if source.parent.name == "feeds" and above != above.parent else source.parent
+
+
 def _local_artwork(href: str, source: Path | None, self_href: str | None) -> Path | None:
     """The artwork file next to a published feed, found through the feed's self link.
 
     A feed at ``public/feeds/show.xml`` whose self link is
     ``https://host/feeds/show.xml`` finds ``https://host/media/art.jpg`` at
-    ``public/media/art.jpg``.
+    ``public/media/art.jpg``. None when there is no such file (or the feed was
+    not read from disk); raises :class:`_OutsideFolder` when the href maps, by
+    its path or through a symlink, outside :func:`_feed_folder`.
     """
     if source is None or not self_href or not _is_http_url(self_href):
         return None
     art, feed = urlsplit(href), urlsplit(self_href)
     if (art.scheme, art.netloc) != (feed.scheme, feed.netloc) or not art.path:
         return None
-    relative = posixpath.relpath(art.path, posixpath.dirname(feed.path) or "/")
+    relative = posixpath.relpath(unquote(art.path), posixpath.dirname(unquote(feed.path)) or "/")
+    folder = _feed_folder(source)
     candidate = Path(os.path.normpath(source.parent.joinpath(*relative.split("/"))))
-    return candidate if candidate.is_file() else None
+    if not candidate.is_relative_to(folder):
+        raise _OutsideFolder(candidate, folder)
+    try:
+        real = candidate.resolve(strict=True)
+    except (OSError, RuntimeError, ValueError):  # not there, a symlink loop, a NUL
+        return None
+    if not real.is_relative_to(folder.resolve()):
+        raise _OutsideFolder(real, folder)
+    return real if real.is_file() else None
 
 
 def _check_artwork(
@@ -864,17 +933,33 @@ def _check_artwork(
     source: Path | None,
     self_href: str | None,
     fetch: bool,
+    deadline: float | None = None,
 ) -> None:
-    local = _local_artwork(href, source, self_href)
+    try:
+        local = _local_artwork(href, source, self_href)
+    except _OutsideFolder as outside:
+        local = None
+        if not fetch:
+            report.add(
+                "artwork-unreadable",
+                where,
+                el,
+                f"artwork {href[:200]} maps to {outside.path}, outside the feed's folder "
+                f"{outside.folder}; it was not read (a feed read from disk may use only files "
+                "in its own folder).",
+                "Check the artwork and self link URLs, or check the artwork with --fetch-images.",
+            )
+            return
     data: bytes
     if local is not None:
-        if local.stat().st_size > defaults.FEED_FETCH_MAX_BYTES:
-            report.add("artwork-unreadable", where, el, f"artwork {local} is too large to read.")
+        try:
+            data = _read_regular_file(local, defaults.FEED_FETCH_MAX_BYTES)
+        except FeedReadError as exc:
+            report.add("artwork-unreadable", where, el, f"artwork {exc}")
             return
-        data = local.read_bytes()
     elif fetch:
         try:
-            data = fetch_url(href)
+            data = fetch_url(href, deadline=deadline)
         except FeedReadError as exc:
             report.add("artwork-unreadable", where, el, f"artwork could not be fetched: {exc}")
             return
@@ -929,9 +1014,7 @@ def _check_enclosure(report: _Report, where: str, item: Any) -> None:
     if not media_url:
         report.add("enclosure-url", where, enclosure, "<enclosure> has no url.")
     elif not _is_http_url(media_url):
-        report.add(
-            "enclosure-url", where, enclosure, f"enclosure url {media_url!r} is not http(s)."
-        )
+        report.add("enclosure-url", where, enclosure, _not_http("enclosure url", media_url))
     length = enclosure.get("length")
     if length is None or not length.strip():
         report.add("enclosure-length", where, enclosure, "<enclosure> has no length.")
@@ -1108,13 +1191,16 @@ def validate(
     url: str | None = None,
     fetch_images: bool = False,
     source: Path | None = None,
+    deadline: float | None = None,
 ) -> list[Finding]:
     """Every breach of :data:`RULES` in one feed, in document order.
 
     ``url`` is where the feed was read from (for the ``podcast:guid`` rule and
     the self link); ``source`` is the local file, so artwork published next to
-    it can be checked; ``fetch_images`` downloads artwork that is not local.
-    Never raises on bad input: malformed XML is one ``xml-malformed`` finding.
+    it (inside its folder only) can be checked; ``fetch_images`` downloads
+    artwork that is not local, by ``deadline`` (a ``time.monotonic()`` value)
+    if given. Never raises on bad input: malformed XML is one ``xml-malformed``
+    finding.
     """
     report = _Report()
     root = _parse(xml, report)
@@ -1122,22 +1208,188 @@ def validate(
         channel, names = _check_document(root, report)
         if channel is not None:
             _check_channel(
-                report, channel, names, url=url, source=source, fetch_images=fetch_images
+                report,
+                channel,
+                names,
+                url=url,
+                source=source,
+                fetch_images=fetch_images,
+                deadline=deadline,
             )
             _check_items(report, channel, names)
     return sorted(report.findings, key=lambda f: (f.line is not None, f.line or 0))
+
+
+class _TimeUp(TimeoutError):
+    """A fetch's time limit ran out (rather than one read timing out)."""
+
+
+def _wait(timeout: float, deadline: float) -> float:
+    """How long the next connect or read may wait: ``timeout``, but never past ``deadline``."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _TimeUp("the time limit ran out")
+    return min(timeout, left)
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A response's socket, read with each wait bounded by :func:`_wait`.
+
+    Every read of the status line, the headers and the body comes through here,
+    so a server that sends a byte every few seconds runs into the deadline.
+    """
+
+    def __init__(self, raw: Any, sock: socket.socket, timeout: float, deadline: float) -> None:
+        super().__init__()
+        self._raw, self._sock, self._timeout, self._deadline = raw, sock, timeout, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        self._sock.settimeout(_wait(self._timeout, self._deadline))
+        received: int | None = self._raw.readinto(buffer)
+        return received
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()  # lets the socket close
+        super().close()
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    def __init__(self, sock: Any, *args: Any, timeout: float, deadline: float, **kw: Any) -> None:
+        super().__init__(sock, *args, **kw)
+        raw = self.fp.detach()  # the socket's file, which keeps the socket open until closed
+        self.fp = io.BufferedReader(_DeadlineReader(raw, sock, timeout, deadline))
+
+
+class _DeadlineHTTPConnection(http.client.HTTPConnection):
+    """Connects by the deadline and reads its responses through :class:`_DeadlineReader`."""
+
+    def __init__(self, *args: Any, deadline: float, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        given = self.timeout
+        self._read_timeout = (
+            float(given) if isinstance(given, int | float) else defaults.FEED_FETCH_TIMEOUT
+        )
+        self._deadline = deadline
+        self.response_class = partial(  # type: ignore[assignment]
+            _DeadlineResponse, timeout=self._read_timeout, deadline=deadline
+        )
+
+    def connect(self) -> None:
+        # The TCP connect and, for https, the whole TLS handshake wait at most this.
+        self.timeout = _wait(self._read_timeout, self._deadline)
+        super().connect()
+
+
+class _DeadlineHTTPSConnection(_DeadlineHTTPConnection, http.client.HTTPSConnection):
+    pass
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        connection = partial(_DeadlineHTTPConnection, deadline=self._deadline)
+        return self.do_open(connection, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self._deadline = deadline
+        self._tls = ssl.create_default_context()  # certificates and host names checked
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        connection = partial(_DeadlineHTTPSConnection, deadline=self._deadline)
+        return self.do_open(connection, req, context=self._tls)
+
+
+class _RedirectRefused(urllib.error.URLError):
+    """A redirect to something other than an http(s) URL."""
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects to http(s) URLs only (urllib's own follows ftp: too)."""
+
+    max_redirections = 5
+
+    def http_error_302(
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any
+    ) -> Any:
+        location = headers.get("location") or headers.get("uri")
+        if location:
+            try:
+                target = urljoin(req.full_url, location.strip())
+            except ValueError:
+                target = location
+            if not _is_http_url(target):
+                fp.close()
+                raise _RedirectRefused(target)
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if not _is_http_url(newurl):
+            raise _RedirectRefused(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _opener(deadline: float) -> urllib.request.OpenerDirector:
+    """urllib with http(s) only: no file:, ftp: or data: handler to reach, ever."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(),
+        urllib.request.UnknownHandler(),
+        _HTTPHandler(deadline),
+        _HTTPSHandler(deadline),
+        urllib.request.HTTPDefaultErrorHandler(),
+        _HttpOnlyRedirects(),
+        urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    return opener
 
 
 def fetch_url(
     url: str,
     *,
     timeout: float = defaults.FEED_FETCH_TIMEOUT,
+    time_limit: float = defaults.FEED_FETCH_TIME_LIMIT,
+    deadline: float | None = None,
     max_bytes: int = defaults.FEED_FETCH_MAX_BYTES,
 ) -> bytes:
-    """The body at an http(s) URL, at most ``max_bytes``; raises :class:`FeedReadError`."""
+    """The body at an http(s) URL, at most ``max_bytes``; raises :class:`FeedReadError`.
+
+    ``timeout`` bounds each wait (connecting, each read); ``time_limit`` the
+    whole fetch, redirects included; ``deadline`` (a ``time.monotonic()`` value,
+    the command's) can end it sooner. Only http(s) is fetched, and only http(s)
+    redirects are followed.
+    """
     if not _is_http_url(url):
         raise FeedReadError(Problem(None, f"{url}: only http and https URLs can be fetched."))
+    started = time.monotonic()
+    until = started + time_limit if deadline is None else min(started + time_limit, deadline)
     too_big = Problem(None, f"{url} is larger than {max_bytes} bytes; not read.", "Check the URL.")
+    out_of_time = Problem(
+        None,
+        f"{url}: gave up after {max(until - started, 0):.1f} s, the time limit: the server had "
+        "not sent its whole answer by then (it is too slow, or sends a trickle of bytes).",
+        "Try again later, or allow more time with --time-limit SECONDS.",
+    )
     try:
         request = urllib.request.Request(
             url,
@@ -1146,40 +1398,76 @@ def fetch_url(
                 "Accept": "application/rss+xml, application/xml;q=0.9, */*;q=0.5",
             },
         )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        _wait(timeout, until)
+        with _opener(until).open(request, timeout=timeout) as response:
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise FeedReadError(too_big)
             body: bytes = response.read(max_bytes + 1)
+    except _RedirectRefused as exc:
+        raise FeedReadError(
+            Problem(
+                None,
+                f"{url}: redirected to {str(exc.reason)[:200]!r}, which is not an http(s) URL; "
+                "not followed.",
+            )
+        ) from exc
     except urllib.error.HTTPError as exc:
         raise FeedReadError(
             Problem(None, f"{url}: the server answered {exc.code} {exc.reason}.")
         ) from exc
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
+        if isinstance(reason, _TimeUp) or time.monotonic() >= until:
+            raise FeedReadError(out_of_time) from exc
         raise FeedReadError(Problem(None, f"{url}: could not be fetched ({reason}).")) from exc
     if len(body) > max_bytes:
         raise FeedReadError(too_big)
     return body
 
 
-def validate_target(target: str, *, fetch_images: bool = False) -> list[Finding]:
-    """Validate a feed file or an http(s) URL (raises :class:`FeedReadError` if unreadable)."""
-    if re.match(r"^https?://", target, re.IGNORECASE):
-        return validate(fetch_url(target), url=target, fetch_images=fetch_images)
-    path = Path(target)
+def _read_regular_file(path: Path, max_bytes: int) -> bytes:
+    """A regular file's bytes, at most ``max_bytes``: never a pipe, device or folder,
+    which could block or never end; raises :class:`FeedReadError`."""
     try:
-        size = path.stat().st_size
-        if size > defaults.FEED_FETCH_MAX_BYTES:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
             raise FeedReadError(
-                Problem(path, f"is {size} bytes, larger than a feed can sensibly be; not read.")
+                Problem(path, "is not a regular file (a folder, pipe or device); not read.")
             )
-        data = path.read_bytes()
+        if st.st_size > max_bytes:
+            raise FeedReadError(
+                Problem(path, f"is {st.st_size} bytes, larger than {max_bytes}; not read.")
+            )
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)
     except OSError as exc:
         raise FeedReadError(
             Problem(path, f"cannot be read: {exc.strerror or exc}.", "Check the path.")
         ) from exc
-    return validate(data, source=path.resolve(), fetch_images=fetch_images)
+    if len(data) > max_bytes:
+        raise FeedReadError(Problem(path, f"grew past {max_bytes} bytes while read; not read."))
+    return data
+
+
+def validate_target(
+    target: str,
+    *,
+    fetch_images: bool = False,
+    time_limit: float = defaults.VALIDATE_FEED_TIME_LIMIT,
+) -> list[Finding]:
+    """Validate a feed file or an http(s) URL (raises :class:`FeedReadError` if unreadable).
+
+    Everything, the feed's fetch and the artwork's, is done within ``time_limit``
+    seconds; artwork not fetched in time is an ``artwork-unreadable`` finding.
+    """
+    deadline = time.monotonic() + time_limit
+    if re.match(r"^https?://", target, re.IGNORECASE):
+        xml = fetch_url(target, deadline=deadline)
+        return validate(xml, url=target, fetch_images=fetch_images, deadline=deadline)
+    path = Path(target)
+    data = _read_regular_file(path, defaults.FEED_FETCH_MAX_BYTES)
+    return validate(data, source=path.resolve(), fetch_images=fetch_images, deadline=deadline)
 
 
 # ----------------------------------------------------------------------- CLI
@@ -1197,6 +1485,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--fetch-images",
         action="store_true",
         help="download the artwork to check its size and colour (local artwork is always checked)",
+    )
+    v.add_argument(
+        "--time-limit",
+        type=float,
+        default=defaults.VALIDATE_FEED_TIME_LIMIT,
+        metavar="SECONDS",
+        help="give up on fetching the feed and its artwork after this long "
+        f"(default {defaults.VALIDATE_FEED_TIME_LIMIT:g}; each fetch also stops after "
+        f"{defaults.FEED_FETCH_TIME_LIMIT:g})",
     )
     v.set_defaults(func=cmd_validate_feed)
     return v
@@ -1216,7 +1513,11 @@ def cmd_validate_feed(args: argparse.Namespace) -> int:
     """Print each finding and a summary; 1 if any error, 2 if the feed could not be read."""
     name: str = args.feed
     try:
-        findings = validate_target(name, fetch_images=args.fetch_images)
+        findings = validate_target(
+            name,
+            fetch_images=args.fetch_images,
+            time_limit=getattr(args, "time_limit", defaults.VALIDATE_FEED_TIME_LIMIT),
+        )
     except FeedReadError as exc:
         print(f"storycast validate-feed: {exc}", file=sys.stderr)
         return 2

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import select
+import socket
 import threading
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from pipeline.preview import (
     ByteRange,
+    Limits,
+    PreviewServer,
     RangeNotSatisfiable,
     feed_urls,
     main,
@@ -28,7 +33,7 @@ SECRET = b"outside the root: must never be served"
 
 @dataclass
 class Served:
-    server: ThreadingHTTPServer
+    server: PreviewServer
     root: Path
 
     @property
@@ -59,6 +64,20 @@ class Served:
             conn.close()
 
 
+@contextlib.contextmanager
+def running(root: Path, limits: Limits | None = None) -> Iterator[Served]:
+    server = make_server(root, "127.0.0.1", 0, limits)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield Served(server, root)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     (tmp_path / "secret.txt").write_bytes(SECRET)
@@ -75,16 +94,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
     (root / "other.xml").write_text("<x/>")
     (root / "empty.mp3").write_bytes(b"")
 
-    server = make_server(root, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield Served(server, root)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-    assert not thread.is_alive()
+    with running(root) as served:
+        yield served
 
 
 def test_full_get_and_head(served: Served) -> None:
@@ -181,6 +192,9 @@ def test_missing_and_hidden_files_are_404(served: Served) -> None:
     assert served.get("/media/nope.mp3")[0] == 404
     assert served.get("/media/.ep2.mp3.tmp")[0] == 404
     assert served.get("/media/ep1.mp3/")[0] == 404
+    for encoded in ("/media/%2eep2.mp3.tmp", "/media/%2Eep2.mp3.tmp", "/media/./.ep2.mp3.tmp"):
+        status, body = served.raw(encoded)
+        assert (status, body.count(b"half written")) == (404, 0), encoded
 
 
 @pytest.mark.parametrize(
@@ -243,3 +257,276 @@ def test_feed_urls_and_missing_root(tmp_path: Path, capsys: pytest.CaptureFixtur
     ]
     assert main(["--root", str(tmp_path / "nowhere"), "--port", "0"]) == 2
     assert "make publish" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------ hostile clients
+#
+# Every test below speaks raw HTTP over a real socket to a server started here,
+# then checks the server still answers an ordinary GET.
+
+
+def assert_still_serving(served: Served) -> None:
+    status, _, body = served.get("/media/ep1.mp3")
+    assert (status, body) == (200, AUDIO)
+
+
+def open_socket(served: Served, timeout: float = 5) -> socket.socket:
+    host, port = served.server.server_address[:2]
+    return socket.create_connection((str(host), int(port)), timeout=timeout)
+
+
+def raw_exchange(served: Served, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send ``request`` byte for byte and read one response."""
+    with open_socket(served) as sock:
+        sock.sendall(request)
+        response = http.client.HTTPResponse(sock, method=request.split(b" ")[0].decode())
+        response.begin()
+        return response.status, dict(response.getheaders()), response.read()
+
+
+def get_request(target: bytes, *headers: bytes) -> bytes:
+    return b"\r\n".join([b"GET " + target + b" HTTP/1.1", b"Host: t", *headers, b"", b""])
+
+
+def wait_until(condition: Callable[[], bool], seconds: float) -> float:
+    """Seconds until ``condition`` held; fails the test after ``seconds``."""
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < seconds, "condition never held"
+        time.sleep(0.01)
+    return time.monotonic() - start
+
+
+def seconds_until_closed(sock: socket.socket, give_up: float = 5) -> tuple[float, bytes]:
+    """Wait for the server to close ``sock``; how long it took and what it sent first."""
+    start = time.monotonic()
+    received = b""
+    sock.settimeout(give_up)
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    return time.monotonic() - start, received
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        b"/feeds/%00x",
+        b"/feeds/\x00x",  # raw NUL in the request line
+        b"/media/ep1.mp3%00.txt",
+        b"/media/%01",
+        b"/media/ep1%0a.mp3",
+        b"/media/\x1bep1.mp3",
+        b"/media/%7f",
+        b"/feeds/%ed%b0%80",  # a UTF-16 surrogate, which open() cannot encode
+        b"/media/%ff.mp3",  # not UTF-8 at all
+    ],
+)
+def test_control_characters_in_the_path_are_400(
+    served: Served, target: bytes, capfd: pytest.CaptureFixture[str]
+) -> None:
+    for method in (b"GET", b"HEAD"):
+        request = get_request(target).replace(b"GET", method, 1)
+        status, headers, _ = raw_exchange(served, request)
+        assert status == 400
+        assert headers["Connection"] == "close"
+    assert_still_serving(served)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_malformed_ranges_are_answered_on_a_kept_alive_connection(
+    served: Served, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Ignored (200, the whole file) or 416, per RFC 9110; never a dropped connection."""
+    huge = "9" * 5000  # int() refuses over 4300 digits: once a traceback
+    host, port = served.server.server_address[:2]
+    conn = http.client.HTTPConnection(str(host), int(port), timeout=10)
+    try:
+        for spec, status, expected in [
+            ("bytes=5-2", 200, AUDIO),
+            ("bytes=garbage", 200, AUDIO),
+            ("bytes=", 200, AUDIO),
+            ("=", 200, AUDIO),
+            ("bytes=0-1,5-6", 200, AUDIO),
+            ("bytes=" + ",".join(["0-0"] * 2000), 200, AUDIO),
+            ("bytes=-1-2", 200, AUDIO),
+            (f"bytes={huge}-", 416, b""),
+            (f"bytes={huge}-{huge}", 416, b""),
+            (f"bytes=0-{huge}", 206, AUDIO),
+            (f"bytes=-{huge}", 206, AUDIO),
+            ("bytes=00000000000000000000000000000000000001-2", 206, AUDIO[1:3]),
+            ("bytes=1-2", 206, AUDIO[1:3]),
+        ]:
+            conn.request("GET", "/media/ep1.mp3", headers={"Range": spec})
+            response = conn.getresponse()
+            assert (response.status, response.read()) == (status, expected), spec[:40]
+            assert not response.will_close, spec[:40]
+    finally:
+        conn.close()
+    assert_still_serving(served)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("value", [b"bytes=\x00-5", b"bytes=0-5\x01", b"\xff\xfe=1-2"])
+def test_control_characters_in_a_range_header_are_ignored(served: Served, value: bytes) -> None:
+    status, _, body = raw_exchange(served, get_request(b"/media/ep1.mp3", b"Range: " + value))
+    assert (status, body) == (200, AUDIO)
+    assert_still_serving(served)
+
+
+def test_huge_positions_parse_without_converting_them() -> None:
+    huge = "9" * 100_000
+    with pytest.raises(RangeNotSatisfiable):
+        parse_range(f"bytes={huge}-", 10)
+    assert parse_range(f"bytes=3-{huge}", 10) == ByteRange(3, 9)
+    assert parse_range(f"bytes=-{huge}", 10) == ByteRange(0, 9)
+    assert parse_range(f"bytes=-{'0' * 50}7", 10) == ByteRange(3, 9)
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (get_request(b"/" + b"a" * 70_000), 414),  # request line over 64 KiB
+        (get_request(b"/media/ep1.mp3", *[b"X-Flood: y"] * 200), 431),  # over 100 headers
+        # Each line allowed, but 50 x 4 KiB is over the 96 KiB a head may take.
+        (get_request(b"/media/ep1.mp3", *[b"X-Big: " + b"y" * 4096] * 50), 431),
+        (get_request(b"/media/ep1.mp3", b"X-Long: " + b"y" * 70_000), 431),  # one header line
+    ],
+    ids=["long-line", "many-headers", "big-head", "long-header"],
+)
+def test_oversized_requests_are_answered_cleanly(
+    served: Served, request_bytes: bytes, status: int, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert raw_exchange(served, request_bytes)[0] == status
+    assert_still_serving(served)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_silent_connection_is_closed_after_the_idle_timeout(
+    served: Served, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with running(served.root, Limits(idle_timeout=0.5, request_timeout=30)) as quick:
+        with open_socket(quick) as silent:
+            waited, sent = seconds_until_closed(silent)
+        assert sent == b""
+        assert 0.4 < waited < 2.5
+        wait_until(lambda: quick.server.active_connections == 0, 2)
+        assert_still_serving(quick)
+    assert "timed out" not in capfd.readouterr().err  # an idle connection is routine
+
+
+def test_a_request_stopped_midway_is_closed_after_the_idle_timeout(
+    served: Served, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with running(served.root, Limits(idle_timeout=0.5, request_timeout=30)) as quick:
+        with open_socket(quick) as stalled:
+            stalled.sendall(b"GET /media/ep1.mp3 HTTP/1.1\r\nHost: t\r\n")  # no blank line
+            waited, sent = seconds_until_closed(stalled)
+        assert sent == b""
+        assert 0.4 < waited < 2.5
+        assert_still_serving(quick)
+    err = capfd.readouterr().err
+    assert "Request timed out" in err  # half a request is worth a line in the log
+    assert "Traceback" not in err
+
+
+def test_a_trickled_request_head_is_closed_at_the_request_timeout(
+    served: Served, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A header byte every 0.2 s never trips a 0.5 s idle timeout; the 1 s head limit does."""
+    with running(served.root, Limits(idle_timeout=0.5, request_timeout=1.0)) as quick:
+        with open_socket(quick) as slow:
+            start = time.monotonic()
+            slow.sendall(b"GET /media/ep1.mp3 HTTP/1.1\r\n")
+            slow.settimeout(0.2)
+            closed = False
+            while not closed and time.monotonic() - start < 5:
+                try:
+                    slow.sendall(b"X")
+                    closed = slow.recv(65536) == b""  # the server never answers: EOF or wait
+                except TimeoutError:
+                    continue
+                except (BrokenPipeError, ConnectionResetError):
+                    closed = True
+            waited = time.monotonic() - start
+        assert closed
+        assert 0.9 < waited < 2.5
+        assert_still_serving(quick)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_slow_download_that_keeps_moving_completes(served: Served) -> None:
+    """Far longer in all than the idle timeout, and slower than the kernel makes room:
+    the client takes about 3 KB every 0.03 s, so a 64 KiB chunk takes half a second
+    to leave, over three idle timeouts, yet bytes move all the time. (Written with
+    sendall, as the standard library writes, this was cut off after about 200 KB.)"""
+    data = bytes(range(256)) * 1536  # 384 KiB
+    (served.root / "media" / "slow.mp3").write_bytes(data)
+    idle = 0.15
+    with running(served.root, Limits(idle_timeout=idle, request_timeout=idle)) as quick:
+        host, port = quick.server.server_address[:2]
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            if hasattr(socket, "TCP_MAXSEG"):  # small segments keep the server's buffer small
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1024)
+            sock.settimeout(5)
+            sock.connect((str(host), int(port)))
+            start = time.monotonic()
+            sock.sendall(get_request(b"/media/slow.mp3"))
+            response = http.client.HTTPResponse(sock)
+            response.begin()
+            assert response.status == 200
+            body = b""
+            while chunk := response.read1(4096):
+                body += chunk
+                time.sleep(0.03)
+            took = time.monotonic() - start
+        assert body == data
+        assert took > 10 * idle
+        assert_still_serving(quick)
+
+
+def test_a_client_that_stops_reading_is_dropped(served: Served) -> None:
+    (served.root / "media" / "big.mp3").write_bytes(b"\0" * (8 << 20))
+    with running(served.root, Limits(idle_timeout=0.3, request_timeout=0.3)) as quick:
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(quick.server.server_address)
+            sock.sendall(get_request(b"/media/big.mp3"))
+            wait_until(lambda: quick.server.active_connections == 1, 2)
+            # Its buffers fill, the server waits a whole idle timeout for room, and gives up.
+            assert wait_until(lambda: quick.server.active_connections == 0, 5) > 0.2
+        assert_still_serving(quick)
+
+
+def test_connections_beyond_the_cap_get_503_at_once(served: Served) -> None:
+    limits = Limits(idle_timeout=1.0, request_timeout=1.0, max_connections=4)
+    with running(served.root, limits) as quick:
+        flood = [open_socket(quick) for _ in range(40)]
+        try:
+            wait_until(lambda: quick.server.active_connections == 4, 2)
+            # The other 36 are answered at once, without having sent a byte.
+            answered: set[socket.socket] = set()
+            deadline = time.monotonic() + 0.5
+            while len(answered) < 36 and time.monotonic() < deadline:
+                ready, _, _ = select.select([s for s in flood if s not in answered], [], [], 0.1)
+                answered.update(ready)
+            assert len(answered) == 36
+            for sock in answered:
+                first = sock.recv(200)
+                assert first.startswith(b"HTTP/1.1 503 "), first
+                assert b"\r\nRetry-After: 1\r\n" in first
+            assert quick.server.active_connections == 4
+            start = time.monotonic()
+            status, headers, body = raw_exchange(quick, get_request(b"/media/ep1.mp3"))
+            assert (status, headers["Retry-After"]) == (503, "1")
+            assert b"retry" in body
+            assert time.monotonic() - start < 0.5
+            # The 4 silent ones are dropped after the idle timeout; then all is well.
+            wait_until(lambda: quick.server.active_connections == 0, 3)
+            assert_still_serving(quick)
+        finally:
+            for sock in flood:
+                sock.close()

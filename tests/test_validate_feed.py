@@ -9,14 +9,21 @@ the line they point at, found by searching the sample for the offending text.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import http.server
 import io
+import itertools
 import json
+import os
 import shutil
+import socket
+import ssl
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import podcastparser
@@ -619,3 +626,406 @@ def test_cli_unreadable_feed_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     args = argparse.Namespace(feed=str(tmp_path / "nope.xml"), json=False, fetch_images=False)
     assert cmd_validate_feed(args) == 2
     assert "cannot be read" in capsys.readouterr().err
+
+
+# ------------------------------------------------- hostile servers and feeds
+#
+# Everything is served from 127.0.0.1 by the test itself. Reads of local files
+# are watched with an audit hook, which sees every open() in this process.
+
+_OPENED: list[object] | None = None
+
+
+def _record_open(event: str, args: tuple[object, ...]) -> None:
+    if event == "open" and _OPENED is not None:
+        _OPENED.append(args[0])
+
+
+sys.addaudithook(_record_open)  # cannot be removed; does nothing outside the fixture
+
+
+@pytest.fixture
+def opened() -> Iterator[list[object]]:
+    """Every path opened in this process while the test runs (clear it to start afresh)."""
+    global _OPENED
+    _OPENED = []
+    try:
+        yield _OPENED
+    finally:
+        _OPENED = None
+
+
+def was_opened(opened: list[object], path: Path) -> bool:
+    """Whether ``path`` was opened, by its own name or through a link to it."""
+    real = os.path.realpath(path)
+    return any(
+        isinstance(p, str | bytes) and os.path.realpath(os.fsdecode(p)) == real for p in opened
+    )
+
+
+@pytest.fixture
+def secret(tmp_path: Path) -> Path:
+    """A valid 800 x 800 JPEG outside every feed's folder: read, it would be an
+    ``artwork-size`` finding saying 800 x 800."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    path = outside / "secret.jpg"
+    Image.new("RGB", (800, 800), "red").save(path, format="JPEG")
+    return path
+
+
+class Trickler:
+    """An HTTP server that reads a request, sends ``head`` at once, then ``drip`` one
+    byte every ``every`` seconds, then ``y``: a server that never times out. It hangs
+    up after ``LIFETIME`` seconds, so a client without a time limit fails the test
+    rather than hanging it."""
+
+    LIFETIME = 8.0
+
+    def __init__(
+        self,
+        head: bytes,
+        drip: bytes = b"",
+        every: float = 0.05,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self.head, self.drip, self.every, self.tls = head, drip, every, tls
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.05)
+        self.stopped = threading.Event()
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            thread = threading.Thread(target=self._answer, args=(conn,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.settimeout(5)
+                if self.tls is not None:
+                    conn = self.tls.wrap_socket(conn, server_side=True)
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        return
+                    request += chunk
+                conn.sendall(self.head)
+                hang_up = time.monotonic() + self.LIFETIME
+                for byte in itertools.chain(self.drip, itertools.repeat(ord("y"))):
+                    if self.stopped.wait(self.every) or time.monotonic() > hang_up:
+                        return
+                    conn.sendall(bytes([byte]))
+            except OSError:
+                return  # the client gave up: what it should do
+
+    def stop(self) -> None:
+        self.stopped.set()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        self.listener.close()
+
+
+@pytest.fixture
+def trickler() -> Iterator[Callable[..., Trickler]]:
+    started: list[Trickler] = []
+
+    def start(
+        head: bytes, drip: bytes = b"", every: float = 0.05, tls: ssl.SSLContext | None = None
+    ) -> Trickler:
+        started.append(Trickler(head, drip, every, tls))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+TRICKLED_BODY = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 100000\r\n\r\n"
+)
+TRICKLED_HEAD = b"HTTP/1.1 200 OK\r\nX-Slow: "  # then "y" forever: headers never end
+
+
+@pytest.mark.parametrize(
+    ("head", "drip"), [(TRICKLED_BODY, b"<rss>"), (b"", TRICKLED_HEAD)], ids=["body", "headers"]
+)
+def test_a_trickling_server_cannot_hold_a_fetch(
+    trickler: Callable[..., Trickler], head: bytes, drip: bytes
+) -> None:
+    """A byte every 0.05 s never trips the 5 s read timeout; the 1 s time limit ends it."""
+    server = trickler(head, drip)
+    started = time.monotonic()
+    with pytest.raises(FeedReadError, match=r"gave up after 1\.0 s, the time limit") as caught:
+        fetch_url(f"{server.url}/feed.xml", timeout=5, time_limit=1.0)
+    took = time.monotonic() - started
+    assert 0.9 < took < 2.0
+    assert "--time-limit" in str(caught.value)
+
+
+@pytest.fixture
+def tls_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """A server context with a certificate for 127.0.0.1 that the client trusts."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # what ssl.create_default_context trusts
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def test_a_trickling_https_server_cannot_hold_a_fetch(
+    trickler: Callable[..., Trickler], tls_context: ssl.SSLContext
+) -> None:
+    whole = trickler(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n<rss>", tls=tls_context)
+    assert whole.url.startswith("https://")
+    assert fetch_url(f"{whole.url}/feed.xml", time_limit=5) == b"<rss>"  # TLS itself works
+    server = trickler(TRICKLED_BODY, b"<rss>", tls=tls_context)
+    started = time.monotonic()
+    with pytest.raises(FeedReadError, match=r"gave up after 1\.0 s"):
+        fetch_url(f"{server.url}/feed.xml", timeout=5, time_limit=1.0)
+    assert 0.9 < time.monotonic() - started < 2.0
+
+
+def test_a_stalled_tls_handshake_is_bounded_too(trickler: Callable[..., Trickler]) -> None:
+    """A server that takes the connection and never answers the TLS hello."""
+    server = trickler(b"")
+    started = time.monotonic()
+    with pytest.raises(FeedReadError, match=r"gave up after 1\.0 s"):
+        fetch_url(f"{server.url.replace('http:', 'https:')}/feed.xml", timeout=5, time_limit=1.0)
+    assert 0.9 < time.monotonic() - started < 2.0
+
+
+def test_the_command_has_one_time_limit(
+    trickler: Callable[..., Trickler], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = trickler(TRICKLED_BODY, b"<rss>")
+    started = time.monotonic()
+    assert run_cli("validate-feed", f"{server.url}/feed.xml", "--time-limit", "1") == 2
+    assert time.monotonic() - started < 2.0
+    err = capsys.readouterr().err
+    assert "storycast validate-feed:" in err
+    assert "gave up after 1.0 s" in err
+
+
+def test_artwork_shares_the_commands_time_limit(
+    trickler: Callable[..., Trickler], served: tuple[str, Path]
+) -> None:
+    """The feed comes at once; its artwork trickles. The command still ends on time,
+    with a finding for the artwork, not an error for the feed."""
+    base, folder = served
+    art = trickler(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n")
+    self_url = f"{base}/feed.xml"
+    (folder / "feed.xml").write_bytes(feed_at(self_url, artwork=f"{art.url}/art.jpg".encode()))
+    started = time.monotonic()
+    findings = validate_target(self_url, fetch_images=True, time_limit=1.5)
+    assert time.monotonic() - started < 2.5
+    assert rules(findings) == {"artwork-unreadable"}
+    assert "gave up after" in findings[0].message
+
+
+def test_a_server_that_is_not_http_is_a_read_error(trickler: Callable[..., Trickler]) -> None:
+    """http.client's own exceptions (here BadStatusLine) are not OSErrors."""
+    server = trickler(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+    with pytest.raises(FeedReadError, match="could not be fetched"):
+        fetch_url(f"{server.url}/feed.xml", time_limit=2)
+
+
+def feed_at(self_url: str, *, artwork: bytes, enclosure: bytes | None = None) -> bytes:
+    """The minimal feed, published at ``self_url``, with this artwork (and enclosure)."""
+    xml = (
+        minimal_feed()
+        .replace(b"https://example.org/media/art.jpg", artwork)
+        .replace(b"https://example.org/feeds/minimal.xml", self_url.encode())
+        .replace(
+            podcast_guid("https://example.org/feeds/minimal.xml").encode(),
+            podcast_guid(self_url).encode(),
+        )
+    )
+    if enclosure is not None:
+        xml = xml.replace(b"https://example.org/media/1.mp3", enclosure)
+    return xml
+
+
+@contextlib.contextmanager
+def redirecting(routes: dict[str, tuple[int, str]]) -> Iterator[str]:
+    """A server that answers each path in ``routes`` with (status, Location)."""
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/feed.xml":
+                body = minimal_feed()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            status, location = routes[self.path]
+            self.send_response(status)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirects_go_to_http_only(status: int, secret: Path, opened: list[object]) -> None:
+    routes = {
+        "/file": (status, secret.as_uri()),
+        "/file-relative": (status, f"file:{secret}"),
+        "/ftp": (status, "ftp://127.0.0.1/feed.xml"),
+        "/data": (status, "data:application/rss+xml,<rss/>"),
+        "/http": (status, "/feed.xml"),
+    }
+    with redirecting(routes) as base:
+        opened.clear()
+        for path in ("/file", "/file-relative", "/ftp", "/data"):
+            with pytest.raises(FeedReadError, match="which is not an http.s. URL; not followed"):
+                fetch_url(base + path, time_limit=5)
+        assert fetch_url(base + "/http", time_limit=5) == minimal_feed()
+    assert not was_opened(opened, secret)
+
+
+def test_urls_in_a_fetched_feed_never_reach_the_disk(
+    served: tuple[str, Path], secret: Path, opened: list[object]
+) -> None:
+    base, folder = served
+    self_url = f"{base}/feed.xml"
+    for artwork in (secret.as_uri(), str(secret), f"file://localhost{secret}"):
+        (folder / "feed.xml").write_bytes(
+            feed_at(self_url, artwork=artwork.encode(), enclosure=b"file:///etc/passwd")
+        )
+        opened.clear()
+        findings = validate_target(self_url, fetch_images=True, time_limit=5)
+        assert rules(findings) == {"itunes-image", "enclosure-url"}, artwork
+        image = next(f for f in findings if f.rule == "itunes-image")
+        assert "it was not opened" in image.message
+        enclosure = next(f for f in findings if f.rule == "enclosure-url")
+        assert "is a file: URL, not http(s); it was not opened" in enclosure.message
+        assert not was_opened(opened, secret)
+        assert not was_opened(opened, Path("/etc/passwd"))
+
+
+def local_feed(folder: Path, self_url: str, artwork: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    feed = folder / "feed.xml"
+    feed.write_bytes(feed_at(self_url, artwork=artwork.encode()))
+    return feed
+
+
+def test_a_deep_self_link_cannot_walk_a_local_feed_out_of_its_folder(
+    tmp_path: Path, secret: Path, opened: list[object]
+) -> None:
+    """The artwork is mapped relative to the self link; twenty folders up from the
+    feed is the root of the disk, and from there anywhere. Once this read the secret."""
+    deep = "/".join(["d"] * 20)
+    feed = local_feed(
+        tmp_path / "show",
+        f"https://example.org/{deep}/feed.xml",
+        f"https://example.org{secret}",
+    )
+    opened.clear()
+    findings = validate_target(str(feed))
+    assert rules(findings) == {"artwork-unreadable"}
+    assert "outside the feed's folder" in findings[0].message
+    assert "not read" in findings[0].message
+    assert was_opened(opened, feed)  # the hook does see what is read
+    assert not was_opened(opened, secret)
+
+
+def test_a_symlink_cannot_lead_a_local_feed_out_of_its_folder(
+    tmp_path: Path, secret: Path, opened: list[object]
+) -> None:
+    public = tmp_path / "public"
+    feed = local_feed(
+        public / "feeds",
+        "https://example.org/feeds/feed.xml",
+        "https://example.org/media/art.jpg",
+    )
+    (public / "media").mkdir()
+    (public / "media" / "art.jpg").symlink_to(secret)
+    opened.clear()
+    findings = validate_target(str(feed))
+    assert rules(findings) == {"artwork-unreadable"}
+    assert "outside the feed's folder" in findings[0].message
+    assert not was_opened(opened, secret)
+
+
+def test_a_local_feed_reads_artwork_in_its_own_published_folder(
+    tmp_path: Path, secret: Path, opened: list[object]
+) -> None:
+    """public/feeds/feed.xml may read public/media/; a copy of the secret there is read."""
+    public = tmp_path / "public"
+    feed = local_feed(
+        public / "feeds",
+        "https://example.org/feeds/feed.xml",
+        "https://example.org/media/art.jpg",
+    )
+    (public / "media").mkdir()
+    shutil.copy(secret, public / "media" / "art.jpg")
+    opened.clear()
+    findings = validate_target(str(feed))
+    assert rules(findings) == {"artwork-size"}
+    assert "800 x 800" in findings[0].message
+    assert was_opened(opened, public / "media" / "art.jpg")
+    assert not was_opened(opened, secret)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_feed_path_that_is_not_a_regular_file_is_not_read(tmp_path: Path) -> None:
+    """A pipe would block the read for ever; a device such as /dev/zero never ends."""
+    pipe = tmp_path / "feed.xml"
+    os.mkfifo(pipe)
+    for path in (pipe, tmp_path, Path("/dev/zero")):
+        outcome: list[BaseException | None] = []
+
+        def attempt(target: Path = path, out: list[BaseException | None] = outcome) -> None:
+            try:
+                validate_target(str(target))
+            except BaseException as exc:
+                out.append(exc)
+            else:
+                out.append(None)
+
+        thread = threading.Thread(target=attempt, daemon=True)
+        thread.start()
+        thread.join(timeout=2)
+        if thread.is_alive() and path == pipe:  # blocked opening the pipe: let it go
+            os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+        assert not thread.is_alive(), f"reading {path} did not end"
+        assert isinstance(outcome[0], FeedReadError), outcome
+        assert "not a regular file" in str(outcome[0])
