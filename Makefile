@@ -1,7 +1,8 @@
 # storycast: two commands on a fresh machine.
 #   make publish   set everything up, then publish the example show into public/
 #   make test      set everything up, then ruff, mypy and the test suite
-# Also: make check (EDLs and show files, no rendering), make preview, make bench.
+# Also: make check (EDLs and show files, no rendering), make audit (what is published,
+# checked), make preview, make bench.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -12,9 +13,10 @@ TEST_STAMP := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # command:debian-package pairs the target needs on the PATH
-TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg
+# (ExifTool: `storycast audit`, which every publish ends with, reads traces with it too)
+TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg exiftool:libimage-exiftool-perl
 
-.PHONY: publish test check preview bench setup system lint clean
+.PHONY: publish test check audit preview bench setup system lint clean
 
 publish: setup
 	$(BIN)/storycast publish
@@ -22,11 +24,14 @@ publish: setup
 check: setup
 	$(BIN)/storycast check
 
+audit: setup
+	$(BIN)/storycast audit
+
 preview: setup
 	@test -d public || { echo "Nothing published yet: run 'make publish' first."; exit 1; }
 	$(BIN)/storycast preview
 
-test: TOOLS += espeak-ng:espeak-ng exiftool:libimage-exiftool-perl
+test: TOOLS += espeak-ng:espeak-ng
 test: setup $(TEST_STAMP) lint
 	$(BIN)/pytest -q
 

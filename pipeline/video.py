@@ -48,6 +48,7 @@ values before it is handed back.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import re
@@ -487,6 +488,39 @@ def _audio_chain(timeline: Timeline, clip: Clip, gain_db: float) -> list[str]:
     return chain
 
 
+# What libass and ffmpeg's WebVTT reader would read as markup, drawn as the same-looking
+# characters instead: the burned picture shows the caption exactly as written.
+_BURN_SAFE = str.maketrans({"<": "\u2039", ">": "\u203a", "&": "\uff06", "\\": "\uff3c",
+                            "{": "\uff5b", "}": "\uff5d"})  # fmt: skip
+_VOICE = re.compile(r"</?v(?:[ .][^>]*)?>")
+
+
+def burnable_vtt(vtt: str) -> str:
+    """The published WebVTT as libass should draw it: the same cues and times, with the
+    speaker shown as "Name: " (not as a voice tag), entities decoded, and every character
+    that ffmpeg or libass would take for markup (``<``, ``>``, ``&``, ``\\``, ``{``, ``}``)
+    replaced by one that looks the same, so nothing in a caption can change what is drawn.
+    """
+    blocks = vtt.split("\n\n")
+    out = [blocks[0]]  # the WEBVTT header
+    for block in blocks[1:]:
+        lines = block.split("\n")
+        timing = next((i for i, line in enumerate(lines) if "-->" in line), None)
+        if timing is None:
+            out.append(block)
+            continue
+        payload = []
+        for line in lines[timing + 1 :]:
+            speaker = re.match(r"<v(?:[ .]([^>]*))?>", line)
+            text = _VOICE.sub("", line)
+            text = html.unescape(text).translate(_BURN_SAFE)
+            if speaker and speaker.group(1):
+                text = html.unescape(speaker.group(1)).translate(_BURN_SAFE) + ": " + text
+            payload.append(text)
+        out.append("\n".join(lines[: timing + 1] + payload))
+    return "\n\n".join(out)
+
+
 def _filter_path(path: Path) -> str:
     """A path quoted for a filter option inside a filtergraph."""
     text = str(path).replace("\\", "\\\\\\\\").replace("'", "\\\\\\'").replace(":", "\\\\:")
@@ -759,7 +793,7 @@ def render_video(
         burn = None
         if burn_in and captions_vtt is not None:
             burn = work / "captions.vtt"
-            shutil.copyfile(captions_vtt, burn)
+            burn.write_text(burnable_vtt(captions_vtt.read_text(encoding="utf-8")), "utf-8")
         plan = _plan(timeline, sources, videos, gains_db, canvas, silent, burn)
         if not plan.pictures:
             raise MediaError(

@@ -158,6 +158,14 @@ class Node:
         if self.is_null() or (not value.strip() and not allow_empty):
             self.problem("is empty.", "Write a value after the colon.")
             return None
+        bad = _CONTROL.search(value)
+        if bad:
+            self.problem(
+                f"holds a control character (U+{ord(bad.group()):04X}), invisible, which no "
+                "podcast app, caption or tag can carry.",
+                "Retype the value (it was probably pasted with the character in it).",
+            )
+            return None
         return value.strip()
 
     def integer(self, minimum: int | None = None) -> int | None:
@@ -238,6 +246,10 @@ class Node:
             return None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
+
+# Control characters no published text may hold (tabs and line breaks are allowed: a
+# description may be written over several lines).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x84\x86-\x9f]")
 
 # libyaml's C parser when PyYAML was built with it: a 10,000-clip EDL is checked in
 # well under a second instead of several. It keeps line marks, which we need.

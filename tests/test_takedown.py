@@ -122,22 +122,38 @@ def test_a_withdrawal_needs_no_valid_edl_nor_the_episode_folder(project: Path, d
     assert any(str(k).endswith(".mp3") for k in entry["removed_from_storage"])  # type: ignore[attr-defined]
 
 
-def test_another_episodes_store_failure_cannot_keep_it_up(project: Path) -> None:
+def test_another_episodes_store_failure_cannot_keep_it_up(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     episode = project / "episodes" / "first-flat" / "episode.yaml"
-    episode.write_text(
-        episode.read_text().replace(
-            "title: Getting your first flat", 'title: "Getting your first flat\\a"'
-        )
-    )
+    _set_title(episode, "Getting your first flat (updated)")
     _withdraw_alex(project)
-    run = storycast(project, "publish")
-    assert run.returncode == 1, run.stdout
-    assert "TAKEN DOWN open-mic" in run.stdout
-    assert "FAILED     publishing" in run.stdout  # the control character, named
+
+    def broken(self: LocalStore, key: str, path: Path, *args: object) -> object:
+        raise StoreError(Problem(None, "the disk is full"))
+
+    monkeypatch.setattr(LocalStore, "put_file", broken)  # the store step for the others
+    report = _publish(project)
+    assert not report.ok and "the disk is full" in report.publish_error
+    assert _status(report, "open-mic") == "withdrawn"  # taken down, and that is true:
     feed = (project / "public" / FEED).read_bytes()
     assert b"open-mic" not in feed and b"Open mic night" not in feed
-    assert b"Getting your first flat" in feed  # the failed episode keeps its published version
+    assert b"Getting your first flat</title>" in feed  # the previous version of the other
     assert _files(project, "open-mic") == []
+
+
+def test_a_control_character_in_a_title_is_refused_at_its_line(project: Path) -> None:
+    episode = project / "episodes" / "first-flat" / "episode.yaml"
+    _set_title(episode, '"Getting your first flat\\a"')
+    run = storycast(project, "check")
+    assert run.returncode == 1
+    assert "episode.yaml:3: title: holds a control character (U+0007)" in run.stdout
+
+
+def _set_title(episode: Path, title: str) -> None:
+    text = episode.read_text()
+    assert "title: Getting your first flat\n" in text
+    episode.write_text(text.replace("title: Getting your first flat\n", f"title: {title}\n"))
 
 
 def test_hand_edits_elsewhere_cannot_stop_it(project: Path) -> None:

@@ -591,3 +591,25 @@ def test_many_clips_render_in_groups_in_order_on_the_frame_grid(
     assert burned(0.2, starts[0] + 0.2) < 4  # nor in the first group
     integrated, _ = ebur128(result.path)
     assert integrated == pytest.approx(-16.0, abs=1.0)
+
+
+def test_burned_captions_draw_what_was_written_and_nothing_else() -> None:
+    """libass and ffmpeg's WebVTT reader read markup in captions: a name or word holding
+    `&`, `<`, `{\\an8}` or `\\N` must be drawn as written, never obeyed."""
+    from pipeline.video import burnable_vtt
+
+    vtt = (
+        "WEBVTT\n\n1\n00:00:00.000 --> 00:00:02.000\n"
+        "<v Sam &amp; Jo>hello &lt;b&gt;bold&lt;/b&gt; {\\an8} up\\Nhere\n"
+        "second line &amp; more\n\n2\n00:00:02.000 --> 00:00:03.000\nplain\n"
+    )
+    out = burnable_vtt(vtt)
+    cues = out.split("\n\n")
+    assert cues[0] == "WEBVTT" and len(cues) == 3
+    assert cues[1].splitlines()[1] == "00:00:00.000 --> 00:00:02.000"
+    assert cues[1].splitlines()[2] == (
+        "Sam \uff06 Jo: hello \u2039b\u203abold\u2039/b\u203a \uff5b\uff3can8\uff5d up\uff3cNhere"
+    )
+    assert cues[1].splitlines()[3] == "second line \uff06 more"
+    assert cues[2].rstrip().endswith("plain")
+    assert not any(c in out.split("\n", 1)[1].replace("-->", "") for c in "<>&{}\\")
