@@ -390,3 +390,28 @@ def test_a_show_with_no_video_episodes_gets_an_empty_valid_video_feed(tmp_path: 
     feed = podcastparser.parse(show.video_feed_url, io.BytesIO(xml))
     assert (feed["title"], feed["episodes"]) == ("Youth Voices: films", [])
     assert not errors(validate(xml, url=show.video_feed_url))
+
+
+@pytest.mark.parametrize("edl_broken", [False, True])
+def test_face_consent_withdrawn_takes_the_video_down(project: Path, edl_broken: bool) -> None:
+    """Ria no longer consents to her face being shown: her video and poster come down at
+    once; the episode goes out audio-only, or (its EDL broken) stays out until it can."""
+    (project / "episodes" / "people.yaml").write_text(
+        PEOPLE.replace("      face: 2026-08-01\n", "")
+    )
+    if edl_broken:
+        (project / "episodes" / "stage" / "edl.yaml").write_text("clips: [\n")
+    run = storycast(project, "publish")
+    public = project / "public"
+    assert not list(public.rglob("stage-*.mp4")) and not list(public.rglob("stage-*.poster.jpg"))
+    assert _parse(public / VIDEO_FEED)["episodes"] == []
+    titles = [e["title"] for e in _parse(public / FEED)["episodes"]]
+    if edl_broken:
+        assert run.returncode == 1 and "Festival stage" not in titles
+        assert not list(public.rglob("stage-*"))
+    else:
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "Festival stage" in titles and list(public.rglob("stage-*.mp3"))
+        assert "audit: all promises hold" in run.stdout
+    [entry] = [json.loads(line) for line in (project / "episodes" / "audit.jsonl").open()]
+    assert entry["kind"] == "face" and entry["complete"] is True

@@ -1,0 +1,89 @@
+"""Takedowns in a real bucket (SeaweedFS): killed mid-way and finished by the next run, the
+private archive purged, raw recordings erased on request; checked by fetching back as a
+listener would and by `storycast audit`."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+
+import seaweed as sw
+from conftest import Run, copy_with_caches, storycast
+from seaweed import PRIVATE, PUBLIC, Proxy, Seaweed, cli, cli_popen, configure, fetch, listing
+
+seaweed = sw.seaweed  # fixtures: the session's SeaweedFS, and a proxy in front of it
+proxy = sw.proxy
+SHOW = "riverside-voices"
+
+
+def _audit_log(root: Path) -> list[dict[str, object]]:
+    path = root / "episodes" / "audit.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.fixture
+def bucket_project(example_run: Run, tmp_path: Path, seaweed: Seaweed) -> tuple[Path, str]:
+    root = copy_with_caches(example_run, tmp_path / "p")
+    prefix = f"td-{tmp_path.name[-12:].lower().replace('_', '-')}"
+    configure(root, seaweed, prefix, private=f"s3://{PRIVATE}/{prefix}-raw")
+    run = cli(root, "publish")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert [k for k in listing(seaweed, PRIVATE, f"{prefix}-raw/") if "/open-mic/" in k]
+    return root, prefix
+
+
+def test_a_takedown_killed_mid_way_in_a_bucket_is_finished_by_the_next_run(
+    bucket_project: tuple[Path, str], seaweed: Seaweed, proxy: Proxy
+) -> None:
+    root, prefix = bucket_project
+    keys = {k for k in listing(seaweed, PUBLIC, f"{prefix}/") if "/open-mic-" in k}
+    assert len(keys) >= 5
+    assert storycast(root, "withdraw", "alex", "--requested-by", "Alex").returncode == 0
+    configure(
+        root, seaweed, prefix, endpoint=proxy.endpoint, private=f"s3://{PRIVATE}/{prefix}-raw"
+    )
+    proxy.faults.hold_methods = ("DELETE",)
+    proxy.faults.hold_after_puts = 0  # the first deletion hangs...
+    run = cli_popen(root, "publish")
+    assert proxy.holding.wait(timeout=120), run.communicate(timeout=5)
+    run.send_signal(signal.SIGKILL)  # ...and the producer's laptop dies there
+    run.wait(timeout=30)
+    proxy.release.set()
+    # the feed was rewritten before anything was deleted: listeners no longer see it
+    base = f"{seaweed.endpoint}/{PUBLIC}/{prefix}"
+    feed = fetch(f"{base}/feeds/{SHOW}.xml").body
+    assert b"open-mic" not in feed and b"Open mic night" not in feed
+    assert {k for k in listing(seaweed, PUBLIC, f"{prefix}/") if "/open-mic-" in k} == keys
+
+    proxy.reset()
+    again = cli(root, "publish")  # the killed run's lease, on this machine, is stale
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "TAKEN DOWN open-mic" in again.stdout
+    assert not [k for k in listing(seaweed, PUBLIC, f"{prefix}/") if "/open-mic-" in k]
+    assert not [k for k in listing(seaweed, PRIVATE, f"{prefix}-raw/") if "/open-mic/" in k]
+    removed = {f"{prefix}/{k}" for e in _audit_log(root) for k in e["removed_from_storage"]}  # type: ignore[attr-defined]
+    assert keys <= removed
+    assert _audit_log(root)[-1]["complete"] is True
+    audit = cli(root, "audit")
+    assert audit.returncode == 0, audit.stdout
+
+
+def test_raw_recordings_are_erased_from_the_private_archive_too(
+    bucket_project: tuple[Path, str], seaweed: Seaweed
+) -> None:
+    root, prefix = bucket_project
+    poem = root / "episodes" / "open-mic" / "recordings" / "poem.m4a"
+    run = cli(root, "withdraw", "alex", "--requested-by", "Alex", "--erase-recordings", "--yes")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert not poem.exists()
+    assert not [k for k in listing(seaweed, PRIVATE, f"{prefix}-raw/") if "poem" in k]
+    assert [k for k in listing(seaweed, PRIVATE, f"{prefix}-raw/") if "interview" in k]
+    [entry] = _audit_log(root)
+    assert entry["action"] == "erase_recordings"
+    assert any("poem.m4a" in str(d) and "s3://" in str(d) for d in entry["deleted"])  # type: ignore[attr-defined]
+    published = cli(root, "publish")  # the takedown still happens, from the record
+    assert "TAKEN DOWN open-mic" in published.stdout, published.stdout
+    assert not [k for k in listing(seaweed, PUBLIC, f"{prefix}/") if "/open-mic-" in k]
