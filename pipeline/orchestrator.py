@@ -23,6 +23,7 @@ from . import analyse as analyse_mod
 from . import (
     approval,
     audit,
+    auditlog,
     corrections,
     defaults,
     edit,
@@ -68,6 +69,8 @@ class Context:
     people: dict[str, Person] = field(default_factory=dict)
     people_problems: list[Problem] = field(default_factory=list)
     people_file_problems: list[Problem] = field(default_factory=list)  # people.yaml only
+    # recordings (sha256) a takedown found a still-withdrawn person in -> their ids
+    withdrawn_recordings: dict[str, list[str]] = field(default_factory=dict)
     withdrawals: list[Withdrawal] = field(default_factory=list)
 
     @property
@@ -170,6 +173,25 @@ def consent_stage(job: EpisodeJob, ctx: Context) -> None:
                 "appearances",
             )
         )
+    # A recording a takedown found a withdrawn person in stays out, whatever the
+    # appearances say now (they may have been edited to leave the person out).
+    held = [
+        (name, who)
+        for name in used
+        if name in job.recordings
+        and (who := ctx.withdrawn_recordings.get(job.recordings[name].sha256))
+    ]
+    if held:
+        job.status = "withdrawn"
+        job.reason = (
+            "; ".join(
+                f"{name} was taken down because {', '.join(who)} withdrew, and it is never "
+                "published again"
+                for name, who in held
+            )
+            + ". It is not published, and is taken down if it was."
+        )
+        return
     persons = [ctx.people[pid] for pid in dict.fromkeys(ids)]
     withdrawn = [p for p in persons if p.withdrawn]
     no_voice = [p for p in persons if p.voice_consent is None]
@@ -553,6 +575,9 @@ def _open(show_file: Path, root: Path, out: TextIO) -> tuple[Context | None, lis
     ]
     ctx.withdrawals, more = people.load_withdrawals(show.episodes_dir)
     ctx.people_problems += more
+    ctx.withdrawn_recordings = auditlog.withdrawn_recordings(
+        show.episodes_dir, {w.person.casefold() for w in ctx.withdrawals}
+    )
     return ctx, []
 
 
@@ -867,7 +892,8 @@ def _finish_takedowns(
             td.raw_copies = [
                 str(p.relative_to(ctx.root)) for p in raw if p.is_relative_to(ctx.root)
             ]
-        entry = takedown.audit_entry(show, td)
+        new = td.kind == "consent" and bool(td.shas - set(ctx.withdrawn_recordings))
+        entry = takedown.audit_entry(show, td, new)
         if entry is not None:
             takedown.append_audit(show.episodes_dir, entry)
         job = next((j for j in jobs if j.slug == td.slug), None)

@@ -33,6 +33,7 @@ from typing import Literal, cast
 
 import yaml
 
+from . import auditlog
 from .cache import write_atomic
 from .errors import InputError, Problem
 from .records import Credit, Person
@@ -105,9 +106,11 @@ def load_people(episodes_dir: Path) -> tuple[dict[str, Person], list[Problem]]:
             people[person.id] = person
     withdrawals, more = load_withdrawals(episodes_dir)
     problems.extend(more)
+    by_fold = {pid.casefold(): pid for pid in people}
     for w in withdrawals:
-        if w.person in people and people[w.person].withdrawn is None:
-            people[w.person] = replace(people[w.person], withdrawn=w.at.date())
+        pid = by_fold.get(w.person.casefold())
+        if pid is not None and people[pid].withdrawn is None:
+            people[pid] = replace(people[pid], withdrawn=w.at.date())
     return people, problems.items
 
 
@@ -218,6 +221,23 @@ def _character(c: str) -> str:
 
 
 def load_withdrawals(episodes_dir: Path) -> tuple[list[Withdrawal], list[Problem]]:
+    """Every withdrawal: ``withdrawals.yaml``, and the audit log's record of each one (so
+    a withdrawal holds even if the file is deleted or edited by hand)."""
+    found, problems = _load_withdrawals_file(episodes_dir)
+    listed = {w.person.casefold() for w in found}
+    for record in auditlog.read(episodes_dir):
+        person = str(record.get("person") or "")
+        if record.get("action") == "withdraw" and person and person.casefold() not in listed:
+            try:
+                at = datetime.fromisoformat(str(record.get("at")))
+            except ValueError:
+                at = datetime.now(UTC)
+            found.append(Withdrawal(person, at, str(record.get("requested_by") or "")))
+            listed.add(person.casefold())
+    return found, problems
+
+
+def _load_withdrawals_file(episodes_dir: Path) -> tuple[list[Withdrawal], list[Problem]]:
     problems = Problems()
     path = episodes_dir / WITHDRAWALS_FILE
     if not path.exists():
@@ -282,6 +302,9 @@ def withdraw(episodes_dir: Path, person_id: str, requested_by: str) -> Withdrawa
     )
     text = header + yaml.safe_dump({"withdrawals": records}, sort_keys=False, allow_unicode=True)
     write_atomic(episodes_dir / WITHDRAWALS_FILE, text.encode("utf-8"))
+    auditlog.append(
+        episodes_dir, {"action": "withdraw", "person": person_id, "requested_by": requested_by}
+    )
     return entry
 
 

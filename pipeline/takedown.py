@@ -46,7 +46,7 @@ from typing import Any, Literal
 
 from lxml import etree
 
-from . import defaults, ledger, publish
+from . import auditlog, defaults, ledger, publish
 from .cache import Cache
 from .errors import Problem, StorycastError
 from .feed import build_feed, episode_guid
@@ -69,7 +69,7 @@ from .records import Person, PublishedFile, Show
 from .showfile import find_episode_folders, read_appearances
 from .store import ObjectStore
 
-AUDIT_FILE = "audit.jsonl"
+AUDIT_FILE = auditlog.AUDIT_FILE
 
 
 @dataclass
@@ -125,11 +125,11 @@ def find(
     know, in an episode not yet published, is left to the consent stage (it fails, and
     says so), so a typo cannot take a published episode down.
     """
-    withdrawn = {w.person for w in withdrawals}
+    withdrawn = {w.person.casefold() for w in withdrawals}
     by_whom: dict[str, list[str]] = {}
     for w in withdrawals:
         if w.requested_by:
-            by_whom.setdefault(w.person, []).append(w.requested_by)
+            by_whom.setdefault(w.person.casefold(), []).append(w.requested_by)
     folders: dict[str, Path] = {}
     current: dict[str, set[str]] = {}
     for folder in find_episode_folders(show.episodes_dir):
@@ -144,7 +144,7 @@ def find(
         voice: dict[str, str] = {}
         for pid in sorted(set(pub.people if pub else ()) | current.get(slug, set())):
             was_published = pub is not None and pid in pub.people
-            if pid in withdrawn:
+            if pid.casefold() in withdrawn:
                 voice[pid] = "consent was withdrawn for " + pid
             elif people_ok and pid not in people and was_published:
                 voice[pid] = f"{pid} is no longer in the people file, so there is no consent"
@@ -155,7 +155,7 @@ def find(
                 slug,
                 "; ".join(voice.values()) + ". It is not published, and is taken down if it was.",
                 "consent",
-                "; ".join(r for pid in voice for r in by_whom.get(pid, [])),
+                "; ".join(r for pid in voice for r in by_whom.get(pid.casefold(), [])),
                 tuple(voice),
                 folders.get(slug, show.episodes_dir / slug),
             )
@@ -588,14 +588,20 @@ def raw_copies(folder: Path | None, people: Iterable[str]) -> list[Path]:
 
 def append_audit(episodes_dir: Path, entry: dict[str, Any]) -> None:
     """Append one record to episodes/audit.jsonl (never rewritten)."""
-    record = {"at": datetime.now(UTC).replace(microsecond=0).isoformat(), **entry}
-    with (episodes_dir / AUDIT_FILE).open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+    auditlog.append(episodes_dir, entry)
 
 
-def audit_entry(show: Show, td: Takedown) -> dict[str, Any] | None:
-    """This run's record of a takedown, or None when it found nothing to do."""
-    if not (td.removed or td.failed or td.archive_removed or td.cache_removed or td.feeds):
+def audit_entry(show: Show, td: Takedown, new_recordings: bool = False) -> dict[str, Any] | None:
+    """This run's record of a takedown, or None when it found nothing to do (and there are
+    no ``new_recordings`` to record as holding a withdrawn person)."""
+    if not (
+        td.removed
+        or td.failed
+        or td.archive_removed
+        or td.cache_removed
+        or td.feeds
+        or new_recordings
+    ):
         return None
     entry: dict[str, Any] = {
         "action": "takedown",
@@ -610,6 +616,10 @@ def audit_entry(show: Show, td: Takedown) -> dict[str, Any] | None:
         "removed_from_private_archive": td.archive_removed,
         "removed_from_cache": td.cache_removed,
         "raw_recordings_kept": td.raw_copies,
+        # who it was taken down for, and what it was made from: a recording a withdrawn
+        # person is in is never published again, whatever appearances: says later
+        "people": list(td.people),
+        "recordings_sha256": sorted(td.shas),
         "complete": td.done,
         "feed": show.feed_url,
         **({"video_feed": show.video_feed_url} if show.video_feed else {}),

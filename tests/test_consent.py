@@ -145,9 +145,11 @@ def test_withdrawal_takes_the_episode_down_everywhere(tmp_path: Path) -> None:
     # nothing derived from the poet's recording is kept in the caches either
     for path in cache.rglob("*.json"):
         assert poem_sha not in path.read_text(), path
-    (entry,) = [
+    log = [
         json.loads(line) for line in (root / "episodes" / "audit.jsonl").read_text().splitlines()
     ]
+    withdrawal, entry = log  # the withdrawal, recorded as it was made; then the takedown
+    assert withdrawal["action"] == "withdraw" and withdrawal["person"] == "alex"
     assert entry["action"] == "takedown" and entry["episode"] == "open-mic"
     assert entry["requested_by"] == "Alex, by email to the council"
     assert any(k.endswith(".mp3") for k in entry["removed_from_storage"])

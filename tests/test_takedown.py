@@ -62,7 +62,8 @@ def _audit(root: Path) -> list[dict[str, object]]:
     path = root / "episodes" / "audit.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    log = [json.loads(line) for line in path.read_text().splitlines()]
+    return [e for e in log if e["action"] != "withdraw"]  # what was done, not what was asked
 
 
 def _status(report: RunReport, slug: str) -> str:
@@ -300,3 +301,20 @@ def test_raw_recordings_are_named_then_erased_on_request(project: Path) -> None:
     assert entry["action"] == "erase_recordings" and entry["person"] == "alex"
     assert any(str(d).endswith("poem.m4a") for d in entry["deleted"])  # type: ignore[attr-defined]
     assert len(people.load_withdrawals(project / "episodes")[0]) == 1  # recorded once
+
+
+def test_editing_the_records_by_hand_cannot_bring_it_back(project: Path) -> None:
+    """After a takedown: the withdrawals file deleted, and the person taken out of the
+    episode's appearances. The recording they are in still never goes out."""
+    _withdraw_alex(project)
+    assert _status(_publish(project), "open-mic") == "withdrawn"
+    (project / "episodes" / "withdrawals.yaml").unlink()
+    episode = project / "episodes" / "open-mic" / "episode.yaml"
+    episode.write_text(episode.read_text().replace("poem.m4a: [alex]", "poem.m4a: []"))
+    report = _publish(project)
+    status = next(j for j in report.jobs if j.slug == "open-mic")
+    assert status.status == "withdrawn", status.reason
+    assert "poem.m4a was taken down because alex withdrew" in status.reason
+    assert_open_mic_gone(project)
+    # and the withdrawal itself still holds for everything else alex is in
+    assert [w.person for w in people.load_withdrawals(project / "episodes")[0]] == ["alex"]
