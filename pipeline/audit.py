@@ -45,6 +45,7 @@ from .publish import (
     feed_address,
     key_episode,
     manifest_key,
+    media_prefix,
     parse_manifest,
 )
 from .records import Person, Show
@@ -305,6 +306,10 @@ def audit(
             if video_only and not key.endswith((".mp4", ".poster.jpg")):
                 continue
             find.append(Finding("consent", key, f"belongs to {slug}: {td.reason}"))
+        for key in sorted(ours):  # a copy left by hand under another name
+            name = key.removeprefix(media_prefix(show))
+            if key not in recorded and name != key and name.startswith((f"{slug}-", f"{slug}.")):
+                find.append(Finding("consent", key, f"looks like a copy of {slug}: {td.reason}"))
         for feed_key in in_feeds.get(slug, []):
             if not video_only or feed_key != show.feed_key:
                 find.append(Finding("consent", feed_key, f"lists {slug}: {td.reason}"))
