@@ -8,11 +8,11 @@ the example show's committed recordings:
 
 from __future__ import annotations
 
-import json
-import re
 import subprocess
 import tempfile
 from pathlib import Path
+
+from pipeline import audit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -217,42 +217,8 @@ def exif_phone_tags(path: Path) -> Path:
     return path
 
 
-# Tag names that name a place, a device, software or a person, however a format spells them.
-_EXIF_TRACE = re.compile(r"GPS|Location|Make|Model|Software|Serial|Author|Artist|Comment|Lens")
-# Containers whose times must be ExifTool's zero date, if present at all.
-_ZERO_DATE = "0000:00:00 00:00:00"
-
-
-def exif_traces(path: Path, allowed: frozenset[str] = frozenset()) -> list[str]:
-    """Place, device, software and creation-time tags in ``path`` as ExifTool reads them.
-
-    ExifTool is the independent reader here: it knows every phone format's tags,
-    including timed metadata in embedded streams (``-ee``). A tag is a trace when its
-    name names a place or device, when it is a date that is not zero, when it belongs
-    to a time-code track (the time of day it was filmed), or when it comes
-    from an XMP packet or Apple's ``Keys`` at all (storycast writes neither). ExifTool's
-    ``Composite`` tags are skipped: they are derived from tags that are checked. Lines in
-    ``allowed`` (``Group:Name=value``, say the show's own artist tag) are not traces.
-    """
-    out = subprocess.run(
-        ["exiftool", "-j", "-a", "-G1", "-ee", "-api", "LargeFileSupport=1", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    (tags,) = json.loads(out.stdout)
-    traces = []
-    for key, value in tags.items():
-        group, _, name = key.rpartition(":")
-        if group in ("ExifTool", "System", "File", "Composite") or name == "SourceFile":
-            continue
-        if f"{key}={value}" in allowed:
-            continue
-        date = "Date" in name and str(value) != _ZERO_DATE
-        time_code = name == "HandlerType" and value == "Time Code"
-        if _EXIF_TRACE.search(name) or date or time_code or group.startswith(("XMP", "Keys")):
-            traces.append(f"{key}={value}")
-    return traces
+# ExifTool, the independent reader: the same check `storycast audit` runs on what is published.
+exif_traces = audit.exif_traces
 
 
 def tone(out: Path, seconds: float, freq: int = 440, rate: int = 44100) -> Path:

@@ -193,13 +193,14 @@ def test_the_audit_reads_the_bucket(example_run: Run, tmp_path: Path, seaweed: S
     clean = cli(root, "audit", "--json")
     assert clean.returncode == 0, clean.stdout
     poem = root / "episodes" / "open-mic" / "recordings" / "poem.m4a"
-    s3_client(seaweed.endpoint).put_object(
-        Bucket=PUBLIC,
-        Key=f"audit/media/{SHOW}/open-mic-feedfeedfeedfeed.mp3",
-        Body=poem.read_bytes(),
-    )
+    key = f"audit/media/{SHOW}/open-mic-feedfeedfeedfeed.mp3"
+    client = s3_client(seaweed.endpoint)
+    client.put_object(Bucket=PUBLIC, Key=key, Body=poem.read_bytes())
     shutil.rmtree(root / ".storycast")  # the audit never needs the caches
-    found = cli(root, "audit", "--json")
+    try:
+        found = cli(root, "audit", "--json")
+    finally:
+        client.delete_object(Bucket=PUBLIC, Key=key)  # the bucket is shared with other tests
     assert found.returncode == 1
     [report] = json.loads(found.stdout)
     checks = _found(report)
