@@ -12,7 +12,7 @@ from lxml import etree
 
 from pipeline.feed import PODCAST_NS
 
-from conftest import Run, copy_example, storycast
+from conftest import Run, copy_example, copy_with_caches, storycast
 
 SPECIAL_NAME = "Jordan & <Jo> \U0001f399\ufe0f \u05d2\u05f3\u05d5\u05e8\u05d3\u05df"
 SPECIAL_TITLE = "Flats & <keys>: \U0001f511 \u0645\u0641\u062a\u0627\u062d"
@@ -23,9 +23,9 @@ def _people(root: Path, text: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def consent_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+def consent_run(example_run: Run, tmp_path_factory: pytest.TempPathFactory) -> Run:
     """open-mic with Alex (the poet) having given no voice consent; first-flat normal."""
-    root = copy_example(tmp_path_factory.mktemp("consent"))
+    root = copy_with_caches(example_run, tmp_path_factory.mktemp("consent"))
     people = (root / "episodes" / "people.yaml").read_text()
     people = people.replace(
         "    name: Alex Okafor\n    roles: [guest]\n    consent:\n      voice: 2026-11-01\n",
@@ -116,11 +116,11 @@ def test_people_file_mistakes_are_reported_with_lines(tmp_path: Path) -> None:
     assert "people.yaml:6" in run.stdout and "`hero` is not a role" in run.stdout
 
 
-def test_withdrawal_takes_the_episode_down_everywhere(tmp_path: Path) -> None:
+def test_withdrawal_takes_the_episode_down_everywhere(example_run: Run, tmp_path: Path) -> None:
     import hashlib
     import json
 
-    root = copy_example(tmp_path)
+    root = copy_with_caches(example_run, tmp_path)
     first = storycast(root, "publish")
     assert first.returncode == 0, first.stdout
     assert list(first.public.rglob("open-mic-*.mp3"))
@@ -175,7 +175,7 @@ def test_a_description_too_long_for_podcast_apps_is_named(tmp_path: Path) -> Non
 
 
 def test_superseded_media_stays_for_apps_holding_the_old_feed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    example_run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A re-edit replaces an episode's files; the old ones stay until the grace period ends.
     A withdrawal (above) removes files at once."""
@@ -184,7 +184,7 @@ def test_superseded_media_stays_for_apps_holding_the_old_feed(
     from pipeline import defaults
     from pipeline.orchestrator import publish_show
 
-    root = copy_example(tmp_path)
+    root = copy_with_caches(example_run, tmp_path)
     shutil.rmtree(root / "episodes" / "first-flat")
     show_file = root / "feeds" / "riverside-voices.yaml"
     show_file.write_text(show_file.read_text() + "approval: optional\n")
