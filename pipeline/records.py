@@ -9,12 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from .errors import Problem
-
-if TYPE_CHECKING:
-    from .video import VideoInfo
 
 
 @dataclass(frozen=True)
@@ -56,6 +53,66 @@ class Recording:
             sample_rate=d["sample_rate"],
             channels=d["channels"],
         )
+
+
+# Colour transfer functions and primaries that make a picture HDR or wide-gamut.
+HDR_TRANSFERS = {"smpte2084", "arib-std-b67"}
+WIDE_PRIMARIES = {"bt2020"}
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """The picture of one recording, as measured (the sound is in ``Recording``)."""
+
+    path: Path
+    width: int  # as stored (coded) in the file
+    height: int
+    rotation: int  # display-matrix rotation as ffprobe reports it, 0..359
+    display_width: int  # upright, as a player shows it (rotation and pixel aspect applied)
+    display_height: int
+    sample_aspect: str  # "1:1" for phones
+    avg_frame_rate: float  # frames per second over the file
+    r_frame_rate: float  # the stream's nominal ("real base") rate
+    vfr: bool  # frame durations vary (phones do this in low light)
+    codec: str
+    profile: str
+    pix_fmt: str
+    bit_depth: int
+    color_transfer: str  # "" when untagged
+    color_primaries: str
+    color_space: str
+    has_audio: bool
+    duration: float  # seconds of picture, read packet by packet (headers lie)
+    header_duration: float | None
+    frames: int  # picture packets read
+
+    SCHEMA = "storycast.VideoInfo.1"
+
+    @property
+    def hdr(self) -> bool:
+        return self.color_transfer in HDR_TRANSFERS
+
+    @property
+    def needs_tonemap(self) -> bool:
+        """HDR or wide-gamut: must be mapped to SDR BT.709 for ordinary players."""
+        return self.hdr or self.color_primaries in WIDE_PRIMARIES
+
+    @property
+    def portrait(self) -> bool:
+        return self.display_height > self.display_width
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["path"] = str(self.path)
+        d["schema"] = self.SCHEMA
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any], path: Path) -> VideoInfo:
+        if d.get("schema") != cls.SCHEMA:
+            raise ValueError(f"not a {cls.SCHEMA} record")
+        fields = {k: v for k, v in d.items() if k not in ("schema", "path")}
+        return cls(path=path, **fields)
 
 
 @dataclass(frozen=True)

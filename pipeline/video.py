@@ -55,7 +55,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
@@ -65,7 +65,7 @@ from . import defaults
 from .analyse import MEASURE_FILTER, measure
 from .errors import MediaError, Problem, ToolError
 from .probe import check_file, decode_seconds, refusal, refused_kind
-from .records import Clip, Loudness, Timeline
+from .records import HDR_TRANSFERS, Clip, Loudness, Timeline, VideoInfo
 from .render import MIX_GRAPH, ClipSound, final_gain, redaction_filters, render_stems
 from .runner import media_timeout, run, source_input
 from .scrub import STRIP_ARGS, find_traces, source_values
@@ -77,8 +77,6 @@ Orientation = Literal["keep", "landscape", "portrait"]
 # A clip may run past its file's last picture by this much (phones often stop the picture a
 # frame or a few before the sound); the last picture is held. Any more is an EDL error.
 HOLD_LAST_PICTURE = 1.0
-HDR_TRANSFERS = {"smpte2084", "arib-std-b67"}
-WIDE_PRIMARIES = {"bt2020"}
 STANDARD_RATES = (
     Fraction(24000, 1001),
     Fraction(24),
@@ -101,61 +99,6 @@ _DECODE_ERROR = re.compile(
 
 
 # ---------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """The picture of one recording, as measured (the sound is in ``Recording``)."""
-
-    path: Path
-    width: int  # as stored (coded) in the file
-    height: int
-    rotation: int  # display-matrix rotation as ffprobe reports it, 0..359
-    display_width: int  # upright, as a player shows it (rotation and pixel aspect applied)
-    display_height: int
-    sample_aspect: str  # "1:1" for phones
-    avg_frame_rate: float  # frames per second over the file
-    r_frame_rate: float  # the stream's nominal ("real base") rate
-    vfr: bool  # frame durations vary (phones do this in low light)
-    codec: str
-    profile: str
-    pix_fmt: str
-    bit_depth: int
-    color_transfer: str  # "" when untagged
-    color_primaries: str
-    color_space: str
-    has_audio: bool
-    duration: float  # seconds of picture, read packet by packet (headers lie)
-    header_duration: float | None
-    frames: int  # picture packets read
-
-    SCHEMA = "storycast.VideoInfo.1"
-
-    @property
-    def hdr(self) -> bool:
-        return self.color_transfer in HDR_TRANSFERS
-
-    @property
-    def needs_tonemap(self) -> bool:
-        """HDR or wide-gamut: must be mapped to SDR BT.709 for ordinary players."""
-        return self.hdr or self.color_primaries in WIDE_PRIMARIES
-
-    @property
-    def portrait(self) -> bool:
-        return self.display_height > self.display_width
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["path"] = str(self.path)
-        d["schema"] = self.SCHEMA
-        return d
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any], path: Path) -> VideoInfo:
-        if d.get("schema") != cls.SCHEMA:
-            raise ValueError(f"not a {cls.SCHEMA} record")
-        fields = {k: v for k, v in d.items() if k not in ("schema", "path")}
-        return cls(path=path, **fields)
 
 
 @dataclass(frozen=True)
