@@ -94,7 +94,8 @@ class Takedown:
     removed: list[str] = field(default_factory=list)  # confirmed gone
     deleted: list[str] = field(default_factory=list)  # deleted by this run
     failed: dict[str, str] = field(default_factory=dict)  # key -> why it could not be
-    leftovers: list[str] = field(default_factory=list)  # found still there on reading back
+    leftovers: list[str] = field(default_factory=list)  # keys found still there on reading back
+    still_listed: list[str] = field(default_factory=list)  # feeds found still listing it
     feeds: list[str] = field(default_factory=list)  # feeds rewritten without it
     archive_removed: list[str] = field(default_factory=list)
     cache_removed: list[str] = field(default_factory=list)
@@ -104,7 +105,7 @@ class Takedown:
     @property
     def done(self) -> bool:
         """Read back and nothing of it found in storage, and nothing failed."""
-        return self.checked and not self.leftovers and not self.failed
+        return self.checked and not (self.leftovers or self.still_listed or self.failed)
 
 
 # --- deciding ---------------------------------------------------------------------------
@@ -384,7 +385,7 @@ def take_down(
                 continue
             try:
                 store.delete(key)
-            except StorycastError as exc:
+            except (StorycastError, ValueError, OSError) as exc:
                 td.failed[key] = str(exc).splitlines()[0]
                 continue
             td.deleted.append(key)
@@ -393,8 +394,8 @@ def take_down(
             say(f"store: {td.slug} taken down: {len(td.deleted)} files removed")
     # 4. read back
     _check(show, takedowns, store, patterns, problems)
-    manifest["takedowns"] = {
-        slug: {**manifest["takedowns"][slug], "keys": sorted(set(td.leftovers) | set(td.failed))}
+    manifest["takedowns"] = {  # what is left for the next run: keys only
+        slug: {**manifest["takedowns"][slug], "keys": td.leftovers}
         for slug, td in takedowns.items()
         if not td.done
     }
@@ -443,9 +444,11 @@ def _check(
         return
     for td in takedowns.values():
         td.leftovers = sorted(k for k in listing if k in td.keys or key_episode(show, k) == td.slug)
-        for key, data in feeds.items():
-            if td.slug in feed_lists(data, {td.slug: patterns[td.slug]}):
-                td.leftovers.append(f"{key} (still lists it)")
+        td.still_listed = [
+            key
+            for key, data in feeds.items()
+            if td.slug in feed_lists(data, {td.slug: patterns[td.slug]})
+        ]
         td.removed = [k for k in td.removed if k not in listing]
         td.checked = True
 
@@ -624,17 +627,26 @@ def audit_entry(show: Show, td: Takedown, new_recordings: bool = False) -> dict[
         "feed": show.feed_url,
         **({"video_feed": show.video_feed_url} if show.video_feed else {}),
     }
-    if td.failed or td.leftovers:
-        entry["not_removed"] = {**td.failed, **{k: "still there" for k in td.leftovers}}
+    if td.failed or td.leftovers or td.still_listed:
+        entry["not_removed"] = {
+            **td.failed,
+            **{k: "still there" for k in td.leftovers},
+            **{k: "still lists it" for k in td.still_listed},
+        }
     return entry
 
 
 def problem_for(td: Takedown) -> Problem:
-    left = [*td.failed, *(k for k in td.leftovers if k not in td.failed)]
+    why = {
+        **{k: "still lists it" for k in td.still_listed},
+        **{k: "still there" for k in td.leftovers},
+        **td.failed,
+    }
+    left = list(why)
     return Problem(
         None,
         f"{td.slug}: {td.reason} It is NOT fully taken down yet: "
-        + "; ".join(f"{k}: {td.failed.get(k, 'still there')}" for k in left[:8])
+        + "; ".join(f"{k}: {why[k]}" for k in left[:8])
         + (f" (and {len(left) - 8} more)" if len(left) > 8 else ""),
         "Publish again to finish the takedown (it carries on where this run stopped); if it "
         "fails again, check storage is reachable and writable.",

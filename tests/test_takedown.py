@@ -318,3 +318,16 @@ def test_editing_the_records_by_hand_cannot_bring_it_back(project: Path) -> None
     assert_open_mic_gone(project)
     # and the withdrawal itself still holds for everything else alex is in
     assert [w.person for w in people.load_withdrawals(project / "episodes")[0]] == ["alex"]
+
+
+def test_a_feed_broken_by_hand_is_rebuilt_without_the_episode(project: Path) -> None:
+    feed = project / "public" / FEED
+    feed.write_bytes(feed.read_bytes()[: len(feed.read_bytes()) // 2])  # cut off mid-way
+    assert b"open-mic" in feed.read_bytes()
+    _withdraw_alex(project)
+    report = _publish(project)
+    assert _status(report, "open-mic") == "withdrawn"
+    text = feed.read_text()
+    assert "open-mic" not in text and "Getting your first flat" in text
+    assert text.rstrip().endswith("</rss>")  # whole again, from what the manifest records
+    assert_open_mic_gone(project)
