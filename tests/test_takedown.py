@@ -331,3 +331,22 @@ def test_a_feed_broken_by_hand_is_rebuilt_without_the_episode(project: Path) -> 
     assert "open-mic" not in text and "Getting your first flat" in text
     assert text.rstrip().endswith("</rss>")  # whole again, from what the manifest records
     assert_open_mic_gone(project)
+
+
+def test_a_redaction_added_after_publishing_holds_at_once(project: Path) -> None:
+    """The contributors add a redaction; the new edit waits for their approval. Meanwhile
+    the published version, which lacks it, comes down; approved, the new edit goes out."""
+    edl = project / "episodes" / "open-mic" / "edl.yaml"
+    edl.write_text(
+        edl.read_text() + "redactions:\n  - source: poem.m4a\n    in: 2.0\n    out: 2.6\n"
+    )
+    report = _publish(project)
+    job = next(j for j in report.jobs if j.slug == "open-mic")
+    assert job.status == "skipped" and "changed since" in job.reason
+    assert any("a redaction was added" in n for n in job.notes), job.notes
+    assert_open_mic_gone(project)
+    assert storycast(project, "audit").returncode == 0
+    assert storycast(project, "approve", "open-mic", "--by", "Sam,Alex").returncode == 0
+    again = _publish(project)
+    assert _status(again, "open-mic") == "published" and again.ok
+    assert len([p for p in _files(project, "open-mic") if p.suffix == ".mp3"]) == 1
