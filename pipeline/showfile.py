@@ -320,6 +320,12 @@ def load_episode(folder: Path, problems: Problems) -> Episode | None:
             f"the folder name `{slug}` must be lower-case letters, digits and "
             "dashes (it becomes part of web addresses).",
         )
+    elif slug == "artwork":
+        problems.add_at(
+            folder,
+            "the folder name `artwork` is kept for the show's artwork in published addresses.",
+            "Rename the episode's folder (e.g. `artwork-week`).",
+        )
     show = _required(fields, root, "show", "which show this episode belongs to")
     title = _required(fields, root, "title", "the episode's title")
     description = _opt(fields, "description") or ""

@@ -284,8 +284,9 @@ def take_down(
         keys |= {k for k, r in retired.items() if r.get("episode") == slug}
         keys |= set((pending.get(slug) or {}).get("keys", []))
         keys |= {k for k in listing | set(retired) | set(waiting) if key_episode(show, k) == slug}
-        keys.discard(artwork)
-        td.keys = sorted(keys)
+        # only the episode's own files, by their names: a manifest edited by hand cannot
+        # make a takedown delete the artwork, a feed or another episode's files
+        td.keys = sorted(k for k in keys if k != artwork and key_episode(show, k) == slug)
     patterns = {
         slug: (_item_patterns(show, slug), _guid(show, episodes.get(slug))) for slug in takedowns
     }

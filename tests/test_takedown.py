@@ -350,3 +350,24 @@ def test_a_redaction_added_after_publishing_holds_at_once(project: Path) -> None
     again = _publish(project)
     assert _status(again, "open-mic") == "published" and again.ok
     assert len([p for p in _files(project, "open-mic") if p.suffix == ".mp3"]) == 1
+
+
+def test_a_manifest_edited_by_hand_cannot_make_a_takedown_delete_anything_else(
+    project: Path,
+) -> None:
+    manifest = project / "public" / MANIFEST
+    data = json.loads(manifest.read_text())
+    others = [f["key"] for f in data["episodes"]["first-flat"]["files"].values()]
+    data["takedowns"] = {"open-mic": {"keys": [*others, f"feeds/{SHOW}.xml", "../outside"]}}
+    data["retired"] = {others[0]: {"episode": "open-mic", "since": "2020-01-01T00:00:00+00:00"}}
+    manifest.write_text(json.dumps(data))
+    report = _publish(project)
+    # a takedown once begun is finished (here, one the manifest claims), but only ever of
+    # the episode's own files
+    assert _status(report, "open-mic") == "withdrawn"
+    for key in others:
+        assert (project / "public" / key).exists(), key
+    assert (project / "public" / FEED).exists()
+    assert "Getting your first flat" in (project / "public" / FEED).read_text()
+    # with nothing pending and no one withdrawn, the next publish puts it back
+    assert _status(_publish(project), "open-mic") == "published"
