@@ -20,14 +20,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import defaults
-from .analyse import analyse
-from .cache import Cache
-from .orchestrator import check, publish_show
-from .probe import probe
-from .records import Clip, Timeline
-from .render import render
-from .transcribe import get_engine, transcribe
+from pipeline import defaults
+from pipeline.cache import Cache
+from pipeline.media.loudness import analyse
+from pipeline.media.probe import probe
+from pipeline.orchestrator import check, publish_show
+from pipeline.records import Clip, Timeline
+from pipeline.render.audio import render
+from pipeline.transcribe import get_engine, transcribe
 
 ROOT = Path(__file__).resolve().parent.parent
 

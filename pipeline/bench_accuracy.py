@@ -26,11 +26,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import defaults
-from .bench import machine
-from .transcribe import get_engine
-from .transcribe.audio import Windower, stream_16k
-from .transcribe.models import installed_ct2_models
+from pipeline import defaults
+from pipeline.bench import machine
+from pipeline.transcribe import get_engine
+from pipeline.transcribe.audio import Windower, stream_16k
+from pipeline.transcribe.models import installed_ct2_models
 
 BENCH_DIR = Path(".storycast/bench")
 RESULTS_DIR = Path("bench-results")

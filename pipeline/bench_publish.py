@@ -33,9 +33,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .bench import write_results
-from .probe import sha256_file
-from .records import Episode, EpisodeJob, Output, Show, StorageTarget
+from pipeline.bench import write_results
+from pipeline.media.probe import sha256_file
+from pipeline.records import Episode, EpisodeJob, Output, Show, StorageTarget
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCESS = "storycast-bench-access"
@@ -277,8 +277,8 @@ def count_requests(store: Any) -> tuple[Counter[str], list[str]]:
 
 
 def _publish_counted(show: Show, jobs: list[EpisodeJob], staging: Path) -> Counted:
-    from . import publish
-    from .store import open_store
+    from pipeline.publish import apply as publish
+    from pipeline.store import open_store
 
     store = open_store(show.storage, staging)
     counts, urls = count_requests(store)

@@ -34,10 +34,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import defaults
-from .bench import write_results
-from .records import Clip, Timeline
-from .video import probe_video, render_video
+from pipeline import defaults
+from pipeline.bench import write_results
+from pipeline.records import Clip, Timeline
+from pipeline.render.video import probe_video, render_video
 
 
 def make_source(out: Path, seconds: float, size: str = "1920x1080", rate: int = 30) -> Path:

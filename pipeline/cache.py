@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .defaults import CACHE_VERSION
+from pipeline.defaults import CACHE_VERSION
 
 
 class Cache:

@@ -77,7 +77,7 @@ MODEL_DIR_ENV = "STORYCAST_MODEL_DIR"
 # Feed text limits (Apple Podcasts).
 DESCRIPTION_MAX_BYTES = 4000
 
-# Video episodes (pipeline.video): H.264 High, yuv420p, constant frame rate, at most 1080p.
+# Video episodes (pipeline.render.video): H.264 High, yuv420p, constant frame rate, at most 1080p.
 VIDEO_MAX_LONG_SIDE = 1920  # 1080p, in either orientation
 VIDEO_MAX_SHORT_SIDE = 1080
 VIDEO_MAX_FPS = 30.0  # faster sources are halved (60 -> 30, 50 -> 25, 59.94 -> 29.97)
@@ -110,7 +110,7 @@ PRIVATE_CACHE_CONTROL = "private, no-store"
 CORS_ALLOWED_ORIGINS = ("*",)
 CORS_MAX_AGE_SECONDS = 86400
 
-# `storycast validate-feed` (pipeline/validate_feed.py): fetching feeds and artwork.
+# `storycast validate-feed` (pipeline/feed/validate.py): fetching feeds and artwork.
 FEED_FETCH_TIMEOUT = 20.0  # seconds to connect and between reads
 FEED_FETCH_MAX_BYTES = 20 * 1024 * 1024  # a feed (or artwork) larger than this is not read
 FEED_FETCH_USER_AGENT = "storycast-validate-feed"
@@ -120,7 +120,7 @@ FEED_FETCH_USER_AGENT = "storycast-validate-feed"
 FEED_FETCH_TIME_LIMIT = 60.0  # seconds for one fetch, redirects included
 VALIDATE_FEED_TIME_LIMIT = 120.0  # seconds for the whole `storycast validate-feed` command
 
-# `storycast preview` (pipeline/preview.py): a local server, but bounded against any client.
+# `storycast preview` (pipeline/store/preview.py): a local server, but bounded against any client.
 PREVIEW_IDLE_TIMEOUT = 5.0  # seconds a connection may go without a byte either way
 PREVIEW_REQUEST_TIMEOUT = 10.0  # seconds for a request's line and headers to arrive in full
 PREVIEW_MAX_HEAD_BYTES = 96 * 1024  # request line and headers together (the line alone: 64 KiB)
@@ -131,13 +131,13 @@ PREVIEW_MAX_CONNECTIONS = 32  # at once; more are answered 503 with Retry-After 
 # episodes are removed at once.)
 RETIRE_SECONDS = 7 * 24 * 3600
 
-# Every ffmpeg/ffprobe run has a time limit (pipeline.runner): this one for quick steps
+# Every ffmpeg/ffprobe run has a time limit (pipeline.media.runner): this one for quick steps
 # (probing, measuring a short file); steps that scale with the media add
 # TOOL_SECONDS_PER_MEDIA_SECOND for each second they process.
 TOOL_TIMEOUT = 600.0
 TOOL_SECONDS_PER_MEDIA_SECOND = 4.0
 
-# The publishing lease in an S3 bucket (pipeline.locks): it expires this long after its
+# The publishing lease in an S3 bucket (pipeline.store.locks): it expires this long after its
 # holder last renewed it (renewed every quarter of it), so a killed run blocks its show
 # for at most this long.
 S3_LOCK_SECONDS = 600.0

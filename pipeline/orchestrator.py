@@ -19,41 +19,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import analyse as analyse_mod
-from . import (
-    approval,
-    audit,
-    auditlog,
-    corrections,
-    defaults,
-    edit,
-    edl,
-    images,
-    ledger,
-    outgoing,
-    people,
-    publish,
-    redact,
-    scrub,
-    takedown,
-    video,
-)
-from . import captions as captions_mod
-from .audit import AuditReport
-from .cache import Cache
-from .errors import InputError, Problem, StorycastError
-from .locks import FileLease, Lease, acquire
-from .people import Withdrawal
-from .probe import probe as probe_recording
-from .probe import sha256_file
-from .records import EpisodeJob, Output, Person, Show
-from .render import render as render_timeline
-from .showfile import find_episode_folders, load_episode, load_show
-from .store import ObjectStore, open_private_store, open_store, storage_problems
-from .tag import image_mime, tag_mp3, written_frames
-from .transcribe import Engine, get_engine, language_warnings
-from .transcribe import transcribe as transcribe_recording
-from .yamlfile import Problems
+from pipeline import defaults, edl
+from pipeline.cache import Cache
+from pipeline.edl import check as edit
+from pipeline.edl import redact
+from pipeline.errors import InputError, Problem, StorycastError
+from pipeline.media import images, scrub
+from pipeline.media import loudness as analyse_mod
+from pipeline.media.probe import probe as probe_recording
+from pipeline.media.probe import sha256_file
+from pipeline.media.tag import image_mime, tag_mp3, written_frames
+from pipeline.project import approval, auditlog, corrections, ledger, people
+from pipeline.project.people import Withdrawal
+from pipeline.project.showfile import find_episode_folders, load_episode, load_show
+from pipeline.project.yamlfile import Problems
+from pipeline.publish import apply as publish
+from pipeline.publish import audit, outgoing, takedown
+from pipeline.publish.audit import AuditReport
+from pipeline.records import EpisodeJob, Output, Person, Show
+from pipeline.render import captions as captions_mod
+from pipeline.render import video
+from pipeline.render.audio import render as render_timeline
+from pipeline.store import ObjectStore, open_private_store, open_store, storage_problems
+from pipeline.store.locks import FileLease, Lease, acquire
+from pipeline.transcribe import Engine, get_engine, language_warnings
+from pipeline.transcribe import transcribe as transcribe_recording
 
 
 @dataclass

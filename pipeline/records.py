@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import Problem
+from pipeline.errors import Problem
 
 
 @dataclass(frozen=True)

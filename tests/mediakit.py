@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from pipeline import audit
+from pipeline.publish import audit
 
 ROOT = Path(__file__).resolve().parent.parent
 

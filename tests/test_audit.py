@@ -18,9 +18,9 @@ import pytest
 from mutagen.id3 import ID3, TXXX
 from PIL import Image
 
-from pipeline import people
-from pipeline.audit import CHECKS as AUDIT_CHECKS
 from pipeline.orchestrator import publish_show
+from pipeline.project import people
+from pipeline.publish.audit import CHECKS as AUDIT_CHECKS
 
 from conftest import Run, copy_with_caches, storycast
 from seaweed import PUBLIC, Seaweed, cli, configure, s3_client, s3_env

@@ -147,7 +147,7 @@ def redacted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, dict[str, f
     phone_m4a(wav, folder / "recordings" / "talk.m4a", gain_db=-6)
     wav.unlink()
     from pipeline.cache import Cache
-    from pipeline.probe import probe
+    from pipeline.media.probe import probe
     from pipeline.transcribe import get_engine, transcribe
 
     cache = Cache(root / ".storycast" / "cache")

@@ -12,7 +12,8 @@ import pytest
 import webvtt
 
 from pipeline import defaults
-from pipeline.captions import (
+from pipeline.records import Chapter, Clip, Cue, Redaction, Timeline, Transcript, Word
+from pipeline.render.captions import (
     EpisodeWord,
     build_cues,
     map_words,
@@ -27,7 +28,6 @@ from pipeline.captions import (
     to_webvtt,
     wrap,
 )
-from pipeline.records import Chapter, Clip, Cue, Redaction, Timeline, Transcript, Word
 
 EPS = 1e-9
 
@@ -679,7 +679,7 @@ def test_hostile_names_replacements_titles_corrections_and_words_in_every_format
     tmp_path: Path,
 ) -> None:
     """Everything that reaches the writers from contributors' files and the speech model."""
-    from pipeline import corrections
+    from pipeline.project import corrections
 
     a = transcript(*spaced("Hi Jordon, this is --> <i>not</i> &amp; a tag."))
     b_words = ["\x1b[2Jclear", "emoji", "🌈👩🏽‍🎤", "line\u2028break", 'quote"s', "and", "secret"]

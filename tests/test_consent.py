@@ -10,7 +10,7 @@ import podcastparser
 import pytest
 from lxml import etree
 
-from pipeline.feed import PODCAST_NS
+from pipeline.feed.build import PODCAST_NS
 
 from conftest import Run, copy_example, copy_with_caches, storycast
 

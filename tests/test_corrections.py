@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.corrections import apply, load_corrections
 from pipeline.errors import InputError
+from pipeline.project.corrections import apply, load_corrections
 from pipeline.records import Transcript, Word
 
 

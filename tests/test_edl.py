@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from pipeline import edl
-from pipeline.edit import resolve_source
+from pipeline.edl.check import resolve_source
 from pipeline.errors import InputError
+from pipeline.project.yamlfile import parse_time
 from pipeline.records import Timeline
-from pipeline.yamlfile import parse_time
 
 
 def _read(tmp_path: Path, text: str) -> Timeline:
@@ -166,7 +166,7 @@ def test_artwork_podcast_apps_would_refuse(
 ) -> None:
     from PIL import Image
 
-    from pipeline.showfile import artwork_problems
+    from pipeline.project.showfile import artwork_problems
 
     path = tmp_path / name
     Image.new(mode, size).save(path, fmt)

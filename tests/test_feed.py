@@ -19,7 +19,7 @@ import pytest
 from lxml import etree
 
 from pipeline.errors import InputError, StorycastError
-from pipeline.feed import PODCAST_NS, build_feed, episode_guid, podcast_guid
+from pipeline.feed.build import PODCAST_NS, build_feed, episode_guid, podcast_guid
 from pipeline.records import Episode, FeedEntry, PublishedFile, Show
 
 NS = {

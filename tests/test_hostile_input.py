@@ -20,11 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import corrections, defaults, edit, edl, probe, runner, showfile
+from pipeline import defaults, edl
+from pipeline.edl import check as edit
 from pipeline.errors import InputError, MediaError, StorycastError, ToolError
+from pipeline.media import probe, runner
+from pipeline.project import corrections, showfile
+from pipeline.project.yamlfile import Problems, load
 from pipeline.records import Clip, Timeline
 from pipeline.transcribe.audio import stream_16k
-from pipeline.yamlfile import Problems, load
 
 from conftest import ROOT
 from mediakit import phone_mp4, tone

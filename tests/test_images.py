@@ -15,8 +15,8 @@ from mutagen.id3 import ID3
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageOps, ImageStat, PngImagePlugin
 
 from pipeline.errors import MediaError
-from pipeline.images import clean_image
-from pipeline.scrub import assert_clean, find_traces
+from pipeline.media.images import clean_image
+from pipeline.media.scrub import assert_clean, find_traces
 
 from conftest import Run, copy_with_caches, storycast
 from mediakit import exif_traces

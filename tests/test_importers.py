@@ -11,7 +11,7 @@ import opentimelineio as otio
 import pytest
 
 from pipeline import edl
-from pipeline.edit import time_problems
+from pipeline.edl.check import time_problems
 from pipeline.errors import InputError
 from pipeline.records import Episode, Recording, Reel, Timeline
 

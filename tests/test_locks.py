@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.locks import LockedError
 from pipeline.store.local import LocalStore
+from pipeline.store.locks import LockedError
 from pipeline.store.s3 import S3Store
 
 import seaweed as sw
@@ -57,7 +57,7 @@ def test_a_second_publish_stops_while_the_folder_is_locked(project: Path) -> Non
 
 
 def test_a_second_publish_in_the_same_project_says_who_runs(project: Path) -> None:
-    from pipeline.locks import FileLease
+    from pipeline.store.locks import FileLease
 
     lease = FileLease(project / ".storycast" / "locks" / f"{SHOW}.lock", "x", "y")
     try:

@@ -20,8 +20,8 @@ from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from pipeline import logsafe
-from pipeline.logsafe import MASK, CredentialFilter
+from pipeline.cli import logsafe
+from pipeline.cli.logsafe import MASK, CredentialFilter
 
 import seaweed as sw
 from seaweed import ACCESS, PUBLIC, SECRET, Seaweed, s3_env

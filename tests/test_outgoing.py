@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import outgoing, people
 from pipeline.orchestrator import RunReport, publish_show
+from pipeline.project import people
+from pipeline.publish import outgoing
 from pipeline.records import Person
 
 from conftest import Run, copy_with_caches

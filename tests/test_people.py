@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.errors import Problem
-from pipeline.people import load_people
+from pipeline.project.people import load_people
 from pipeline.records import Person
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.preview import (
+from pipeline.store.preview import (
     ByteRange,
     Limits,
     PreviewServer,

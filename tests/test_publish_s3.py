@@ -20,14 +20,15 @@ from typing import Any
 import podcastparser
 import pytest
 
-from pipeline import orchestrator, publish
+from pipeline import orchestrator
 from pipeline.cache import Cache
-from pipeline.probe import probe
+from pipeline.media.probe import probe
+from pipeline.project.showfile import load_show
+from pipeline.project.yamlfile import Problems
+from pipeline.publish import apply as publish
 from pipeline.records import EpisodeJob
-from pipeline.showfile import load_show
 from pipeline.store import local as local_store
 from pipeline.store import open_private_store, open_store
-from pipeline.yamlfile import Problems
 
 import seaweed as sw
 from conftest import Run
@@ -137,7 +138,7 @@ def test_republishing_with_nothing_changed_makes_no_put(
     seconds = time.monotonic() - started
     assert run.returncode == 0, run.stdout + run.stderr
     assert "feed unchanged" in run.stderr
-    # the publishing lease: looked for, taken, read back on release, deleted (pipeline.locks)
+    # the publishing lease: looked for, taken, read back on release, deleted (pipeline.store.locks)
     lease = [line for line in proxy.log if "/locks/" in line]
     assert lease == [
         "GET /pub/show/locks/riverside-voices.json",

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from pipeline import defaults
-from pipeline.analyse import analyse
 from pipeline.cache import Cache
-from pipeline.probe import probe
+from pipeline.media.loudness import analyse
+from pipeline.media.probe import probe
 from pipeline.records import Clip, Loudness, Timeline
-from pipeline.render import ClipSound, final_gain, render, render_stems
+from pipeline.render.audio import ClipSound, final_gain, render, render_stems
 
 from conftest import decoded_duration, ebur128
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import MediaError
-from pipeline.scrub import assert_clean, find_traces, source_values, strip_file
+from pipeline.media.scrub import assert_clean, find_traces, source_values, strip_file
 
 from mediakit import PHONE_TAGS, phone_m4a, tone
 
@@ -203,8 +203,8 @@ OURS_TOO = {"genre": "Podcast", "title": SHOW, "album": "Podcast", "artist": "Yo
 
 def _episode_mp3(src: Path, out: Path, artwork: Path) -> list[bytes]:
     """``src`` rendered and tagged as the render and tag stages do it; the frames written."""
-    from pipeline.render import ENCODE_ARGS
-    from pipeline.tag import tag_mp3
+    from pipeline.media.tag import tag_mp3
+    from pipeline.render.audio import ENCODE_ARGS
 
     ff("-i", src, "-t", "1", *ENCODE_ARGS, out)
     return tag_mp3(

@@ -16,8 +16,8 @@ from mutagen.id3 import ID3, TXXX
 from PIL import Image
 
 from pipeline.errors import InputError
+from pipeline.media.tag import tag_mp3
 from pipeline.records import Chapter
-from pipeline.tag import tag_mp3
 
 DURATION = 3.0
 LEAKS = [b"secret", b"PhoneMaker", b"+51.5", b"Lavf", b"Pixel"]
@@ -232,7 +232,7 @@ def test_stacked_id3v2_tags_are_all_removed(tmp_path: Path) -> None:
 def test_written_frames_are_exactly_the_frames_in_the_file(tmp_path: Path) -> None:
     """The scrub compares an episode's tag with ``written_frames``, rebuilt from the same
     values without the MP3: they must be the file's frames, byte for byte, in order."""
-    from pipeline.tag import written_frames
+    from pipeline.media.tag import written_frames
 
     mp3 = make_mp3(tmp_path / "out.mp3")
     art = make_image(tmp_path / "cover.jpg", "JPEG")

@@ -20,9 +20,9 @@ from pathlib import Path
 import podcastparser
 import pytest
 
-from pipeline import people
 from pipeline.errors import Problem, StoreError
 from pipeline.orchestrator import RunReport, publish_show
+from pipeline.project import people
 from pipeline.store.local import LocalStore
 
 from conftest import Run, copy_with_caches, storycast

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.captions import episode_cues, to_text, to_webvtt
-from pipeline.probe import probe
+from pipeline.media.probe import probe
 from pipeline.records import Clip, Timeline, Transcript, Word
+from pipeline.render.captions import episode_cues, to_text, to_webvtt
 from pipeline.transcribe import get_engine, language_warnings, transcribe
 from pipeline.transcribe.audio import SAMPLE_RATE, Windower, decode_16k, merge_words, stream_16k
 from pipeline.transcribe.faster_whisper import FasterWhisper
@@ -219,7 +219,7 @@ def test_model_resolution_offline_and_by_name(tmp_path: Path) -> None:
 def test_transcribe_command_prints_captions(
     media: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from pipeline.transcribe_cli import add_parser
+    from pipeline.cli.transcribe import add_parser
 
     wav = speech("Thank you all for listening.", media / "thanks.wav")
     parser = argparse.ArgumentParser()

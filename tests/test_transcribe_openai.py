@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ToolError
-from pipeline.probe import probe
+from pipeline.media.probe import probe
 from pipeline.records import Transcript, Word
 from pipeline.transcribe import get_engine, transcribe
 from pipeline.transcribe.convert import convert

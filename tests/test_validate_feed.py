@@ -30,8 +30,8 @@ import podcastparser
 import pytest
 from PIL import Image
 
-from pipeline.feed import podcast_guid
-from pipeline.validate_feed import (
+from pipeline.feed.build import podcast_guid
+from pipeline.feed.validate import (
     APPLE_CATEGORIES,
     RULES,
     FeedReadError,

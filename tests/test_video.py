@@ -18,12 +18,12 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from pipeline import defaults
-from pipeline.analyse import analyse, recording_gain
 from pipeline.errors import MediaError
-from pipeline.probe import probe
+from pipeline.media.loudness import analyse, recording_gain
+from pipeline.media.probe import probe
+from pipeline.media.scrub import find_traces, source_values
 from pipeline.records import Clip, Redaction, Timeline
-from pipeline.scrub import find_traces, source_values
-from pipeline.video import (
+from pipeline.render.video import (
     Canvas,
     VideoInfo,
     VideoResult,
@@ -596,7 +596,7 @@ def test_many_clips_render_in_groups_in_order_on_the_frame_grid(
 def test_burned_captions_draw_what_was_written_and_nothing_else() -> None:
     """libass and ffmpeg's WebVTT reader read markup in captions: a name or word holding
     `&`, `<`, `{\\an8}` or `\\N` must be drawn as written, never obeyed."""
-    from pipeline.video import burnable_vtt
+    from pipeline.render.video import burnable_vtt
 
     vtt = (
         "WEBVTT\n\n1\n00:00:00.000 --> 00:00:02.000\n"

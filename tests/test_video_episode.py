@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from pipeline.feed import PODCAST_NS
-from pipeline.scrub import find_traces
+from pipeline.feed.build import PODCAST_NS
+from pipeline.media.scrub import find_traces
 
 from conftest import ROOT, Run, storycast
 from mediakit import EXIF_SECRETS, exif_phone_tags, exif_traces, phone_mp4, say

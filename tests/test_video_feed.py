@@ -20,17 +20,11 @@ import podcastparser
 import pytest
 from lxml import etree
 
-from pipeline.feed import (
-    PODCAST_NS,
-    build_feed,
-    episode_guid,
-    podcast_guid,
-    video_feed_guid,
-)
+from pipeline.feed.build import PODCAST_NS, build_feed, episode_guid, podcast_guid, video_feed_guid
+from pipeline.feed.validate import errors, validate
+from pipeline.project.showfile import load_show
+from pipeline.project.yamlfile import Problems
 from pipeline.records import FeedEntry, PublishedFile, Show
-from pipeline.showfile import load_show
-from pipeline.validate_feed import errors, validate
-from pipeline.yamlfile import Problems
 
 from conftest import ROOT, Run, storycast
 from mediakit import phone_mp4, say

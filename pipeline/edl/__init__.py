@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import InputError, Problem
-from ..records import Episode, Timeline
-from . import audacity, cmx, otio_file, yaml_edl
+from pipeline.edl import audacity, cmx, otio_file, yaml_edl
+from pipeline.errors import InputError, Problem
+from pipeline.records import Episode, Timeline
 
 Importer = Callable[[Path, Episode | None], Timeline]
 

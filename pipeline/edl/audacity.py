@@ -47,11 +47,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import defaults
-from ..errors import InputError, Problem
-from ..records import Chapter, Clip, Episode, Timeline
-from ..yamlfile import Problems
-from .common import lookup, read_source, reels_hint
+from pipeline import defaults
+from pipeline.edl.common import lookup, read_source, reels_hint
+from pipeline.errors import InputError, Problem
+from pipeline.project.yamlfile import Problems
+from pipeline.records import Chapter, Clip, Episode, Timeline
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
 EXAMPLE_LINE = "`12.5<tab>30.25<tab>interview.m4a`"

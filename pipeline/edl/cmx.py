@@ -58,17 +58,11 @@ from pathlib import Path
 
 import opentimelineio as otio
 
-from .. import defaults
-from ..errors import InputError, Problem
-from ..records import Chapter, Clip, Episode, Reel, Timeline
-from ..yamlfile import Problems
-from .common import (
-    file_name,
-    is_file_name,
-    lookup,
-    read_source,
-    reels_hint,
-)
+from pipeline import defaults
+from pipeline.edl.common import file_name, is_file_name, lookup, read_source, reels_hint
+from pipeline.errors import InputError, Problem
+from pipeline.project.yamlfile import Problems
+from pipeline.records import Chapter, Clip, Episode, Reel, Timeline
 
 DEFAULT_RATE = "25"
 DROP_FRAME_RATE = "29.97"

@@ -19,9 +19,9 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from ..errors import InputError, Problem
-from ..records import Episode, Reel
-from ..yamlfile import Problems, read_bytes
+from pipeline.errors import InputError, Problem
+from pipeline.project.yamlfile import Problems, read_bytes
+from pipeline.records import Episode, Reel
 
 # A name ending in a short extension is a file name, not a reel or clip name.
 _FILE_LIKE = re.compile(r"\.[A-Za-z0-9]{2,5}$")

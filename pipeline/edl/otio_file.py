@@ -38,17 +38,11 @@ from typing import Any
 import opentimelineio as otio
 import yaml
 
-from .. import defaults
-from ..errors import InputError, Problem
-from ..records import Chapter, Clip, Episode, Reel, Timeline
-from ..yamlfile import Problems
-from .common import (
-    file_name,
-    is_file_name,
-    lookup,
-    read_source,
-    reels_hint,
-)
+from pipeline import defaults
+from pipeline.edl.common import file_name, is_file_name, lookup, read_source, reels_hint
+from pipeline.errors import InputError, Problem
+from pipeline.project.yamlfile import Problems
+from pipeline.records import Chapter, Clip, Episode, Reel, Timeline
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CLIP = re.compile(r'"OTIO_SCHEMA"\s*:\s*"Clip\.')

@@ -28,8 +28,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ..records import Chapter, Clip, Episode, Redaction, Soundbite, Timeline
-from ..yamlfile import Node, Problems, load, read_bytes
+from pipeline.project.yamlfile import Node, Problems, load, read_bytes
+from pipeline.records import Chapter, Clip, Episode, Redaction, Soundbite, Timeline
 
 TOP_FIELDS = {"clips", "chapters", "redactions", "soundbite", "notes"}
 SOUNDBITE_FIELDS = {"at", "duration", "title"}

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import InputError, Problem, StoreError
-from ..locks import Lease
-from ..records import StorageTarget
+from pipeline.errors import InputError, Problem, StoreError
+from pipeline.records import StorageTarget
+from pipeline.store.locks import Lease
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")
 
@@ -180,7 +180,7 @@ def _open(
     field: str,
 ) -> ObjectStore:
     if target.startswith("local:"):
-        from .local import LocalStore
+        from pipeline.store.local import LocalStore
 
         folder = Path(target[len("local:") :])
         if not folder.is_absolute():
@@ -197,7 +197,7 @@ def _open(
                     field=field,
                 )
             )
-        from .s3 import S3Store
+        from pipeline.store.s3 import S3Store
 
         return S3Store(
             bucket,

@@ -12,10 +12,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..cache import write_atomic
-from ..errors import Problem, StoreError
-from ..locks import FileLease, Lease
-from . import ObjectInfo, check_key
+from pipeline.cache import write_atomic
+from pipeline.errors import Problem, StoreError
+from pipeline.store import ObjectInfo, check_key
+from pipeline.store.locks import FileLease, Lease
 
 
 class LocalStore:

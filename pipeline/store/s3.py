@@ -32,10 +32,10 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from s3transfer.utils import ChunksizeAdjuster
 
-from .. import defaults
-from ..errors import Problem, StoreError
-from ..locks import Lease, holder, locked_error, machine_id, process_alive
-from . import ObjectInfo, check_key, normal_prefix
+from pipeline import defaults
+from pipeline.errors import Problem, StoreError
+from pipeline.store import ObjectInfo, check_key, normal_prefix
+from pipeline.store.locks import Lease, holder, locked_error, machine_id, process_alive
 
 T = TypeVar("T")
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 import hashlib
 from typing import Protocol
 
-from .. import defaults
-from ..cache import Cache
-from ..records import Recording, Transcript
+from pipeline import defaults
+from pipeline.cache import Cache
+from pipeline.records import Recording, Transcript
 
 SETTINGS_VERSION = 5  # bump when decoding options change what comes out
 
@@ -36,11 +36,11 @@ class Engine(Protocol):
 
 def get_engine(name: str, model: str, language: str) -> Engine:
     if name == "faster-whisper":
-        from .faster_whisper import FasterWhisper
+        from pipeline.transcribe.faster_whisper import FasterWhisper
 
         return FasterWhisper(model, language)
     if name == "openai-whisper":
-        from .openai_whisper import OpenAIWhisper
+        from pipeline.transcribe.openai_whisper import OpenAIWhisper
 
         return OpenAIWhisper(model, language)
     raise ValueError(f"unknown transcription engine {name!r}; known: {', '.join(ENGINES)}")

@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import defaults
-from ..errors import Problem, ToolError
-from ..records import Word
-from ..runner import source_input, stderr_tail, stopped_after
+from pipeline import defaults
+from pipeline.errors import Problem, ToolError
+from pipeline.media.runner import source_input, stderr_tail, stopped_after
+from pipeline.records import Word
 
 log = logging.getLogger("storycast.run")
 

@@ -29,7 +29,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from ..errors import Problem, ToolError
+from pipeline.errors import Problem, ToolError
 
 # CTranslate2's DataType enum, as numpy types (bfloat16 is widened by hand).
 _DTYPES: dict[int, str] = {0: "<f4", 1: "<i1", 2: "<i2", 3: "<i4", 4: "<f2", 5: "bf16"}

@@ -16,11 +16,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .. import defaults
-from ..errors import Problem, ToolError
-from ..records import Recording, Transcript, Word
-from ..runner import media_timeout
-from .audio import (
+from pipeline import defaults
+from pipeline.errors import Problem, ToolError
+from pipeline.media.runner import media_timeout
+from pipeline.records import Recording, Transcript, Word
+from pipeline.transcribe.audio import (
     SAMPLE_RATE,
     Samples,
     Windower,
@@ -30,7 +30,7 @@ from .audio import (
     repetitive,
     stream_16k,
 )
-from .models import resolve_ct2
+from pipeline.transcribe.models import resolve_ct2
 
 # Decoding options shared by every window (part of the cache key via SETTINGS_VERSION).
 OPTIONS: dict[str, Any] = {

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .. import defaults
+from pipeline import defaults
 
 CONVERT_VERSION = 1  # bump when ``convert`` writes something different
 
@@ -147,7 +147,7 @@ def _converted_pt(model: str) -> Path | None:
     spec = CT2_PACKAGES.get(model)
     if spec is None or _package_dirs(spec) is None:
         return None
-    from .convert import convert
+    from pipeline.transcribe.convert import convert
 
     folder = Path(resolve_ct2(model).location)
     ident = hashlib.sha256(

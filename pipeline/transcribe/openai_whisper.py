@@ -20,12 +20,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import Problem, ToolError
-from ..records import Recording, Transcript, Word
-from ..runner import media_timeout
-from .audio import SAMPLE_RATE, Samples, Windower, collapse_loops, merge_words, stream_16k
-from .faster_whisper import keep_word
-from .models import model_home, resolve_pt
+from pipeline.errors import Problem, ToolError
+from pipeline.media.runner import media_timeout
+from pipeline.records import Recording, Transcript, Word
+from pipeline.transcribe.audio import (
+    SAMPLE_RATE,
+    Samples,
+    Windower,
+    collapse_loops,
+    merge_words,
+    stream_16k,
+)
+from pipeline.transcribe.faster_whisper import keep_word
+from pipeline.transcribe.models import model_home, resolve_pt
 
 OPTIONS: dict[str, Any] = {
     "word_timestamps": True,

@@ -1,0 +1,114 @@
+"""The one way storycast runs an external program (ffmpeg, ffprobe).
+
+Every command is logged as a copy-pasteable line, and a failure becomes a
+``ToolError`` carrying the tail of stderr instead of a bare CalledProcessError.
+Every run has a time limit, so one hung ffmpeg cannot stall the whole batch.
+
+``source_input`` is the one way a contributor's file is opened by ffmpeg or
+ffprobe: only the containers phones and editors write are read
+(``SOURCE_DEMUXERS``), and only from the local file itself
+(``-protocol_whitelist file``). A "recording" that is really a playlist, a
+concat list, an image sequence, a URL or a device is refused when it is probed,
+so no audio from elsewhere on the machine can reach an episode.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline import defaults
+from pipeline.errors import Problem, ToolError
+
+log = logging.getLogger("storycast.run")
+
+STDERR_TAIL_LINES = 12
+
+# ffmpeg demuxers for what phones and editing programs write: MP4/M4A/MOV/3GP ("mov"),
+# MP3, WAV, FLAC, Ogg/Opus, WebM/MKV ("matroska"), AMR (3GPP and raw) and ADTS AAC.
+# Never hls, concat, image2, lavfi, or any device or network demuxer.
+SOURCE_DEMUXERS = ("mov", "mp3", "wav", "flac", "ogg", "matroska", "amr", "amrnb", "amrwb", "aac")
+
+
+def source_input(path: Path) -> list[str]:
+    """ffmpeg/ffprobe input options that open ``path`` as a contributor's recording, and
+    nothing else: put ``-ss``/``-t`` before them as usual."""
+    return [
+        "-protocol_whitelist", "file",
+        "-format_whitelist", ",".join(SOURCE_DEMUXERS),
+        "-i", "file:" + str(Path(path).absolute()),
+    ]  # fmt: skip
+
+
+def media_timeout(seconds: float | None) -> float:
+    """The time limit for a run that processes ``seconds`` of media: the default for quick
+    steps, and ``defaults.TOOL_SECONDS_PER_MEDIA_SECOND`` for each second when that is
+    more (a 25-minute 1080p render runs at about 1.3 s a second on 2 cores)."""
+    scaled = defaults.TOOL_SECONDS_PER_MEDIA_SECOND * max(0.0, seconds or 0.0)
+    return max(defaults.TOOL_TIMEOUT, scaled)
+
+
+def stopped_after(what: str, limit: float, args: Sequence[str], path: Path | None) -> ToolError:
+    """The error for a program stopped at its time limit."""
+    shown = f"{limit:.0f}" if limit >= 10 else f"{limit:.1f}"
+    return ToolError(
+        Problem(
+            path,
+            f"{what} did not finish within {shown} s, so {args[0]} was stopped.",
+            "If the file is very long, check it plays; otherwise report this with the "
+            f"command: {shlex.join(args)}",
+        )
+    )
+
+
+def stderr_tail(stderr: str, lines: int = STDERR_TAIL_LINES) -> str:
+    kept = [line for line in stderr.strip().splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])
+
+
+def run(
+    cmd: Sequence[str | Path],
+    *,
+    what: str,
+    path: Path | None = None,
+    check: bool = True,
+    text: bool = True,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[Any]:
+    """Run ``cmd``; return its output. ``what`` names the step for the error message.
+
+    ``timeout`` (seconds; ``defaults.TOOL_TIMEOUT`` when None) bounds the run: past it the
+    program is killed and a ToolError says so. Long steps pass ``media_timeout`` of the
+    seconds of media they process.
+    """
+    args = [str(c) for c in cmd]
+    log.debug("run: %s", shlex.join(args))
+    limit = defaults.TOOL_TIMEOUT if timeout is None else timeout
+    try:
+        raw = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL, timeout=limit)
+    except subprocess.TimeoutExpired as exc:
+        raise stopped_after(what, limit, args, path) from exc
+    except FileNotFoundError as exc:
+        raise ToolError(
+            Problem(
+                path,
+                f"{args[0]} is not installed, so {what} cannot run.",
+                "Run `make publish` (it installs ffmpeg) or install it with your package manager.",
+            )
+        ) from exc
+    stderr = raw.stderr.decode("utf-8", "replace")
+    stdout: str | bytes = raw.stdout.decode("utf-8", "replace") if text else raw.stdout
+    proc = subprocess.CompletedProcess(args, raw.returncode, stdout, stderr)
+    if check and proc.returncode != 0:
+        raise ToolError(
+            Problem(
+                path,
+                f"{what} failed ({args[0]} exit {proc.returncode}): {stderr_tail(stderr)}",
+                f"The command was: {shlex.join(args)}",
+            )
+        )
+    return proc

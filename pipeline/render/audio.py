@@ -1,0 +1,307 @@
+"""render: streamed ffmpeg filter graphs per episode, exactly as the Timeline says.
+
+Each clip is its own input, seeked to its in point and trimmed to its exact
+sample length, so ffmpeg never holds a whole recording and nothing is added,
+dropped, reordered or stretched. Per clip: resample to the working format, a
+gain for its recording (so quiet and loud phones sound alike), the clip's own
+fades. The clips are rendered a few per ffmpeg run (``AUDIO_CLIPS_PER_RUN``)
+into lossless 32-bit float parts ("stems"): every open input holds its file's
+whole index (about 5 MB for an hour of AAC), so one run over a hundred clips of
+a long interview would need half a gigabyte. The parts are read back in order
+through the concat demuxer, then a look-ahead limiter (its delay compensated,
+so nothing moves) keeps sample peaks under a ceiling. Each clip is decoded
+once, not once per loudness pass.
+
+Loudness is normalised in two passes, strictly linearly: pass 1 measures the
+mix (EBU R128 integrated loudness and true peak); pass 2 applies one gain to
+reach -16 LUFS, capped so the true peak stays under -1 dBTP, and encodes the
+MP3. A third, cheap pass measures the MP3 itself, so the figure reported is what
+listeners get. (ffmpeg's loudnorm does the same job but resamples to 192 kHz in
+both passes, about six times slower, and may silently switch to dynamic
+compression; a plain gain never does.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from pipeline import defaults
+from pipeline.cache import Cache
+from pipeline.errors import Problem, ToolError
+from pipeline.media.loudness import MEASURE_FILTER, measure, recording_gain
+from pipeline.media.runner import media_timeout, run, source_input
+from pipeline.records import Clip, Loudness, Recording, Timeline
+
+RENDER_VERSION = 4  # bump when the graph changes what comes out
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    path: Path
+    key: str
+    note: str  # why loudness differs from the target, if it does
+    loudness: Loudness  # of the MP3 itself, measured after encoding
+
+
+def render_key(
+    timeline: Timeline, recordings: dict[str, Recording], gains: dict[str, float]
+) -> str:
+    """Hash of everything that decides the rendered bytes."""
+    spec = {
+        "version": RENDER_VERSION,
+        "clips": [
+            [
+                [(r.start, r.end, r.mode) for r in timeline.redactions if r.source == c.source],
+                recordings[c.source].sha256,
+                c.src_in,
+                c.src_out,
+                c.fade_in,
+                c.fade_out,
+                round(gains[c.source], 3),
+            ]
+            for c in timeline.clips
+        ],
+        "target": [
+            defaults.LOUDNESS_TOLERANCE,
+            defaults.TARGET_LUFS,
+            defaults.TARGET_TRUE_PEAK,
+            defaults.CODEC_PEAK_MARGIN,
+            defaults.PRE_LIMIT_DBFS,
+        ],
+        "output": [defaults.OUTPUT_SAMPLE_RATE, defaults.OUTPUT_CHANNELS, defaults.MP3_BITRATE],
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+BLEEP_HZ = 1000
+BLEEP_LEVEL = 0.1  # -20 dBFS: clearly a bleep, never louder than speech
+
+
+def redaction_filters(timeline: Timeline, clip: Clip) -> list[str]:
+    """Per-sample replacement of redacted ranges inside one clip (clip-local time).
+
+    ``enable`` switches the filter on only around the range (per frame, cheap);
+    the expression then decides per sample, so the edges are exact.
+    """
+    filters: list[str] = []
+    for r in timeline.redactions:
+        if r.source != clip.source:
+            continue
+        lo, hi = max(r.start, clip.src_in), min(r.end, clip.src_out)
+        if hi <= lo:
+            continue
+        a, b = lo - clip.src_in, hi - clip.src_in
+        inside = f"{BLEEP_LEVEL}*sin(2*PI*{BLEEP_HZ}*t)" if r.mode == "bleep" else "0"
+        # Single quotes protect the commas at the filtergraph level.
+        exprs = "|".join(f"if(between(t,{a:.6f},{b:.6f}),{inside},val({ch}))" for ch in range(2))
+        filters.append(
+            f"aeval=exprs='{exprs}':c=same"
+            f":enable='between(t,{max(0.0, a - 0.1):.6f},{b + 0.1:.6f})'"
+        )
+    return filters
+
+
+@dataclass(frozen=True)
+class ClipSound:
+    """One clip's sound: ffmpeg input options (ending in ``-i FILE``) and the filters
+    that take the input's first audio stream to the clip's exact samples, and how many
+    seconds that is (for the run's time limit)."""
+
+    inputs: list[str]
+    chain: list[str]
+    seconds: float = 0.0
+
+
+def clip_sounds(
+    timeline: Timeline, recordings: dict[str, Recording], gains: dict[str, float]
+) -> list[ClipSound]:
+    sounds: list[ClipSound] = []
+    for clip in timeline.clips:
+        chain = [
+            f"aresample={defaults.WORK_SAMPLE_RATE}",
+            "aformat=sample_fmts=fltp:channel_layouts=stereo",
+            f"atrim=end_sample={round(clip.duration * defaults.WORK_SAMPLE_RATE)}",
+            "asetpts=N/SR/TB",
+            f"volume={gains[clip.source]:.3f}dB:precision=float",
+        ]
+        chain += redaction_filters(timeline, clip)
+        if clip.fade_in > 0:
+            chain.append(f"afade=t=in:st=0:d={clip.fade_in:.6f}")
+        if clip.fade_out > 0:
+            chain.append(
+                f"afade=t=out:st={clip.duration - clip.fade_out:.6f}:d={clip.fade_out:.6f}"
+            )
+        # Input seek lands on the packet before `in` and decodes forward to it exactly;
+        # the -t margin lets atrim cut the exact sample length.
+        inputs = ["-ss", f"{clip.src_in:.6f}", "-t", f"{clip.duration + 0.5:.6f}",
+                  *source_input(recordings[clip.source].path)]  # fmt: skip
+        sounds.append(ClipSound(inputs, chain, clip.duration))
+    return sounds
+
+
+def render_stems(
+    sounds: Sequence[ClipSound], work: Path, where: Path | None
+) -> tuple[list[str], str]:
+    """Render ``sounds`` in order, ``AUDIO_CLIPS_PER_RUN`` clips per ffmpeg run, to float
+    PCM parts in ``work``. Returns the ffmpeg input options that read them back as one
+    stream (follow it with ``asetpts=N/SR/TB`` to number its samples without a gap), and
+    what ffmpeg said while decoding (damaged packets are reported there)."""
+    size = max(1, defaults.AUDIO_CLIPS_PER_RUN)
+    runs = (len(sounds) + size - 1) // size
+    parts: list[Path] = []
+    said = ""
+    for k in range(runs):
+        group = sounds[k * size : (k + 1) * size]
+        inputs: list[str] = []
+        chains: list[str] = []
+        for i, sound in enumerate(group):
+            inputs += sound.inputs
+            chains.append(f"[{i}:a:0]" + ",".join(sound.chain) + f"[c{i}]")
+        labels = "".join(f"[c{i}]" for i in range(len(group)))
+        graph = ";".join(chains) + f";{labels}concat=n={len(group)}:v=0:a=1[out]"
+        part = work / f"sound-{k:05d}.nut"
+        proc = run(
+            ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", *inputs,
+             "-filter_complex", graph, "-map", "[out]", "-c:a", "pcm_f32le", "-f", "nut", part],
+            what=f"rendering (sound, part {k + 1} of {runs})",
+            path=where,
+            timeout=media_timeout(sum(sound.seconds for sound in group)),
+        )  # fmt: skip
+        said += proc.stderr
+        parts.append(part)
+    listing = work / "sound.ffconcat"
+    listing.write_text(
+        "ffconcat version 1.0\n" + "".join(f"file '{p.name}'\n" for p in parts),
+        encoding="utf-8",
+    )
+    return ["-f", "concat", "-safe", "0", "-i", str(listing)], said
+
+
+_LIMIT = 10 ** (defaults.PRE_LIMIT_DBFS / 20)
+# The joined stems (input 0), numbered sample by sample, then a look-ahead limiter that
+# keeps sample peaks under PRE_LIMIT_DBFS: the mix, labelled [mix].
+MIX_GRAPH = (
+    "[0:a:0]asetpts=N/SR/TB,"
+    f"alimiter=limit={_LIMIT:.4f}:level=false:latency=true:attack=5:release=50[mix]"
+)
+
+
+def final_gain(mix: Loudness) -> tuple[float, str]:
+    """The one gain for pass 2, and a note if the true-peak cap kept it from the target."""
+    if mix.integrated < defaults.SILENCE_LUFS:
+        return 0.0, "the episode is almost silent; no loudness gain was applied"
+    gain = defaults.TARGET_LUFS - mix.integrated
+    ceiling = defaults.TARGET_TRUE_PEAK - defaults.CODEC_PEAK_MARGIN
+    if mix.true_peak + gain > ceiling:
+        capped = ceiling - mix.true_peak
+        short = gain - capped
+        return capped, (
+            f"loudness stops {short:.1f} LU under the target so that peaks stay under "
+            f"{defaults.TARGET_TRUE_PEAK:g} dBTP"
+        )
+    return gain, ""
+
+
+ENCODE_ARGS = (
+    "-map_metadata -1 -map_chapters -1 -fflags +bitexact -flags:a +bitexact "
+    f"-c:a libmp3lame -b:a {defaults.MP3_BITRATE} -ac {defaults.OUTPUT_CHANNELS} "
+    f"-ar {defaults.OUTPUT_SAMPLE_RATE} -id3v2_version 0 -write_xing 1 -f mp3"
+).split()
+
+
+def _encode(
+    inputs: list[str], graph: str, gain: float, tmp: Path, where: Path, seconds: float
+) -> Loudness:
+    """Pass 2: the graph, one gain, MP3. Returns the loudness of the MP3 as encoded.
+    ``seconds``: the episode's length, for the time limits."""
+    mixdown = (
+        f"{graph};[mix]volume={gain:.3f}dB:precision=float,"
+        f"aresample={defaults.OUTPUT_SAMPLE_RATE}[out]"
+    )
+    run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-hide_banner",
+            "-nostats",
+            "-y",
+            *inputs,
+            "-filter_complex",
+            mixdown,
+            "-map",
+            "[out]",
+            *ENCODE_ARGS,
+            tmp,
+        ],
+        what="rendering (loudness pass 2 and MP3 encode)",
+        path=where,
+        timeout=media_timeout(seconds),
+    )
+    if not tmp.exists() or tmp.stat().st_size == 0:
+        raise ToolError(Problem(where, "ffmpeg wrote no audio for this episode."))
+    return measure(["-i", tmp, "-af", MEASURE_FILTER], "measuring the episode", where, seconds)
+
+
+def render(
+    timeline: Timeline,
+    recordings: dict[str, Recording],
+    loudness: dict[str, Loudness],
+    cache: Cache,
+) -> RenderResult:
+    """Render the Timeline to a normalised MP3 in the cache; reuse it if already made."""
+    gains = {name: recording_gain(loudness[name]) for name in timeline.sources()}
+    key = render_key(timeline, recordings, gains)
+    out = cache.path("renders", key, ".mp3")
+    report = cache.get_json("renders", key)
+    if out.exists() and report is not None and report.get("schema") == "storycast.Render.2":
+        return RenderResult(out, key, report["note"], Loudness(**report["loudness"]))
+
+    where = timeline.edl_path
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".stems-", dir=out.parent))
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.mp3")
+    try:
+        inputs, _ = render_stems(clip_sounds(timeline, recordings, gains), work, where)
+        measured = f"{MIX_GRAPH};[mix]{MEASURE_FILTER}[out]"
+        mix = measure(
+            [*inputs, "-filter_complex", measured, "-map", "[out]"],
+            "rendering (loudness pass 1)",
+            where,
+            timeline.duration,
+        )
+        gain, note = final_gain(mix)
+        produced = _encode(inputs, MIX_GRAPH, gain, tmp, where, timeline.duration)
+        # MP3's low-pass trims a little of what K-weighting counts (speech: about
+        # 0.4 LU). Measure what was encoded and correct once if it missed.
+        miss = defaults.TARGET_LUFS - produced.integrated
+        room = defaults.TARGET_TRUE_PEAK - defaults.CODEC_PEAK_MARGIN / 2 - produced.true_peak
+        if abs(miss) > defaults.LOUDNESS_TOLERANCE and not note:
+            step = min(miss, room)
+            if abs(step) > defaults.LOUDNESS_TOLERANCE / 2:
+                gain += step
+                produced = _encode(inputs, MIX_GRAPH, gain, tmp, where, timeline.duration)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
+    cache.put_json(
+        "renders",
+        key,
+        {
+            "schema": "storycast.Render.2",
+            # which recordings went in, so a takedown can purge this render
+            "recordings": sorted({recordings[c.source].sha256 for c in timeline.clips}),
+            "note": note,
+            "gain_db": round(gain, 3),
+            "loudness": asdict(produced),
+            "mix": asdict(mix),
+        },
+    )
+    return RenderResult(out, key, note, produced)
