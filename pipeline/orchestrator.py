@@ -34,7 +34,7 @@ from pipeline.project.people import Withdrawal
 from pipeline.project.showfile import find_episode_folders, load_episode, load_show
 from pipeline.project.yamlfile import Problems
 from pipeline.publish import apply as publish
-from pipeline.publish import audit, outgoing, takedown
+from pipeline.publish import archive, audit, manifest, outgoing, plan, takedown
 from pipeline.publish.audit import AuditReport
 from pipeline.records import EpisodeJob, Output, Person, Show
 from pipeline.render import captions as captions_mod
@@ -669,7 +669,7 @@ def _publish_locked(
     shutil.rmtree(ctx.staging, ignore_errors=True)
     try:
         # 1. takedowns: from the manifest and the people file, before any stage runs
-        manifest_raw: bytes | None = publish.READ
+        manifest_raw: bytes | None = plan.READ
         try:
             manifest_raw = takedown.take_down(show, takedowns, store, ctx.say, dry_run=dry_run)
         except StorycastError as exc:
@@ -692,7 +692,7 @@ def _publish_locked(
         for i, job in enumerate(jobs, 1):
             run_stages(job, PUBLISH_STAGES, ctx, f"[{i}/{len(jobs)}]")
         if dry_run:
-            report.plan = publish.format_plan(publish.plan(show, jobs, store))
+            report.plan = plan.format_plan(plan.plan(show, jobs, store))
             return report
         # 2b. a redaction added since an episode was published holds at once: if the new
         # edit cannot be published this run, the published version comes down meanwhile
@@ -729,7 +729,7 @@ def _publish_locked(
             )
             report.removed_feeds = result.removed_feeds
             if private is not None:
-                publish.archive_recordings(show, jobs, private, ctx.say)
+                archive.archive_recordings(show, jobs, private, ctx.say)
         except StorycastError as exc:
             report.publish_error = str(exc)
             for job in jobs:
@@ -813,7 +813,7 @@ def _guard(
 
     def episode_of(url: str) -> str | None:
         key = url.removeprefix(show.base_url.rstrip("/") + "/")
-        return publish.key_episode(show, key)
+        return manifest.key_episode(show, key)
 
     def check(key: str, data: bytes) -> list[str]:
         if key.endswith(".xml"):

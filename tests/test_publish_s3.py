@@ -26,6 +26,7 @@ from pipeline.media.probe import probe
 from pipeline.project.showfile import load_show
 from pipeline.project.yamlfile import Problems
 from pipeline.publish import apply as publish
+from pipeline.publish import archive, plan
 from pipeline.records import EpisodeJob
 from pipeline.store import local as local_store
 from pipeline.store import open_private_store, open_store
@@ -393,7 +394,7 @@ def test_raw_recordings_go_only_to_the_private_target(
         jobs.append(job)
     said: list[str] = []
     # `storycast publish` already kept every raw recording in the private target
-    assert publish.archive_recordings(show, jobs, private, said.append) == 0
+    assert archive.archive_recordings(show, jobs, private, said.append) == 0
 
     stored = listing(seaweed, PRIVATE, "raw/recordings/")
     assert len(stored) == len(raw)
@@ -436,24 +437,24 @@ def test_dry_run_plans_without_touching_anything(
 
     _creds(monkeypatch)
     show, jobs, store, counts = _synthetic(tmp_path, seaweed, "plan", 3)
-    first = publish.plan(show, jobs, store)
+    first = plan.plan(show, jobs, store)
     assert {c.key for c in first.uploads} >= {o.key for j in jobs for o in j.outputs.values()}
     assert any(c.key == show.feed_key for c in first.uploads)
     assert not first.deletions and not first.conflicts
-    text = publish.format_plan(first)
+    text = plan.format_plan(first)
     assert "upload   media/bench-show/episode-001-" in text and "bytes" in text
     assert "Nothing was changed (dry run)." in text
     assert not {"PUT", "POST", "DELETE"} & set(counts())
     assert listing(seaweed, PUBLIC, "plan/") == {}
 
     publish.publish(show, jobs, store, tmp_path / "staging", lambda _: None)
-    assert "nothing: all" in publish.format_plan(publish.plan(show, jobs, store))
+    assert "nothing: all" in plan.format_plan(plan.plan(show, jobs, store))
 
     old = jobs[1]
     assert old.episode is not None
     jobs[1] = synthetic_job(show, tmp_path, 2, old.episode.published, revision=1)
     before = listing(seaweed, PUBLIC, "plan/")
-    changed = publish.plan(show, jobs, store)
+    changed = plan.plan(show, jobs, store)
     assert {c.key for c in changed.uploads} == {
         o.key for o in jobs[1].outputs.values() if o.key not in {p.key for p in
         old.outputs.values()}
@@ -465,7 +466,7 @@ def test_dry_run_plans_without_touching_anything(
         o.key for o in old.outputs.values() if o.key not in {n.key for n in
         jobs[1].outputs.values()}
     }  # fmt: skip
-    assert "(superseded: deleted after 7 days)" in publish.format_plan(changed)
+    assert "(superseded: deleted after 7 days)" in plan.format_plan(changed)
     assert all(c.size > 0 for c in changed.uploads + changed.retiring)
     assert listing(seaweed, PUBLIC, "plan/") == before
 

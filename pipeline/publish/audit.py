@@ -44,7 +44,7 @@ from pipeline.project.people import Withdrawal
 from pipeline.project.showfile import find_episode_folders
 from pipeline.project.yamlfile import Problems
 from pipeline.publish import outgoing, takedown
-from pipeline.publish.apply import (
+from pipeline.publish.manifest import (
     FEEDS,
     feed_address,
     key_episode,

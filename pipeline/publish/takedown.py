@@ -53,8 +53,9 @@ from pipeline.feed.build import build_feed, episode_guid
 from pipeline.project import auditlog, ledger
 from pipeline.project.people import Withdrawal
 from pipeline.project.showfile import find_episode_folders, read_appearances
-from pipeline.publish import apply as publish
-from pipeline.publish.apply import (
+from pipeline.publish import plan
+from pipeline.publish.archive import safe_name
+from pipeline.publish.manifest import (
     FEED_TYPE,
     FEEDS,
     MANIFEST_SCHEMA,
@@ -66,7 +67,6 @@ from pipeline.publish.apply import (
     media_prefix,
     parse_manifest,
     put_manifest,
-    safe_name,
 )
 from pipeline.records import Person, PublishedFile, Show
 from pipeline.store import ObjectStore
@@ -337,7 +337,7 @@ def take_down(
             put_manifest(store, show, manifest)
         except StorycastError as exc:
             problems.append(f"the manifest could not be written: {exc}")
-            now[0] = publish.READ  # not known: the publish reads it again
+            now[0] = plan.READ  # not known: the publish reads it again
         else:
             now[0] = manifest_bytes(manifest)
 
