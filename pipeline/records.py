@@ -6,7 +6,8 @@ Saved records (caches, transcripts, manifests) carry a schema name and version.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -515,3 +516,59 @@ class FeedEntry:
     files: dict[str, PublishedFile]  # role -> file; "audio" is the enclosure
     credits: tuple[Credit, ...] = ()
     soundbite: Soundbite | None = None
+
+
+# --- the contributors' free text that is published -----------------------------------------
+# One list of every free-text field the contributors write that storycast publishes. The
+# redaction scrub (``edl.redact``) rewrites exactly these; ``publish.outgoing`` lists every
+# other text that goes out, and reads back every published byte.
+
+
+@dataclass(frozen=True)
+class Field:
+    """A free-text field of an episode that is published: how to read and rewrite it."""
+
+    name: str
+    get: Callable[[Episode, Timeline], list[str]]
+    put: Callable[[Episode, Timeline, list[str]], tuple[Episode, Timeline]]
+
+
+def _title(e: Episode, t: Timeline) -> list[str]:
+    return [e.title]
+
+
+def _description(e: Episode, t: Timeline) -> list[str]:
+    return [e.description]
+
+
+def _chapters(e: Episode, t: Timeline) -> list[str]:
+    return [c.title for c in t.chapters]
+
+
+def _soundbite(e: Episode, t: Timeline) -> list[str]:
+    return [t.soundbite.title] if t.soundbite and t.soundbite.title else []
+
+
+def _put_title(e: Episode, t: Timeline, v: list[str]) -> tuple[Episode, Timeline]:
+    return replace(e, title=v[0]), t
+
+
+def _put_description(e: Episode, t: Timeline, v: list[str]) -> tuple[Episode, Timeline]:
+    return replace(e, description=v[0]), t
+
+
+def _put_chapters(e: Episode, t: Timeline, v: list[str]) -> tuple[Episode, Timeline]:
+    chapters = tuple(replace(c, title=x) for c, x in zip(t.chapters, v, strict=True))
+    return e, replace(t, chapters=chapters)
+
+
+def _put_soundbite(e: Episode, t: Timeline, v: list[str]) -> tuple[Episode, Timeline]:
+    return e, replace(t, soundbite=replace(t.soundbite, title=v[0]) if t.soundbite else None)
+
+
+SCRUBBED: tuple[Field, ...] = (
+    Field("the episode title", _title, _put_title),
+    Field("the episode description", _description, _put_description),
+    Field("chapter titles", _chapters, _put_chapters),
+    Field("the soundbite title", _soundbite, _put_soundbite),
+)

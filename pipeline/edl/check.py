@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from pipeline.errors import Problem
-from pipeline.project.yamlfile import not_a_file, resolve_inside
+from pipeline.files import not_a_file, resolve_inside
 from pipeline.records import Recording, Timeline
 
 # A clip may not end past the decoded end: rendering it would silently shorten the

@@ -61,34 +61,25 @@ import opentimelineio as otio
 from pipeline import defaults
 from pipeline.edl.common import file_name, is_file_name, lookup, read_source, reels_hint
 from pipeline.errors import InputError, Problem
+from pipeline.project.timecode import DEFAULT_RATE, DROP_FRAME_RATE, RATES, Rate
 from pipeline.project.yamlfile import Problems
 from pipeline.records import Chapter, Clip, Episode, Reel, Timeline
 
-DEFAULT_RATE = "25"
-DROP_FRAME_RATE = "29.97"
-
-
-@dataclass(frozen=True)
-class Rate:
-    name: str  # as episode.yaml writes it
-    fps: float  # what opentimelineio computes with
-    nominal: int  # frames counted per timecode second
-    drop: bool
-
-
-RATES: dict[str, Rate] = {
-    "23.976": Rate("23.976", 24000 / 1001, 24, False),
-    "24": Rate("24", 24.0, 24, False),
-    "25": Rate("25", 25.0, 25, False),
-    "29.97": Rate("29.97", 30000 / 1001, 30, True),
-    "30": Rate("30", 30.0, 30, False),
-}
-
 _TC = re.compile(r"^(\d{1,2})[:.](\d{2})[:.](\d{2})([:;.,])(\d{2})$")
+
+
 _EVENT = re.compile(r"^(\d+)\s")
+
+
 _LOC = re.compile(r"^\*\s*LOC:\s*(\S+)(?:\s+(\S+))?\s*(.*)$", re.IGNORECASE)
+
+
 _MEDIA = re.compile(r"^\*\s*(?:FROM CLIP|FROM FILE)\s*:\s*(.+)$", re.IGNORECASE)
+
+
 _CLIP_NAME = re.compile(r"^\*\s*FROM CLIP NAME\s*:\s*(.*)$", re.IGNORECASE)
+
+
 # Channel codes as opentimelineio's adapter expands them into tracks.
 _CHANNELS: dict[str, list[str]] = {
     "A": ["A1"],
@@ -97,7 +88,11 @@ _CHANNELS: dict[str, list[str]] = {
     "A2/V": ["V", "A2"],
     "AA/V": ["V", "A1", "A2"],
 }
+
+
 _SPECIAL_REELS = {"BL": "black (BL)", "BLACK": "black (BLACK)", "BARS": "colour bars (BARS)"}
+
+
 _EXAMPLE = "`001  TAPE01  A  C  01:00:00:00 01:00:10:00 00:00:00:00 00:00:10:00`"
 
 
@@ -163,9 +158,6 @@ def read(path: Path, episode: Episode | None = None) -> Timeline:
 
 def _in_line_order(problems: Problems) -> None:
     problems.items.sort(key=lambda p: p.line or 0)
-
-
-# -- reading the lines ---------------------------------------------------------------------
 
 
 def _scan(
@@ -239,9 +231,6 @@ def _too_many(path: Path, line: int) -> Problem:
         "Check it is the right file; an episode of that many clips would be days long.",
         line,
     )
-
-
-# -- frame rate ----------------------------------------------------------------------------
 
 
 def _rate(
@@ -349,9 +338,6 @@ def _rate_fix(rate: Rate, episode_rate_known: bool) -> str:
     )
 
 
-# -- one event -----------------------------------------------------------------------------
-
-
 def _check_event(path: Path, event: Event, rate: Rate, declared: bool, problems: Problems) -> None:
     where = f"event {event.number}"
 
@@ -446,9 +432,6 @@ def _check_event(path: Path, event: Event, rate: Rate, declared: bool, problems:
         )
 
 
-# -- which events are the episode ---------------------------------------------------------
-
-
 def _sound_events(path: Path, events: list[Event], problems: Problems) -> list[Event]:
     """The events of the one audio track the episode is made of."""
     by_track: dict[str, list[Event]] = {}
@@ -521,9 +504,6 @@ def _check_continuous(path: Path, track: list[Event], rate: Rate, problems: Prob
             )
 
 
-# -- opentimelineio ------------------------------------------------------------------------
-
-
 def _parse_with_otio(
     path: Path, lines: list[str], events: list[Event], rate: Rate, track: list[Event]
 ) -> list[otio.schema.Clip]:
@@ -581,9 +561,6 @@ def _line_for(message: str, events: list[Event]) -> int | None:
             if tc in event.fields:
                 return event.line
     return None
-
-
-# -- clips and chapters --------------------------------------------------------------------
 
 
 def _clips(

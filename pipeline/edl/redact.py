@@ -3,7 +3,7 @@
 The audio is bleeped or silenced by render, and captions drop the words inside
 redacted spans. A redaction may also say what was said (``text: Jordan``); then
 that text is scrubbed from every free-text field the contributors wrote that is
-published (``outgoing.SCRUBBED``: the episode's title and description, chapter titles,
+published (``records.SCRUBBED``: the episode's title and description, chapter titles,
 the soundbite title), and ``outgoing`` checks that it is in no published byte.
 """
 
@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.publish.outgoing import SCRUBBED
-from pipeline.records import Episode, Timeline
+from pipeline.records import SCRUBBED, Episode, Timeline
 
 
 def _terms(timeline: Timeline) -> list[tuple[re.Pattern[str], str]]:
@@ -32,7 +31,7 @@ def scrub(text: str, timeline: Timeline) -> str:
 
 def apply(episode: Episode, timeline: Timeline) -> tuple[Episode, Timeline, list[str]]:
     """The episode and Timeline with redacted text scrubbed from every free-text field that
-    is published (``outgoing.SCRUBBED``, the one list of them), and notes saying where."""
+    is published (``records.SCRUBBED``, the one list of them), and notes saying where."""
     notes: list[str] = []
     if not _terms(timeline):
         return episode, timeline, notes

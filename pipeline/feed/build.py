@@ -44,7 +44,7 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import formatRFC2822
 
 from pipeline.errors import InputError, Problem, StorycastError
-from pipeline.feed.text import clean_description
+from pipeline.project.text import clean_description
 from pipeline.records import Episode, FeedEntry, PublishedFile, Show
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"

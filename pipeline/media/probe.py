@@ -23,8 +23,8 @@ from typing import BinaryIO
 from pipeline import defaults
 from pipeline.cache import Cache
 from pipeline.errors import MediaError, Problem, ToolError
+from pipeline.files import NotAFile, not_a_file, open_regular
 from pipeline.media.runner import media_timeout, run, source_input, stderr_tail
-from pipeline.project.yamlfile import NotAFile, not_a_file, open_regular
 from pipeline.records import Recording
 
 CHUNK = 1 << 20

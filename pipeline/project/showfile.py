@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Literal, cast
 
 from pipeline import defaults
-from pipeline.edl.cmx import RATES
-from pipeline.feed.text import description_problem
+from pipeline.project.text import description_problem
+from pipeline.project.timecode import RATES
 from pipeline.project.yamlfile import Node, Problems, load
 from pipeline.records import Episode, Reel, Show, StorageTarget
 

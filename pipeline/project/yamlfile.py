@@ -12,17 +12,16 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import BinaryIO
 
 import yaml
 
 from pipeline import defaults
 from pipeline.errors import InputError, Problem
+from pipeline.files import NotAFile, open_regular, resolve_inside
 
 
 class Problems:
@@ -251,9 +250,11 @@ class Node:
 # description may be written over several lines).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x84\x86-\x9f]")
 
+
 # libyaml's C parser when PyYAML was built with it: a 10,000-clip EDL is checked in
 # well under a second instead of several. It keeps line marks, which we need.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
 
@@ -280,67 +281,6 @@ def parse_time(text: str) -> float | None:
         return None
     total = hours * 3600 + minutes * 60 + secs
     return -total if negative else total
-
-
-def resolve_inside(folder: Path, name: str, where: str, within: Path | None = None) -> Path | str:
-    """``folder / name`` if, with every symbolic link followed, it is inside ``within``
-    (default: ``folder`` itself); otherwise why not, as words to follow "`name` ".
-
-    The one check for every path a show, episode, EDL or corrections file names: a
-    path field may not lead out of its folder, by ``..``, an absolute path or a link.
-    ``where`` describes ``within`` for the message ("the episode's folder").
-    """
-    if "\x00" in name:
-        return "has a zero byte in it, which no file name can"
-    candidate = folder / name
-    try:
-        real = candidate.resolve(strict=False)
-        base = (folder if within is None else within).resolve(strict=False)
-    except RuntimeError:  # a symbolic link loop (Python 3.11 and 3.12)
-        return "cannot be looked up: it is a link that leads round in a circle"
-    except OSError as exc:
-        return f"cannot be looked up ({exc.strerror or exc})"
-    if not real.is_relative_to(base):
-        return f"leads outside {where}"
-    return candidate
-
-
-class NotAFile(ValueError):
-    """What ``open_regular`` found instead of an ordinary file ("a folder", ...)."""
-
-    def __init__(self, kind: str):
-        super().__init__(kind)
-        self.kind = kind
-
-
-def not_a_file(mode: int) -> str | None:
-    """What a file of this ``st_mode`` is, in words, if it is not an ordinary file."""
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO), which would make storycast wait forever"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "something other than an ordinary file"
-
-
-def open_regular(path: Path) -> BinaryIO:
-    """``path`` opened for reading if it is an ordinary file (links followed); raises
-    ``NotAFile`` otherwise. Opened without blocking and checked on the open file, so a
-    named pipe or a device is refused at once, never waited on."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    try:
-        kind = not_a_file(os.fstat(fd).st_mode)
-        if kind is not None:
-            raise NotAFile(kind)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def read_bytes(path: Path, problems: Problems) -> bytes | None:

@@ -5,7 +5,7 @@ except as they asked (``credit:`` in the people file; nothing at all once they h
 withdrawn). Those rules are applied through this module, so that a new field cannot be
 forgotten:
 
-- ``SCRUBBED`` lists every free-text field the contributors write that storycast
+- ``records.SCRUBBED`` lists every free-text field the contributors write that storycast
   publishes (episode title and description, chapter titles, the soundbite title). The
   redaction scrub (``redact.apply``) rewrites exactly these.
 - ``episode_texts`` and ``show_texts`` list every text that goes out with an episode:
@@ -30,63 +30,11 @@ import html
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.records import Episode, Person, Show, Timeline
-
-# --- the fields -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Field:
-    """A free-text field of an episode that is published: how to read and rewrite it."""
-
-    name: str
-    get: Callable[[Episode, Timeline], list[str]]
-    put: Callable[[Episode, Timeline, list[str]], tuple[Episode, Timeline]]
-
-
-def _title(e: Episode, t: Timeline) -> list[str]:
-    return [e.title]
-
-
-def _description(e: Episode, t: Timeline) -> list[str]:
-    return [e.description]
-
-
-def _chapters(e: Episode, t: Timeline) -> list[str]:
-    return [c.title for c in t.chapters]
-
-
-def _soundbite(e: Episode, t: Timeline) -> list[str]:
-    return [t.soundbite.title] if t.soundbite and t.soundbite.title else []
-
-
-def _put_title(e: Episode, t: Timeline, v: list[str]) -> tuple[Episode, Timeline]:
-    return replace(e, title=v[0]), t
-
-
-def _put_description(e: Episode, t: Timeline, v: list[str]) -> tuple[Episode, Timeline]:
-    return replace(e, description=v[0]), t
-
-
-def _put_chapters(e: Episode, t: Timeline, v: list[str]) -> tuple[Episode, Timeline]:
-    chapters = tuple(replace(c, title=x) for c, x in zip(t.chapters, v, strict=True))
-    return e, replace(t, chapters=chapters)
-
-
-def _put_soundbite(e: Episode, t: Timeline, v: list[str]) -> tuple[Episode, Timeline]:
-    return e, replace(t, soundbite=replace(t.soundbite, title=v[0]) if t.soundbite else None)
-
-
-SCRUBBED: tuple[Field, ...] = (
-    Field("the episode title", _title, _put_title),
-    Field("the episode description", _description, _put_description),
-    Field("chapter titles", _chapters, _put_chapters),
-    Field("the soundbite title", _soundbite, _put_soundbite),
-)
+from pipeline.records import SCRUBBED, Episode, Person, Show, Timeline
 
 
 @dataclass(frozen=True)
