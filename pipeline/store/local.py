@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pipeline.cache import write_atomic
 from pipeline.errors import Problem, StoreError
-from pipeline.store import ObjectInfo, check_key
+from pipeline.store.contract import ObjectInfo, check_key
 from pipeline.store.locks import FileLease, Lease
 
 

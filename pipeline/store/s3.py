@@ -34,7 +34,7 @@ from s3transfer.utils import ChunksizeAdjuster
 
 from pipeline import defaults
 from pipeline.errors import Problem, StoreError
-from pipeline.store import ObjectInfo, check_key, normal_prefix
+from pipeline.store.contract import ObjectInfo, check_key, normal_prefix
 from pipeline.store.locks import Lease, holder, locked_error, machine_id, process_alive
 
 T = TypeVar("T")
