@@ -36,15 +36,15 @@ test: setup $(TEST_STAMP) lint
 	$(BIN)/pytest -q
 
 lint: setup
-	$(BIN)/ruff check pipeline tests
-	$(BIN)/ruff format --check pipeline tests
-	$(BIN)/mypy pipeline
+	$(BIN)/ruff check pipeline tests bench
+	$(BIN)/ruff format --check pipeline tests bench
+	$(BIN)/mypy pipeline bench
 
 bench: setup $(BENCH_STAMP)
-	$(BIN)/python -m pipeline.bench
-	$(BIN)/python -m pipeline.bench_publish
-	$(BIN)/python -m pipeline.bench_accuracy
-	$(BIN)/python -m pipeline.bench_video
+	$(BIN)/python -m bench.stages
+	$(BIN)/python -m bench.publish
+	$(BIN)/python -m bench.accuracy
+	$(BIN)/python -m bench.video
 
 setup: system $(STAMP)
 

@@ -23,8 +23,8 @@ from pipeline.project import people
 from pipeline.publish.audit import CHECKS as AUDIT_CHECKS
 
 from conftest import Run, copy_with_caches, storycast
-from seaweed import PUBLIC, Seaweed, cli, configure, s3_client, s3_env
-from seaweed import seaweed as seaweed
+from kit.seaweed import PUBLIC, Seaweed, cli, configure, s3_client, s3_env
+from kit.seaweed import seaweed as seaweed
 
 SHOW = "riverside-voices"
 CHECKS = ("consent", "text", "traces", "raw", "accounted", "approval")

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from conftest import Run, copy_example, storycast
-from mediakit import phone_m4a, say
+from kit.media import phone_m4a, say
 
 
 def _edit(path: Path, old: str, new: str) -> None:

@@ -30,7 +30,7 @@ from pipeline.records import Clip, Timeline
 from pipeline.transcribe.audio import stream_16k
 
 from conftest import ROOT
-from mediakit import phone_mp4, tone
+from kit.media import phone_mp4, tone
 
 SECRET = "SECRET-4f9a77c2"
 

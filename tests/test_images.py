@@ -19,7 +19,7 @@ from pipeline.media.images import clean_image
 from pipeline.media.scrub import assert_clean, find_traces
 
 from conftest import Run, copy_with_caches, storycast
-from mediakit import exif_traces
+from kit.media import exif_traces
 
 # What the dirty pictures below carry, as it could appear in any byte of a file.
 SECRETS = (

@@ -20,9 +20,9 @@ from pipeline.store.local import LocalStore
 from pipeline.store.locks import LockedError
 from pipeline.store.s3 import S3Store
 
-import seaweed as sw
+import kit.seaweed as sw
 from conftest import Run, copy_with_caches, storycast
-from seaweed import PUBLIC, Seaweed, cli, configure, listing, s3_env
+from kit.seaweed import PUBLIC, Seaweed, cli, configure, listing, s3_env
 
 seaweed = sw.seaweed  # the session's SeaweedFS (a fixture)
 

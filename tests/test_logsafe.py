@@ -23,8 +23,8 @@ from botocore.credentials import Credentials
 from pipeline.cli import logsafe
 from pipeline.cli.logsafe import MASK, CredentialFilter
 
-import seaweed as sw
-from seaweed import ACCESS, PUBLIC, SECRET, Seaweed, s3_env
+import kit.seaweed as sw
+from kit.seaweed import ACCESS, PUBLIC, SECRET, Seaweed, s3_env
 
 seaweed = sw.seaweed  # fixture: the session's SeaweedFS
 

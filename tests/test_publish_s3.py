@@ -31,9 +31,9 @@ from pipeline.records import EpisodeJob
 from pipeline.store import local as local_store
 from pipeline.store import open_private_store, open_store
 
-import seaweed as sw
+import kit.seaweed as sw
 from conftest import Run
-from seaweed import (
+from kit.seaweed import (
     ACCESS,
     PRIVATE,
     PUBLIC,
@@ -418,8 +418,9 @@ def test_raw_recordings_go_only_to_the_private_target(
 def _synthetic(
     tmp_path: Path, seaweed: Seaweed, prefix: str, episodes: int
 ) -> tuple[Any, list[EpisodeJob], Any, Callable[[], dict[str, int]]]:
-    from pipeline.bench_publish import count_requests, synthetic_show
     from pipeline.records import StorageTarget
+
+    from kit.shows import count_requests, synthetic_show
 
     storage = StorageTarget(
         f"s3://{PUBLIC}/{prefix}", endpoint_url=seaweed.endpoint, path_style=True
@@ -433,7 +434,7 @@ def _synthetic(
 def test_dry_run_plans_without_touching_anything(
     tmp_path: Path, seaweed: Seaweed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline.bench_publish import synthetic_job
+    from kit.shows import synthetic_job
 
     _creds(monkeypatch)
     show, jobs, store, counts = _synthetic(tmp_path, seaweed, "plan", 3)

@@ -15,8 +15,8 @@ from pipeline.records import StorageTarget
 from pipeline.store import open_private_store, open_store
 from pipeline.store.s3 import S3Store
 
-import seaweed as sw
-from seaweed import PUBLIC, SECRET, Proxy, Seaweed, fetch, free_port, s3_env
+import kit.seaweed as sw
+from kit.seaweed import PUBLIC, SECRET, Proxy, Seaweed, fetch, free_port, s3_env
 
 seaweed = sw.seaweed  # fixtures: the session's SeaweedFS, and a proxy in front of it
 proxy = sw.proxy

@@ -11,7 +11,7 @@ import pytest
 from pipeline.errors import MediaError
 from pipeline.media.scrub import assert_clean, find_traces, source_values, strip_file
 
-from mediakit import PHONE_TAGS, phone_m4a, tone
+from kit.media import PHONE_TAGS, phone_m4a, tone
 
 COORDS = PHONE_TAGS["location"]
 

@@ -11,7 +11,7 @@ import podcastparser
 import yaml
 
 from conftest import ROOT, Run, decoded_duration, ebur128, storycast
-from mediakit import exif_traces
+from kit.media import exif_traces
 
 BASE = "http://127.0.0.1:8000/"
 

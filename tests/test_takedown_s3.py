@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import seaweed as sw
+import kit.seaweed as sw
 from conftest import Run, copy_with_caches, storycast
-from seaweed import PRIVATE, PUBLIC, Proxy, Seaweed, cli, cli_popen, configure, fetch, listing
+from kit.seaweed import PRIVATE, PUBLIC, Proxy, Seaweed, cli, cli_popen, configure, fetch, listing
 
 seaweed = sw.seaweed  # fixtures: the session's SeaweedFS, and a proxy in front of it
 proxy = sw.proxy

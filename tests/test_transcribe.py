@@ -21,7 +21,7 @@ from pipeline.transcribe.audio import SAMPLE_RATE, Windower, decode_16k, merge_w
 from pipeline.transcribe.faster_whisper import FasterWhisper
 from pipeline.transcribe.models import installed_ct2_models, resolve_ct2, resolve_pt
 
-from mediakit import ffmpeg, phone_3gp, say, speech
+from kit.media import ffmpeg, phone_3gp, say, speech
 
 
 @pytest.fixture(scope="module")

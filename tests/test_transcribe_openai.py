@@ -20,7 +20,7 @@ from pipeline.transcribe import get_engine, transcribe
 from pipeline.transcribe.convert import convert
 from pipeline.transcribe.models import resolve_ct2, resolve_pt
 
-from mediakit import speech
+from kit.media import speech
 
 whisper = pytest.importorskip(
     "whisper", reason="openai-whisper is not installed (pip install storycast[openai-whisper])"

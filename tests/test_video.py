@@ -37,7 +37,7 @@ from pipeline.render.video import (
 )
 
 from conftest import decoded_duration, ebur128
-from mediakit import PHONE_TAGS, speech
+from kit.media import PHONE_TAGS, speech
 
 COORDS = PHONE_TAGS["location"]
 

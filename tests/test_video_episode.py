@@ -14,7 +14,7 @@ from pipeline.feed.build import PODCAST_NS
 from pipeline.media.scrub import find_traces
 
 from conftest import ROOT, Run, storycast
-from mediakit import EXIF_SECRETS, exif_phone_tags, exif_traces, phone_mp4, say
+from kit.media import EXIF_SECRETS, exif_phone_tags, exif_traces, phone_mp4, say
 
 PEOPLE = """people:
   - id: ria

@@ -27,7 +27,7 @@ from pipeline.project.yamlfile import Problems
 from pipeline.records import FeedEntry, PublishedFile, Show
 
 from conftest import ROOT, Run, storycast
-from mediakit import phone_mp4, say
+from kit.media import phone_mp4, say
 from test_feed import ARTWORK, BASE, make_entry, make_show, published_file
 
 SHOW = "riverside-voices"

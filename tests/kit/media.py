@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pipeline.publish import audit
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 # What a phone writes into a recording besides the sound. None of it may survive publishing.
 PHONE_TAGS = {

@@ -1,4 +1,4 @@
-"""Speech engines' accuracy and speed on real speech: ``python -m pipeline.bench_accuracy``.
+"""Speech engines' accuracy and speed on real speech: ``python -m bench.accuracy``.
 
 Reference audio: the LibriVox utterances (read by people, with human
 transcripts) in the pocketsphinx *source* distribution on PyPI, fetched once
@@ -26,8 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.report import machine
 from pipeline import defaults
-from pipeline.bench import machine
 from pipeline.transcribe import get_engine
 from pipeline.transcribe.audio import Windower, stream_16k
 from pipeline.transcribe.models import installed_ct2_models
@@ -146,7 +146,7 @@ def long_recording_memory(minutes: float, folder: Path = BENCH_DIR) -> dict[str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.bench_accuracy")
+    parser = argparse.ArgumentParser(prog="python -m bench.accuracy")
     parser.add_argument("--openai-model", help="an openai-whisper .pt checkpoint to compare")
     parser.add_argument("--long-minutes", type=float, default=120.0)
     parser.add_argument("--out", default=str(RESULTS_DIR / "accuracy.json"))

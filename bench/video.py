@@ -1,6 +1,6 @@
 """Video render benchmark: speed on 2 cores and the peak memory of ffmpeg, against length.
 
-    .venv/bin/python -m pipeline.bench_video [--seconds 30 120] [--clips 6]
+    .venv/bin/python -m bench.video [--seconds 30 120] [--clips 6]
         [--sweep-clips 4 12 24] [--cores 2]
 
 ``make bench`` runs the defaults (about 12 minutes on 2 cores). The 20-minute
@@ -34,8 +34,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import ROOT
+from bench.report import write_results
 from pipeline import defaults
-from pipeline.bench import write_results
 from pipeline.records import Clip, Timeline
 from pipeline.render.video import probe_video, render_video
 
@@ -81,9 +82,9 @@ def render_once(source: Path, seconds: float, clips: int, out: Path) -> dict[str
 def _render_in_child(source: Path, seconds: float, clips: int, cores: int, out: Path) -> Any:
     # A fresh process per render, so ru_maxrss is this render's alone.
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.bench_video", "--single", str(source),
+        [sys.executable, "-m", "bench.video", "--single", str(source),
          str(seconds), str(clips), str(cores), str(out)],
-        capture_output=True, text=True, check=False,
+        capture_output=True, text=True, check=False, cwd=ROOT,
     )  # fmt: skip
     if proc.returncode != 0:  # say why: a long render is expensive to repeat blind
         sys.stderr.write(proc.stderr)

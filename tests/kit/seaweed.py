@@ -34,12 +34,12 @@ import podcastparser
 import pytest
 from lxml import etree
 
-from pipeline import bench_publish
-from pipeline.bench_publish import PRIVATE, PUBLIC, Seaweed, free_port
+from kit import s3server
+from kit.s3server import PRIVATE, PUBLIC, Seaweed, free_port
 
 __all__ = ["PRIVATE", "PUBLIC", "Seaweed", "free_port"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 ACCESS = "storycast-test-access"
 SECRET = "storycast-test-secret-never-print-me"
@@ -47,7 +47,7 @@ SECRET = "storycast-test-secret-never-print-me"
 
 def s3_env(access: str = ACCESS, secret: str = SECRET) -> dict[str, str]:
     """The environment for boto3: these credentials, no user config, no instance metadata."""
-    return bench_publish.s3_env(access, secret)
+    return s3server.s3_env(access, secret)
 
 
 _SERVER: Seaweed | None = None
@@ -59,7 +59,7 @@ def server() -> Seaweed:
     global _SERVER
     with _LOCK:
         if _SERVER is None:
-            _SERVER = bench_publish.start_seaweed(ACCESS, SECRET)
+            _SERVER = s3server.start_seaweed(ACCESS, SECRET)
             atexit.register(_SERVER.stop)
         return _SERVER
 

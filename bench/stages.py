@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.report import machine, write_results
 from pipeline import defaults
 from pipeline.cache import Cache
 from pipeline.media.loudness import analyse
@@ -30,34 +30,6 @@ from pipeline.render.audio import render
 from pipeline.transcribe import get_engine, transcribe
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def machine() -> dict[str, Any]:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_kb = 0
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                mem_kb = int(line.split()[1])
-    except OSError:
-        pass
-    ffmpeg = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout
-    return {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": round(mem_kb / 1024 / 1024, 1),
-        "python": sys.version.split()[0],
-        "ffmpeg": ffmpeg.splitlines()[0] if ffmpeg else "",
-    }
 
 
 def _long_input(folder: Path, loops: int, name: str = "long-memo.m4a") -> Path:
@@ -209,7 +181,7 @@ def _render_clip_sweep(tmp: Path, counts: tuple[int, ...] = (10, 100)) -> dict[s
     runs = []
     for clips in counts:
         proc = subprocess.run(
-            [sys.executable, "-m", "pipeline.bench", "--render-clips", str(hour), str(clips),
+            [sys.executable, "-m", "bench.stages", "--render-clips", str(hour), str(clips),
              str(cache_dir)],
             capture_output=True, text=True, check=True, cwd=ROOT,
         )  # fmt: skip
@@ -219,20 +191,6 @@ def _render_clip_sweep(tmp: Path, counts: tuple[int, ...] = (10, 100)) -> dict[s
         "clips_per_ffmpeg_run": defaults.AUDIO_CLIPS_PER_RUN,
         "runs": runs,
     }
-
-
-def write_results(name: str, results: dict[str, Any]) -> Path:
-    """Print the figures and write them to bench-results/NAME-TIME.json, machine described."""
-    results.setdefault("machine", machine())
-    out_dir = ROOT / "bench-results"
-    out_dir.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = out_dir / f"{name}-{stamp}.json"
-    text = json.dumps(results, indent=2)
-    path.write_text(text + "\n")
-    print(text)
-    print(f"\nwritten to {path}")
-    return path
 
 
 def main() -> int:
