@@ -30,11 +30,13 @@ import html
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.records import SCRUBBED, Episode, Person, Show, Timeline
+from pipeline.project.ledger import Publication
+from pipeline.publish.manifest import key_episode
+from pipeline.records import SCRUBBED, Episode, EpisodeJob, Person, Show, Timeline
 
 
 @dataclass(frozen=True)
@@ -284,3 +286,42 @@ def check_feed(
         text = etree.tostring(item)
         found += [f.why for f in check_file(Path("item.xml"), terms, data=text)]
     return found
+
+
+def guard(
+    show: Show,
+    names: list[Term],
+    jobs: list[EpisodeJob],
+    published: dict[str, Publication],
+) -> Callable[[str, bytes], list[str]]:
+    """What the feeds and the manifest must not say: ``names`` (``name_terms``) anywhere,
+    and each episode's redacted texts (as published before, or as now) in what they say
+    of that episode. For ``apply.publish``'s ``guard``."""
+    by_episode: dict[str, list[Term]] = {}
+    for slug, pub in published.items():
+        by_episode[slug] = [Term(t, f"a redacted text of {slug}") for t in pub.redactions]
+    for job in jobs:
+        if job.timeline is not None:
+            by_episode.setdefault(job.slug, []).extend(
+                replace(t, why=f"a redacted text of {job.slug}")
+                for t in redaction_terms(job.timeline)
+            )
+
+    def episode_of(url: str) -> str | None:
+        key = url.removeprefix(show.base_url.rstrip("/") + "/")
+        return key_episode(show, key)
+
+    def check(key: str, data: bytes) -> list[str]:
+        if key.endswith(".xml"):
+            return check_feed(data, names, by_episode, episode_of)
+        found = [f.why for f in check_file(Path(key), names, key, data)]
+        try:
+            episodes = json.loads(data)
+        except ValueError:
+            return found
+        for slug, record in episodes.items() if isinstance(episodes, dict) else ():
+            own = json.dumps(record).encode()
+            found += [f.why for f in check_file(Path(key), by_episode.get(slug, []), key, own)]
+        return found
+
+    return check

@@ -1,0 +1,468 @@
+"""The stages: each a thin body over one EpisodeJob and the run's Context, calling the
+rooms below (media, project, edl, transcribe, render, publish) to do the work.
+
+A stage that finds a problem raises a StorycastError; the orchestrator turns it into the
+job's status and reason. A stage that decides the episode is not going out (not approved,
+no consent) says so as data: ``job.status`` and ``job.reason``. Only the orchestrator
+knows their order.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from pipeline import defaults, edl
+from pipeline.cache import Cache
+from pipeline.edl import check as edit
+from pipeline.edl import redact
+from pipeline.errors import InputError, Problem, StorycastError
+from pipeline.media import images, scrub
+from pipeline.media import loudness as analyse_mod
+from pipeline.media.probe import probe as probe_recording
+from pipeline.media.probe import sha256_file
+from pipeline.media.tag import image_mime, tag_mp3, written_frames
+from pipeline.project import approval, corrections, people
+from pipeline.project.people import Withdrawal
+from pipeline.project.showfile import load_episode
+from pipeline.project.yamlfile import Problems
+from pipeline.publish import outgoing
+from pipeline.records import EpisodeJob, Output, Person, Show
+from pipeline.render import captions as captions_mod
+from pipeline.render import video
+from pipeline.render.audio import render as render_timeline
+from pipeline.transcribe import Engine, get_engine, language_warnings
+from pipeline.transcribe import transcribe as transcribe_recording
+
+
+@dataclass
+class Context:
+    root: Path
+    show: Show
+    cache: Cache
+    staging: Path
+    out: TextIO = sys.stderr
+    engine_name: str = defaults.TRANSCRIBE_ENGINE
+    model: str = defaults.TRANSCRIBE_MODEL
+    _engine: Engine | None = field(default=None, repr=False)
+    people: dict[str, Person] = field(default_factory=dict)
+    people_problems: list[Problem] = field(default_factory=list)
+    people_file_problems: list[Problem] = field(default_factory=list)  # people.yaml only
+    # recordings (sha256) a takedown found a still-withdrawn person in -> their ids
+    withdrawn_recordings: dict[str, list[str]] = field(default_factory=dict)
+    withdrawals: list[Withdrawal] = field(default_factory=list)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = get_engine(self.engine_name, self.model, self.show.language[:2])
+        return self._engine
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+
+def load_stage(job: EpisodeJob, ctx: Context) -> None:
+    if job.episode is None:  # not read yet, or read with problems: read it and say them
+        problems = Problems()
+        job.episode = load_episode(job.folder, problems)
+        problems.raise_if_any()
+    assert job.episode is not None
+    job.timeline = edl.read(job.episode.edl, job.episode)
+
+
+def probe_stage(job: EpisodeJob, ctx: Context) -> None:
+    assert job.episode and job.timeline
+    paths, problems = edit.source_problems(job.timeline, job.episode.recordings_dir)
+    for name, path in paths.items():
+        try:
+            job.recordings[name] = probe_recording(path, name, ctx.cache)
+        except StorycastError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+
+
+def edit_stage(job: EpisodeJob, ctx: Context) -> None:
+    assert job.timeline
+    problems = edit.time_problems(job.timeline, job.recordings)
+    if problems:
+        raise InputError(problems)
+    job.duration = job.timeline.duration
+
+
+def approval_stage(job: EpisodeJob, ctx: Context) -> None:
+    """Skip (as data, not an error) what the contributors have not approved as it is now."""
+    assert job.episode and job.timeline
+    if not ctx.show.approval_required:
+        return
+    problems = Problems()
+    approved = approval.read(job.folder, problems)
+    problems.raise_if_any()
+    again = f"storycast approve {job.slug} --by NAME[,NAME]"
+    if approved is None:
+        job.status = "skipped"
+        job.reason = (
+            "not approved yet. When the contributors have agreed the edit "
+            f"(see `storycast timeline {job.slug}`), run: {again}"
+        )
+        return
+    changed = approval.changes(approved, job.timeline, job.recordings)
+    if changed:
+        job.status = "skipped"
+        job.reason = (
+            f"changed since {approved.who()} approved it on {approved.approved_at:%Y-%m-%d}: "
+            + "; ".join(changed)
+            + f". Check it with the contributors (`storycast timeline {job.slug}`), then: {again}"
+        )
+
+
+def consent_stage(job: EpisodeJob, ctx: Context) -> None:
+    """Consent decides whether, and how, anyone in the episode is heard and named."""
+    assert job.episode and job.timeline
+    ep = job.episode
+    where = ep.folder / "episode.yaml"
+    if ctx.people_problems:
+        raise InputError(ctx.people_problems)
+    used = job.timeline.sources()
+    missing = [name for name in used if name not in ep.appearances]
+    if ctx.show.consent_required and missing:
+        raise InputError(
+            Problem(
+                where,
+                "say who speaks or is seen in " + ", ".join(missing) + ", so that their consent "
+                "can be checked.",
+                "Add `appearances:` with each recording and the ids of the people in it "
+                "(from episodes/people.yaml); write `[]` for a recording with nobody in it.",
+                ep.appearances_line,
+                "appearances",
+            )
+        )
+    ids = [pid for name in used for pid in ep.appearances.get(name, ())]
+    unknown = sorted({pid for pid in ids if pid not in ctx.people})
+    if unknown:
+        raise InputError(
+            Problem(
+                where,
+                "these people are not in the people file: " + ", ".join(unknown) + ".",
+                "Add them to episodes/people.yaml with their credit and consent.",
+                ep.appearances_line,
+                "appearances",
+            )
+        )
+    # A recording a takedown found a withdrawn person in stays out, whatever the
+    # appearances say now (they may have been edited to leave the person out).
+    held = [
+        (name, who)
+        for name in used
+        if name in job.recordings
+        and (who := ctx.withdrawn_recordings.get(job.recordings[name].sha256))
+    ]
+    if held:
+        job.status = "withdrawn"
+        job.reason = (
+            "; ".join(
+                f"{name} was taken down because {', '.join(who)} withdrew, and it is never "
+                "published again"
+                for name, who in held
+            )
+            + ". It is not published, and is taken down if it was."
+        )
+        return
+    persons = [ctx.people[pid] for pid in dict.fromkeys(ids)]
+    withdrawn = [p for p in persons if p.withdrawn]
+    no_voice = [p for p in persons if p.voice_consent is None]
+    if withdrawn or no_voice:
+        job.status = "withdrawn"
+        parts = []
+        if withdrawn:
+            parts.append("consent was withdrawn for " + ", ".join(p.id for p in withdrawn))
+            job.requested_by = "; ".join(
+                w.requested_by for w in ctx.withdrawals if w.person in {p.id for p in withdrawn}
+            )
+        if no_voice:
+            parts.append("no consent to publish the voice of " + ", ".join(p.id for p in no_voice))
+        job.reason = "; ".join(parts) + ". It is not published, and is taken down if it was."
+        return
+    job.credits = people.credits_for(persons)
+    for name in used:
+        in_it = [ctx.people[pid] for pid in ep.appearances.get(name, ())]
+        if len(in_it) == 1 and in_it[0].credited_as:
+            job.speakers[name] = in_it[0].credited_as or ""
+
+
+def redact_stage(job: EpisodeJob, ctx: Context) -> None:
+    assert job.episode and job.timeline
+    job.episode, job.timeline, notes = redact.apply(job.episode, job.timeline)
+    job.notes += notes
+
+
+def analyse_stage(job: EpisodeJob, ctx: Context) -> None:
+    for name, rec in job.recordings.items():
+        job.loudness[name] = analyse_mod.analyse(rec, ctx.cache)
+
+
+def transcribe_stage(job: EpisodeJob, ctx: Context) -> None:
+    for name, rec in job.recordings.items():
+        transcript = transcribe_recording(rec, ctx.engine, ctx.cache)
+        job.transcripts[name] = transcript
+        job.notes += language_warnings(transcript, ctx.show.language, name)
+
+
+def render_stage(job: EpisodeJob, ctx: Context) -> None:
+    assert job.timeline
+    result = render_timeline(job.timeline, job.recordings, job.loudness, ctx.cache)
+    job.renders.add(result.key)
+    job.rendered_loudness = result.loudness
+    if result.note:
+        job.notes.append(result.note)
+    folder = staging_folder(job, ctx)
+    target = folder / f"{job.slug}.mp3"
+    shutil.copyfile(result.path, target)
+    job.outputs["audio"] = Output(target, "", "audio/mpeg", "audio")
+
+
+def captions_stage(job: EpisodeJob, ctx: Context) -> None:
+    assert job.timeline
+    folder = staging_folder(job, ctx)
+    suffixes = {
+        "captions-vtt": (".vtt", "text/vtt"),
+        "captions-srt": (".srt", "application/x-subrip"),
+        "transcript-json": (".json", "application/json"),
+        "chapters": (".chapters.json", "application/json+chapters"),
+        "transcript-html": (".html", "text/html; charset=utf-8"),
+        "transcript-txt": (".txt", "text/plain; charset=utf-8"),
+    }
+    assert job.episode
+    # The contributors' corrections go over the machine transcript (kept across re-edits
+    # and re-transcription); anything that no longer matches is said, never dropped.
+    fixed, warnings = corrections.apply(job.transcripts, corrections.load_corrections(job.folder))
+    job.notes += warnings
+    outputs = captions_mod.render_all(
+        job.timeline, fixed, speakers=job.speakers, title=job.episode.title
+    )
+    job.cues = captions_mod.episode_cues(job.timeline, fixed, job.speakers)
+    for role, text in outputs.items():
+        suffix, content_type = suffixes[role]
+        path = folder / f"{job.slug}{suffix}"
+        path.write_text(text, encoding="utf-8")
+        job.outputs[role] = Output(path, "", content_type, role)
+
+
+def _without_face_consent(job: EpisodeJob, ctx: Context) -> list[str]:
+    """Everyone seen in the episode's clips who has not consented to show their face."""
+    assert job.episode and job.timeline
+    ep = job.episode
+    return sorted(
+        {
+            pid
+            for name in job.timeline.sources()
+            for pid in ep.appearances.get(name, ())
+            if pid in ctx.people and not ctx.people[pid].may_publish_face()
+        }
+    )
+
+
+def video_check_stage(job: EpisodeJob, ctx: Context) -> None:
+    """A video episode's pictures can be rendered as the EDL says: checked before any
+    transcription or rendering, so a producer hears of a bad clip in seconds.
+
+    Every clip's file must have a picture and sound, and the picture must last as long
+    as the clip. Skipped when the episode will go out audio-only for want of consent.
+    """
+    assert job.episode and job.timeline
+    if job.episode.medium != "video" or _without_face_consent(job, ctx):
+        return
+    sources = {name: job.recordings[name].path for name in job.timeline.sources()}
+    job.videos = {name: video.require_video(path) for name, path in sources.items()}
+    video.check_sources(job.timeline, sources, job.videos, allow_silent=False)
+
+
+def video_stage(job: EpisodeJob, ctx: Context) -> None:
+    """A video episode: the same Timeline rendered from the phones' pictures too.
+
+    Anyone seen who has not consented to show their face makes it audio-only,
+    with a note saying why; the audio episode is published either way.
+    """
+    assert job.episode and job.timeline
+    ep, timeline = job.episode, job.timeline
+    if ep.medium != "video":
+        return
+    no_face = _without_face_consent(job, ctx)
+    if no_face:
+        job.notes.append(
+            "published audio-only: someone seen in it (" + ", ".join(no_face) + ") has not "
+            "consented to show their face"
+        )
+        return
+    videos = job.videos  # probed and checked by video_check_stage
+    assert videos, "video_check_stage runs before video_stage"
+    gains = {name: analyse_mod.recording_gain(job.loudness[name]) for name in timeline.sources()}
+    vtt = job.outputs["captions-vtt"].path
+    options = {
+        "orientation": ctx.show.video_orientation,
+        "burn_in": ctx.show.burn_in_captions,
+        "captions": sha256_file(vtt),
+        "language": ctx.show.language,
+        "poster_at": ep.poster_at,
+    }
+    shas = {name: rec.sha256 for name, rec in job.recordings.items()}
+    key = video.video_render_key(timeline, shas, gains, options)
+    job.renders.add(key)
+    mp4 = ctx.cache.path("videos", key, ".mp4")
+    poster = ctx.cache.path("videos", key, ".jpg")
+    if not (mp4.exists() and poster.exists()):
+        mp4.parent.mkdir(parents=True, exist_ok=True)
+        tmp, tmp_poster = mp4.with_suffix(".tmp.mp4"), poster.with_suffix(".tmp.jpg")
+        try:
+            result = video.render_video(
+                timeline,
+                {name: rec.path for name, rec in job.recordings.items()},
+                videos,
+                gains,
+                tmp,
+                captions_vtt=vtt,
+                captions_language=ctx.show.language,
+                burn_in=ctx.show.burn_in_captions,
+                orientation=ctx.show.video_orientation,
+                poster=tmp_poster,
+                poster_at=ep.poster_at,
+            )
+            job.notes += list(result.notes)
+            os.replace(tmp_poster, poster)
+            os.replace(tmp, mp4)
+            # which recordings went in, so a takedown can purge this render
+            ctx.cache.put_json(
+                "videos", key, {"recordings": sorted({shas[n] for n in timeline.sources()})}
+            )
+        finally:
+            tmp.unlink(missing_ok=True)
+            tmp_poster.unlink(missing_ok=True)
+    folder = staging_folder(job, ctx)
+    shutil.copyfile(mp4, folder / f"{job.slug}.mp4")
+    images.clean_image(poster, folder / f"{job.slug}.poster.jpg")  # its pixels, nothing else
+    job.outputs["video"] = Output(folder / f"{job.slug}.mp4", "", "video/mp4", "video")
+    job.outputs["poster"] = Output(folder / f"{job.slug}.poster.jpg", "", "image/jpeg", "poster")
+
+
+def _tag_values(job: EpisodeJob, ctx: Context) -> dict[str, Any]:
+    """What the MP3's tag says: written by tag_stage, compared with by scrub_stage."""
+    assert job.episode and job.timeline
+    ep = job.episode
+    return {
+        "title": ep.title,
+        "show_title": ctx.show.title,
+        "artist": ctx.show.author,
+        "episode_number": ep.number,
+        "year": ep.published.year,
+        "artwork": ctx.show.artwork,
+        "chapters": list(job.timeline.chapters),
+        "duration": job.timeline.duration,
+    }
+
+
+def tag_stage(job: EpisodeJob, ctx: Context) -> None:
+    tag_mp3(job.outputs["audio"].path, **_tag_values(job, ctx))
+
+
+def forbidden_names(ctx: Context) -> list[outgoing.Term]:
+    """Names the show must never publish (``outgoing.name_terms``)."""
+    return outgoing.name_terms(ctx.people.values(), {w.person for w in ctx.withdrawals})
+
+
+def texts_stage(job: EpisodeJob, ctx: Context) -> None:
+    """No redacted text and no name a person asked to keep out, in anything that goes out:
+    every text field (``outgoing``), and every staged file read back as its readers read
+    it. A caption that still says a redacted word was heard outside the redaction."""
+    assert job.episode and job.timeline
+    redacted = outgoing.redaction_terms(job.timeline)
+    terms = redacted + forbidden_names(ctx)
+    texts = outgoing.episode_texts(
+        job.episode, job.timeline, [c.name for c in job.credits], job.speakers.values()
+    ) + outgoing.show_texts(ctx.show)
+    problems = [
+        Problem(None, f"{f.where} contains {f.why}.", _TEXT_FIX)
+        for f in outgoing.check_texts(texts, terms)
+    ]
+    spoken = {t.why: t for t in redacted}
+    for output in job.outputs.values():
+        for f in outgoing.check_file(output.path, terms, output.role):
+            said = ""
+            if f.why in spoken and output.role.startswith(("captions", "transcript")):
+                pattern = spoken[f.why].pattern()
+                at = [c.start for c in job.cues if pattern.search(c.text)]
+                if at:
+                    said = f" It is heard at {_clock(at[0])} in the episode, outside the redaction."
+            problems.append(
+                Problem(
+                    None,
+                    f"the {output.role} file ({output.path.name}) would contain {f.why}.{said}",
+                    "Add a redaction over each place it is said (or correct the transcript "
+                    "in corrections.yaml if it was misheard), then approve and publish again.",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+
+
+_TEXT_FIX = (
+    "Take it out of that field (or change the person's credit in the people file); "
+    "storycast never publishes it."
+)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(seconds, 60)
+    return f"{int(minutes)}:{secs:04.1f}"
+
+
+def scrub_stage(job: EpisodeJob, ctx: Context) -> None:
+    """A last look before anything leaves: no location, device or time trace, no value
+    carried over from a source recording's tags, in any published media file or picture.
+    The MP3's tag is compared with the frames storycast wrote, field by field."""
+    needles = [v for rec in job.recordings.values() for v in scrub.source_values(rec.path)]
+    frames = written_frames(**_tag_values(job, ctx))
+    for output in job.outputs.values():
+        if output.role == "audio":
+            scrub.assert_clean(output.path, needles, id3_frames=frames)
+        elif output.role in ("video", "poster"):
+            scrub.assert_clean(output.path, needles)
+
+
+def key_stage(job: EpisodeJob, ctx: Context) -> None:
+    """Content-addressed keys: a key never changes meaning, so listeners' caches stay right."""
+    for output in job.outputs.values():
+        output.sha256 = sha256_file(output.path)
+        output.size = output.path.stat().st_size
+        name = output.path.name
+        stem, dot, ext = name.partition(".")
+        output.key = f"media/{ctx.show.slug}/{stem}-{output.sha256[:16]}{dot}{ext}"
+    job.status = "ready"
+
+
+Stage = tuple[str, Callable[[EpisodeJob, Context], None]]
+
+
+def staging_folder(job: EpisodeJob, ctx: Context) -> Path:
+    folder = ctx.staging / job.slug
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def clean_artwork(ctx: Context) -> Path:
+    """The show artwork as published and as embedded in every MP3: its pixels only
+    (``images.clean_image``), made once per artwork and kept in the cache, checked
+    every run. The show file's own artwork is left as it is."""
+    src = ctx.show.artwork
+    suffix = ".png" if image_mime(src) == "image/png" else ".jpg"
+    key = f"{sha256_file(src)}-v{images.VERSION}"
+    clean = ctx.cache.path("artwork", key, suffix)
+    if not clean.exists():
+        images.clean_image(src, clean)
+    scrub.assert_clean(clean)
+    return clean
