@@ -30,14 +30,14 @@ import podcastparser
 import pytest
 from PIL import Image
 
+from pipeline.cli.validate_feed import add_parser
+from pipeline.cli.validate_feed import cmd as cmd_validate_feed
 from pipeline.feed.build import podcast_guid
 from pipeline.feed.validate import (
     APPLE_CATEGORIES,
     RULES,
     FeedReadError,
     Finding,
-    add_parser,
-    cmd_validate_feed,
     errors,
     fetch_url,
     validate,

@@ -1,0 +1,63 @@
+"""`storycast publish`: every episode through the stages, then the store, the takedowns first."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipeline import orchestrator
+from pipeline.cli.common import show_files, summary
+
+
+def cmd(args: argparse.Namespace) -> int:
+    root = Path(args.root).resolve()
+    shows = show_files(root, args.show)
+    if not shows:
+        print(f"No show files found in {root / 'feeds'}.", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        for show_file in shows:
+            report = orchestrator.publish_show(show_file, root, dry_run=True, wait=args.wait)
+            print("\n".join(summary(report, "check")))
+            print(report.plan or report.publish_error or "Nothing to publish.")
+        print("\nDry run: nothing was uploaded, replaced or deleted.")
+        return 0
+    reports = [orchestrator.publish_show(show_file, root, wait=args.wait) for show_file in shows]
+    lines: list[str] = []
+    for report in reports:
+        lines += summary(report, "publish")
+    print("\n".join(lines))
+    ok = all(r.ok for r in reports)
+    jobs = [j for r in reports for j in r.jobs]
+    skipped = sum(j.status == "skipped" for j in jobs)
+    published = sum(j.status == "published" for j in jobs)
+    if not ok:
+        print("\nSome things failed: see the list above.")
+    elif skipped:
+        print(f"\n{published} published, {skipped} skipped: see why above.")
+    else:
+        print(f"\nAll {published} episode{'s' if published != 1 else ''} published.")
+    return 0 if ok else 1
+
+
+def add_parser(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "publish", help="render and publish every episode of the show(s)"
+    )
+    p.add_argument("show", nargs="*", help="show slug or show file (default: all in feeds/)")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="render locally, then print what would be uploaded, replaced and deleted",
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another publish of the show is running, wait up to this long for it "
+        "(default: stop at once and say so)",
+    )
+    p.set_defaults(func=cmd)
