@@ -119,25 +119,46 @@ class ClipSound:
     seconds: float = 0.0
 
 
+def clip_chain(timeline: Timeline, clip: Clip, gain_db: float, *, fill_gaps: bool) -> list[str]:
+    """The one sound chain of a clip, for the audio and the video render alike: its exact
+    samples at the working rate, the recording's gain, the redactions, the fades.
+
+    ``fill_gaps`` (a phone video's sound): gaps in the sound (a damaged packet, sound
+    starting late) are filled with silence by timestamp, and a short end padded, so the
+    sound lasts exactly as long as the picture.
+    """
+    samples = round(clip.duration * defaults.WORK_SAMPLE_RATE)
+    if fill_gaps:
+        head = [
+            f"aresample={defaults.WORK_SAMPLE_RATE}:async=1:first_pts=0",
+            "aformat=sample_fmts=fltp:channel_layouts=stereo",
+            f"apad=whole_len={samples}",
+        ]
+    else:
+        head = [
+            f"aresample={defaults.WORK_SAMPLE_RATE}",
+            "aformat=sample_fmts=fltp:channel_layouts=stereo",
+        ]
+    chain = [
+        *head,
+        f"atrim=end_sample={samples}",
+        "asetpts=N/SR/TB",
+        f"volume={gain_db:.3f}dB:precision=float",
+        *redaction_filters(timeline, clip),
+    ]
+    if clip.fade_in > 0:
+        chain.append(f"afade=t=in:st=0:d={clip.fade_in:.6f}")
+    if clip.fade_out > 0:
+        chain.append(f"afade=t=out:st={clip.duration - clip.fade_out:.6f}:d={clip.fade_out:.6f}")
+    return chain
+
+
 def clip_sounds(
     timeline: Timeline, recordings: dict[str, Recording], gains: dict[str, float]
 ) -> list[ClipSound]:
     sounds: list[ClipSound] = []
     for clip in timeline.clips:
-        chain = [
-            f"aresample={defaults.WORK_SAMPLE_RATE}",
-            "aformat=sample_fmts=fltp:channel_layouts=stereo",
-            f"atrim=end_sample={round(clip.duration * defaults.WORK_SAMPLE_RATE)}",
-            "asetpts=N/SR/TB",
-            f"volume={gains[clip.source]:.3f}dB:precision=float",
-        ]
-        chain += redaction_filters(timeline, clip)
-        if clip.fade_in > 0:
-            chain.append(f"afade=t=in:st=0:d={clip.fade_in:.6f}")
-        if clip.fade_out > 0:
-            chain.append(
-                f"afade=t=out:st={clip.duration - clip.fade_out:.6f}:d={clip.fade_out:.6f}"
-            )
+        chain = clip_chain(timeline, clip, gains[clip.source], fill_gaps=False)
         # Input seek lands on the packet before `in` and decodes forward to it exactly;
         # the -t margin lets atrim cut the exact sample length.
         inputs = ["-ss", f"{clip.src_in:.6f}", "-t", f"{clip.duration + 0.5:.6f}",

@@ -68,7 +68,7 @@ from pipeline.media.probe import check_file, decode_seconds, refusal, refused_ki
 from pipeline.media.runner import media_timeout, run, source_input
 from pipeline.media.scrub import STRIP_ARGS, find_traces, source_values
 from pipeline.records import HDR_TRANSFERS, Clip, Loudness, Timeline, VideoInfo
-from pipeline.render.audio import MIX_GRAPH, ClipSound, final_gain, redaction_filters, render_stems
+from pipeline.render.audio import MIX_GRAPH, ClipSound, clip_chain, final_gain, render_stems
 
 VIDEO_RENDER_VERSION = 2  # bump when the graph changes what comes out
 
@@ -412,25 +412,6 @@ def _video_chain(clip: Clip, info: VideoInfo, canvas: Canvas, frames: int) -> li
     return chain
 
 
-def _audio_chain(timeline: Timeline, clip: Clip, gain_db: float) -> list[str]:
-    samples = round(clip.duration * defaults.WORK_SAMPLE_RATE)
-    chain = [
-        # async fills gaps (a damaged packet, sound starting late) with silence, by timestamp.
-        f"aresample={defaults.WORK_SAMPLE_RATE}:async=1:first_pts=0",
-        "aformat=sample_fmts=fltp:channel_layouts=stereo",
-        f"apad=whole_len={samples}",
-        f"atrim=end_sample={samples}",
-        "asetpts=N/SR/TB",
-        f"volume={gain_db:.3f}dB:precision=float",
-    ]
-    chain += redaction_filters(timeline, clip)
-    if clip.fade_in > 0:
-        chain.append(f"afade=t=in:st=0:d={clip.fade_in:.6f}")
-    if clip.fade_out > 0:
-        chain.append(f"afade=t=out:st={clip.duration - clip.fade_out:.6f}:d={clip.fade_out:.6f}")
-    return chain
-
-
 # What libass and ffmpeg's WebVTT reader would read as markup, drawn as the same-looking
 # characters instead: the burned picture shows the caption exactly as written.
 _BURN_SAFE = str.maketrans({"<": "\u2039", ">": "\u203a", "&": "\uff06", "\\": "\uff3c",
@@ -538,7 +519,7 @@ def _plan(
     a clip at 1080p), so one run over all clips would grow with the EDL."""
     sounds: list[ClipSound] = []
     for clip in timeline.clips:
-        chain = _audio_chain(timeline, clip, gains_db.get(clip.source, 0.0))
+        chain = clip_chain(timeline, clip, gains_db.get(clip.source, 0.0), fill_gaps=True)
         if clip.source in silent:
             inputs = ["-f", "lavfi", "-t", f"{clip.duration + 0.5:.6f}", "-i",
                       f"anullsrc=r={defaults.WORK_SAMPLE_RATE}:cl=stereo"]  # fmt: skip
