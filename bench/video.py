@@ -37,8 +37,9 @@ from typing import Any
 from bench import ROOT
 from bench.report import write_results
 from pipeline import defaults
+from pipeline.media.probe import probe_video
 from pipeline.records import Clip, Timeline
-from pipeline.render.video import probe_video, render_video
+from pipeline.render.video import render_video
 
 
 def make_source(out: Path, seconds: float, size: str = "1920x1080", rate: int = 30) -> Path:

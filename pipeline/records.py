@@ -29,14 +29,20 @@ class Recording:
     codec: str
     sample_rate: int
     channels: int
+    # its personal tag values (place, device, owner...): what no output made from it may hold
+    tags: tuple[str, ...] = ()
+    video: VideoInfo | None = None  # its picture, when a video episode needs it
 
     # 2: probed through runner.source_input; a file the allow-lists refuse was never a
     # Recording, so an older cached probe of it must not stand in for one.
-    SCHEMA = "storycast.Recording.2"
+    # 3: one probe gives the sound, the tags and (for video episodes) the picture.
+    SCHEMA = "storycast.Recording.3"
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["path"] = str(self.path)
+        d["tags"] = list(self.tags)
+        d["video"] = self.video.to_json() if self.video else None
         d["schema"] = self.SCHEMA
         return d
 
@@ -53,6 +59,8 @@ class Recording:
             codec=d["codec"],
             sample_rate=d["sample_rate"],
             channels=d["channels"],
+            tags=tuple(str(v) for v in d.get("tags", [])),
+            video=VideoInfo.from_json(d["video"], path) if d.get("video") else None,
         )
 
 

@@ -25,7 +25,7 @@ from pipeline.errors import InputError, Problem, StorycastError
 from pipeline.media import images, scrub
 from pipeline.media import loudness as analyse_mod
 from pipeline.media.probe import probe as probe_recording
-from pipeline.media.probe import sha256_file
+from pipeline.media.probe import require_picture, sha256_file
 from pipeline.media.tag import image_mime, tag_mp3, written_frames
 from pipeline.project import approval, corrections, people
 from pipeline.project.people import Withdrawal
@@ -81,7 +81,9 @@ def probe_stage(job: EpisodeJob, ctx: Context) -> None:
     paths, problems = edit.source_problems(job.timeline, job.episode.recordings_dir)
     for name, path in paths.items():
         try:
-            job.recordings[name] = probe_recording(path, name, ctx.cache)
+            job.recordings[name] = probe_recording(
+                path, name, ctx.cache, video=job.episode.medium == "video"
+            )
         except StorycastError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -279,7 +281,7 @@ def video_check_stage(job: EpisodeJob, ctx: Context) -> None:
     if job.episode.medium != "video" or _without_face_consent(job, ctx):
         return
     sources = {name: job.recordings[name].path for name in job.timeline.sources()}
-    job.videos = {name: video.require_video(path) for name, path in sources.items()}
+    job.videos = {name: require_picture(job.recordings[name]) for name in sources}
     video.check_sources(job.timeline, sources, job.videos, allow_silent=False)
 
 
@@ -332,6 +334,7 @@ def video_stage(job: EpisodeJob, ctx: Context) -> None:
                 orientation=ctx.show.video_orientation,
                 poster=tmp_poster,
                 poster_at=ep.poster_at,
+                needles=[v for name in timeline.sources() for v in job.recordings[name].tags],
             )
             job.notes += list(result.notes)
             os.replace(tmp_poster, poster)
@@ -425,7 +428,7 @@ def scrub_stage(job: EpisodeJob, ctx: Context) -> None:
     """A last look before anything leaves: no location, device or time trace, no value
     carried over from a source recording's tags, in any published media file or picture.
     The MP3's tag is compared with the frames storycast wrote, field by field."""
-    needles = [v for rec in job.recordings.values() for v in scrub.source_values(rec.path)]
+    needles = [v for rec in job.recordings.values() for v in rec.tags]
     frames = written_frames(**_tag_values(job, ctx))
     for output in job.outputs.values():
         if output.role == "audio":

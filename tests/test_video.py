@@ -20,7 +20,7 @@ from PIL import Image, ImageChops, ImageStat
 from pipeline import defaults
 from pipeline.errors import MediaError
 from pipeline.media.loudness import analyse, recording_gain
-from pipeline.media.probe import probe
+from pipeline.media.probe import probe, probe_video, require_video
 from pipeline.media.scrub import find_traces, source_values
 from pipeline.records import Clip, Redaction, Timeline
 from pipeline.render.video import (
@@ -31,9 +31,7 @@ from pipeline.render.video import (
     clip_frames,
     nominal_rate,
     plan_canvas,
-    probe_video,
     render_video,
-    require_video,
 )
 
 from conftest import decoded_duration, ebur128

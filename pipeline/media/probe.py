@@ -17,15 +17,18 @@ import codecs
 import hashlib
 import json
 import re
+from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from pipeline import defaults
 from pipeline.cache import Cache
 from pipeline.errors import MediaError, Problem, ToolError
 from pipeline.files import NotAFile, not_a_file, open_regular
 from pipeline.media.runner import media_timeout, run, source_input, stderr_tail
-from pipeline.records import Recording
+from pipeline.media.scrub import tag_values
+from pipeline.records import Recording, VideoInfo
 
 CHUNK = 1 << 20
 SNIFF_BYTES = 64
@@ -225,25 +228,37 @@ def decode_seconds(size: int, header: float | None) -> float:
     return min(header, most) if header and header > 0 else 0.0
 
 
-def probe(path: Path, name: str, cache: Cache | None = None) -> Recording:
-    """Measure ``path``; ``name`` is how the EDL refers to it."""
-    size = check_file(path)
-    digest = sha256_file(path)
-    if cache is not None:
-        cached = cache.get_json("probe", digest)
-        if cached and cached.get("schema") == Recording.SCHEMA:
-            return Recording.from_json(cached, path, name)
-
+def _ffprobe(path: Path) -> dict[str, Any]:
+    """The one ffprobe of a contributor's file: format, streams and chapters (with tags)."""
     proc = run(
-        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json",
-         *source_input(path)],
+        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-show_chapters",
+         "-of", "json", *source_input(path)],
         what="ffprobe",
         path=path,
         check=False,
     )  # fmt: skip
     if proc.returncode != 0:
         raise _explain(path, proc.stderr)
-    info = json.loads(proc.stdout or "{}")
+    info: dict[str, Any] = json.loads(proc.stdout or "{}")
+    return info
+
+
+def probe(path: Path, name: str, cache: Cache | None = None, *, video: bool = False) -> Recording:
+    """Measure ``path`` once: its sound (every frame decoded), its tags (what its outputs must
+    not carry) and, with ``video``, its picture. ``name`` is how the EDL refers to it.
+
+    Cached by sha256 together, so a recording is probed once, whatever needs it after.
+    """
+    size = check_file(path)
+    digest = sha256_file(path)
+    if cache is not None:
+        cached = cache.get_json("probe", digest)
+        if cached and cached.get("schema") == Recording.SCHEMA:
+            found = Recording.from_json(cached, path, name)
+            if not video or found.video is not None or cached.get("picture") == "none":
+                return found
+
+    info = _ffprobe(path)
     audio = [s for s in info.get("streams", []) if s.get("codec_type") == "audio"]
     if not audio:
         raise MediaError(
@@ -288,10 +303,185 @@ def probe(path: Path, name: str, cache: Cache | None = None) -> Recording:
         codec=str(stream.get("codec_name", "")),
         sample_rate=int(stream.get("sample_rate") or 0),
         channels=int(stream.get("channels") or 0),
+        tags=tuple(tag_values(info)),
+        video=_measure_video(path, info, size) if video else None,
     )
     if cache is not None:
-        cache.put_json("probe", digest, recording.to_json())
+        record = recording.to_json()
+        if video and recording.video is None:
+            record["picture"] = "none"  # looked for, and there is none
+        cache.put_json("probe", digest, record)
     return recording
+
+
+# --- the picture ----------------------------------------------------------------------------
+
+
+def _rate(text: object) -> float:
+    try:
+        value = Fraction(str(text))
+    except (ValueError, ZeroDivisionError):
+        return 0.0
+    return float(value) if value > 0 else 0.0
+
+
+def _bit_depth(stream: dict[str, Any]) -> int:
+    raw = stream.get("bits_per_raw_sample")
+    if isinstance(raw, str) and raw.isdigit():
+        return int(raw)
+    m = re.search(r"p(\d+)(?:le|be)$", str(stream.get("pix_fmt", "")))
+    return int(m.group(1)) if m else 8
+
+
+def _rotation(stream: dict[str, Any]) -> int:
+    for side in stream.get("side_data_list") or []:
+        if side.get("side_data_type") == "Display Matrix" and "rotation" in side:
+            return int(round(float(side["rotation"]))) % 360
+    tag = (stream.get("tags") or {}).get("rotate")
+    if tag is not None:
+        try:
+            return int(round(float(tag))) % 360
+        except ValueError:
+            return 0
+    return 0
+
+
+def _packet_times(path: Path, seconds: float = 10.0) -> list[float]:
+    proc = run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", f"%+{seconds}",
+         "-show_entries", "packet=pts_time", "-of", "csv=p=0", *source_input(path)],
+        what="reading frame times",
+        path=path,
+        check=False,
+    )  # fmt: skip
+    times: list[float] = []
+    for line in proc.stdout.splitlines():
+        try:
+            times.append(float(line.strip().rstrip(",")))
+        except ValueError:
+            continue
+    return sorted(times)
+
+
+def guess_vfr(times: Sequence[float], avg: float, nominal: float) -> bool:
+    """Whether frame durations vary: by the first frames' times, or avg vs nominal rate."""
+    if avg > 0 and nominal > 0 and abs(avg - nominal) / nominal > 0.01:
+        return True
+    steps = sorted(b - a for a, b in zip(times, times[1:], strict=False) if b > a)
+    if len(steps) < 4:
+        return False
+    median = steps[len(steps) // 2]
+    return median > 0 and (steps[-1] > median * 1.5 or steps[0] < median * 0.5)
+
+
+def _progress(stdout: str) -> tuple[float, int]:
+    """Last out_time (s) and frame count from ffmpeg's -progress output."""
+    seconds, frames = 0, 0
+    for line in stdout.splitlines():
+        key, _, value = line.partition("=")
+        value = value.strip()
+        if key == "out_time_us" and value.lstrip("-").isdigit():
+            seconds = max(seconds, int(value))
+        elif key == "frame" and value.isdigit():
+            frames = max(frames, int(value))
+    return seconds / 1_000_000, frames
+
+
+def probe_video(path: Path) -> VideoInfo | None:
+    """What the picture of ``path`` really is; None when it has no picture (audio only).
+    (A pipeline stage reads it from ``probe(..., video=True)``, probed once and cached.)"""
+    if not path.exists():
+        raise MediaError(Problem(path, "this video does not exist.", "Check the file name."))
+    size = check_file(path)
+    return _measure_video(path, _ffprobe(path), size)
+
+
+def _measure_video(path: Path, info: dict[str, Any], size: int) -> VideoInfo | None:
+    """The picture, from the file's ffprobe and by reading its packets.
+
+    A still image attached as cover art (an M4A's artwork) is not a picture. The
+    duration is read packet by packet (no decoding), so a file cut off mid-recording
+    reports what it holds, not what its header claims.
+    """
+    streams = info.get("streams", [])
+    pictures = [
+        s
+        for s in streams
+        if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
+    ]
+    if not pictures:
+        return None
+    v = pictures[0]
+    fmt = info.get("format", {})
+    width, height = int(v.get("width") or 0), int(v.get("height") or 0)
+    rotation = _rotation(v)
+    sar = str(v.get("sample_aspect_ratio") or "1:1")
+    try:
+        num, den = (int(x) for x in sar.split(":"))
+        aspect = Fraction(num, den) if num > 0 and den > 0 else Fraction(1)
+    except ValueError:
+        aspect = Fraction(1)
+    shown_w, shown_h = round(width * aspect), height
+    if rotation % 180 == 90:
+        shown_w, shown_h = shown_h, shown_w
+    avg, nominal = _rate(v.get("avg_frame_rate")), _rate(v.get("r_frame_rate"))
+
+    header = fmt.get("duration") or v.get("duration")
+    claimed = float(header) if _rate(header) > 0 else None
+    copied = run(
+        ["ffmpeg", "-nostdin", "-v", "error", *source_input(path), "-map", "0:v:0", "-c", "copy",
+         "-f", "null", "-progress", "pipe:1", "-nostats", "-"],
+        what="reading the video",
+        path=path,
+        check=False,
+        timeout=media_timeout(decode_seconds(size, claimed)),
+    )  # fmt: skip
+    last, frames = _progress(copied.stdout)
+    # -progress reports the last packet's start; the picture lasts one frame longer.
+    duration = last + 1 / avg if frames and avg > 0 else last
+    return VideoInfo(
+        path=path,
+        width=width,
+        height=height,
+        rotation=rotation,
+        display_width=shown_w,
+        display_height=shown_h,
+        sample_aspect=f"{aspect.numerator}:{aspect.denominator}",
+        avg_frame_rate=round(avg, 4),
+        r_frame_rate=round(nominal, 4),
+        vfr=guess_vfr(_packet_times(path), avg, nominal),
+        codec=str(v.get("codec_name", "")),
+        profile=str(v.get("profile", "")),
+        pix_fmt=str(v.get("pix_fmt", "")),
+        bit_depth=_bit_depth(v),
+        color_transfer=str(v.get("color_transfer", "") or ""),
+        color_primaries=str(v.get("color_primaries", "") or ""),
+        color_space=str(v.get("color_space", "") or ""),
+        has_audio=any(s.get("codec_type") == "audio" for s in streams),
+        duration=duration,
+        header_duration=claimed,
+        frames=frames,
+    )
+
+
+def require_video(path: Path) -> VideoInfo:
+    """``probe_video``, with a clear error for a file that has no picture."""
+    return _no_picture(path) if (found := probe_video(path)) is None else found
+
+
+def require_picture(recording: Recording) -> VideoInfo:
+    """The recording's picture (probed with ``video=True``), or a clear error if it has none."""
+    return recording.video if recording.video is not None else _no_picture(recording.path)
+
+
+def _no_picture(path: Path) -> VideoInfo:
+    raise MediaError(
+        Problem(
+            path,
+            "this file is listed as video but has no picture (it is audio only).",
+            "Use the phone's video file, or list this recording as audio.",
+        )
+    )
 
 
 def _float(value: object) -> float | None:

@@ -667,9 +667,15 @@ _STRUCTURAL = {
 
 
 def source_values(path: Path) -> list[str]:
-    """Every personal tag value of a source recording: the needles its outputs must not hold."""
+    """Every personal tag value of a source recording: the needles its outputs must not hold.
+    (The stages read them from the recording's one probe: ``Recording.tags``.)"""
+    return tag_values(_probe(path, source=True))
+
+
+def tag_values(info: dict[str, Any]) -> list[str]:
+    """The personal tag values in an ffprobe of a source recording."""
     values: list[str] = []
-    for _, key, value in _probe_tags(_probe(path, source=True)):
+    for _, key, value in _probe_tags(info):
         if key in {"major_brand", "minor_version", "compatible_brands", "language"}:
             continue
         if value in _STRUCTURAL or len(value.strip()) < 4:

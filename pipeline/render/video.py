@@ -64,7 +64,7 @@ from typing import Any, Literal
 from pipeline import defaults
 from pipeline.errors import MediaError, Problem, ToolError
 from pipeline.media.loudness import MEASURE_FILTER, measure
-from pipeline.media.probe import check_file, decode_seconds, refusal, refused_kind
+from pipeline.media.probe import probe_video
 from pipeline.media.runner import media_timeout, run, source_input
 from pipeline.media.scrub import STRIP_ARGS, find_traces, source_values
 from pipeline.records import HDR_TRANSFERS, Clip, Loudness, Timeline, VideoInfo
@@ -126,184 +126,6 @@ class VideoResult:
     subtitles: bool  # a mov_text track is in the file
     burned_in: bool
     notes: tuple[str, ...] = field(default=())  # for the run summary
-
-
-# ---------------------------------------------------------------------- probing
-
-
-def _rate(text: object) -> float:
-    try:
-        value = Fraction(str(text))
-    except (ValueError, ZeroDivisionError):
-        return 0.0
-    return float(value) if value > 0 else 0.0
-
-
-def _bit_depth(stream: dict[str, Any]) -> int:
-    raw = stream.get("bits_per_raw_sample")
-    if isinstance(raw, str) and raw.isdigit():
-        return int(raw)
-    m = re.search(r"p(\d+)(?:le|be)$", str(stream.get("pix_fmt", "")))
-    return int(m.group(1)) if m else 8
-
-
-def _rotation(stream: dict[str, Any]) -> int:
-    for side in stream.get("side_data_list") or []:
-        if side.get("side_data_type") == "Display Matrix" and "rotation" in side:
-            return int(round(float(side["rotation"]))) % 360
-    tag = (stream.get("tags") or {}).get("rotate")
-    if tag is not None:
-        try:
-            return int(round(float(tag))) % 360
-        except ValueError:
-            return 0
-    return 0
-
-
-def _packet_times(path: Path, seconds: float = 10.0) -> list[float]:
-    proc = run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", f"%+{seconds}",
-         "-show_entries", "packet=pts_time", "-of", "csv=p=0", *source_input(path)],
-        what="reading frame times",
-        path=path,
-        check=False,
-    )  # fmt: skip
-    times: list[float] = []
-    for line in proc.stdout.splitlines():
-        try:
-            times.append(float(line.strip().rstrip(",")))
-        except ValueError:
-            continue
-    return sorted(times)
-
-
-def guess_vfr(times: Sequence[float], avg: float, nominal: float) -> bool:
-    """Whether frame durations vary: by the first frames' times, or avg vs nominal rate."""
-    if avg > 0 and nominal > 0 and abs(avg - nominal) / nominal > 0.01:
-        return True
-    steps = sorted(b - a for a, b in zip(times, times[1:], strict=False) if b > a)
-    if len(steps) < 4:
-        return False
-    median = steps[len(steps) // 2]
-    return median > 0 and (steps[-1] > median * 1.5 or steps[0] < median * 0.5)
-
-
-def _progress(stdout: str) -> tuple[float, int]:
-    """Last out_time (s) and frame count from ffmpeg's -progress output."""
-    seconds, frames = 0, 0
-    for line in stdout.splitlines():
-        key, _, value = line.partition("=")
-        value = value.strip()
-        if key == "out_time_us" and value.lstrip("-").isdigit():
-            seconds = max(seconds, int(value))
-        elif key == "frame" and value.isdigit():
-            frames = max(frames, int(value))
-    return seconds / 1_000_000, frames
-
-
-def probe_video(path: Path) -> VideoInfo | None:
-    """What the picture of ``path`` really is; None when it has no picture (audio only).
-
-    A still image attached as cover art (an M4A's artwork) is not a picture.
-    The duration is read packet by packet (no decoding), so a file cut off
-    mid-recording reports what it holds, not what its header claims.
-    """
-    if not path.exists():
-        raise MediaError(Problem(path, "this video does not exist.", "Check the file name."))
-    size = check_file(path)
-    proc = run(
-        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json",
-         *source_input(path)],
-        what="ffprobe",
-        path=path,
-        check=False,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        kind = refused_kind(proc.stderr)
-        if kind is not None:
-            raise refusal(path, kind)
-        tail = proc.stderr.strip().splitlines()[-1:] or ["no details"]
-        raise MediaError(
-            Problem(
-                path,
-                f"this is not a video file storycast can read ({tail[0]}).",
-                "Check it plays on a computer; copy it from the phone again.",
-            )
-        )
-    info = json.loads(proc.stdout or "{}")
-    streams = info.get("streams", [])
-    pictures = [
-        s
-        for s in streams
-        if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
-    ]
-    if not pictures:
-        return None
-    v = pictures[0]
-    fmt = info.get("format", {})
-    width, height = int(v.get("width") or 0), int(v.get("height") or 0)
-    rotation = _rotation(v)
-    sar = str(v.get("sample_aspect_ratio") or "1:1")
-    try:
-        num, den = (int(x) for x in sar.split(":"))
-        aspect = Fraction(num, den) if num > 0 and den > 0 else Fraction(1)
-    except ValueError:
-        aspect = Fraction(1)
-    shown_w, shown_h = round(width * aspect), height
-    if rotation % 180 == 90:
-        shown_w, shown_h = shown_h, shown_w
-    avg, nominal = _rate(v.get("avg_frame_rate")), _rate(v.get("r_frame_rate"))
-
-    header = fmt.get("duration") or v.get("duration")
-    claimed = float(header) if _rate(header) > 0 else None
-    copied = run(
-        ["ffmpeg", "-nostdin", "-v", "error", *source_input(path), "-map", "0:v:0", "-c", "copy",
-         "-f", "null", "-progress", "pipe:1", "-nostats", "-"],
-        what="reading the video",
-        path=path,
-        check=False,
-        timeout=media_timeout(decode_seconds(size, claimed)),
-    )  # fmt: skip
-    last, frames = _progress(copied.stdout)
-    # -progress reports the last packet's start; the picture lasts one frame longer.
-    duration = last + 1 / avg if frames and avg > 0 else last
-    return VideoInfo(
-        path=path,
-        width=width,
-        height=height,
-        rotation=rotation,
-        display_width=shown_w,
-        display_height=shown_h,
-        sample_aspect=f"{aspect.numerator}:{aspect.denominator}",
-        avg_frame_rate=round(avg, 4),
-        r_frame_rate=round(nominal, 4),
-        vfr=guess_vfr(_packet_times(path), avg, nominal),
-        codec=str(v.get("codec_name", "")),
-        profile=str(v.get("profile", "")),
-        pix_fmt=str(v.get("pix_fmt", "")),
-        bit_depth=_bit_depth(v),
-        color_transfer=str(v.get("color_transfer", "") or ""),
-        color_primaries=str(v.get("color_primaries", "") or ""),
-        color_space=str(v.get("color_space", "") or ""),
-        has_audio=any(s.get("codec_type") == "audio" for s in streams),
-        duration=duration,
-        header_duration=claimed,
-        frames=frames,
-    )
-
-
-def require_video(path: Path) -> VideoInfo:
-    """``probe_video``, with a clear error for a file that has no picture."""
-    found = probe_video(path)
-    if found is None:
-        raise MediaError(
-            Problem(
-                path,
-                "this file is listed as video but has no picture (it is audio only).",
-                "Use the phone's video file, or list this recording as audio.",
-            )
-        )
-    return found
 
 
 # ---------------------------------------------------------------------- planning
@@ -681,6 +503,7 @@ def render_video(
     poster: Path | None = None,
     poster_at: float | None = None,
     allow_silent: bool = False,
+    needles: list[str] | None = None,
 ) -> VideoResult:
     """Render ``timeline`` from phone videos to an H.264/AAC MP4 at ``out``.
 
@@ -692,6 +515,9 @@ def render_video(
     ``captions_language`` (and burned in when ``burn_in``). ``poster``: where to
     write a JPEG of the frame at ``poster_at`` (episode seconds; default: the
     first frame). Raises MediaError for unusable sources, ToolError if ffmpeg fails.
+
+    ``needles``: the sources' personal tag values (``Recording.tags``), which the render
+    must not carry; read from the sources when not given.
     """
     if not timeline.clips:
         raise MediaError(Problem(timeline.edl_path, "the EDL keeps no clips; nothing to render."))
@@ -817,7 +643,8 @@ def render_video(
                 "loudness" in n for n in notes
             ):
                 notes.append(f"the video's sound is {miss:+.1f} LU from the target after AAC")
-            needles = [v for name in timeline.sources() for v in source_values(sources[name])]
+            if needles is None:
+                needles = [v for name in timeline.sources() for v in source_values(sources[name])]
             traces = find_traces(tmp, needles)
             if traces:
                 raise ToolError(
