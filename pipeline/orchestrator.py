@@ -144,7 +144,9 @@ class RunReport:
         )
 
 
-def _open(show_file: Path, root: Path, out: TextIO) -> tuple[Context | None, list[Problem]]:
+def _open(show_file: Path, root: Path, out: TextIO | None) -> tuple[Context | None, list[Problem]]:
+    """The show and everything a run needs (progress goes to ``out``: stderr when None,
+    looked up now, so a stream replaced since import is the one written to)."""
     problems = Problems()
     show = load_show(show_file, problems)
     if show is None or problems:
@@ -154,7 +156,7 @@ def _open(show_file: Path, root: Path, out: TextIO) -> tuple[Context | None, lis
         return None, unsafe
     cache = Cache(root / defaults.CACHE_DIR)
     staging = root / ".storycast" / "staging" / show.slug
-    ctx = Context(root=root, show=show, cache=cache, staging=staging, out=out)
+    ctx = Context(root=root, show=show, cache=cache, staging=staging, out=out or sys.stderr)
     ctx.people, ctx.people_problems = people.load_people(show.episodes_dir)
     ctx.people_file_problems = [
         p for p in ctx.people_problems if p.path and p.path.name == people.PEOPLE_FILE
@@ -167,7 +169,7 @@ def _open(show_file: Path, root: Path, out: TextIO) -> tuple[Context | None, lis
     return ctx, []
 
 
-def check(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunReport:
+def check(show_file: Path, root: Path, out: TextIO | None = None) -> RunReport:
     ctx, problems = _open(show_file, root, out)
     if ctx is None:
         return RunReport(None, [], problems)
@@ -182,7 +184,7 @@ def check(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunReport:
 def publish_show(
     show_file: Path,
     root: Path,
-    out: TextIO = sys.stderr,
+    out: TextIO | None = None,
     *,
     dry_run: bool = False,
     wait: float = 0.0,
@@ -347,7 +349,7 @@ def _publish_locked(
     return report
 
 
-def audit_show(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunReport:
+def audit_show(show_file: Path, root: Path, out: TextIO | None = None) -> RunReport:
     """`storycast audit`: what is published, checked; nothing is changed."""
     ctx, problems = _open(show_file, root, out)
     if ctx is None:
@@ -369,7 +371,7 @@ def audit_show(show_file: Path, root: Path, out: TextIO = sys.stderr) -> RunRepo
 
 
 def prepare_episode(
-    episode: str, root: Path, out: TextIO = sys.stderr
+    episode: str, root: Path, out: TextIO | None = None
 ) -> tuple[EpisodeJob, Context | None, list[Problem]]:
     """Load, probe and check one episode (by slug or folder) for the per-episode commands."""
     folder = Path(episode)

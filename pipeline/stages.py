@@ -46,7 +46,7 @@ class Context:
     show: Show
     cache: Cache
     staging: Path
-    out: TextIO = sys.stderr
+    out: TextIO = field(default_factory=lambda: sys.stderr)
     engine_name: str = defaults.TRANSCRIBE_ENGINE
     model: str = defaults.TRANSCRIBE_MODEL
     _engine: Engine | None = field(default=None, repr=False)

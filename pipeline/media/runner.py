@@ -15,9 +15,13 @@ so no audio from elsewhere on the machine can reach an episode.
 from __future__ import annotations
 
 import logging
+import os
+import selectors
 import shlex
 import subprocess
-from collections.abc import Sequence
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +116,95 @@ def run(
             )
         )
     return proc
+
+
+class _Stalled(Exception):
+    """The program used up its time limit without delivering."""
+
+
+def stream(
+    cmd: Sequence[str | Path],
+    *,
+    what: str,
+    path: Path | None = None,
+    block_bytes: int = 1 << 20,
+    timeout: float | None = None,
+) -> Iterator[bytes]:
+    """Run ``cmd`` and yield its standard output in blocks of ``block_bytes`` (fewer only at
+    the end), as it comes: a long recording is never held whole.
+
+    Like ``run``: the command is logged and a failure becomes a ToolError with the tail of
+    stderr. The time limit (``timeout``, default ``defaults.TOOL_TIMEOUT``) counts only the
+    time spent waiting for the program, not the time the caller takes over each block (a
+    speech model is much slower than decoding), so a hung program is stopped and a slow
+    caller never is. stderr goes to a temporary file, so a chatty program never blocks on
+    a full pipe.
+    """
+    args = [str(c) for c in cmd]
+    log.debug("run: %s", shlex.join(args))
+    limit = defaults.TOOL_TIMEOUT if timeout is None else timeout
+    with tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err
+            )
+        except FileNotFoundError as exc:
+            raise ToolError(
+                Problem(
+                    path,
+                    f"{args[0]} is not installed, so {what} cannot run.",
+                    "Run `make publish` (it installs ffmpeg) or install it with your "
+                    "package manager.",
+                )
+            ) from exc
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        waiting = selectors.DefaultSelector()
+        waiting.register(fd, selectors.EVENT_READ)
+        waited = 0.0  # seconds spent waiting for the program, in all
+        stalled = False
+
+        def read_block() -> bytes:
+            nonlocal waited
+            data = bytearray()
+            while len(data) < block_bytes:
+                chunk = b""
+                started = time.monotonic()
+                ready = waiting.select(max(0.0, limit - waited))
+                if ready:
+                    chunk = os.read(fd, block_bytes - len(data))
+                waited += time.monotonic() - started
+                if not ready or waited > limit:
+                    raise _Stalled
+                if not chunk:
+                    break
+                data += chunk
+            return bytes(data)
+
+        try:
+            while block := read_block():
+                yield block
+        except _Stalled:
+            stalled = True
+        finally:
+            waiting.close()
+            proc.stdout.close()
+            try:
+                code = proc.wait(timeout=max(1.0, limit - waited) if not stalled else 0.01)
+            except subprocess.TimeoutExpired:
+                stalled = True
+            if stalled:
+                proc.kill()
+                code = proc.wait()
+        if stalled:
+            raise stopped_after(what, limit, args, path)
+        if code != 0:
+            err.seek(0)
+            stderr = err.read().decode("utf-8", "replace")
+            raise ToolError(
+                Problem(
+                    path,
+                    f"{what} failed ({args[0]} exit {code}): {stderr_tail(stderr)}",
+                    f"The command was: {shlex.join(args)}",
+                )
+            )

@@ -14,12 +14,6 @@ it with a tiny window on a short file.
 from __future__ import annotations
 
 import logging
-import os
-import selectors
-import shlex
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +22,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import defaults
-from pipeline.errors import Problem, ToolError
-from pipeline.media.runner import source_input, stderr_tail, stopped_after
+from pipeline.media.runner import source_input, stream
 from pipeline.records import Word
 
 log = logging.getLogger("storycast.run")
@@ -70,102 +63,26 @@ def _ffmpeg_cmd(path: Path) -> list[str]:
     ]
 
 
-class _Stalled(Exception):
-    """ffmpeg used up its time limit without delivering the samples."""
-
-
 def stream_16k(
     path: Path, block_seconds: float = READ_BLOCK_SECONDS, timeout: float | None = None
 ) -> Iterator[Samples]:
-    """Blocks of mono 16 kHz float32 samples as ffmpeg decodes them.
-
-    Like ``runner.run``: the command is logged, a failure becomes a ``ToolError`` with
-    the tail of stderr, and ffmpeg has a time limit (``timeout`` seconds, default
-    ``defaults.TOOL_TIMEOUT``; pass ``runner.media_timeout`` of the recording's length).
-    The limit counts only the time spent waiting for ffmpeg, not the time the caller
-    takes over each block (a speech model is much slower than decoding), so a hung
-    ffmpeg is stopped and a slow model never is. stderr goes to a temporary file so a
-    chatty ffmpeg can never block on a full pipe.
-    """
-    args = _ffmpeg_cmd(path)
-    log.debug("run: %s", shlex.join(args))
-    limit = defaults.TOOL_TIMEOUT if timeout is None else timeout
+    """Blocks of mono 16 kHz float32 samples as ffmpeg decodes them, through
+    ``runner.stream`` (logged, time-limited while waiting for ffmpeg only, failures as
+    ToolErrors): pass ``runner.media_timeout`` of the recording's length."""
     block_bytes = int(block_seconds * SAMPLE_RATE) * 4
-    with tempfile.TemporaryFile() as err:
-        try:
-            proc = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err
-            )
-        except FileNotFoundError as exc:
-            raise ToolError(
-                Problem(
-                    path,
-                    "ffmpeg is not installed, so decoding for transcription cannot run.",
-                    "Run `make publish` (it installs ffmpeg) or install it with your "
-                    "package manager.",
-                )
-            ) from exc
-        assert proc.stdout is not None
-        fd = proc.stdout.fileno()
-        waiting = selectors.DefaultSelector()
-        waiting.register(fd, selectors.EVENT_READ)
-        waited = 0.0  # seconds spent waiting for ffmpeg, in all
-        stalled = False
-
-        def read_block() -> bytes:
-            """Up to ``block_bytes`` from ffmpeg (fewer only at the end)."""
-            nonlocal waited
-            data = bytearray()
-            while len(data) < block_bytes:
-                chunk = b""
-                started = time.monotonic()
-                ready = waiting.select(max(0.0, limit - waited))
-                if ready:
-                    chunk = os.read(fd, block_bytes - len(data))
-                waited += time.monotonic() - started
-                if not ready or waited > limit:
-                    raise _Stalled
-                if not chunk:
-                    break
-                data += chunk
-            return bytes(data)
-
-        pending = b""
-        try:
-            while True:
-                chunk = read_block()
-                if not chunk:
-                    break
-                data = pending + chunk
-                usable = len(data) - len(data) % 4
-                pending = data[usable:]
-                if usable:
-                    yield np.frombuffer(data[:usable], dtype=np.float32)
-        except _Stalled:
-            stalled = True
-        finally:
-            waiting.close()
-            proc.stdout.close()
-            try:
-                code = proc.wait(timeout=max(1.0, limit - waited) if not stalled else 0.01)
-            except subprocess.TimeoutExpired:
-                stalled = True
-            if stalled:
-                proc.kill()
-                code = proc.wait()
-        if stalled:
-            raise stopped_after("decoding for transcription", limit, args, path)
-        if code != 0:
-            err.seek(0)
-            stderr = err.read().decode("utf-8", "replace")
-            raise ToolError(
-                Problem(
-                    path,
-                    f"decoding for transcription failed (ffmpeg exit {code}): "
-                    f"{stderr_tail(stderr)}",
-                    f"The command was: {shlex.join(args)}",
-                )
-            )
+    pending = b""
+    for chunk in stream(
+        _ffmpeg_cmd(path),
+        what="decoding for transcription",
+        path=path,
+        block_bytes=block_bytes,
+        timeout=timeout,
+    ):
+        data = pending + chunk
+        usable = len(data) - len(data) % 4
+        pending = data[usable:]
+        if usable:
+            yield np.frombuffer(data[:usable], dtype=np.float32)
 
 
 def decode_16k(path: Path) -> Samples:
