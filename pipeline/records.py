@@ -454,6 +454,31 @@ class Episode:
         return self.folder / "recordings"
 
 
+@dataclass(frozen=True)
+class Role:
+    """What one kind of published file is called and how it is served."""
+
+    suffix: str  # after the episode's name: first-flat.chapters.json
+    content_type: str
+
+
+# Every kind of file an episode publishes, by its role: the one table the stages name files
+# by, the store serves them as, and the preview answers with.
+ROLES: dict[str, Role] = {
+    "audio": Role(".mp3", "audio/mpeg"),
+    "video": Role(".mp4", "video/mp4"),
+    "poster": Role(".poster.jpg", "image/jpeg"),
+    "captions-vtt": Role(".vtt", "text/vtt"),
+    "captions-srt": Role(".srt", "application/x-subrip"),
+    "transcript-json": Role(".json", "application/json"),
+    "chapters": Role(".chapters.json", "application/json+chapters"),
+    "transcript-html": Role(".html", "text/html; charset=utf-8"),
+    "transcript-txt": Role(".txt", "text/plain; charset=utf-8"),
+}
+# How a feed is served.
+FEED_TYPE = "application/rss+xml; charset=utf-8"
+
+
 @dataclass
 class Output:
     """One file to publish: where it is staged and the key it gets."""

@@ -32,7 +32,7 @@ from pipeline.project.people import Withdrawal
 from pipeline.project.showfile import load_episode
 from pipeline.project.yamlfile import Problems
 from pipeline.publish import outgoing
-from pipeline.records import EpisodeJob, Output, Person, Show
+from pipeline.records import ROLES, EpisodeJob, Output, Person, Show
 from pipeline.render import captions as captions_mod
 from pipeline.render import video
 from pipeline.render.audio import render as render_timeline
@@ -223,23 +223,12 @@ def render_stage(job: EpisodeJob, ctx: Context) -> None:
     job.rendered_loudness = result.loudness
     if result.note:
         job.notes.append(result.note)
-    folder = staging_folder(job, ctx)
-    target = folder / f"{job.slug}.mp3"
-    shutil.copyfile(result.path, target)
-    job.outputs["audio"] = Output(target, "", "audio/mpeg", "audio")
+    shutil.copyfile(result.path, _output(job, staging_folder(job, ctx), "audio"))
 
 
 def captions_stage(job: EpisodeJob, ctx: Context) -> None:
     assert job.timeline
     folder = staging_folder(job, ctx)
-    suffixes = {
-        "captions-vtt": (".vtt", "text/vtt"),
-        "captions-srt": (".srt", "application/x-subrip"),
-        "transcript-json": (".json", "application/json"),
-        "chapters": (".chapters.json", "application/json+chapters"),
-        "transcript-html": (".html", "text/html; charset=utf-8"),
-        "transcript-txt": (".txt", "text/plain; charset=utf-8"),
-    }
     assert job.episode
     # The contributors' corrections go over the machine transcript (kept across re-edits
     # and re-transcription); anything that no longer matches is said, never dropped.
@@ -250,10 +239,8 @@ def captions_stage(job: EpisodeJob, ctx: Context) -> None:
     )
     job.cues = captions_mod.episode_cues(job.timeline, fixed, job.speakers)
     for role, text in outputs.items():
-        suffix, content_type = suffixes[role]
-        path = folder / f"{job.slug}{suffix}"
+        path = _output(job, folder, role)
         path.write_text(text, encoding="utf-8")
-        job.outputs[role] = Output(path, "", content_type, role)
 
 
 def _without_face_consent(job: EpisodeJob, ctx: Context) -> list[str]:
@@ -347,10 +334,8 @@ def video_stage(job: EpisodeJob, ctx: Context) -> None:
             tmp.unlink(missing_ok=True)
             tmp_poster.unlink(missing_ok=True)
     folder = staging_folder(job, ctx)
-    shutil.copyfile(mp4, folder / f"{job.slug}.mp4")
-    images.clean_image(poster, folder / f"{job.slug}.poster.jpg")  # its pixels, nothing else
-    job.outputs["video"] = Output(folder / f"{job.slug}.mp4", "", "video/mp4", "video")
-    job.outputs["poster"] = Output(folder / f"{job.slug}.poster.jpg", "", "image/jpeg", "poster")
+    shutil.copyfile(mp4, _output(job, folder, "video"))
+    images.clean_image(poster, _output(job, folder, "poster"))  # its pixels, nothing else
 
 
 def _tag_values(job: EpisodeJob, ctx: Context) -> dict[str, Any]:
@@ -469,3 +454,10 @@ def clean_artwork(ctx: Context) -> Path:
         images.clean_image(src, clean)
     scrub.assert_clean(clean)
     return clean
+
+
+def _output(job: EpisodeJob, folder: Path, role: str) -> Path:
+    """Where the episode's file of this role is staged, recorded as one of its outputs."""
+    path = folder / f"{job.slug}{ROLES[role].suffix}"
+    job.outputs[role] = Output(path, "", ROLES[role].content_type, role)
+    return path

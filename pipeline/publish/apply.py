@@ -44,7 +44,6 @@ from pipeline import defaults
 from pipeline.cache import write_atomic
 from pipeline.errors import Problem, StoreError, StorycastError
 from pipeline.publish.manifest import (
-    FEED_TYPE,
     MANIFEST_SCHEMA,
     file_json,
     manifest_bytes,
@@ -54,7 +53,7 @@ from pipeline.publish.manifest import (
     recorded_objects,
 )
 from pipeline.publish.plan import READ, decide
-from pipeline.records import EpisodeJob, Show
+from pipeline.records import FEED_TYPE, EpisodeJob, Show
 from pipeline.store import ObjectStore
 
 

@@ -23,7 +23,6 @@ from pipeline.store import ObjectStore
 
 MANIFEST_SCHEMA = "storycast.Manifest.2"
 _READABLE = {"storycast.Manifest.1", MANIFEST_SCHEMA}
-FEED_TYPE = "application/rss+xml; charset=utf-8"
 # What storycast's own media keys look like: NAME-<16 hex of sha256>.EXT
 OUR_KEY = re.compile(r"^[A-Za-z0-9._\-]+-[0-9a-f]{16}(\.[A-Za-z0-9.]+)?$")
 # An episode's files are named after it: media/SHOW/SLUG-<16 hex>[.EXT]

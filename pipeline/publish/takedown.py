@@ -56,7 +56,6 @@ from pipeline.project.showfile import find_episode_folders, read_appearances
 from pipeline.publish import plan
 from pipeline.publish.archive import safe_name
 from pipeline.publish.manifest import (
-    FEED_TYPE,
     FEEDS,
     MANIFEST_SCHEMA,
     entry_from,
@@ -68,7 +67,7 @@ from pipeline.publish.manifest import (
     parse_manifest,
     put_manifest,
 )
-from pipeline.records import EpisodeJob, Person, PublishedFile, Show
+from pipeline.records import FEED_TYPE, EpisodeJob, Person, PublishedFile, Show
 from pipeline.store import ObjectStore
 
 AUDIT_FILE = auditlog.AUDIT_FILE

@@ -62,6 +62,7 @@ from typing import TYPE_CHECKING, Any, AnyStr, BinaryIO
 
 from pipeline import defaults
 from pipeline.errors import InputError, StorycastError
+from pipeline.records import FEED_TYPE, ROLES
 
 if TYPE_CHECKING:
     import io
@@ -73,13 +74,13 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 CHUNK_SIZE = 64 * 1024
 
-FEED_TYPE = "application/rss+xml; charset=utf-8"
+# What a file is served as: a published episode file as its role says (records.ROLES, the
+# same types the store gives it), a feed as a feed, and by suffix the other kinds an app or
+# a browser may ask the preview for.
 CONTENT_TYPES: dict[str, str] = {
     ".mp3": "audio/mpeg",
     ".m4a": "audio/mp4",
     ".mp4": "video/mp4",
-    ".vtt": "text/vtt",
-    ".srt": "application/x-subrip",
     ".json": "application/json",
     ".xml": "application/xml",
     ".rss": FEED_TYPE,
@@ -305,6 +306,10 @@ class PreviewHandler(SimpleHTTPRequestHandler):
         p = Path(path)
         if p.suffix.lower() == ".xml" and p.parent == Path(self.directory, "feeds"):
             return FEED_TYPE
+        name = p.name.lower()  # the longest role suffix first: .chapters.json before .json
+        for role in sorted(ROLES.values(), key=lambda r: -len(r.suffix)):
+            if name.endswith(role.suffix):
+                return role.content_type
         return super().guess_type(path)
 
     def send_head(self) -> io.BytesIO | BinaryIO | None:

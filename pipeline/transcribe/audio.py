@@ -138,6 +138,11 @@ class Windower:
             yield Window(start / SAMPLE_RATE, buffer)
 
 
+def keep_word(text: str) -> bool:
+    """Whisper emits bare punctuation and music notes as "words" in noise."""
+    return any(ch.isalnum() for ch in text)
+
+
 def merge_words(previous: list[Word], shifted: list[Word]) -> list[Word]:
     """Words of the next window appended, minus any that start before the last one
     kept ended (a word a window boundary made the model hear twice)."""

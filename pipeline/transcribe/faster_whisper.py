@@ -25,6 +25,7 @@ from pipeline.transcribe.audio import (
     Samples,
     Windower,
     collapse_loops,
+    keep_word,
     loop_spans,
     merge_words,
     repetitive,
@@ -68,11 +69,6 @@ def _load(model: str, compute_type: str) -> Any:
                 )
             ) from exc
     return _MODELS[model, compute_type]
-
-
-def keep_word(text: str) -> bool:
-    """Whisper emits bare punctuation and music notes as "words" in noise."""
-    return any(ch.isalnum() for ch in text)
 
 
 class FasterWhisper:
@@ -206,4 +202,4 @@ def _words(segments: Any) -> list[Word]:
     return words
 
 
-__all__ = ["FasterWhisper", "OPTIONS", "keep_word", "speech_regions"]
+__all__ = ["FasterWhisper", "OPTIONS", "speech_regions"]

@@ -28,10 +28,10 @@ from pipeline.transcribe.audio import (
     Samples,
     Windower,
     collapse_loops,
+    keep_word,
     merge_words,
     stream_16k,
 )
-from pipeline.transcribe.faster_whisper import keep_word
 from pipeline.transcribe.models import model_home, resolve_pt
 
 OPTIONS: dict[str, Any] = {
