@@ -48,70 +48,42 @@ values before it is handed back.
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
-from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pipeline import defaults
 from pipeline.errors import MediaError, Problem, ToolError
 from pipeline.media.loudness import MEASURE_FILTER, measure
 from pipeline.media.probe import probe_video
-from pipeline.media.runner import media_timeout, run, source_input
+from pipeline.media.runner import media_timeout, run
 from pipeline.media.scrub import STRIP_ARGS, find_traces, source_values
-from pipeline.records import HDR_TRANSFERS, Clip, Loudness, Timeline, VideoInfo
-from pipeline.render.audio import MIX_GRAPH, ClipSound, clip_chain, final_gain, render_stems
+from pipeline.records import Loudness, Timeline, VideoInfo
+from pipeline.render.audio import MIX_GRAPH, final_gain, render_stems
+from pipeline.render.video.check import _count_frames, check_sources
+from pipeline.render.video.graph import _plan, burnable_vtt, ffmpeg_filters
+from pipeline.render.video.plan import Canvas, Orientation, bitrate_ceiling, plan_canvas
 
 VIDEO_RENDER_VERSION = 2  # bump when the graph changes what comes out
-
-Orientation = Literal["keep", "landscape", "portrait"]
-
-# A clip may run past its file's last picture by this much (phones often stop the picture a
-# frame or a few before the sound); the last picture is held. Any more is an EDL error.
-HOLD_LAST_PICTURE = 1.0
-STANDARD_RATES = (
-    Fraction(24000, 1001),
-    Fraction(24),
-    Fraction(25),
-    Fraction(30000, 1001),
-    Fraction(30),
-)
 # ISO 639-1 -> 639-2/T for the subtitle track's language (MP4 stores three letters).
 _LANGUAGES = {
     "en": "eng", "cy": "cym", "gd": "gla", "ga": "gle", "fr": "fra", "de": "deu",
     "es": "spa", "pl": "pol", "ur": "urd", "pa": "pan", "ar": "ara", "so": "som",
     "pt": "por", "it": "ita", "nl": "nld", "ro": "ron", "uk": "ukr", "bn": "ben",
 }  # fmt: skip
+
+
 # Lines of ffmpeg's stderr that mean a picture or sound packet could not be decoded.
 _DECODE_ERROR = re.compile(
     r"error while decoding|concealing|Invalid NAL|corrupt|"
     r"Invalid data found|non-existing PPS|decode_slice_header error|missing picture",
     re.I,
 )
-
-
-# ---------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class Canvas:
-    """The episode's picture: size and constant frame rate."""
-
-    width: int
-    height: int
-    fps: Fraction
-
-    @property
-    def rate(self) -> str:
-        return f"{self.fps.numerator}/{self.fps.denominator}"
 
 
 @dataclass(frozen=True)
@@ -126,326 +98,6 @@ class VideoResult:
     subtitles: bool  # a mov_text track is in the file
     burned_in: bool
     notes: tuple[str, ...] = field(default=())  # for the run summary
-
-
-# ---------------------------------------------------------------------- planning
-
-
-def nominal_rate(info: VideoInfo) -> Fraction:
-    """The standard rate a clip was filmed at, at most 30 fps (60 -> 30, 50 -> 25)."""
-    raw = info.avg_frame_rate if (info.vfr or not 0 < info.r_frame_rate <= 240) else 0.0
-    value = raw or info.r_frame_rate or info.avg_frame_rate
-    if not value or value <= 0 or value > 1000:
-        return Fraction(defaults.VIDEO_DEFAULT_FPS)
-    while value > defaults.VIDEO_MAX_FPS * 1.02:
-        value /= 2
-    best = min(STANDARD_RATES, key=lambda r: abs(float(r) - value))
-    if abs(float(best) - value) / value <= 0.03:
-        return best
-    return Fraction(value).limit_denominator(1001)
-
-
-def _even_down(x: float) -> int:
-    return max(2, int(x) // 2 * 2)
-
-
-def plan_canvas(
-    clips: Sequence[tuple[VideoInfo, float]], orientation: Orientation = "keep"
-) -> Canvas:
-    """The episode's size and frame rate from its clips (video, seconds used) in EDL order."""
-    if not clips:
-        raise ValueError("an episode needs at least one clip")
-    fps = max(nominal_rate(info) for info, _ in clips)
-    totals: dict[Path, float] = {}
-    first: dict[Path, VideoInfo] = {}
-    for info, seconds in clips:
-        totals[info.path] = totals.get(info.path, 0.0) + seconds
-        first.setdefault(info.path, info)
-    # The longest-running source sets the shape; the earliest wins a tie.
-    lead = first[max(totals, key=lambda p: (totals[p], -list(totals).index(p)))]
-    w, h = lead.display_width, lead.display_height
-    portrait = h > w if orientation == "keep" else orientation == "portrait"
-    box_w, box_h = (
-        (defaults.VIDEO_MAX_SHORT_SIDE, defaults.VIDEO_MAX_LONG_SIDE)
-        if portrait
-        else (defaults.VIDEO_MAX_LONG_SIDE, defaults.VIDEO_MAX_SHORT_SIDE)
-    )
-    if (h > w) == portrait or w == h:
-        scale = min(1.0, box_w / w, box_h / h)
-        return Canvas(_even_down(w * scale), _even_down(h * scale), fps)
-    # Forced to the other shape: a 16:9 (or 9:16) canvas whose short side holds the
-    # source's long side, so the source is shown at its own size between black bars.
-    short = min(defaults.VIDEO_MAX_SHORT_SIDE, max(w, h))
-    long = _even_down(short * 16 / 9)
-    return Canvas(short, long, fps) if portrait else Canvas(long, _even_down(short), fps)
-
-
-def clip_frames(clip: Clip, fps: Fraction) -> int:
-    """Frames clip gets: whole frames between its start and end on the episode's frame grid."""
-    rate = float(fps)
-    return round(clip.end * rate) - round(clip.start * rate)
-
-
-# ---------------------------------------------------------------------- graph
-
-
-@cache
-def ffmpeg_filters() -> frozenset[str]:
-    proc = run(["ffmpeg", "-hide_banner", "-filters"], what="listing ffmpeg's filters")
-    names = set()
-    for line in proc.stdout.splitlines():
-        parts = line.split()
-        if len(parts) >= 3 and len(parts[0]) == 3 and "->" in parts[2]:
-            names.add(parts[1])
-    return frozenset(names)
-
-
-def _tonemap(info: VideoInfo) -> str:
-    tin = info.color_transfer if info.color_transfer in HDR_TRANSFERS else "bt709"
-    return (
-        f"zscale=tin={tin}:pin=bt2020:min=bt2020nc:rin=tv:t=linear:npl=100,"
-        "format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,"
-        "zscale=t=bt709:m=bt709:r=tv"
-    )
-
-
-def _video_chain(clip: Clip, info: VideoInfo, canvas: Canvas, frames: int) -> list[str]:
-    chain = [f"fps={canvas.rate}"]
-    if info.needs_tonemap:
-        chain.append(_tonemap(info))
-    if info.sample_aspect not in ("1:1", "0:1"):
-        chain.append("scale=trunc(iw*sar/2)*2:ih,setsar=1")
-    chain += [
-        f"scale=w={canvas.width}:h={canvas.height}:force_original_aspect_ratio=decrease"
-        ":force_divisible_by=2:out_color_matrix=bt709:out_range=tv:flags=bicubic",
-        f"pad={canvas.width}:{canvas.height}:(ow-iw)/2:(oh-ih)/2:color=black",
-        "setsar=1",
-        "format=yuv420p",
-        # A file may hold a frame less than its sound: clone the last one, never run short.
-        f"tpad=stop_mode=clone:stop_duration={HOLD_LAST_PICTURE:g}",
-        f"trim=end_frame={frames}",
-        f"setpts=N*{canvas.fps.denominator}/{canvas.fps.numerator}/TB",
-    ]
-    length = frames / float(canvas.fps)
-    if clip.fade_in > 0:
-        chain.append(f"fade=t=in:st=0:d={clip.fade_in:.6f}")
-    if clip.fade_out > 0:
-        chain.append(f"fade=t=out:st={max(0.0, length - clip.fade_out):.6f}:d={clip.fade_out:.6f}")
-    return chain
-
-
-# What libass and ffmpeg's WebVTT reader would read as markup, drawn as the same-looking
-# characters instead: the burned picture shows the caption exactly as written.
-_BURN_SAFE = str.maketrans({"<": "\u2039", ">": "\u203a", "&": "\uff06", "\\": "\uff3c",
-                            "{": "\uff5b", "}": "\uff5d"})  # fmt: skip
-_VOICE = re.compile(r"</?v(?:[ .][^>]*)?>")
-
-
-def burnable_vtt(vtt: str) -> str:
-    """The published WebVTT as libass should draw it: the same cues and times, with the
-    speaker shown as "Name: " (not as a voice tag), entities decoded, and every character
-    that ffmpeg or libass would take for markup (``<``, ``>``, ``&``, ``\\``, ``{``, ``}``)
-    replaced by one that looks the same, so nothing in a caption can change what is drawn.
-    """
-    blocks = vtt.split("\n\n")
-    out = [blocks[0]]  # the WEBVTT header
-    for block in blocks[1:]:
-        lines = block.split("\n")
-        timing = next((i for i, line in enumerate(lines) if "-->" in line), None)
-        if timing is None:
-            out.append(block)
-            continue
-        payload = []
-        for line in lines[timing + 1 :]:
-            speaker = re.match(r"<v(?:[ .]([^>]*))?>", line)
-            text = _VOICE.sub("", line)
-            text = html.unescape(text).translate(_BURN_SAFE)
-            if speaker and speaker.group(1):
-                text = html.unescape(speaker.group(1)).translate(_BURN_SAFE) + ": " + text
-            payload.append(text)
-        out.append("\n".join(lines[: timing + 1] + payload))
-    return "\n\n".join(out)
-
-
-def _filter_path(path: Path) -> str:
-    """A path quoted for a filter option inside a filtergraph."""
-    text = str(path).replace("\\", "\\\\\\\\").replace("'", "\\\\\\'").replace(":", "\\\\:")
-    return f"'{text}'"
-
-
-@dataclass(frozen=True)
-class _Pictures:
-    """One group of clips whose pictures are rendered (and encoded) in one ffmpeg run."""
-
-    inputs: list[str]
-    graph: str  # ending in [vout]
-    frames: int
-    # Seconds of pictures, for the time limits; HDR counts double: tone-mapping 1080p
-    # took 1.9 s a second on 2 cores, against about 1.3 s for SDR.
-    seconds: float
-
-
-@dataclass(frozen=True)
-class _Plan:
-    sounds: list[ClipSound]  # the sound of every clip (or a silent stand-in), in order
-    pictures: list[_Pictures]
-    frames: int
-
-
-def _picture_group(
-    clips: Sequence[tuple[Clip, int]],
-    sources: dict[str, Path],
-    videos: dict[str, VideoInfo],
-    canvas: Canvas,
-    burn: Path | None,
-    offset: float,
-) -> _Pictures:
-    """The pictures of ``clips`` (each with its frame count), joined, from ``offset`` s."""
-    inputs: list[str] = []
-    chains: list[str] = []
-    labels = ""
-    for i, (clip, frames) in enumerate(clips):
-        # One decoder thread per input: frame threads each hold their own 1080p pictures.
-        inputs += ["-threads", "1", "-ss", f"{clip.src_in:.6f}", "-t", f"{clip.duration + 0.5:.6f}",
-                   *source_input(sources[clip.source])]  # fmt: skip
-        chain = _video_chain(clip, videos[clip.source], canvas, frames)
-        chains.append(f"[{i}:v:0]" + ",".join(chain) + f"[v{i}]")
-        labels += f"[v{i}]"
-    tail = f"{labels}concat=n={len(clips)}:v=1:a=0"
-    if burn is not None:
-        # Captions are timed in episode time: show this group at its place, then restart.
-        tail += (
-            f",setpts=PTS+{offset:.6f}/TB"
-            f",subtitles=filename={_filter_path(burn)}:force_style='{defaults.VIDEO_CAPTION_STYLE}'"
-            ",setpts=PTS-STARTPTS"
-        )
-    chains.append(tail + ",format=yuv420p[vout]")
-    frames = sum(f for _c, f in clips)
-    hdr = any(videos[c.source].needs_tonemap for c, _f in clips)
-    seconds = frames / float(canvas.fps) * (2 if hdr else 1)
-    return _Pictures(inputs, ";".join(chains), frames, seconds)
-
-
-def _plan(
-    timeline: Timeline,
-    sources: dict[str, Path],
-    videos: dict[str, VideoInfo],
-    gains_db: dict[str, float],
-    canvas: Canvas,
-    silent: set[str],
-    burn: Path | None,
-) -> _Plan:
-    """The sound of every clip, rendered a few clips per run by ``render.render_stems``,
-    and the pictures in groups of ``defaults.VIDEO_CLIPS_PER_RUN``: every input's video
-    decoder and its frame buffers live for the whole of an ffmpeg run (about 35 MB
-    a clip at 1080p), so one run over all clips would grow with the EDL."""
-    sounds: list[ClipSound] = []
-    for clip in timeline.clips:
-        chain = clip_chain(timeline, clip, gains_db.get(clip.source, 0.0), fill_gaps=True)
-        if clip.source in silent:
-            inputs = ["-f", "lavfi", "-t", f"{clip.duration + 0.5:.6f}", "-i",
-                      f"anullsrc=r={defaults.WORK_SAMPLE_RATE}:cl=stereo"]  # fmt: skip
-        else:
-            # Sound only: -vn keeps the pictures of these inputs from being decoded.
-            inputs = ["-vn", "-ss", f"{clip.src_in:.6f}", "-t", f"{clip.duration + 0.5:.6f}",
-                      *source_input(sources[clip.source])]  # fmt: skip
-        sounds.append(ClipSound(inputs, chain, clip.duration))
-
-    # A clip shorter than half a frame has no picture of its own.
-    shown = [(c, f) for c in timeline.clips if (f := clip_frames(c, canvas.fps)) > 0]
-    size = max(1, defaults.VIDEO_CLIPS_PER_RUN)
-    pictures: list[_Pictures] = []
-    done = 0
-    for start in range(0, len(shown), size):
-        group = _picture_group(
-            shown[start : start + size], sources, videos, canvas, burn, done / float(canvas.fps)
-        )
-        pictures.append(group)
-        done += group.frames
-    return _Plan(sounds, pictures, done)
-
-
-# ---------------------------------------------------------------------- render
-
-
-def _count_frames(path: Path, seconds: float = 0.0) -> int:
-    """Pictures in a rendered MP4's video track, counted packet by packet (no decoding)."""
-    proc = run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
-         "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", path],
-        what="counting the rendered frames",
-        path=path,
-        timeout=media_timeout(seconds),
-    )  # fmt: skip
-    text = proc.stdout.strip().rstrip(",")
-    return int(text) if text.isdigit() else -1
-
-
-def check_sources(
-    timeline: Timeline,
-    sources: dict[str, Path],
-    videos: dict[str, VideoInfo],
-    allow_silent: bool,
-) -> set[str]:
-    problems: list[Problem] = []
-    silent: set[str] = set()
-    for name in timeline.sources():
-        line = next((c.line for c in timeline.clips if c.source == name), None)
-        path = sources.get(name)
-        info = videos.get(name)
-        if path is None:
-            problems.append(Problem(timeline.edl_path, f"no recording named {name!r}.", line=line))
-            continue
-        if info is None:
-            problems.append(
-                Problem(
-                    path,
-                    "this file is listed as video but has no picture (it is audio only).",
-                    "Use the phone's video file, or publish this episode as audio.",
-                )
-            )
-            continue
-        for clip in (c for c in timeline.clips if c.source == name):
-            if clip.src_out > info.duration + HOLD_LAST_PICTURE:
-                problems.append(
-                    Problem(
-                        timeline.edl_path,
-                        f"the clip of {name} runs to {clip.src_out:.2f} s, but the picture in "
-                        f"that file ends at {info.duration:.2f} s (its sound goes on).",
-                        f"End the clip at {info.duration:.2f} s or earlier, or publish the "
-                        "episode as audio (medium: audio); storycast holds a last picture "
-                        f"for at most {HOLD_LAST_PICTURE:g} s, so sound and picture stay in step.",
-                        line=clip.line,
-                        field="out",
-                    )
-                )
-        if not info.has_audio:
-            if allow_silent:
-                silent.add(name)
-            else:
-                problems.append(
-                    Problem(
-                        path,
-                        "this video has no sound track, so it cannot be part of a story "
-                        "episode as the EDL stands.",
-                        "Use the phone's original file (with sound), or remove its clips "
-                        "from the EDL.",
-                    )
-                )
-        if info.needs_tonemap and not {"zscale", "tonemap"} <= ffmpeg_filters():
-            problems.append(
-                Problem(
-                    path,
-                    f"this is HDR video ({info.color_transfer or info.color_primaries}, "
-                    f"{info.bit_depth}-bit {info.codec}) and this ffmpeg cannot tone-map it "
-                    "(it lacks the zscale filter).",
-                    "Install an ffmpeg built with libzimg (Debian's is), or export the clip "
-                    "from the phone as 'Most Compatible' (H.264, SDR).",
-                )
-            )
-    if problems:
-        raise MediaError(problems)
-    return silent
 
 
 def _language(code: str) -> str:
@@ -482,6 +134,8 @@ ENCODE_VIDEO = [
     # x264's SEI names its version and settings; the picture does not need it.
     "-bsf:v", "filter_units=remove_types=6",
 ]  # fmt: skip
+
+
 ENCODE_AUDIO = [
     "-c:a", "aac", "-b:a", defaults.VIDEO_AUDIO_BITRATE,
     "-ar", str(defaults.VIDEO_AUDIO_SAMPLE_RATE), "-ac", str(defaults.OUTPUT_CHANNELS),
@@ -702,12 +356,6 @@ def extract_poster(video: Path, out: Path, at: float = 0.0, canvas: Canvas | Non
     finally:
         tmp.unlink(missing_ok=True)
     return out
-
-
-def bitrate_ceiling(canvas: Canvas) -> int:
-    """The most bits per second the pictures may take (x264's VBV), for this canvas."""
-    share = canvas.width * canvas.height / (1920 * 1080)
-    return max(defaults.VIDEO_MIN_MAX_BITRATE, round(defaults.VIDEO_MAX_BITRATE_1080P * share))
 
 
 def video_render_key(
