@@ -33,7 +33,7 @@ preview: setup
 
 test: TOOLS += espeak-ng:espeak-ng
 test: setup $(TEST_STAMP) lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 lint: setup
 	$(BIN)/ruff check pipeline tests bench

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import Run, copy_example, storycast
+from conftest import Run, copy_example, copy_with_caches, storycast
 from kit.media import phone_m4a, say
 
 
@@ -23,12 +23,21 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def one_episode(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example show with only open-mic (approved), published once."""
-    root = copy_example(tmp_path_factory.mktemp("authority"))
+def published_once(example_run: Run, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example show with only open-mic (approved), published once (its recordings'
+    measurements and transcripts from the example run's caches)."""
+    root = copy_with_caches(example_run, tmp_path_factory.mktemp("authority"))
     shutil.rmtree(root / "episodes" / "first-flat")
     run = storycast(root, "publish")
     assert run.returncode == 0, run.stdout
+    return root
+
+
+@pytest.fixture
+def one_episode(published_once: Path, tmp_path: Path) -> Path:
+    """A copy of it for each test to change as it likes: no test depends on another."""
+    root = tmp_path / "p"
+    shutil.copytree(published_once, root, symlinks=True)
     return root
 
 

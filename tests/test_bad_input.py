@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Run, copy_example, storycast
+from conftest import ROOT, Run, copy_example, copy_with_caches, storycast
 
 EPISODE = """show: riverside-voices
 title: {title}
@@ -98,8 +98,8 @@ FIELDS = {
 
 
 @pytest.fixture(scope="module")
-def broken_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    root = copy_example(tmp_path_factory.mktemp("broken"))
+def broken_run(example_run: Run, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    root = copy_with_caches(example_run, tmp_path_factory.mktemp("broken"))
     shutil.rmtree(root / "episodes" / "first-flat")  # keep the run short: one good episode
     for slug, (edl, files, _, _) in CASES.items():
         _episode(root, slug, edl, files)

@@ -186,11 +186,19 @@ def _frame_ticks(path: Path) -> list[int]:
     return sorted(int(p.strip(",")) for p in pts)
 
 
+_FRAMES: dict[tuple[Path, int, str, tuple[int, int] | None], Image.Image] = {}
+
+
 def _frame(path: Path, at: float, size: tuple[int, int] | None = None) -> Image.Image:
-    png = path.with_name(f"{path.stem}-{at:.2f}.png")
-    vf = ["-vf", f"scale={size[0]}:{size[1]}"] if size else []
-    ff("-ss", f"{at}", "-i", path, "-frames:v", "1", *vf, png)
-    return Image.open(png).convert("RGB")
+    """The picture shown at ``at`` seconds, extracted once per file version and time."""
+    key = (path, path.stat().st_mtime_ns, f"{at:.3f}", size)
+    if key not in _FRAMES:
+        png = path.with_name(f"{path.stem}-{at:.3f}.png")
+        vf = ["-vf", f"scale={size[0]}:{size[1]}"] if size else []
+        ff("-ss", f"{at}", "-i", path, "-frames:v", "1", *vf, png)
+        with Image.open(png) as image:
+            _FRAMES[key] = image.convert("RGB")
+    return _FRAMES[key]
 
 
 def _pixel(image: Image.Image, x: int, y: int) -> tuple[int, ...]:
