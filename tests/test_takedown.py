@@ -371,3 +371,35 @@ def test_a_manifest_edited_by_hand_cannot_make_a_takedown_delete_anything_else(
     assert "Getting your first flat" in (project / "public" / FEED).read_text()
     # with nothing pending and no one withdrawn, the next publish puts it back
     assert _status(_publish(project), "open-mic") == "published"
+
+
+def test_a_recording_shared_with_an_episode_the_person_is_not_in_stays(
+    project: Path,
+) -> None:
+    """Alex is in open-mic's poem only. Sam's phone call, copied into a new episode of
+    Sam's own, is not held back by Alex's withdrawal, nor measured or transcribed again."""
+    call = project / "episodes" / "open-mic" / "recordings" / "phone-call.3gp"
+    folder = project / "episodes" / "sams-call"
+    (folder / "recordings").mkdir(parents=True)
+    shutil.copy(call, folder / "recordings" / "phone-call.3gp")
+    (folder / "episode.yaml").write_text(
+        "show: riverside-voices\ntitle: Sam calls in\npublished: 2026-11-20\n"
+        "appearances:\n  phone-call.3gp: [sam]\n"
+    )
+    (folder / "edl.yaml").write_text(
+        "clips:\n  - source: phone-call.3gp\n    in: 0\n    out: 9.3\n"
+    )
+    show = project / "feeds" / f"{SHOW}.yaml"
+    show.write_text(show.read_text() + "approval: optional\n")
+    assert _publish(project).ok
+    _withdraw_alex(project)
+    report = _publish(project)
+    assert _status(report, "open-mic") == "withdrawn"
+    assert _status(report, "sams-call") == "published", report.jobs
+    cache = project / ".storycast" / "cache"
+    sha = hashlib.sha256(call.read_bytes()).hexdigest()
+    assert any(sha in p.read_text() for p in cache.rglob("transcripts/*.json"))
+    stamps = {p: p.stat().st_mtime_ns for p in cache.rglob("*")}
+    again = _publish(project)  # nothing made again after the takedown
+    assert _status(again, "sams-call") == "published"
+    assert {p: p.stat().st_mtime_ns for p in cache.rglob("*")} == stamps

@@ -33,6 +33,7 @@ class Publication:
     people: tuple[str, ...]  # people-file ids of everyone heard or seen in it
     faces: tuple[str, ...] = ()  # ids of everyone seen in its published video
     recordings: dict[str, str] = field(default_factory=dict)  # recording name -> sha256
+    recording_people: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> ids
     edl_sha256: str = ""
     redactions: tuple[str, ...] = ()  # the redactions' `text:`, scrubbed everywhere
     # every redaction as (recording, start, end): a redaction added since is noticed
@@ -44,6 +45,7 @@ class Publication:
             "people": list(self.people),
             "faces": list(self.faces),
             "recordings": dict(sorted(self.recordings.items())),
+            "recording_people": {k: list(v) for k, v in sorted(self.recording_people.items())},
             "edl_sha256": self.edl_sha256,
             "redactions": list(self.redactions),
             "redaction_spans": [list(span) for span in self.redaction_spans],
@@ -56,6 +58,10 @@ class Publication:
             people=tuple(str(p) for p in d.get("people", [])),
             faces=tuple(str(p) for p in d.get("faces", [])),
             recordings={str(k): str(v) for k, v in dict(d.get("recordings", {})).items()},
+            recording_people={
+                str(k): tuple(str(i) for i in v)
+                for k, v in dict(d.get("recording_people", {})).items()
+            },
             edl_sha256=str(d.get("edl_sha256", "")),
             redactions=tuple(str(t) for t in d.get("redactions", [])),
             redaction_spans=tuple(

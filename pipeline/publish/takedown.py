@@ -90,6 +90,7 @@ class Takedown:
     people: tuple[str, ...] = ()  # whose consent is missing or withdrawn
     folder: Path | None = None
     shas: set[str] = field(default_factory=set)  # its recordings (cache purge)
+    held: set[str] = field(default_factory=set)  # the recordings ``people`` are in
     # storage, this run
     keys: list[str] = field(default_factory=list)  # every key of every version
     removed: list[str] = field(default_factory=list)  # confirmed gone
@@ -498,6 +499,28 @@ def recording_shas(td: Takedown, published: ledger.Publication | None) -> set[st
     return shas
 
 
+def held_recordings(td: Takedown, published: ledger.Publication | None) -> set[str]:
+    """The recordings (sha256) that the people it is taken down for are in: by who was in
+    each recording when it was published, and by ``appearances:`` now. Only these are
+    never published again; the episode's other recordings may be another episode's."""
+    from pipeline.media.probe import sha256_file
+
+    who = {p.casefold() for p in td.people}
+    held: set[str] = set()
+    if published is not None:
+        if not published.recording_people:  # a record from before it said who is in which
+            held |= set(published.recordings.values())
+        for name, ids in published.recording_people.items():
+            if who & {i.casefold() for i in ids} and name in published.recordings:
+                held.add(published.recordings[name])
+    for path in raw_copies(td.folder, td.people):
+        try:
+            held.add(sha256_file(path))
+        except (OSError, StorycastError):
+            continue  # not an ordinary file: nothing of it was ever published
+    return held
+
+
 def purge_caches(
     cache: Cache,
     shas: set[str],
@@ -578,12 +601,12 @@ def raw_copies(folder: Path | None, people: Iterable[str]) -> list[Path]:
     """The raw recordings in an episode folder that the people are in."""
     if folder is None or not folder.is_dir():
         return []
-    who = set(people)
+    who = {p.casefold() for p in people}
     _, appearances = read_appearances(folder)
     found: list[Path] = []
     for name, ids in sorted(appearances.items()):
         path = folder / "recordings" / name
-        if who & set(ids) and (path.is_file() or path.is_symlink()):
+        if who & {i.casefold() for i in ids} and (path.is_file() or path.is_symlink()):
             found.append(path)
     return found
 
@@ -624,7 +647,7 @@ def audit_entry(show: Show, td: Takedown, new_recordings: bool = False) -> dict[
         # who it was taken down for, and what it was made from: a recording a withdrawn
         # person is in is never published again, whatever appearances: says later
         "people": list(td.people),
-        "recordings_sha256": sorted(td.shas),
+        "recordings_sha256": sorted(td.held),
         "complete": td.done,
         "feed": show.feed_url,
         **({"video_feed": show.video_feed_url} if show.video_feed else {}),
@@ -823,10 +846,11 @@ def finish(
     for td in takedowns.values():
         if td.kind == "consent":
             td.shas = recording_shas(td, published.get(td.slug))
+            td.held = held_recordings(td, published.get(td.slug))
             td.cache_removed = purge_caches(cache, td.shas, keep, renders)
             raw = raw_copies(td.folder, set(td.people) & withdrawn)
             td.raw_copies = [str(p.relative_to(root)) for p in raw if p.is_relative_to(root)]
-        new = td.kind == "consent" and bool(td.shas - set(withdrawn_recordings))
+        new = td.kind == "consent" and bool(td.held - set(withdrawn_recordings))
         entry = audit_entry(show, td, new)
         if entry is not None:
             append_audit(show.episodes_dir, entry)
@@ -884,6 +908,7 @@ def record_publications(
         entries[job.slug] = ledger.Publication(
             people=ids,
             faces=ids if "video" in job.outputs else (),
+            recording_people={name: tuple(job.episode.appearances.get(name, ())) for name in used},
             recordings={
                 name: job.recordings[name].sha256 for name in used if name in job.recordings
             },
