@@ -22,7 +22,7 @@ import pytest
 
 from pipeline.errors import Problem, StoreError
 from pipeline.orchestrator import RunReport, publish_show
-from pipeline.project import people
+from pipeline.project import auditlog, people
 from pipeline.store.local import LocalStore
 
 from conftest import Run, copy_with_caches, storycast
@@ -59,11 +59,8 @@ def _files(root: Path, slug: str) -> list[Path]:
 
 
 def _audit(root: Path) -> list[dict[str, object]]:
-    path = root / "episodes" / "audit.jsonl"
-    if not path.exists():
-        return []
-    log = [json.loads(line) for line in path.read_text().splitlines()]
-    return [e for e in log if e["action"] != "withdraw"]  # what was done, not what was asked
+    """What was done (the audit log without its records of what was asked)."""
+    return [e for e in auditlog.read(root / "episodes") if e["action"] != "withdraw"]
 
 
 def _status(report: RunReport, slug: str) -> str:

@@ -4,11 +4,12 @@ listener would and by `storycast audit`."""
 
 from __future__ import annotations
 
-import json
 import signal
 from pathlib import Path
 
 import pytest
+
+from pipeline.project import auditlog
 
 import kit.seaweed as sw
 from conftest import Run, copy_with_caches, storycast
@@ -20,11 +21,8 @@ SHOW = "riverside-voices"
 
 
 def _audit_log(root: Path) -> list[dict[str, object]]:
-    path = root / "episodes" / "audit.jsonl"
-    if not path.exists():
-        return []
-    log = [json.loads(line) for line in path.read_text().splitlines()]
-    return [e for e in log if e["action"] != "withdraw"]  # what was done, not what was asked
+    """What was done (the audit log without its records of what was asked)."""
+    return [e for e in auditlog.read(root / "episodes") if e["action"] != "withdraw"]
 
 
 @pytest.fixture

@@ -51,6 +51,7 @@ from pipeline.publish.manifest import (
     manifest_key,
     media_prefix,
     parse_manifest,
+    url_episode,
 )
 from pipeline.records import Person, Show
 from pipeline.store import ObjectInfo, ObjectStore
@@ -167,21 +168,19 @@ def have_exiftool() -> bool:
 # --- the audit --------------------------------------------------------------------------------
 
 
-def _feed_items(data: bytes, show: Show) -> dict[str, list[str]]:
-    """slug -> the addresses of one feed's item for that episode."""
-    items: dict[str, list[str]] = {}
+def _feed_episodes(data: bytes, show: Show) -> set[str]:
+    """The episodes a feed lists: those whose files its items' addresses name."""
     try:
         root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError:
-        return items
-    base = show.base_url.rstrip("/") + "/"
-    for item in root.iter("item"):
-        urls = [str(v) for el in item.iter() for v in el.attrib.values() if str(v).startswith(base)]
-        slugs = {key_episode(show, u[len(base) :]) for u in urls} - {None}
-        for slug in slugs:
-            assert slug is not None
-            items.setdefault(slug, []).extend(urls)
-    return items
+        return set()
+    return {
+        slug
+        for item in root.iter("item")
+        for el in item.iter()
+        for value in el.attrib.values()
+        if (slug := url_episode(show, str(value)))
+    }
 
 
 def _current_redactions(folder: Path) -> list[tuple[str, float, float, str]] | None:
@@ -284,7 +283,7 @@ def audit(
             feeds[key] = data
     in_feeds: dict[str, list[str]] = {}
     for key, data in feeds.items():
-        for slug in _feed_items(data, show):
+        for slug in _feed_episodes(data, show):
             in_feeds.setdefault(slug, []).append(key)
     report.episodes = sorted(in_feeds)
     if not manifest and not listing:
@@ -386,7 +385,7 @@ def audit(
                 )
     every = [t for terms in by_episode.values() for t in terms]
     for key, data in feeds.items():
-        for why in outgoing.check_feed(data, names, by_episode, _episode_of(show)):
+        for why in outgoing.check_feed(data, names, by_episode, show):
             find.append(Finding("text", key, f"contains {why}"))
     if raw_manifest is not None:
         for slug, record in episodes.items():
@@ -435,15 +434,6 @@ def audit(
                         find.append(Finding("traces", key, f"ExifTool reads {trace}"))
             path.unlink(missing_ok=True)
     return report
-
-
-def _episode_of(show: Show) -> Callable[[str], str | None]:
-    base = show.base_url.rstrip("/") + "/"
-
-    def episode_of(url: str) -> str | None:
-        return key_episode(show, url.removeprefix(base))
-
-    return episode_of
 
 
 def _recordings(show: Show) -> dict[str, tuple[int, Path]]:

@@ -47,6 +47,12 @@ def key_episode(show: Show, key: str) -> str | None:
     return m["slug"] if m and m["slug"] != "artwork" else None
 
 
+def url_episode(show: Show, url: str) -> str | None:
+    """The episode a published address belongs to, if it is one of its files."""
+    base = show.base_url.rstrip("/") + "/"
+    return key_episode(show, url[len(base) :]) if url.startswith(base) else None
+
+
 def read_manifest(store: ObjectStore, show: Show) -> dict[str, Any]:
     return parse_manifest(store.get_bytes(manifest_key(show)))
 

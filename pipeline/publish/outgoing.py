@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.project.ledger import Publication
-from pipeline.publish.manifest import key_episode
+from pipeline.publish.manifest import url_episode
 from pipeline.records import SCRUBBED, Episode, EpisodeJob, Person, Show, Timeline
 
 
@@ -254,11 +254,11 @@ def check_feed(
     data: bytes,
     everywhere: list[Term],
     by_episode: dict[str, list[Term]],
-    episode_of: Callable[[str], str | None],
+    show: Show,
 ) -> list[str]:
     """A feed read as an app reads it: ``everywhere`` terms in any of it; each episode's own
     terms (its redacted texts) in its item, and in what the feed says of the show, which
-    goes with every episode. ``episode_of(url)`` names the episode an address belongs to.
+    goes with every episode (an item is an episode's by the addresses of its files).
 
     A redaction holds for its episode: a word one episode's contributors redacted may
     still be another episode's credit, if that person chose it."""
@@ -281,7 +281,7 @@ def check_feed(
     ]
     for item in root.iter("item"):
         urls = [str(v) for el in item.iter() for v in el.attrib.values()]
-        slugs = {s for u in urls if (s := episode_of(u))}
+        slugs = {s for u in urls if (s := url_episode(show, u))}
         terms = [t for s in slugs for t in by_episode.get(s, [])]
         text = etree.tostring(item)
         found += [f.why for f in check_file(Path("item.xml"), terms, data=text)]
@@ -307,13 +307,9 @@ def guard(
                 for t in redaction_terms(job.timeline)
             )
 
-    def episode_of(url: str) -> str | None:
-        key = url.removeprefix(show.base_url.rstrip("/") + "/")
-        return key_episode(show, key)
-
     def check(key: str, data: bytes) -> list[str]:
         if key.endswith(".xml"):
-            return check_feed(data, names, by_episode, episode_of)
+            return check_feed(data, names, by_episode, show)
         found = [f.why for f in check_file(Path(key), names, key, data)]
         try:
             episodes = json.loads(data)
