@@ -31,7 +31,7 @@ preview: setup
 	@test -d public || { echo "Nothing published yet: run 'make publish' first."; exit 1; }
 	$(BIN)/storycast preview
 
-test: TOOLS += espeak-ng:espeak-ng
+test: TOOLS += espeak-ng:espeak-ng openssl:openssl
 test: setup $(TEST_STAMP) lint
 	$(BIN)/pytest -q -n auto
 
