@@ -31,7 +31,9 @@ preview: setup
 	@test -d public || { echo "Nothing published yet: run 'make publish' first."; exit 1; }
 	$(BIN)/storycast preview
 
-test: TOOLS += espeak-ng:espeak-ng openssl:openssl
+# (Chromium: Debian's build, driven by Playwright for the page tests; Playwright's own
+# browser download is blocked on these machines.)
+test: TOOLS += espeak-ng:espeak-ng openssl:openssl chromium:chromium
 test: setup $(TEST_STAMP) lint
 	$(BIN)/pytest -q -n auto
 
