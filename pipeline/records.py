@@ -248,6 +248,10 @@ class Timeline:
     chapters: tuple[Chapter, ...]
     redactions: tuple[Redaction, ...] = ()
     soundbite: Soundbite | None = None
+    # What the contributors should know about how their EDL was read: a part that plays
+    # twice, events left out, a frame rate storycast had to infer. Said in `storycast
+    # timeline` and as notes in the run summary; never published.
+    notes: tuple[str, ...] = ()
 
     def redacted_spans(self) -> list[tuple[float, float, Redaction]]:
         """Every place a redaction lands in the episode: (start, end, redaction), in order."""
@@ -302,6 +306,7 @@ class Timeline:
                 }
                 for r in self.redactions
             ],
+            "notes": list(self.notes),
         }
 
 
