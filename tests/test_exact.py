@@ -17,6 +17,7 @@ import pytest
 from pipeline import defaults, edl
 from pipeline.cache import Cache
 from pipeline.errors import InputError
+from pipeline.feed.validate.rules import RULES
 from pipeline.media.loudness import analyse
 from pipeline.media.probe import probe
 from pipeline.records import Clip, Episode, Reel, Timeline, seconds_at_most
@@ -389,3 +390,95 @@ def test_video_only_events_are_said_in_the_timeline_and_the_summary(tmp_path: Pa
     assert f"note: {said}" in check.stdout, check.stdout
     data = json.loads(storycast(root, "timeline", "club", "--json").stdout)
     assert any(said in note for note in data["notes"])
+
+
+# -- validate-feed: each fix fits the problem it found ---------------------------------------
+
+_FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">
+  <channel>
+    <title>Club night</title>
+    <link>https://example.org</link>
+    <description>Stories from the youth club.</description>
+    <language>en</language>
+    <itunes:author>Youth club</itunes:author>
+    <item><title>One</title><guid isPermaLink="false">one</guid>
+      <enclosure url="https://example.org/1.mp3" length="1000" type="audio/mpeg"/>
+      <media:thumbnail url="https://example.org/1.jpg"/></item>
+  </channel>
+</rss>
+"""
+# What internal names look like: a module path or a function with its package.
+_INTERNAL = re.compile(r"\b(?:pipeline|feed|build|validate|checks|report)\.[a-z_]+|_[a-z]+\(")
+
+
+def _validate(tmp_path: Path, name: str, data: str) -> list[dict[str, object]]:
+    path = tmp_path / name
+    path.write_text(data, encoding="utf-8")
+    run = storycast(tmp_path, "validate-feed", str(path), "--json")
+    assert run.returncode == 1, run.stdout + run.stderr
+    findings: list[dict[str, object]] = json.loads(run.stdout)["findings"]
+    return findings
+
+
+def test_an_undeclared_prefix_is_told_to_declare_it(tmp_path: Path) -> None:
+    (finding,) = _validate(tmp_path, "feed.xml", _FEED)
+    assert finding["rule"] == "xml-malformed" and finding["line"] == 8
+    assert "prefix `itunes:` without declaring it" in str(finding["message"])
+    assert finding["fix"] == (
+        'Declare it on <rss>: xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd".'
+    )
+    # with itunes declared, the next undeclared prefix (media:, on line 11) is named
+    declared = _FEED.replace(
+        'xmlns:podcast="',
+        'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" xmlns:podcast="',
+    )
+    (finding,) = _validate(tmp_path, "feed.xml", declared)
+    assert finding["line"] == 11
+    assert 'xmlns:media="http://search.yahoo.com/mrss/"' in str(finding["fix"])
+    # a prefix no podcast namespace uses: declare it with its URI, or remove it
+    (finding,) = _validate(tmp_path, "feed.xml", declared.replace("media:", "club:"))
+    assert "xmlns:club=" in str(finding["fix"]) and "remove the club: elements" in str(
+        finding["fix"]
+    )
+    for said in (_validate(tmp_path, "feed.xml", f) for f in (_FEED, declared)):
+        assert "&amp;" not in str(said[0]["fix"])
+
+
+@pytest.mark.parametrize(
+    "name,data",
+    [
+        ("episode.json", '{"version": "1.0.0", "segments": [{"startTime": 0, "body": "Hi"}]}'),
+        ("chapters.json", '\ufeff  {"version": "1.2.0", "chapters": []}\n'),
+        ("feed.json", '[{"title": "One"}]'),
+    ],
+)
+def test_a_json_file_is_told_it_is_json_not_a_feed(tmp_path: Path, name: str, data: str) -> None:
+    (finding,) = _validate(tmp_path, name, data)
+    assert finding["rule"] == "xml-malformed"
+    assert str(finding["message"]).startswith("is JSON, not an RSS feed")
+    assert finding["fix"] == "Give validate-feed the podcast's RSS feed (its .xml file or URL)."
+
+
+def test_other_xml_mistakes_get_their_own_fix(tmp_path: Path) -> None:
+    declared = _FEED.replace(
+        'xmlns:podcast="',
+        'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" xmlns:podcast="',
+    ).replace('      <media:thumbnail url="https://example.org/1.jpg"/>', "")
+    amp = declared.replace("Stories from", "Stories & tales from")
+    (finding,) = _validate(tmp_path, "feed.xml", amp)
+    assert "a & in text as &amp;" in str(finding["fix"])
+    nbsp = declared.replace("Stories from", "Stories&nbsp;from")
+    (finding,) = _validate(tmp_path, "feed.xml", nbsp)
+    assert "&#160;" in str(finding["fix"]) and "&amp;" not in str(finding["fix"])
+    (finding,) = _validate(tmp_path, "notes.txt", "Episode list\n1. Club night\n")
+    assert str(finding["message"]).startswith("is not XML at all")
+    assert "&amp;" not in str(finding["fix"])
+
+
+def test_no_fix_names_an_internal_function() -> None:
+    fixes = [rule.fix for rule in RULES.values()]
+    assert not [fix for fix in fixes if _INTERNAL.search(fix)], fixes
+    assert not [fix for fix in fixes if "`storycast`" in fix or "nh3" in fix]
+    guid = RULES["podcast-guid-missing"].fix
+    assert "ead4c236-bf58-58c6-a2c6-a6b28d128cb6" in guid  # the namespace's own UUID
