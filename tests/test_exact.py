@@ -390,6 +390,8 @@ def test_video_only_events_are_said_in_the_timeline_and_the_summary(tmp_path: Pa
     assert f"note: {said}" in check.stdout, check.stdout
     data = json.loads(storycast(root, "timeline", "club", "--json").stdout)
     assert any(said in note for note in data["notes"])
+    (job,) = json.loads(storycast(root, "check", "--json").stdout)
+    assert any(said in note for note in job["notes"])
 
 
 # -- validate-feed: each fix fits the problem it found ---------------------------------------

@@ -24,10 +24,10 @@ What storycast takes from it
       plays clips back to back and cannot play silence, so a gap in record time
       is refused (closing it would move everything after it); so are overlaps.
     * **Sound only**: events on audio channels (A, A2, AA, B, ...) are the
-      episode; video-only events (V) are ignored. If several audio tracks carry
-      clips they must carry the same ones (a stereo pair such as AA); different
-      material on two tracks at once would need mixing, which a Timeline cannot
-      say.
+      episode; video-only events (V) are left out, and a Timeline note names
+      them. If several audio tracks carry clips they must carry the same ones (a
+      stereo pair such as AA); different material on two tracks at once would
+      need mixing, which a Timeline cannot say.
     * **Chapters** come from ``* LOC:`` locator comments. Their timecode is a
       record timecode (where the marker sits in the edited programme, as Avid
       writes them), so a chapter starts at that timecode minus the first
@@ -42,9 +42,13 @@ Frame rate
     episode.yaml ("23.976", "24", "25", "29.97" or "30"). "29.97" means drop-frame
     (timecodes written with ``;`` or after ``FCM: DROP FRAME``; ``:`` timecodes are
     read as drop-frame too). Without ``frame_rate:``, an EDL with drop-frame
-    timecodes is read at 29.97 and any other at 25. A timecode the rate cannot
-    have (frame 27 at 25 fps, ``;`` at 25 fps, ``FCM: NON-DROP FRAME`` at 29.97)
-    is reported as the frame rate disagreeing with episode.yaml.
+    timecodes is read at 29.97; any other at the rate it shows (``infer_rate``: an
+    editor's comment, frame numbers a rate cannot have, the one rate at which every
+    event's source and programme lengths agree), said in a Timeline note; if nothing
+    shows it, 25 is assumed and said, and lengths that disagree at the assumed rate
+    are one problem (set ``frame_rate:``), not one per event. A timecode the rate
+    cannot have (frame 27 at 25 fps, ``;`` at 25 fps, ``FCM: NON-DROP FRAME`` at
+    29.97) is reported as the frame rate disagreeing with episode.yaml.
 
 opentimelineio's errors carry no line numbers; storycast checks each event
 itself first and reports every problem with its file and line.
