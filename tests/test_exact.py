@@ -294,8 +294,18 @@ def test_a_real_24_fps_edl_with_a_hundred_events_reads_without_error(tmp_path: P
     found = _read(path)
     assert len(found.clips) == 120
     assert found.clips == _read(path, "24").clips
-    # said at 25 by episode.yaml, it is wrong event after event (the rate was stated)
-    assert len(_problems(path, "25")) > 50
+    # said to be 25 in episode.yaml: one problem for the one cause, not one an event
+    (problem,) = _problems(path, "25")
+    assert problem.startswith(f"{path}:3: frame_rate: episode.yaml says frame_rate: 25, and at")
+    assert "Every event's lengths agree at 24 fps: is that the project's rate?" in problem
+    # one or two stretched events at a stated rate are each named where they are
+    text = path.read_text().splitlines()
+    fields = text[2].split()
+    assert int(fields[7][-2:]) > 0
+    fields[7] = fields[7][:-2] + f"{int(fields[7][-2:]) - 1:02d}"  # record out a frame early
+    path.write_text("\n".join([*text[:2], "  ".join(fields)]) + "\n")  # that event alone
+    (problem,) = _problems(path, "24")
+    assert problem.startswith(f"{path}:3: event 001.record_out: the source part is")
 
 
 def test_one_squeezed_event_is_named_at_the_rate_most_events_agree_with(tmp_path: Path) -> None:

@@ -150,9 +150,13 @@ def read(path: Path, episode: Episode | None = None) -> Timeline:
     declared = episode is not None and episode.frame_rate is not None
     squeezed: list[Event] = []
     for event in events:
-        _check_event(path, event, rate, declared, problems, squeezed if chosen else None)
+        _check_event(path, event, rate, declared, problems, squeezed)
     if chosen is not None and squeezed:
         problems.add(_rate_not_stated(path, chosen, squeezed))
+    elif len(squeezed) >= SAME_CAUSE:
+        problems.add(_rate_disagrees(path, rate, declared, events, squeezed))
+    else:
+        problems.items += [_squeezed(path, event) for event in squeezed]
     track = _sound_events(path, events, problems)
     _check_continuous(path, track, rate, problems)
     _in_line_order(problems)
@@ -351,6 +355,7 @@ _STATED = re.compile(
     r"(?:FRAME\s*RATE|FPS)\s*[:=]?\s*(\d+(?:\.\d+)?)\b|(\d+(?:\.\d+)?)\s*FPS\b", re.IGNORECASE
 )
 _GUESSES = ("24", "25", "30")  # what frames-per-timecode-second can show (23.976 counts as 24)
+SAME_CAUSE = 3  # this many events stretched at a stated rate are said as one problem
 
 
 def _timecode_parts(tc: str) -> tuple[int, int] | None:
@@ -360,6 +365,30 @@ def _timecode_parts(tc: str) -> tuple[int, int] | None:
         return None
     hh, mm, ss, ff = (int(m.group(i)) for i in (1, 2, 3, 5))
     return (hh * 60 + mm) * 60 + ss, ff
+
+
+_Row = tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]
+
+
+def _complete(events: list[Event]) -> list[_Row]:
+    """Each event's four timecodes as (seconds, frame), for the events that have four."""
+    rows: list[_Row] = []
+    for event in events:
+        if len(event.fields) != 8:
+            continue
+        parts = [_timecode_parts(event.tc(i)) for i in range(4)]
+        if all(p is not None for p in parts):
+            rows.append(tuple(parts))  # type: ignore[arg-type]
+    return rows
+
+
+def _agreeing(rows: list[_Row], rate: Rate) -> int:
+    """How many events' source and programme lengths agree at ``rate`` (non-drop)."""
+    n = rate.nominal
+    count = 0
+    for (s_in, f_in), (s_out, f_out), (r_in, fr_in), (r_out, fr_out) in rows:
+        count += (s_out - s_in) * n + f_out - f_in == (r_out - r_in) * n + fr_out - fr_in
+    return count
 
 
 def infer_rate(events: list[Event], header: list[tuple[int, str]]) -> RateChoice:
@@ -392,18 +421,8 @@ def infer_rate(events: list[Event], header: list[tuple[int, str]]) -> RateChoice
             why = f"as the comment on line {line} says"
             return RateChoice(stated, why, False, _rate_note(stated, why))
 
-    complete = [row for row in parts if None not in row]
-
-    def agreeing(rate: Rate) -> int:
-        """How many events' source and programme lengths agree at ``rate``."""
-        n = rate.nominal
-        count = 0
-        for row in complete:
-            (s_in, f_in), (s_out, f_out), (r_in, fr_in), (r_out, fr_out) = row  # type: ignore[misc]
-            count += (s_out - s_in) * n + f_out - f_in == (r_out - r_in) * n + fr_out - fr_in
-        return count
-
-    counts = {r.name: agreeing(r) for r in possible}
+    complete = _complete(events)
+    counts = {r.name: _agreeing(complete, r) for r in possible}
     fitting = [r for r in possible if counts[r.name] == len(complete)]
     best = max(counts.values(), default=0)
     leaders = [r for r in possible if counts[r.name] == best]
@@ -453,11 +472,7 @@ def _rate_note(rate: Rate, why: str) -> str:
 def _rate_not_stated(path: Path, chosen: RateChoice, squeezed: list[Event]) -> Problem:
     """One problem for every event whose lengths disagree at a rate nobody stated."""
     first = squeezed[0]
-    others = [e.number for e in squeezed[1:]]
-    more = ""
-    if others:
-        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
-        more = f", and so do events {shown}" if len(others) > 1 else f", and so does event {shown}"
+    more = _others(squeezed)
     read = (
         f"assumed {chosen.rate.name} fps ({chosen.why}):"
         if chosen.assumed
@@ -530,11 +545,11 @@ def _check_event(
     rate: Rate,
     declared: bool,
     problems: Problems,
-    squeezed: list[Event] | None = None,
+    squeezed: list[Event],
 ) -> None:
-    """Every problem of one event. With ``squeezed`` (the rate was inferred, not stated),
-    an event whose source and programme lengths disagree is put there instead, so that
-    the one likely cause (the wrong rate) is said once, not once an event."""
+    """Every problem of one event. An event whose source and programme lengths disagree
+    goes into ``squeezed``, so that when many do, the one likely cause (the rate) is said
+    once, not once an event."""
     where = f"event {event.number}"
 
     def add(message: str, fix: str = "", name: str | None = None, line: int | None = None) -> None:
@@ -618,16 +633,61 @@ def _check_event(
             "Swap them or export the EDL again.",
             "source_out",
         )
-    elif event.rec_out - event.rec_in != event.src_out - event.src_in and squeezed is not None:
-        squeezed.append(event)  # said once, with the rate that was not stated
     elif event.rec_out - event.rec_in != event.src_out - event.src_in:
-        add(
-            f"the source part is {event.src_out - event.src_in} frames long but its place in "
-            f"the programme is {event.rec_out - event.rec_in} frames: that would stretch or "
-            "squeeze the recording.",
-            "Export the EDL again; if your editor changed the speed, remove the speed change.",
-            "record_out",
-        )
+        squeezed.append(event)  # said after every event is read: the cause may be the rate
+
+
+def _squeezed(path: Path, event: Event) -> Problem:
+    return Problem(
+        path,
+        f"the source part is {event.src_out - event.src_in} frames long but its place in "
+        f"the programme is {event.rec_out - event.rec_in} frames: that would stretch or "
+        "squeeze the recording.",
+        "Export the EDL again; if your editor changed the speed, remove the speed change.",
+        event.line,
+        f"event {event.number}.record_out",
+    )
+
+
+def _others(squeezed: list[Event]) -> str:
+    """ ", and so do events 002, 003 ..." for the events after the first."""
+    others = [e.number for e in squeezed[1:]]
+    if not others:
+        return ""
+    shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+    return f", and so do events {shown}" if len(others) > 1 else f", and so does event {shown}"
+
+
+def _rate_disagrees(
+    path: Path, rate: Rate, declared: bool, events: list[Event], squeezed: list[Event]
+) -> Problem:
+    """One problem for many events whose lengths disagree at a rate that was given (or
+    shown by drop-frame timecode): one cause, most likely the rate, said once."""
+    first = squeezed[0]
+    rows = _complete(events)
+    fits = [RATES[r] for r in _GUESSES if rows and _agreeing(rows, RATES[r]) == len(rows)]
+    source = (
+        f"episode.yaml says frame_rate: {rate.name}"
+        if declared
+        else f"this EDL's drop-frame timecode is read at {rate.name} fps"
+    )
+    hint = (
+        f" Every event's lengths agree at {fits[0].name} fps: is that the project's rate?"
+        if len(fits) == 1 and fits[0] is not rate
+        else ""
+    )
+    return Problem(
+        path,
+        f"{source}, and at that rate event {first.number}'s source part is "
+        f"{first.src_out - first.src_in} frames long but its place in the programme is "
+        f"{first.rec_out - first.rec_in} frames{_others(squeezed)}. That would stretch or "
+        f"squeeze the recording, so the rate is probably not the editing project's.{hint}",
+        "Set `frame_rate:` in episode.yaml to the editing project's rate (23.976, 24, 25, "
+        "29.97 or 30). If that is the rate, your editor changed the speed of these events: "
+        "remove the speed change and export the EDL again.",
+        first.line,
+        "frame_rate",
+    )
 
 
 def _sound_events(path: Path, events: list[Event], problems: Problems) -> list[Event]:
