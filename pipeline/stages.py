@@ -74,6 +74,7 @@ def load_stage(job: EpisodeJob, ctx: Context) -> None:
         problems.raise_if_any()
     assert job.episode is not None
     job.timeline = edl.read(job.episode.edl, job.episode)
+    job.notes += list(job.timeline.notes)
 
 
 def probe_stage(job: EpisodeJob, ctx: Context) -> None:

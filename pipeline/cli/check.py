@@ -33,6 +33,7 @@ def cmd(args: argparse.Namespace) -> int:
                         "status": job.status,
                         "reason": job.reason,
                         "problems": [p.as_dict() for p in job.problems],
+                        "notes": list(job.notes),
                     }
                 )
         print(json.dumps(out, indent=1))

@@ -273,15 +273,19 @@ def probe(path: Path, name: str, cache: Cache | None = None, *, video: bool = Fa
     header = fmt.get("duration") or stream.get("duration")
     claimed = _float(header)
 
+    # The length is the samples that decode, not the last timestamp: a damaged block or a
+    # missing stretch leaves timestamps running on past the sound. Renumbering the samples
+    # (asetpts) makes ffmpeg's end time the count of samples decoded.
     decoded = run(
         ["ffmpeg", "-nostdin", "-v", "error", *source_input(path), "-map", "0:a:0",
-         "-f", "null", "-progress", "pipe:1", "-nostats", "-"],
+         "-af", "asetpts=round(N/SR/TB)", "-f", "null", "-progress", "pipe:1", "-nostats", "-"],
         what="decoding the recording",
         path=path,
         check=False,
         timeout=media_timeout(decode_seconds(size, claimed)),
     )  # fmt: skip
-    duration = _last_out_time(decoded.stdout)
+    sample_rate = int(stream.get("sample_rate") or 0)
+    duration = _to_sample(_last_out_time(decoded.stdout), sample_rate)
     if decoded.returncode != 0 and duration <= 0:
         raise _explain(path, decoded.stderr)
     if duration <= 0:
@@ -301,7 +305,7 @@ def probe(path: Path, name: str, cache: Cache | None = None, *, video: bool = Fa
         header_duration=claimed,
         container=str(fmt.get("format_name", "")),
         codec=str(stream.get("codec_name", "")),
-        sample_rate=int(stream.get("sample_rate") or 0),
+        sample_rate=sample_rate,
         channels=int(stream.get("channels") or 0),
         tags=tuple(tag_values(info)),
         video=_measure_video(path, info, size) if video else None,
@@ -490,6 +494,12 @@ def _float(value: object) -> float | None:
     except ValueError:
         return None
     return number if number == number and abs(number) != float("inf") else None
+
+
+def _to_sample(seconds: float, rate: int) -> float:
+    """``seconds`` (ffmpeg's microseconds) as a whole number of samples at ``rate``: a
+    sample lasts longer than a microsecond, so the count is exact."""
+    return round(seconds * rate) / rate if rate > 0 else seconds
 
 
 def _last_out_time(progress: str) -> float:
