@@ -339,3 +339,41 @@ def test_each_problem_is_one_bullet(tmp_path: Path) -> None:
     assert len(bullets) == 2
     assert "rendering failed: mjpeg: No JPEG data Check it." in bullets[0]
     assert "edl.yaml:3: out: the clip is too long." in bullets[1]
+
+
+def test_the_renders_tell_how_far_they_are(cover_project: Path, tmp_path: Path) -> None:
+    """Both renders call their tick from the ffmpeg runs (``-progress`` on a pipe of its
+    own): with seconds of the episode, within it, reaching its end, through every pass."""
+    from pipeline.cache import Cache
+    from pipeline.media.loudness import analyse, recording_gain
+    from pipeline.media.probe import probe
+    from pipeline.records import Clip, Timeline
+    from pipeline.render.audio import render
+    from pipeline.render.video import render_video
+
+    clip = cover_project / "episodes" / "festival" / "recordings" / "clip.mp4"
+    recording = probe(clip, "clip.mp4", video=True)
+    assert recording.video is not None
+    timeline = Timeline(tmp_path / "edl.yaml", "x", (Clip("clip.mp4", 0.0, 2.5, 0.0),), ())
+    loudness = analyse(recording)
+    for name, make in {
+        "sound": lambda tick: render(
+            timeline, {"clip.mp4": recording}, {"clip.mp4": loudness}, Cache(tmp_path), tick
+        ),
+        "video": lambda tick: render_video(
+            timeline,
+            {"clip.mp4": clip},
+            {"clip.mp4": recording.video},
+            {"clip.mp4": recording_gain(loudness)},
+            tmp_path / "episode.mp4",
+            progress=tick,
+        ),
+    }.items():
+        ticks: list[float] = []
+        make(ticks.append)
+        assert ticks and all(0 <= t <= 2.5 + 1e-6 for t in ticks), (name, ticks)
+        assert max(ticks) == pytest.approx(2.5, abs=0.05), (name, ticks)
+        # every pass reports: a tick in each quarter (sound) or in the pictures' share (video)
+        shares = (0.25, 0.5, 0.75, 1.0) if name == "sound" else (0.1, 0.9, 1.0)
+        for share in shares:
+            assert any(abs(t - 2.5 * share) < 0.05 for t in ticks), (name, share, ticks)
