@@ -377,3 +377,14 @@ def test_the_renders_tell_how_far_they_are(cover_project: Path, tmp_path: Path) 
         shares = (0.25, 0.5, 0.75, 1.0) if name == "sound" else (0.1, 0.9, 1.0)
         for share in shares:
             assert any(abs(t - 2.5 * share) < 0.05 for t in ticks), (name, share, ticks)
+
+
+def test_a_watched_run_keeps_its_time_limit() -> None:
+    """Progress does not lift the runner's time limit: ffmpeg playing 30 s in real time is
+    stopped at 2 s, having said how far it got, and the error quotes the command as typed."""
+    ticks: list[float] = []
+    cmd = ["ffmpeg", "-nostdin", "-re", "-f", "lavfi", "-i", "sine=duration=30", "-f", "null", "-"]
+    with pytest.raises(ToolError, match=r"did not finish within 2\.0 s") as err:
+        run(cmd, what="playing", timeout=2.0, progress=ticks.append)
+    assert ticks and 0 < max(ticks) < 5
+    assert "-progress" not in str(err.value)

@@ -102,7 +102,7 @@ def working_part(stderr: str) -> str:
     """What ffmpeg said while it worked (after "Stream mapping:"), not while it opened its
     inputs: opening probes every stream, a cover picture the run never uses included, and
     a damaged one says so there."""
-    head, mark, rest = stderr.partition("Stream mapping:")
+    _, mark, rest = stderr.partition("Stream mapping:")
     return rest if mark else stderr
 
 
@@ -132,16 +132,16 @@ def _watch_progress(stream: IO[bytes], progress: Tick) -> None:
 
 def _run_watched(
     args: list[str], limit: float, progress: Tick
-) -> tuple[list[str], subprocess.CompletedProcess[bytes]]:
+) -> subprocess.CompletedProcess[bytes]:
     """``subprocess.run`` for ffmpeg, telling ``progress`` how far it has got: ffmpeg writes
-    ``-progress`` to a pipe of its own, so stdout and stderr stay as they were."""
+    ``-progress`` to a pipe of its own, so stdout and stderr stay as they were (and the
+    command a message quotes is the one that can be run again by hand)."""
     read_end, write_end = os.pipe()
-    args = [args[0], "-progress", f"pipe:{write_end}", *args[1:]]
-    log.debug("run: %s", shlex.join(args))
-    watcher: threading.Thread | None = None
+    watched = [args[0], "-progress", f"pipe:{write_end}", *args[1:]]
+    log.debug("run: %s", shlex.join(watched))
     try:
         with subprocess.Popen(
-            args,
+            watched,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -166,7 +166,7 @@ def _run_watched(
         for fd in (read_end, write_end):
             if fd >= 0:
                 os.close(fd)
-    return args, subprocess.CompletedProcess(args, proc.returncode, stdout, stderr)
+    return subprocess.CompletedProcess(args, proc.returncode, stdout, stderr)
 
 
 def run(
@@ -195,7 +195,7 @@ def run(
     try:
         if watched:
             assert progress is not None
-            args, raw = _run_watched(args, limit, progress)
+            raw = _run_watched(args, limit, progress)
         else:
             log.debug("run: %s", shlex.join(args))
             raw = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL, timeout=limit)
