@@ -134,39 +134,26 @@ def _run_watched(
     args: list[str], limit: float, progress: Tick
 ) -> subprocess.CompletedProcess[bytes]:
     """``subprocess.run`` for ffmpeg, telling ``progress`` how far it has got: ffmpeg writes
-    ``-progress`` to a pipe of its own, so stdout and stderr stay as they were (and the
-    command a message quotes is the one that can be run again by hand)."""
+    ``-progress`` to a pipe of its own, read by a thread as it comes, so stdout and stderr
+    stay as they were (and the command a message quotes can be typed again by hand)."""
     read_end, write_end = os.pipe()
     watched = [args[0], "-progress", f"pipe:{write_end}", *args[1:]]
     log.debug("run: %s", shlex.join(watched))
-    try:
-        with subprocess.Popen(
-            watched,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            pass_fds=(write_end,),
-        ) as proc:
-            os.close(write_end)
-            write_end = -1
-            reader = os.fdopen(read_end, "rb")
-            read_end = -1
-            watcher = threading.Thread(target=_watch_progress, args=(reader, progress), daemon=True)
-            watcher.start()
-            try:
-                stdout, stderr = proc.communicate(timeout=limit)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
-                raise
-            finally:
-                watcher.join(timeout=5)
-                reader.close()
-    finally:
-        for fd in (read_end, write_end):
-            if fd >= 0:
-                os.close(fd)
-    return subprocess.CompletedProcess(args, proc.returncode, stdout, stderr)
+    with os.fdopen(read_end, "rb") as reader:
+        watcher = threading.Thread(target=_watch_progress, args=(reader, progress), daemon=True)
+        watcher.start()
+        try:
+            raw = subprocess.run(
+                watched,
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                timeout=limit,
+                pass_fds=(write_end,),
+            )
+        finally:
+            os.close(write_end)  # the thread reads to the end of the pipe, then stops
+            watcher.join(timeout=5)
+    return subprocess.CompletedProcess(args, raw.returncode, raw.stdout, raw.stderr)
 
 
 def run(
