@@ -36,7 +36,8 @@ from pipeline import defaults
 from pipeline.cache import Cache
 from pipeline.errors import Problem, ToolError
 from pipeline.media.loudness import MEASURE_FILTER, measure, recording_gain
-from pipeline.media.runner import media_timeout, run, source_input
+from pipeline.media.runner import media_timeout, run, source_input, working_part
+from pipeline.progress import Tick, part
 from pipeline.records import Clip, Loudness, Recording, Timeline
 
 RENDER_VERSION = 4  # bump when the graph changes what comes out
@@ -168,16 +169,21 @@ def clip_sounds(
 
 
 def render_stems(
-    sounds: Sequence[ClipSound], work: Path, where: Path | None
+    sounds: Sequence[ClipSound],
+    work: Path,
+    where: Path | None,
+    progress: Tick | None = None,
 ) -> tuple[list[str], str]:
     """Render ``sounds`` in order, ``AUDIO_CLIPS_PER_RUN`` clips per ffmpeg run, to float
     PCM parts in ``work``. Returns the ffmpeg input options that read them back as one
     stream (follow it with ``asetpts=N/SR/TB`` to number its samples without a gap), and
-    what ffmpeg said while decoding (damaged packets are reported there)."""
+    what ffmpeg said while decoding (damaged packets are reported there). ``progress`` is
+    told the seconds of sound rendered so far."""
     size = max(1, defaults.AUDIO_CLIPS_PER_RUN)
     runs = (len(sounds) + size - 1) // size
     parts: list[Path] = []
     said = ""
+    done = 0.0
     for k in range(runs):
         group = sounds[k * size : (k + 1) * size]
         inputs: list[str] = []
@@ -187,16 +193,19 @@ def render_stems(
             chains.append(f"[{i}:a:0]" + ",".join(sound.chain) + f"[c{i}]")
         labels = "".join(f"[c{i}]" for i in range(len(group)))
         graph = ";".join(chains) + f";{labels}concat=n={len(group)}:v=0:a=1[out]"
-        part = work / f"sound-{k:05d}.nut"
+        stem = work / f"sound-{k:05d}.nut"
+        seconds = sum(sound.seconds for sound in group)
         proc = run(
             ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", *inputs,
-             "-filter_complex", graph, "-map", "[out]", "-c:a", "pcm_f32le", "-f", "nut", part],
+             "-filter_complex", graph, "-map", "[out]", "-c:a", "pcm_f32le", "-f", "nut", stem],
             what=f"rendering (sound, part {k + 1} of {runs})",
             path=where,
-            timeout=media_timeout(sum(sound.seconds for sound in group)),
+            timeout=media_timeout(seconds),
+            progress=part(progress, done, seconds, seconds),
         )  # fmt: skip
-        said += proc.stderr
-        parts.append(part)
+        said += working_part(proc.stderr)
+        parts.append(stem)
+        done += seconds
     listing = work / "sound.ffconcat"
     listing.write_text(
         "ffconcat version 1.0\n" + "".join(f"file '{p.name}'\n" for p in parts),
@@ -238,10 +247,17 @@ ENCODE_ARGS = (
 
 
 def _encode(
-    inputs: list[str], graph: str, gain: float, tmp: Path, where: Path, seconds: float
+    inputs: list[str],
+    graph: str,
+    gain: float,
+    tmp: Path,
+    where: Path,
+    seconds: float,
+    progress: Tick | None = None,
 ) -> Loudness:
     """Pass 2: the graph, one gain, MP3. Returns the loudness of the MP3 as encoded.
-    ``seconds``: the episode's length, for the time limits."""
+    ``seconds``: the episode's length, for the time limits; ``progress``: told how far
+    through the encoding and then the measuring it is, each half of its span."""
     mixdown = (
         f"{graph};[mix]volume={gain:.3f}dB:precision=float,"
         f"aresample={defaults.OUTPUT_SAMPLE_RATE}[out]"
@@ -264,10 +280,17 @@ def _encode(
         what="rendering (loudness pass 2 and MP3 encode)",
         path=where,
         timeout=media_timeout(seconds),
+        progress=part(progress, 0, seconds / 2, seconds),
     )
     if not tmp.exists() or tmp.stat().st_size == 0:
         raise ToolError(Problem(where, "ffmpeg wrote no audio for this episode."))
-    return measure(["-i", tmp, "-af", MEASURE_FILTER], "measuring the episode", where, seconds)
+    return measure(
+        ["-i", tmp, "-af", MEASURE_FILTER],
+        "measuring the episode",
+        where,
+        seconds,
+        part(progress, seconds / 2, seconds / 2, seconds),
+    )
 
 
 def render(
@@ -275,8 +298,12 @@ def render(
     recordings: dict[str, Recording],
     loudness: dict[str, Loudness],
     cache: Cache,
+    progress: Tick | None = None,
 ) -> RenderResult:
-    """Render the Timeline to a normalised MP3 in the cache; reuse it if already made."""
+    """Render the Timeline to a normalised MP3 in the cache; reuse it if already made.
+
+    ``progress`` is told how far the render is, in seconds of the episode: its four passes
+    (the clips, the measuring, the MP3, the MP3 measured) a quarter each."""
     gains = {name: recording_gain(loudness[name]) for name in timeline.sources()}
     key = render_key(timeline, recordings, gains)
     out = cache.path("renders", key, ".mp3")
@@ -289,16 +316,24 @@ def render(
     work = Path(tempfile.mkdtemp(prefix=".stems-", dir=out.parent))
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.mp3")
     try:
-        inputs, _ = render_stems(clip_sounds(timeline, recordings, gains), work, where)
+        length = timeline.duration
+        inputs, _ = render_stems(
+            clip_sounds(timeline, recordings, gains),
+            work,
+            where,
+            part(progress, 0, length / 4, length),
+        )
         measured = f"{MIX_GRAPH};[mix]{MEASURE_FILTER}[out]"
         mix = measure(
             [*inputs, "-filter_complex", measured, "-map", "[out]"],
             "rendering (loudness pass 1)",
             where,
-            timeline.duration,
+            length,
+            part(progress, length / 4, length / 4, length),
         )
         gain, note = final_gain(mix)
-        produced = _encode(inputs, MIX_GRAPH, gain, tmp, where, timeline.duration)
+        last_half = part(progress, length / 2, length / 2, length)
+        produced = _encode(inputs, MIX_GRAPH, gain, tmp, where, length, last_half)
         # MP3's low-pass trims a little of what K-weighting counts (speech: about
         # 0.4 LU). Measure what was encoded and correct once if it missed.
         miss = defaults.TARGET_LUFS - produced.integrated
