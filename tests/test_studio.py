@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -22,6 +23,7 @@ import yaml
 from playwright.sync_api import Browser, Page
 
 from pipeline.cli.studio import ProjectFiles
+from pipeline.edl import yaml_edl
 from pipeline.records import Word
 from pipeline.studio import edits
 from pipeline.studio.server import Studio, make_server
@@ -239,6 +241,17 @@ def test_an_edit_made_by_keyboard_is_exactly_what_is_published(
     page.focus("#chapter-add")
     page.keyboard.press("Enter")
     assert "Your adviser" in page.locator("#chapters").inner_text()
+
+    # the short preview (soundbite): from its first word to its last
+    _mode(page, "bite")
+    _word(page, "What").focus()
+    page.keyboard.press("Enter")
+    _word(page, "place?").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.type("The hardest part")
+    page.focus("#bite-add")
+    page.keyboard.press("Enter")
+    assert "The hardest part" in page.locator("#bite").inner_text()
     assert_accessible(page, "edit page, edited")
 
     page.focus("#save")
@@ -286,6 +299,11 @@ def test_an_edit_made_by_keyboard_is_exactly_what_is_published(
         - 9.0
     )
     starts = {c["title"]: c["start"] for c in tl["chapters"]}
+    bite = yaml_edl.read(server.root / "episodes" / "first-flat" / "edl.yaml").soundbite
+    w_what, w_place = by["What"], by["place?"]
+    assert bite is not None and bite.title == "The hardest part"
+    assert bite.start == pytest.approx(sum(lengths[:3]) + w_what.start - 11.2, abs=0.002)
+    assert bite.duration == pytest.approx(w_place.end - w_what.start, abs=0.002)
     assert starts["Advice"] == pytest.approx(advice_at, abs=0.002)
     assert starts["Your adviser"] == pytest.approx(adviser_at, abs=0.002)
 
@@ -448,16 +466,62 @@ def test_words_from_a_replaced_recording_cannot_be_edited(server: Server, browse
 def test_ideas_are_shown_one_at_a_time_and_applied_only_when_accepted(
     server: Server, browser: Browser
 ) -> None:
+    edl = server.root / "episodes" / "open-mic" / "edl.yaml"
+    before = _timeline(server, "open-mic")
     page = browser.new_page()
     page.goto(server.url + "/ep/open-mic/suggestions")
     assert_accessible(page, "ideas")
     _shot(page, "ideas")
-    ideas = page.locator(".idea")
-    if ideas.count() == 0:
-        assert "No ideas this time" in page.inner_text("main")
-        return
-    before = (server.root / "episodes" / "open-mic" / "edl.yaml").read_bytes()
+    found = json.loads(page.locator("#ideas-data").text_content() or "[]")
+    quiet = [f for f in found if f["kind"] == "quiet"]
+    assert len(quiet) >= 2, found  # the example's phone call and poem both have long pauses
     assert page.locator(".idea:visible").count() == 1
-    page.locator(".idea:visible .reject").click()
-    assert (server.root / "episodes" / "open-mic" / "edl.yaml").read_bytes() == before
+    unchanged = edl.read_bytes()
+    page.locator(".idea:visible .reject").focus()
+    page.keyboard.press("Enter")  # no to the first: nothing is written
+    assert "Left as it was" in page.locator("#saved").inner_text()
+    assert edl.read_bytes() == unchanged
+    assert page.locator(".idea:visible").count() == 1
+    page.keyboard.press("Enter")  # focus is on the second idea's yes
+    _until(page, "document.getElementById('saved').textContent.startsWith('Done')")
     page.close()
+    after = _timeline(server, "open-mic")
+    pairs = list(zip(after["clips"], after["clips"][1:], strict=False))
+    gaps = [(a["source"], a["out"], b["in"]) for a, b in pairs if a["source"] == b["source"]]
+    accepted, rejected = found[1], found[0]
+    assert (accepted["source"], accepted["in"], accepted["out"]) in gaps
+    assert (rejected["source"], rejected["in"], rejected["out"]) not in gaps
+    assert len(after["clips"]) == len(before["clips"]) + 1
+
+
+def test_off_this_computer_everyone_needs_the_passphrase(server: Server) -> None:
+    """`--host` other than 127.0.0.1 makes a passphrase; here a second studio with one."""
+    studio = Studio(server.project, port=0, passphrase="river-otter-comet-tulip")
+    httpd = make_server(studio)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{studio.port}"
+    try:
+        status, body = _request(url + "/ep/first-flat")
+        assert status == 200 and "Enter the passphrase" in body and "Welcome" not in body
+        status, body = _request(url + "/login", b"passphrase=river-otter")
+        assert status == 403 and "not the passphrase" in body
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        with opener.open(url + "/login", b"passphrase=river-otter-comet-tulip") as resp:
+            assert "Your episodes" in resp.read().decode()
+        with opener.open(url + "/ep/first-flat") as resp:
+            assert "Welcome" in resp.read().decode()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "--root", str(server.root), "studio",
+         "--host", "0.0.0.0", "--port", "0"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert run.stdout is not None
+        said = run.stdout.readline() + run.stdout.readline()
+        assert re.search(r"passphrase (\w+-){3}\w+", said), said
+    finally:
+        run.terminate()
+        run.wait(timeout=30)
