@@ -80,6 +80,18 @@ def server(example_run: Run, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         (replaced / "episode.yaml").read_text().replace("number: 1\n", ""), encoding="utf-8"
     )
     _tone(replaced / "recordings" / "interview.m4a", 30, 440)
+    # a paper edit from Audacity: its label track is the EDL
+    labels = root / "episodes" / "labels"
+    shutil.copytree(root / "episodes" / "open-mic", labels, ignore=shutil.ignore_patterns("*.yaml"))
+    (labels / "episode.yaml").write_text(
+        "show: riverside-voices\ntitle: Labels\ndescription: From Audacity.\n"
+        "published: 2026-11-21\nedl: labels.txt\n"
+        "appearances:\n  phone-call.3gp: [sam]\n  poem.m4a: [alex]\n",
+        encoding="utf-8",
+    )
+    (labels / "labels.txt").write_text(
+        "0.000000\t9.300000\tphone-call.3gp\n0.000000\t9.500000\tpoem.m4a\n", encoding="utf-8"
+    )
     # an episode with someone who withdrew: not shown at all
     people = root / "episodes" / "people.yaml"
     people.write_text(
@@ -232,6 +244,7 @@ def test_an_edit_made_by_keyboard_is_exactly_what_is_published(
     page.focus("#hide-add")
     page.keyboard.press("Enter")
     assert page.locator("#kept .hidden-part", has_text="[day removed]").count() == 1
+    assert not _word(page, "Sundays.").is_visible()  # shown only as its replacement
 
     # a chapter at a word
     _mode(page, "chapter")
@@ -525,3 +538,31 @@ def test_off_this_computer_everyone_needs_the_passphrase(server: Server) -> None
     finally:
         run.terminate()
         run.wait(timeout=30)
+
+
+def test_a_paper_edit_from_audacity_is_saved_as_yaml_beside_it(
+    server: Server, browser: Browser
+) -> None:
+    folder = server.root / "episodes" / "labels"
+    labels = (folder / "labels.txt").read_bytes()
+    page = browser.new_page()
+    page.goto(server.url + "/ep/labels")
+    assert "a new file beside labels.txt" in page.inner_text("main")
+    assert page.locator("#kept .part").count() == 2
+    page.locator("#kept .part").nth(1).locator(".move-up").click()
+    page.click("#save")
+    _until(page, "document.getElementById('saved').textContent.startsWith('Saved')")
+    said = page.locator("#saved").inner_text()
+    assert "Saved as edl.yaml, beside labels.txt" in said
+    assert "episode.yaml still uses labels.txt" in said
+    page.close()
+    assert (folder / "labels.txt").read_bytes() == labels  # never overwritten
+    saved = yaml_edl.read(folder / "edl.yaml")
+    assert [(c.source, c.src_in, c.src_out) for c in saved.clips] == [
+        ("poem.m4a", 0.0, 9.5),
+        ("phone-call.3gp", 0.0, 9.3),
+    ]
+    assert [c["source"] for c in _timeline(server, "labels")["clips"]] == [
+        "phone-call.3gp",
+        "poem.m4a",
+    ]  # still the label track: episode.yaml names it
