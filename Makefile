@@ -46,12 +46,14 @@ lint: setup
 	$(BIN)/ruff format --check pipeline tests bench
 	$(BIN)/mypy pipeline bench
 
+bench: TOOLS += chromium:chromium
 bench: setup $(BENCH_STAMP)
 	$(BIN)/python -m bench.stages
 	$(BIN)/python -m bench.publish
 	$(BIN)/python -m bench.accuracy
 	$(BIN)/python -m bench.video
 	$(BIN)/python -m bench.peers
+	$(BIN)/python -m bench.studio
 
 setup: system $(STAMP)
 

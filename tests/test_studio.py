@@ -158,7 +158,13 @@ def _words(server: Server, slug: str, source: str) -> tuple[Word, ...]:
     return transcript.words
 
 
+JARGON = re.compile(r"\b(EDL|clips?|render\w*|redact\w*|transcri\w*|soundbite)\b", re.I)
+
+
 def _shot(page: Page, name: str) -> None:
+    """A screenshot of the view for docs/studio/, once its words are checked for jargon."""
+    jargon = JARGON.findall(page.inner_text("body"))
+    assert not jargon, f"{name}: words a contributor may not know: {jargon}"
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
@@ -438,10 +444,13 @@ def test_two_tabs_saving_the_same_episode(server: Server, browser: Browser) -> N
     second.locator("#kept .part").nth(1).locator(".move-up").click()
     second.click("#save")
     _until(second, "document.getElementById('saved').textContent.startsWith('Not saved')")
-    assert "someone else saved edl.yaml" in second.locator("#saved").inner_text()
+    assert "someone else saved this episode" in second.locator("#saved").inner_text()
     difference = second.locator("#difference")
     assert difference.is_visible()
-    assert "+# Saved in the storycast studio" in difference.inner_text()
+    assert "+# Saved in the storycast studio" in (
+        second.locator("#difference-lines").text_content() or ""
+    )
+    assert "It now lasts" in difference.inner_text()  # said in words, the lines beside
     assert edl.read_bytes() == saved  # nothing overwritten
     assert_accessible(second, "edit page, save refused")
     _shot(second, "save-refused")

@@ -30,13 +30,14 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import jinja2
+import yaml
 
 from pipeline.cache import write_atomic
 from pipeline.edl.propose import propose
 from pipeline.errors import StorycastError
 from pipeline.files import open_regular, resolve_inside
 from pipeline.project import approval
-from pipeline.project.yamlfile import Problems
+from pipeline.project.yamlfile import Problems, parse_time
 from pipeline.records import Cue, EpisodeJob, Person, Timeline, Transcript
 from pipeline.render.captions import to_webvtt
 from pipeline.studio import edits, view
@@ -217,10 +218,13 @@ def save(studio: Studio, job: EpisodeJob, data: Any) -> dict[str, Any]:
         )
         raise StudioError(
             HTTPStatus.CONFLICT,
-            f"Not saved: someone else saved {current.name} since this page was opened (maybe "
+            "Not saved: someone else saved this episode since this page was opened (maybe "
             "in another tab). Nothing was overwritten. Here is what they changed; reload the "
             "page to see their version, then make your changes again.",
-            {"difference": diff or "(the file was changed)"},
+            {
+                "difference": diff or "(the file was changed)",
+                "summary": _difference_in_words(before, now_raw.decode("utf-8", "replace")),
+            },
         )
     try:
         decided = edits.decisions(data, transcripts, durations)
@@ -250,6 +254,42 @@ def save(studio: Studio, job: EpisodeJob, data: Any) -> dict[str, Any]:
             "(ask your producer)."
         )
     return {"ok": True, "message": said, "base": sha, "file": target.name}
+
+
+def _difference_in_words(before: str, now: str) -> list[str]:
+    """What another save changed, in plain sentences (the exact lines are shown too)."""
+
+    def facts(text: str) -> tuple[int, float, list[str], int] | None:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        clips = [c for c in data.get("clips") or [] if isinstance(c, dict)]
+        length = 0.0
+        for c in clips:
+            a, b = parse_time(str(c.get("in", ""))), parse_time(str(c.get("out", "")))
+            if a is not None and b is not None:
+                length += b - a
+        chapters = [
+            str(c.get("title", "")) for c in data.get("chapters") or [] if isinstance(c, dict)
+        ]
+        return len(clips), length, chapters, len(data.get("redactions") or [])
+
+    old, new = facts(before), facts(now)
+    if old is None or new is None:
+        return ["The file was changed in a way this page cannot describe: see the exact lines."]
+    said = []
+    if old[0] != new[0]:
+        said.append(f"It now has {new[0]} parts (this page started with {old[0]}).")
+    if abs(old[1] - new[1]) > 0.05:
+        said.append(f"It now lasts {view.clock(new[1])} (it was {view.clock(old[1])}).")
+    if old[2] != new[2]:
+        said.append("Chapters now: " + (", ".join(new[2]) or "none") + ".")
+    if old[3] != new[3]:
+        said.append(f"Hidden words: {new[3]} places (it was {old[3]}).")
+    return said or ["Small changes: the same parts, length, chapters and hidden words."]
 
 
 def approve_values(studio: Studio, job: EpisodeJob, said: str = "") -> dict[str, Any]:

@@ -334,6 +334,8 @@
     };
   }
 
+  document.body.dataset.ready = "yes"; // every word can be used now
+
   $("#save").addEventListener("click", async () => {
     say("saved", "Saving…");
     const diff = $("#difference");
@@ -344,7 +346,17 @@
       say("saved", r.data.message);
     } else {
       say("saved", r.data.error || "Not saved.");
-      if (r.data.difference) { diff.textContent = r.data.difference; diff.hidden = false; }
+      if (r.data.difference) {
+        $("#difference-lines").textContent = r.data.difference;
+        const ul = $("#difference-summary");
+        ul.textContent = "";
+        (r.data.summary || []).forEach((line) => {
+          const li = document.createElement("li");
+          li.textContent = line;
+          ul.append(li);
+        });
+        diff.hidden = false;
+      }
     }
   });
 })();
