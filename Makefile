@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # (ExifTool: `storycast audit`, which every publish ends with, reads traces with it too)
 TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg exiftool:libimage-exiftool-perl
 
-.PHONY: publish test check audit preview bench setup system lint clean
+.PHONY: publish test check audit preview studio bench setup system lint clean
 
 publish: setup
 	$(BIN)/storycast publish
@@ -31,6 +31,10 @@ preview: setup
 	@test -d public || { echo "Nothing published yet: run 'make publish' first."; exit 1; }
 	$(BIN)/storycast preview
 
+# The contributors' page: edit, hear and agree to episodes (http://127.0.0.1:8765/).
+studio: setup
+	$(BIN)/storycast studio
+
 # (Chromium: Debian's build, driven by Playwright for the page tests; Playwright's own
 # browser download is blocked on these machines.)
 test: TOOLS += espeak-ng:espeak-ng openssl:openssl chromium:chromium
@@ -42,12 +46,14 @@ lint: setup
 	$(BIN)/ruff format --check pipeline tests bench
 	$(BIN)/mypy pipeline bench
 
+bench: TOOLS += chromium:chromium
 bench: setup $(BENCH_STAMP)
 	$(BIN)/python -m bench.stages
 	$(BIN)/python -m bench.publish
 	$(BIN)/python -m bench.accuracy
 	$(BIN)/python -m bench.video
 	$(BIN)/python -m bench.peers
+	$(BIN)/python -m bench.studio
 
 setup: system $(STAMP)
 

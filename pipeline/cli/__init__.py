@@ -14,6 +14,7 @@ from pipeline.cli import (
     preview,
     propose,
     publish,
+    studio,
     timeline,
     transcribe,
     validate_feed,
@@ -24,7 +25,7 @@ from pipeline.errors import StorycastError
 
 # In the order `storycast --help` lists them.
 SUBCOMMANDS = (publish, check, audit, timeline, approve, propose, transcribe, validate_feed,
-               withdraw, preview)  # fmt: skip
+               withdraw, preview, studio)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

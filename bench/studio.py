@@ -1,0 +1,178 @@
+"""`make bench`: how quickly the studio answers a contributor.
+
+1. Opening an episode with a 30-minute recording until its words can be used (goal: under
+   1 s from cached transcripts): the page served, loaded in Chromium and its script ready.
+2. After an edit of a 10-minute episode, until the preview can be played (goal: under 3 s):
+   the save, then the "What you'll hear" page, which renders the saved edit exactly as a
+   publish would.
+
+The long recordings loop the example show's interview; their cached transcripts are the
+interview's real transcript (made once here) repeated at the loop times, which is what the
+speech model would write for them, without minutes of transcribing. Figures come from one
+run on a shared machine: read them as rough, and compare side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from bench.report import machine, write_results
+from pipeline.cli.studio import ProjectFiles
+from pipeline.records import Transcript, Word
+from pipeline.studio import edits
+from pipeline.studio.server import Studio, make_server
+from pipeline.transcribe import cache_key, transcribe
+
+ROOT = Path(__file__).resolve().parent.parent
+INTERVIEW = ROOT / "episodes" / "first-flat" / "recordings" / "interview.m4a"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _looped(out: Path, loops: int) -> None:
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", str(loops - 1),
+         "-i", str(INTERVIEW), "-c:a", "aac", "-b:a", "48k", "-ac", "1", str(out)],
+        check=True,
+    )  # fmt: skip
+
+
+def _episode(root: Path, slug: str, loops: int, clips: int) -> None:
+    folder = root / "episodes" / slug
+    (folder / "recordings").mkdir(parents=True)
+    _looped(folder / "recordings" / "memo.m4a", loops)
+    (folder / "episode.yaml").write_text(
+        f"show: riverside-voices\ntitle: {slug}\ndescription: Benchmark.\n"
+        "published: 2026-11-22\nappearances:\n  memo.m4a: [jordan]\n",
+        encoding="utf-8",
+    )
+    lines = ["clips:"]
+    for n in range(clips):  # one clip per loop, each from its first word to its last
+        lines += [
+            "  - source: memo.m4a",
+            f"    in: {n * 27.55 + 0.2:.3f}",
+            f"    out: {n * 27.55 + 26.9:.3f}",
+        ]
+    (folder / "edl.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _seed(project: ProjectFiles, slug: str, base: Transcript, period: float, loops: int) -> None:
+    job = project.open(slug)
+    assert job is not None, slug
+    ctx = project._context(job)
+    rec = job.recordings["memo.m4a"]
+    words = tuple(
+        Word(w.start + k * period, w.end + k * period, w.text, w.probability)
+        for k in range(loops)
+        for w in base.words
+        if w.end + k * period <= rec.duration
+    )
+    long = replace(base, recording_sha256=rec.sha256, words=words)
+    ctx.cache.put_json("transcripts", cache_key(rec, ctx.engine), long.to_json())
+
+
+def _get(url: str) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=600) as resp:
+            body: bytes = resp.read()
+            return body
+    except urllib.error.HTTPError as exc:
+        said = re.sub(r"<[^>]+>|\s+", " ", exc.read().decode("utf-8", "replace"))
+        raise SystemExit(f"{url}: {exc.code}: {said.strip()}") from exc
+
+
+def run() -> dict[str, Any]:
+    results: dict[str, Any] = {"machine": machine()}
+    with tempfile.TemporaryDirectory(prefix="storycast-bench-studio-") as tmp:
+        root = Path(tmp)
+        shutil.copytree(ROOT / "feeds", root / "feeds")
+        shutil.copytree(ROOT / "episodes", root / "episodes")
+        _episode(root, "thirty", loops=66, clips=66)  # 30.4 minutes
+        _episode(root, "ten", loops=22, clips=22)  # 10.1 minutes
+        project = ProjectFiles(root)
+        first = project.open("first-flat")
+        assert first is not None
+        ctx = project._context(first)
+        base = transcribe(first.recordings["interview.m4a"], ctx.engine, ctx.cache)
+        period = first.recordings["interview.m4a"].duration
+        _seed(project, "thirty", base, period, 66)
+        _seed(project, "ten", base, period, 22)
+
+        studio = Studio(project, port=0)
+        httpd = make_server(studio)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{studio.port}"
+        try:
+            _get(url + "/ep/thirty")  # warm: the recording probed once, as on any first visit
+            started = time.perf_counter()
+            page = _get(url + "/ep/thirty")
+            served = time.perf_counter() - started
+            results["open_30min_served_s"] = round(served, 3)
+            results["open_30min_words"] = page.count(b'class="w')
+            results["open_30min_page_bytes"] = len(page)
+            results["open_30min_interactive_s"] = _interactive(url + "/ep/thirty")
+
+            _get(url + "/ep/ten/hear")  # the first preview: rendered once
+            job = project.open("ten")
+            assert job is not None and job.timeline is not None
+            data = edits.page_data(job.timeline)
+            data["parts"].pop(3)  # the edit: one part left out
+            started = time.perf_counter()
+            req = urllib.request.Request(
+                url + "/ep/ten/save",
+                json.dumps(data).encode(),
+                {"Content-Type": "application/json", "X-Studio-Token": studio.token},
+            )
+            with urllib.request.urlopen(req, timeout=600) as resp:
+                assert json.loads(resp.read())["ok"]
+            saved = time.perf_counter() - started
+            _get(url + "/ep/ten/hear")
+            results["edit_10min_save_s"] = round(saved, 3)
+            results["edit_10min_preview_s"] = round(time.perf_counter() - started, 3)
+        finally:
+            httpd.shutdown()
+            httpd.server_close()
+    results["goals"] = {"open_30min_interactive_s": 1.0, "edit_10min_preview_s": 3.0}
+    return results
+
+
+def _interactive(url: str) -> float | None:
+    """Seconds from asking Chromium for the page until its script has made the words
+    usable (None when Chromium or Playwright is missing)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if not Path(CHROMIUM).exists():
+        return None
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(url)  # warm the browser's own start-up
+            started = time.perf_counter()
+            page.goto(url, wait_until="load")
+            while not page.evaluate("document.body.dataset.ready === 'yes'"):
+                page.wait_for_timeout(5)
+            return round(time.perf_counter() - started, 3)
+        finally:
+            browser.close()
+
+
+def main() -> int:
+    write_results("studio", run())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,197 @@
+"""`storycast studio`: the contributors' page, served on this computer.
+
+Contributors read each recording's words, listen from any word, choose what to keep and in
+what order, hide words, add chapters, hear exactly what will be published and agree to it.
+The page saves an ordinary YAML EDL in the episode's folder and the same approval file as
+`storycast approve`. Listens on 127.0.0.1 unless ``--host`` says otherwise; then everyone
+must give the passphrase printed at start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import secrets
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pipeline import orchestrator
+from pipeline.cli.common import show_files
+from pipeline.errors import InputError, Problem, StorycastError
+from pipeline.project import approval, corrections
+from pipeline.project.showfile import load_show
+from pipeline.project.yamlfile import Problems
+from pipeline.records import EpisodeJob, Person, Transcript
+from pipeline.render import captions
+from pipeline.render.audio import render as render_timeline
+from pipeline.stages import Context, analyse_stage, consent_stage, redact_stage
+from pipeline.studio.server import LOOPBACK, Heard, Studio, TranscriptState, make_server
+from pipeline.transcribe import cache_key
+from pipeline.transcribe import transcribe as transcribe_recording
+
+PASSPHRASE_WORDS = (
+    "river", "maple", "otter", "lantern", "pebble", "meadow", "harbour", "cobalt", "willow",
+    "falcon", "ember", "tulip", "canyon", "biscuit", "comet", "violet", "garden", "rocket",
+)  # fmt: skip
+
+
+class ProjectFiles:
+    """The project as the studio sees it, through the same stages a publish runs."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._ctx: dict[str, Context] = {}
+        self._lock = threading.Lock()
+
+    def _folders(self) -> dict[str, Path]:
+        found: dict[str, Path] = {}
+        for show_file in show_files(self.root, []):
+            show = load_show(show_file, Problems())
+            if show is None:
+                continue
+            for job in orchestrator.episode_jobs(show):
+                found[job.folder.name] = job.folder
+        return found
+
+    def episodes(self) -> list[EpisodeJob]:
+        shown = []
+        for slug in sorted(self._folders()):
+            job = self.open(slug)
+            if job is not None:
+                shown.append(job)
+        return shown
+
+    def open(self, slug: str) -> EpisodeJob | None:
+        """The episode loaded, probed and checked; None if there is none by that name or a
+        withdrawn person is in it (it is not shown)."""
+        folder = self._folders().get(slug)
+        if folder is None:
+            return None
+        job, ctx, problems = orchestrator.prepare_episode(str(folder), self.root, io.StringIO())
+        if ctx is None:
+            job.status, job.problems = "failed", problems
+            return job
+        with self._lock:
+            self._ctx[job.slug] = ctx
+        if job.timeline is None or job.status == "failed":
+            return job
+        try:
+            consent_stage(job, ctx)
+        except StorycastError as exc:
+            job.notes += [str(p) for p in exc.problems]
+        if job.status == "withdrawn":
+            return None
+        return job
+
+    def _context(self, job: EpisodeJob) -> Context:
+        with self._lock:
+            return self._ctx[job.slug]
+
+    def transcripts(self, job: EpisodeJob) -> dict[str, TranscriptState]:
+        ctx = self._context(job)
+        earlier = approval.read(job.folder, Problems())
+        found: dict[str, Transcript] = {}
+        states: dict[str, TranscriptState] = {}
+        for name, rec in job.recordings.items():
+            cached = ctx.cache.get_json("transcripts", cache_key(rec, ctx.engine))
+            transcript = _transcript(cached)
+            if transcript is not None and transcript.recording_sha256 == rec.sha256:
+                found[name] = transcript
+                continue
+            old_sha = earlier.recordings.get(name) if earlier else None
+            old = None
+            if old_sha and old_sha != rec.sha256:
+                before = replace(rec, sha256=old_sha)
+                old = _transcript(ctx.cache.get_json("transcripts", cache_key(before, ctx.engine)))
+            mismatch = transcript is not None or old is not None
+            states[name] = TranscriptState(None, "mismatch" if mismatch else "missing")
+        fixed, _ = corrections.apply(found, corrections.load_corrections(job.folder))
+        for name, transcript in fixed.items():
+            states[name] = TranscriptState(transcript)
+        return {name: states[name] for name in job.recordings}
+
+    def transcribe(self, job: EpisodeJob) -> None:
+        ctx = self._context(job)
+        for rec in job.recordings.values():
+            transcribe_recording(rec, ctx.engine, ctx.cache)
+
+    def people(self, job: EpisodeJob) -> dict[str, list[Person]]:
+        ctx = self._context(job)
+        assert job.episode and job.timeline
+        return {
+            name: [ctx.people[p] for p in job.episode.appearances.get(name, ()) if p in ctx.people]
+            for name in job.timeline.sources()
+        }
+
+    def hear(self, job: EpisodeJob) -> Heard:
+        """What a publish of the saved edit would play: the same stages, the same render."""
+        ctx = self._context(job)
+        assert job.timeline
+        states = self.transcripts(job)
+        missing = [name for name, s in states.items() if s.transcript is None]
+        if missing:
+            raise InputError(
+                Problem(
+                    job.folder,
+                    "the words of " + ", ".join(missing) + " are not written down yet, or are "
+                    "out of date.",
+                    "Write them down on the episode's first page, then listen again.",
+                )
+            )
+        redact_stage(job, ctx)
+        analyse_stage(job, ctx)
+        result = render_timeline(job.timeline, job.recordings, job.loudness, ctx.cache)
+        texts = {n: s.transcript for n, s in states.items() if s.transcript is not None}
+        cues = captions.episode_cues(job.timeline, texts, job.speakers)
+        notes = [result.note] if result.note else []
+        return Heard(result.path, cues, job.timeline, [c.name for c in job.credits], notes)
+
+
+def _transcript(data: dict[str, Any] | None) -> Transcript | None:
+    if data is None:
+        return None
+    try:
+        return Transcript.from_json(data)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def cmd(args: argparse.Namespace) -> int:
+    root = Path(args.root).resolve()
+    passphrase = None
+    if args.host not in LOOPBACK:
+        passphrase = "-".join(secrets.choice(PASSPHRASE_WORDS) for _ in range(4))
+    studio = Studio(ProjectFiles(root), host=args.host, port=args.port, passphrase=passphrase)
+    server = make_server(studio)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"storycast studio: open http://{shown}:{studio.port}/ in a web browser.", flush=True)
+    if passphrase:
+        print(
+            f"Others on this network can open it too: they need the passphrase {passphrase}",
+            flush=True,
+        )
+    print("Press Ctrl+C here to stop it.", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("storycast studio: stopped.", file=sys.stderr)
+    finally:
+        server.server_close()
+    return 0
+
+
+def add_parser(subparsers: Any) -> None:
+    s: argparse.ArgumentParser = subparsers.add_parser(
+        "studio", help="a page where contributors edit, hear and agree to their episodes"
+    )
+    s.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this computer only; any other "
+        "address needs the passphrase printed at start)",
+    )
+    s.add_argument("--port", type=int, default=8765, help="port (0: any free one)")
+    s.set_defaults(func=cmd)

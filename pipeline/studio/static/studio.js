@@ -1,0 +1,362 @@
+// The storycast studio page: choose by pressing words, move parts, save, listen.
+// Served by storycast itself; it talks only to the studio that served it.
+"use strict";
+
+(function () {
+  const token = document.querySelector('meta[name="studio-token"]').content;
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+  const stateEl = $("#state");
+  const state = stateEl ? JSON.parse(stateEl.textContent) : null;
+
+  function clock(s) {
+    const m = Math.floor(s / 60);
+    const r = (s - m * 60).toFixed(1).padStart(4, "0");
+    return m + ":" + r;
+  }
+  function say(id, text) {
+    const el = document.getElementById(id);
+    if (el) el.textContent = text;
+  }
+  async function post(url, body) {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Studio-Token": token },
+      body: JSON.stringify(body),
+    });
+    let data = {};
+    try { data = await res.json(); } catch (e) { data = { error: "The studio did not answer clearly." }; }
+    return { ok: res.ok, data: data };
+  }
+
+  // --- the preview page: say what is playing --------------------------------------
+  const preview = $("#preview");
+  if (preview) {
+    preview.addEventListener("play", () => say("playing", "Playing."));
+    preview.addEventListener("pause", () => say("playing", "Paused at " + clock(preview.currentTime) + "."));
+    preview.addEventListener("ended", () => say("playing", "Finished."));
+  }
+
+  // --- the ideas page: one at a time ----------------------------------------------
+  const ideas = $("#ideas");
+  if (ideas && state) {
+    const found = JSON.parse($("#ideas-data").textContent);
+    const items = $$(".idea", ideas);
+    let at = 0;
+    const show = () => {
+      items.forEach((li, i) => { li.hidden = i !== at; });
+      if (at >= items.length) { $("#ideas-done").hidden = false; }
+      else { const b = $(".accept", items[at]); if (b) b.focus(); }
+    };
+    ideas.addEventListener("click", async (ev) => {
+      const btn = ev.target.closest("button");
+      if (!btn) return;
+      const n = Number(btn.dataset.n);
+      if (btn.classList.contains("accept")) {
+        const r = await post("/ep/" + state.slug + "/idea", { base: state.base, idea: found[n] });
+        if (!r.ok) { say("saved", r.data.error); return; }
+        state.base = r.data.base;
+        say("saved", "Done. " + r.data.message);
+      } else {
+        say("saved", "Left as it was.");
+      }
+      at += 1;
+      show();
+    });
+    show();
+  }
+
+  // --- the edit page -----------------------------------------------------------------
+  const kept = $("#kept");
+  if (!kept || !state) return;
+  const left = $("#left");
+  const player = $("#player");
+  state.hidden = state.redactions.slice();
+  let pending = null; // first word of a span being chosen (hide, bite)
+
+  function mode() { return $('input[name="mode"]:checked').value; }
+  function wordText(b) { return b.textContent.replace(/^cut\s+/, "").replace(/^hidden\s+/, "").trim(); }
+
+  // roving focus: one word per part in the Tab order, arrows move between words
+  function rove(part) {
+    const words = $$(".w:not([hidden])", part);
+    words.forEach((w, i) => w.setAttribute("tabindex", i === 0 ? "0" : "-1"));
+  }
+  $$(".part").forEach(rove);
+  document.addEventListener("keydown", (ev) => {
+    const w = ev.target.closest && ev.target.closest(".w");
+    if (!w) return;
+    const words = $$(".w:not([hidden])", w.closest(".part"));
+    const i = words.indexOf(w);
+    let j = -1;
+    if (ev.key === "ArrowRight" || ev.key === "ArrowDown") j = Math.min(i + 1, words.length - 1);
+    if (ev.key === "ArrowLeft" || ev.key === "ArrowUp") j = Math.max(i - 1, 0);
+    if (ev.key === "Home") j = 0;
+    if (ev.key === "End") j = words.length - 1;
+    if (j >= 0) {
+      ev.preventDefault();
+      w.setAttribute("tabindex", "-1");
+      words[j].setAttribute("tabindex", "0");
+      words[j].focus();
+    }
+  });
+
+  function setCut(w, cut) {
+    w.classList.toggle("cut", cut);
+    const tag = $(".tag.cut-tag", w);
+    if (cut && !tag) {
+      const t = document.createElement("span");
+      t.className = "tag cut-tag";
+      t.textContent = "cut";
+      w.prepend(t, " ");
+    } else if (!cut && tag) {
+      tag.nextSibling && tag.nextSibling.nodeType === 3 && tag.nextSibling.remove();
+      tag.remove();
+    }
+  }
+  function sentenceButton(p) {
+    const b = $(".cut-sentence", p);
+    const words = $$(".w:not([hidden])", p);
+    const all = words.length > 0 && words.every((w) => w.classList.contains("cut"));
+    b.textContent = all ? "Keep sentence" : "Cut sentence";
+    b.setAttribute("aria-label", (all ? "Keep" : "Cut") + " this sentence: " +
+      words.map(wordText).join(" ").slice(0, 60));
+  }
+
+  function play(w) {
+    const src = "/ep/" + state.slug + "/rec/" + encodeURIComponent(w.dataset.source);
+    const at = Number(w.dataset.s);
+    const go = () => { player.currentTime = at; player.play().catch(() => {}); };
+    if (player.dataset.src !== src) {
+      player.dataset.src = src;
+      player.src = src;
+      player.addEventListener("loadedmetadata", go, { once: true });
+      player.load();
+    } else { go(); }
+    say("playing", "Playing " + w.dataset.source + " from " + clock(at) + ", “" + wordText(w) + "”.");
+  }
+
+  function between(a, b) {
+    // words from a to b (inclusive) in the same part, in order
+    const words = $$(".w:not([hidden])", a.closest(".part"));
+    let i = words.indexOf(a), j = words.indexOf(b);
+    if (i > j) [i, j] = [j, i];
+    return words.slice(i, j + 1);
+  }
+
+  function press(w) {
+    const m = mode();
+    if (m === "listen") { play(w); return; }
+    if (m === "cut") {
+      const cut = !w.classList.contains("cut");
+      setCut(w, cut);
+      sentenceButton(w.closest(".sentence"));
+      say("doing", (cut ? "Cut: “" : "Kept: “") + wordText(w) + "”. Save to keep your changes.");
+      return;
+    }
+    if (m === "chapter") {
+      pending = w;
+      $("#chapter-form").hidden = false;
+      $("#chapter-title").value = "";
+      $("#chapter-title").focus();
+      say("doing", "Type the chapter's name, then press “Add the chapter”.");
+      return;
+    }
+    if (m === "hide" || m === "bite") {
+      if (!pending || pending.closest(".part") !== w.closest(".part")) {
+        pending = w;
+        say("doing", "First word: “" + wordText(w) + "”. Now press the last word.");
+        return;
+      }
+      const span = between(pending, w);
+      pending = null;
+      const text = span.map(wordText).join(" ");
+      if (m === "hide") {
+        state.hideSpan = span;
+        $("#hide-what").textContent = "Hide: “" + text + "”";
+        $("#hide-said").value = text;
+        $("#hide-form").hidden = false;
+        $("#hide-with").focus();
+        say("doing", "Say what to show instead, then press “Hide these words”.");
+      } else {
+        state.biteSpan = span;
+        $("#bite-what").textContent = "Short preview: “" + text + "”";
+        $("#bite-form").hidden = false;
+        $("#bite-title").focus();
+        say("doing", "Give the short preview a name, then press “Use this as the short preview”.");
+      }
+    }
+  }
+
+  document.addEventListener("click", (ev) => {
+    const t = ev.target.closest("button");
+    if (!t) return;
+    const part = t.closest(".part");
+    if (t.classList.contains("w")) { press(t); return; }
+    if (t.classList.contains("cut-sentence")) {
+      const p = t.closest(".sentence");
+      const words = $$(".w:not([hidden])", p);
+      const cut = !words.every((w) => w.classList.contains("cut"));
+      words.forEach((w) => setCut(w, cut));
+      sentenceButton(p);
+      say("doing", (cut ? "Sentence cut." : "Sentence kept.") + " Save to keep your changes.");
+      t.focus();
+      return;
+    }
+    if (t.classList.contains("move-up") || t.classList.contains("move-down")) {
+      const up = t.classList.contains("move-up");
+      const other = up ? part.previousElementSibling : part.nextElementSibling;
+      if (!other) { say("doing", up ? "This part is already first." : "This part is already last."); return; }
+      if (up) kept.insertBefore(part, other); else kept.insertBefore(other, part);
+      t.focus();
+      const n = $$(".part", kept).indexOf(part) + 1;
+      say("doing", "Moved. This part is now number " + n + ". Save to keep your changes.");
+      return;
+    }
+    if (t.classList.contains("leave-out")) {
+      left.prepend(part);
+      part.classList.add("left-out");
+      $(".put-back", part).focus();
+      say("doing", "Part left out. Save to keep your changes.");
+      return;
+    }
+    if (t.classList.contains("put-back")) {
+      kept.append(part);
+      part.classList.remove("left-out");
+      $(".leave-out", part).focus();
+      say("doing", "Part put back at the end. Save to keep your changes.");
+    }
+  });
+
+  // chapters, hidden words, short preview
+  function listMarks() {
+    const ul = $("#chapters");
+    ul.textContent = "";
+    state.chapters.forEach((c, i) => {
+      const li = document.createElement("li");
+      li.textContent = "“" + c.title + "”, starting in " + c.source + " at " + clock(c.at) + " ";
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = "Remove chapter “" + c.title + "”";
+      b.addEventListener("click", () => { state.chapters.splice(i, 1); listMarks(); say("doing", "Chapter removed. Save to keep your changes."); });
+      li.append(b);
+      ul.append(li);
+    });
+    if (!state.chapters.length) ul.innerHTML = "<li>No chapters yet.</li>";
+    const hid = $("#hidden");
+    hid.textContent = "";
+    state.hidden.forEach((r) => {
+      const li = document.createElement("li");
+      li.textContent = "In " + r.source + " at " + clock(r.in) + ": shown as “" + r.replace_with +
+        "”, with " + (r.mode === "silence" ? "quiet" : "a beep") + " instead.";
+      hid.append(li);
+    });
+    if (!state.hidden.length) hid.innerHTML = "<li>No hidden words.</li>";
+    const b = state.soundbite;
+    $("#bite").textContent = b ? "From " + b.source + " at " + clock(b.at) + (b.title ? ": “" + b.title + "”" : "") : "None chosen.";
+  }
+  listMarks();
+
+  $("#chapter-add").addEventListener("click", () => {
+    const title = $("#chapter-title").value.trim();
+    if (!title) { say("doing", "Type a name for the chapter first."); $("#chapter-title").focus(); return; }
+    if (!pending) return;
+    state.chapters.push({ source: pending.dataset.source, at: Number(pending.dataset.s), title: title });
+    const w = pending;
+    pending = null;
+    $("#chapter-form").hidden = true;
+    listMarks();
+    say("doing", "Chapter “" + title + "” added. Save to keep your changes.");
+    w.focus();
+  });
+  $("#chapter-cancel").addEventListener("click", () => { $("#chapter-form").hidden = true; if (pending) pending.focus(); pending = null; });
+  $("#hide-cancel").addEventListener("click", () => { $("#hide-form").hidden = true; state.hideSpan = null; });
+  $("#hide-add").addEventListener("click", () => {
+    const span = state.hideSpan;
+    if (!span) return;
+    const r = {
+      source: span[0].dataset.source,
+      in: Number(span[0].dataset.s),
+      out: Number(span[span.length - 1].dataset.e),
+      mode: $("#hide-mode").value,
+      replace_with: $("#hide-with").value.trim() || "[removed]",
+      text: $("#hide-said").value.trim(),
+    };
+    state.hidden.push(r);
+    const token = document.createElement("button");
+    token.type = "button";
+    token.className = "w hidden-part";
+    token.dataset.s = r.in;
+    token.dataset.e = r.out;
+    token.dataset.source = r.source;
+    token.setAttribute("tabindex", "-1");
+    const tag = document.createElement("span");
+    tag.className = "tag";
+    tag.textContent = "hidden";
+    token.append(tag, " " + r.replace_with);
+    span[0].before(token, " ");
+    span.forEach((w) => { w.hidden = true; });
+    rove(token.closest(".part"));
+    $("#hide-form").hidden = true;
+    state.hideSpan = null;
+    listMarks();
+    say("doing", "Hidden. It will show “" + r.replace_with + "”. Save to keep your changes.");
+    token.focus();
+  });
+  $("#bite-add").addEventListener("click", () => {
+    const span = state.biteSpan;
+    if (!span) return;
+    const last = span[span.length - 1];
+    state.soundbite = {
+      source: span[0].dataset.source, at: Number(span[0].dataset.s),
+      end_source: last.dataset.source, end: Number(last.dataset.e),
+      title: $("#bite-title").value.trim(),
+    };
+    $("#bite-form").hidden = true;
+    listMarks();
+    say("doing", "Short preview chosen. Save to keep your changes.");
+  });
+
+  function decisions() {
+    return {
+      base: state.base,
+      parts: $$(".part", kept).map((p) => ({
+        source: p.dataset.source,
+        in: Number(p.dataset.in),
+        out: Number(p.dataset.out),
+        fade_in: Number(p.dataset.fadeIn),
+        fade_out: Number(p.dataset.fadeOut),
+        cut: $$(".w.cut", p).map((w) => [Number(w.dataset.s), Number(w.dataset.e)]),
+      })),
+      chapters: state.chapters,
+      redactions: state.hidden,
+      soundbite: state.soundbite,
+    };
+  }
+
+  document.body.dataset.ready = "yes"; // every word can be used now
+
+  $("#save").addEventListener("click", async () => {
+    say("saved", "Saving…");
+    const diff = $("#difference");
+    const r = await post("/ep/" + state.slug + "/save", decisions());
+    if (r.ok) {
+      state.base = r.data.base;
+      diff.hidden = true;
+      say("saved", r.data.message);
+    } else {
+      say("saved", r.data.error || "Not saved.");
+      if (r.data.difference) {
+        $("#difference-lines").textContent = r.data.difference;
+        const ul = $("#difference-summary");
+        ul.textContent = "";
+        (r.data.summary || []).forEach((line) => {
+          const li = document.createElement("li");
+          li.textContent = line;
+          ul.append(li);
+        });
+        diff.hidden = false;
+      }
+    }
+  });
+})();
