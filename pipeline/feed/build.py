@@ -77,6 +77,7 @@ TRANSCRIPT_ROLES: dict[str, tuple[str, str | None]] = {
 CHAPTERS_ROLE = "chapters"
 CHAPTERS_TYPE = "application/json+chapters"
 AUDIO_ROLE = "audio"
+PAGE_ROLE = "page"
 VIDEO_ROLE = "video"
 ARTWORK_TYPES = ("image/jpeg", "image/png")
 
@@ -489,6 +490,8 @@ def _add_item(fg: FeedGenerator, show: Show, entry: FeedEntry) -> None:
     if ep.description:
         fe.description(clean_description(ep.description))
     fe.guid(episode_guid(show, ep), permalink=False)
+    if PAGE_ROLE in entry.files:  # the episode's page on the listeners' site
+        fe.link(href=entry.files[PAGE_ROLE].url)
     fe.pubDate(ep.published)
     # A video episode is offered as video, with the audio-only version from the same
     # Timeline beside it (podcast:alternateEnclosure) for listeners who want sound only.
@@ -572,12 +575,13 @@ def build_feed(
     fg.description(clean_description(show.description))
     # RSS <link> is feedgen's last link: the self link first, the site last.
     fg.link(href=url, rel="self", type="application/rss+xml")
-    fg.link(href=show.link, rel="alternate")
+    # The show page on the listeners' site, published beside the feed with every publish.
+    fg.link(href=show.base_url.rstrip("/") + "/" + show.site_key, rel="alternate")
     fg.language(show.language)
     if show.copyright:
         fg.copyright(show.copyright)
     fg.generator(GENERATOR)
-    fg.image(url=artwork.url, title=title, link=show.link)
+    fg.image(url=artwork.url, title=title, link=show.base_url.rstrip("/") + "/" + show.site_key)
     build_date.date = ordered[0].episode.published if ordered else None
     if build_date.date is not None:
         fg.lastBuildDate(build_date.date)
