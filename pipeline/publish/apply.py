@@ -134,11 +134,17 @@ def publish(
     # 3. media and sidecars under content-addressed keys, then the pages that link them
     if run.uploads:
         say(f"store: uploading {len(run.uploads)} new files to {store.description}")
-    for batch in (
-        [w for w in run.uploads if not w.mutable],
-        [w for w in run.uploads if w.mutable],
-    ):
-        _upload(store, batch, run.versions, result)
+    _upload(store, [w for w in run.uploads if not w.mutable], run.versions, result)
+    pages = [w for w in run.uploads if w.mutable]
+    pending_pages = {w.key: w.sha256 for w in pages}
+    if pages:
+        # noted first, so a run killed while writing them finds them its own next time
+        noted = dict(run.previous)
+        noted["schema"] = MANIFEST_SCHEMA
+        noted["pending"] = {**(run.previous.get("pending") or {}), "pages": pending_pages}
+        put_manifest(store, show, noted)
+        run.previous = noted
+    _upload(store, pages, run.versions, result)
 
     cors = run.previous.get("cors") or ""
     if not cors:
@@ -158,6 +164,7 @@ def publish(
         pending = dict(run.previous)
         pending["schema"] = MANIFEST_SCHEMA
         pending["pending"] = {
+            "pages": pending_pages,
             **{f"{feed.name}_sha256": feed.sha256 for feed in changed},
             "files": {
                 w.key: {

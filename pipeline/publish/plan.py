@@ -228,22 +228,22 @@ def decide(
     conflicts: dict[str, str] = {}
     versions: dict[str, str] = {}
     uploads: list[Wanted] = []
+    pending = previous.get("pending")
+    pending_pages = pending.get("pages", {}) if isinstance(pending, dict) else {}
     for key, want in wanted.items():
         now = listing.get(key)
         rec = recorded.get(key)
+        if now is not None and want.mutable:
+            _page_state(store, want, now, rec, pending_pages.get(key), uploads, versions, conflicts)
+            continue
         if now is None:
             uploads.append(want)
         elif rec and rec.get("version"):
             if now.version == rec["version"] and now.size == int(rec["size"]):
-                if want.mutable and rec.get("sha256") != want.sha256:
-                    uploads.append(want)  # a page whose text changed: replaced in place
-                else:
-                    versions[key] = now.version
+                versions[key] = now.version
             else:
                 conflicts[key] = _changed(int(rec["size"]), rec["version"], now)
-        elif want.data is not None and stored_sha256(store, key) == want.sha256:
-            versions[key] = now.version
-        elif want.data is None and store.holds(now, want.path):  # an interrupted run's
+        elif store.holds(now, want.path):  # an interrupted run's
             versions[key] = now.version
         else:
             conflicts[key] = (
@@ -337,6 +337,38 @@ def decide(
         withdrawn=withdrawn,
         notes=notes,
     )
+
+
+def _page_state(
+    store: ObjectStore,
+    want: Wanted,
+    now: ObjectInfo,
+    rec: dict[str, Any] | None,
+    pending_sha: str | None,
+    uploads: list[Wanted],
+    versions: dict[str, str],
+    conflicts: dict[str, str],
+) -> None:
+    """A page already in storage at its stable key: unchanged, ours to replace (as last
+    recorded, or as an interrupted run wrote it, noted in the manifest before it was
+    written), or changed by hand (reported, never overwritten)."""
+    if rec and rec.get("version") and now.version == rec["version"]:
+        if rec.get("sha256") == want.sha256:
+            versions[want.key] = now.version
+        else:
+            uploads.append(want)  # its text changed: replaced in place
+        return
+    stored = stored_sha256(store, want.key)
+    if stored == want.sha256:
+        versions[want.key] = now.version
+    elif stored in {(rec or {}).get("sha256"), pending_sha} - {None, ""}:
+        uploads.append(want)
+    elif rec:
+        conflicts[want.key] = _changed(int(rec.get("size", 0)), str(rec.get("version")), now)
+    else:
+        conflicts[want.key] = (
+            f"holds {now.size} bytes that are not the page storycast publishes under this key"
+        )
 
 
 def _changed(size: int, version: str, now: ObjectInfo) -> str:
