@@ -136,7 +136,14 @@ def publish(
         say(f"store: uploading {len(run.uploads)} new files to {store.description}")
     _upload(store, [w for w in run.uploads if not w.mutable], run.versions, result)
     pages = [w for w in run.uploads if w.mutable]
-    pending_pages = {w.key: w.sha256 for w in pages}
+    # every page text a run began to write and no manifest has recorded yet: runs killed
+    # one after another each leave theirs, and each is storycast's
+    earlier = (run.previous.get("pending") or {}).get("pages") or {}
+    pending_pages = {k: list(v) if isinstance(v, list) else [v] for k, v in earlier.items()}
+    for w in pages:
+        pending_pages.setdefault(w.key, [])
+        if w.sha256 not in pending_pages[w.key]:
+            pending_pages[w.key].append(w.sha256)
     if pages:
         # noted first, so a run killed while writing them finds them its own next time
         noted = dict(run.previous)

@@ -234,7 +234,9 @@ def decide(
         now = listing.get(key)
         rec = recorded.get(key)
         if now is not None and want.mutable:
-            _page_state(store, want, now, rec, pending_pages.get(key), uploads, versions, conflicts)
+            noted = pending_pages.get(key) or []
+            noted = noted if isinstance(noted, list) else [noted]
+            _page_state(store, want, now, rec, set(noted), uploads, versions, conflicts)
             continue
         if now is None:
             uploads.append(want)
@@ -344,7 +346,7 @@ def _page_state(
     want: Wanted,
     now: ObjectInfo,
     rec: dict[str, Any] | None,
-    pending_sha: str | None,
+    pending: set[str],
     uploads: list[Wanted],
     versions: dict[str, str],
     conflicts: dict[str, str],
@@ -361,7 +363,7 @@ def _page_state(
     stored = stored_sha256(store, want.key)
     if stored == want.sha256:
         versions[want.key] = now.version
-    elif stored in {(rec or {}).get("sha256"), pending_sha} - {None, ""}:
+    elif stored in ({(rec or {}).get("sha256")} | pending) - {None, ""}:
         uploads.append(want)
     elif rec:
         conflicts[want.key] = _changed(int(rec.get("size", 0)), str(rec.get("version")), now)
