@@ -296,6 +296,15 @@ def test_video_has_captions_track_from_the_published_webvtt(
     page.context.close()
 
 
+def test_reduced_motion_is_respected(site: Site, browser: Browser) -> None:
+    page = _open(browser, site.url(f"media/{SHOW}/episodes/first-flat.html"))
+    scroll = "() => getComputedStyle(document.documentElement).scrollBehavior"
+    assert page.evaluate(scroll) == "smooth"
+    page.emulate_media(reduced_motion="reduce")
+    assert page.evaluate(scroll) == "auto"
+    page.context.close()
+
+
 # --- without JavaScript ------------------------------------------------------------------
 
 
