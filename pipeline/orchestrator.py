@@ -41,6 +41,7 @@ from pipeline.stages import (
     forbidden_names,
     key_stage,
     load_stage,
+    page_stage,
     probe_stage,
     redact_stage,
     render_stage,
@@ -72,6 +73,7 @@ PUBLISH_STAGES: list[Stage] = [
     ("texts", texts_stage),
     ("scrub", scrub_stage),
     ("keys", key_stage),
+    ("page", page_stage),
 ]
 # What the per-episode commands (timeline, approve, propose) need: the Timeline, checked.
 READ_STAGES: list[Stage] = PUBLISH_STAGES[:3]

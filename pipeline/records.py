@@ -389,6 +389,39 @@ class Soundbite:
 
 
 @dataclass(frozen=True)
+class License:
+    """``license:`` of a show: an SPDX-style identifier, or a name and its URL."""
+
+    name: str  # "CC-BY-NC-4.0", or any name given with a URL
+    url: str
+
+
+@dataclass(frozen=True)
+class ShowText:
+    """One ``podcast:txt``: free text for machines, with an optional purpose."""
+
+    text: str
+    purpose: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateFrequency:
+    """``podcast:updateFrequency``: how often episodes come, as words and an RFC 5545 rule."""
+
+    text: str
+    rrule: str | None = None
+    complete: bool = False  # a finished series: no more episodes
+
+
+@dataclass(frozen=True)
+class Funding:
+    """``podcast:funding``: where listeners can support the show."""
+
+    url: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Show:
     path: Path  # the show file
     slug: str
@@ -422,6 +455,13 @@ class Show:
     # for apps and directories that want video; its title defaults to "<title> (video)".
     video_feed: bool = False
     video_feed_title: str | None = None
+    # Listeners' site and the rest of Podcasting 2.0 (feed.build, site.build).
+    artwork_alt: str = ""  # what the artwork shows, for anyone who cannot see it
+    license: License | None = None
+    txt: tuple[ShowText, ...] = ()  # podcast:txt, with purpose="ai-content" among them
+    update_frequency: UpdateFrequency | None = None
+    funding: tuple[Funding, ...] = ()
+    block: bool = False  # itunes:block and podcast:block: directories must not list it
 
     @property
     def feed_key(self) -> str:
@@ -438,6 +478,15 @@ class Show:
     @property
     def video_feed_url(self) -> str:
         return self.base_url.rstrip("/") + "/" + self.video_feed_key
+
+    @property
+    def site_key(self) -> str:
+        """The show page: a stable address (the feed's channel <link>)."""
+        return f"media/{self.slug}/index.html"
+
+    def page_key(self, episode: str) -> str:
+        """An episode's page: a stable address (its feed item's <link>)."""
+        return f"media/{self.slug}/episodes/{episode}.html"
 
 
 @dataclass(frozen=True)
@@ -463,6 +512,9 @@ class Episode:
     appearances_line: int | None = None
     medium: Literal["audio", "video"] = "audio"  # video: rendered from the clips' pictures too
     poster_at: float | None = None  # episode time of the poster frame (video)
+    # The episode's page: a summary in easy read (shown first) and content notes.
+    summary_easy_read: str = ""
+    content_notes: tuple[str, ...] = ()
 
     @property
     def recordings_dir(self) -> Path:
@@ -489,7 +541,12 @@ ROLES: dict[str, Role] = {
     "chapters": Role(".chapters.json", "application/json+chapters"),
     "transcript-html": Role(".html", "text/html; charset=utf-8"),
     "transcript-txt": Role(".txt", "text/plain; charset=utf-8"),
+    # The episode's page on the listeners' site: a stable address (Show.page_key), not
+    # content-addressed, replaced when it changes, short-cached like a feed.
+    "page": Role(".page.html", "text/html; charset=utf-8"),
 }
+# Roles whose key never changes when their bytes do (the others carry their content hash).
+MUTABLE_ROLES = frozenset({"page"})
 # How a feed is served.
 FEED_TYPE = "application/rss+xml; charset=utf-8"
 
@@ -538,6 +595,9 @@ class EpisodeJob:
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     renders: set[str] = field(default_factory=set)  # cache keys of the renders it uses
+    # Every word heard in the episode, in episode time (start, end, text), redactions applied:
+    # for the episode page's transcript, where a click on a word seeks there.
+    words: list[tuple[float, float, str]] = field(default_factory=list)
 
     @property
     def slug(self) -> str:
@@ -610,6 +670,22 @@ def _put_chapters(e: Episode, t: Timeline, v: list[str]) -> tuple[Episode, Timel
     return e, replace(t, chapters=chapters)
 
 
+def _summary(e: Episode, t: Timeline) -> list[str]:
+    return [e.summary_easy_read] if e.summary_easy_read else []
+
+
+def _notes(e: Episode, t: Timeline) -> list[str]:
+    return list(e.content_notes)
+
+
+def _put_summary(e: Episode, t: Timeline, v: list[str]) -> tuple[Episode, Timeline]:
+    return replace(e, summary_easy_read=v[0]), t
+
+
+def _put_notes(e: Episode, t: Timeline, v: list[str]) -> tuple[Episode, Timeline]:
+    return replace(e, content_notes=tuple(v)), t
+
+
 def _put_soundbite(e: Episode, t: Timeline, v: list[str]) -> tuple[Episode, Timeline]:
     return e, replace(t, soundbite=replace(t.soundbite, title=v[0]) if t.soundbite else None)
 
@@ -619,4 +695,6 @@ SCRUBBED: tuple[Field, ...] = (
     Field("the episode description", _description, _put_description),
     Field("chapter titles", _chapters, _put_chapters),
     Field("the soundbite title", _soundbite, _put_soundbite),
+    Field("the easy-read summary", _summary, _put_summary),
+    Field("the content notes", _notes, _put_notes),
 )

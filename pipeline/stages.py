@@ -34,10 +34,12 @@ from pipeline.project.people import Withdrawal
 from pipeline.project.showfile import load_episode
 from pipeline.project.yamlfile import Problems
 from pipeline.publish import outgoing
-from pipeline.records import ROLES, EpisodeJob, Output, Person, Show
+from pipeline.publish.manifest import public_url
+from pipeline.records import ROLES, EpisodeJob, Output, Person, PublishedFile, Show
 from pipeline.render import captions as captions_mod
 from pipeline.render import video
 from pipeline.render.audio import render as render_timeline
+from pipeline.site import build as site
 from pipeline.transcribe import Engine, get_engine, language_warnings
 from pipeline.transcribe import transcribe as transcribe_recording
 
@@ -251,6 +253,12 @@ def captions_stage(job: EpisodeJob, ctx: Context) -> None:
         job.timeline, fixed, speakers=job.speakers, title=job.episode.title
     )
     job.cues = captions_mod.episode_cues(job.timeline, fixed, job.speakers)
+    job.words = [
+        (w.start, w.end, w.text)
+        for w in captions_mod.redact_words(
+            captions_mod.map_words(job.timeline, fixed), job.timeline
+        )
+    ]
     for role, text in outputs.items():
         path = _output(job, folder, role)
         path.write_text(text, encoding="utf-8")
@@ -446,6 +454,47 @@ def key_stage(job: EpisodeJob, ctx: Context) -> None:
         stem, dot, ext = name.partition(".")
         output.key = f"media/{ctx.show.slug}/{stem}-{output.sha256[:16]}{dot}{ext}"
     job.status = "ready"
+
+
+def page_stage(job: EpisodeJob, ctx: Context) -> None:
+    """The episode's page on the listeners' site, from the same records as its feed item,
+    linking the files under their content-addressed keys. It goes out at a stable address
+    (``Show.page_key``) and is read back for redacted text and names kept out, like every
+    other published file."""
+    assert job.episode and job.timeline
+    show = ctx.show
+    files = {
+        role: PublishedFile(role, out.key, public_url(show, out.key), out.size, out.content_type)
+        for role, out in job.outputs.items()
+    }
+    page = site.episode_page(
+        show,
+        job.episode,
+        duration=job.duration,
+        files=files,
+        credits=job.credits,
+        chapters=job.timeline.chapters,
+        cues=job.cues,
+        words=job.words,
+    )
+    path = _output(job, staging_folder(job, ctx), "page")
+    path.write_text(page, encoding="utf-8")
+    out = job.outputs["page"]
+    out.key, out.sha256, out.size = show.page_key(job.slug), sha256_file(path), path.stat().st_size
+    terms = outgoing.redaction_terms(job.timeline) + forbidden_names(ctx)
+    found = outgoing.check_file(path, terms, "page")
+    if found:
+        raise InputError(
+            [
+                Problem(
+                    None,
+                    f"the episode's web page would contain {f.why}.",
+                    "Take it out of the field it comes from (or change the person's credit "
+                    "in the people file); storycast never publishes it.",
+                )
+                for f in found
+            ]
+        )
 
 
 Stage = tuple[str, Callable[[EpisodeJob, Context], None]]

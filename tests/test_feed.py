@@ -232,7 +232,8 @@ def test_podcastparser_reads_show_and_every_episode(show: Show, entries: list[Fe
     feed = parse(build_feed(show, entries, ARTWORK))
 
     assert feed["title"] == show.title
-    assert feed["link"] == show.link
+    # the channel <link> is the show page on the listeners' site, published beside the feed
+    assert feed["link"] == show.base_url.rstrip("/") + "/" + show.site_key
     # A description holding "<" is sent as HTML with that "<" escaped: an app that
     # renders the HTML shows exactly what was written.
     assert html.unescape(feed["description"]) == show.description
@@ -326,7 +327,7 @@ def test_channel_tags(tmp_path: Path, show: Show, entries: list[FeedEntry]) -> N
         return values
 
     assert text("title") == [show.title]
-    assert text("link") == [show.link]
+    assert text("link") == [show.base_url.rstrip("/") + "/" + show.site_key]  # the show page
     assert [html.unescape(t) for t in text("description")] == [show.description]
     assert text("language") == ["en-gb"]
     assert text("copyright") == ["© 2024 Youth Council"]

@@ -273,5 +273,5 @@ def test_verbose_publish_logs_requests_but_no_credential(
         assert f"x-amz-security-token:{MASK}\n" in output
     else:
         assert run.returncode == 0, output[-3000:]
-        assert "(3 written, 0 removed)" in output
+        assert "(4 written, 0 removed)" in output  # feed, artwork, show page, manifest
         assert len(signatures) >= 4  # list, read the manifest, put feed and artwork, CORS

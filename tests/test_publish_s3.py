@@ -357,7 +357,7 @@ def test_a_publish_killed_at_any_point_leaves_the_previous_feed_valid(
     body = check_feed_is_valid(feed_url)
     assert all("take final" in t for t in _titles(body))
     manifest = json.loads(fetch(f"{base}/manifests/{SHOW}.json").body)
-    referenced = {manifest["artwork"]["key"]} | {
+    referenced = {manifest["artwork"]["key"], manifest["site"]["key"]} | {
         f["key"] for ep in manifest["episodes"].values() for f in ep["files"].values()
     }
     stored = {k[len("kill/") :] for k in listing(seaweed, PUBLIC, "kill/media/")}

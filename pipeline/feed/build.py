@@ -44,6 +44,7 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import formatRFC2822
 
 from pipeline.errors import InputError, Problem, StorycastError
+from pipeline.project.showfile import KNOWN_LICENSES
 from pipeline.project.text import clean_description
 from pipeline.records import Episode, FeedEntry, PublishedFile, Show
 
@@ -77,6 +78,7 @@ TRANSCRIPT_ROLES: dict[str, tuple[str, str | None]] = {
 CHAPTERS_ROLE = "chapters"
 CHAPTERS_TYPE = "application/json+chapters"
 AUDIO_ROLE = "audio"
+PAGE_ROLE = "page"
 VIDEO_ROLE = "video"
 ARTWORK_TYPES = ("image/jpeg", "image/png")
 
@@ -89,6 +91,21 @@ MEDIUMS = frozenset(
 # Characters XML 1.0 cannot carry at all (lxml refuses them).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+# SPDX identifiers the show file accepts by name alone.
+SPDX_LICENSES = frozenset(KNOWN_LICENSES)
+
+
+def artwork_width(path: Path) -> int | None:
+    """The artwork's width in pixels (it is square), for podcast:image."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return int(img.size[0])
+    except (OSError, UnidentifiedImageError):
+        return None
 
 
 # --------------------------------------------------------------------- guids
@@ -159,6 +176,11 @@ class ItunesExtension(PodcastExtension):  # type: ignore[misc]
         super().__init__()
         self._explicit: bool | None = None
         self._image: str | None = None
+        self._block = False
+
+    def block(self) -> None:
+        """``itunes:block`` as Apple spells it (``Yes``; feedgen writes ``yes``)."""
+        self._block = True
 
     def itunes_explicit(self, itunes_explicit: bool | None = None) -> bool | None:
         if itunes_explicit is not None:
@@ -179,6 +201,8 @@ class ItunesExtension(PodcastExtension):  # type: ignore[misc]
         if self._explicit is not None:
             el = etree.SubElement(channel, f"{{{ITUNES_NS}}}explicit")
             el.text = _true_false(self._explicit)
+        if self._block:
+            etree.SubElement(channel, f"{{{ITUNES_NS}}}block").text = "Yes"
         return rss_feed
 
 
@@ -281,6 +305,44 @@ class PodcastIndexExtension(BaseExtension, _PodcastTags):  # type: ignore[misc]
     def locked(self, locked: bool, owner: str | None = None) -> None:
         """``podcast:locked``: whether other platforms may import the feed."""
         self.set_tag(PodcastTag("locked", _attrs(owner=owner), "yes" if locked else "no"))
+
+    def license(self, name: str, url: str | None = None) -> None:
+        """``podcast:license``: an SPDX identifier (lower case, as the namespace writes it),
+        or any name with the URL of its text."""
+        self.set_tag(PodcastTag("license", _attrs(url=url), name))
+
+    def txt(self, text: str, purpose: str | None = None) -> None:
+        self.add_tag(PodcastTag("txt", _attrs(purpose=purpose), text))
+
+    def image(self, href: str, *, alt: str, width: int | None) -> None:
+        """``podcast:image`` (not the deprecated ``podcast:images``): square artwork."""
+        self.add_tag(
+            PodcastTag(
+                "image",
+                _attrs(
+                    href=href,
+                    alt=alt,
+                    **{"aspect-ratio": "1/1"},
+                    width=str(width) if width else None,
+                ),
+            )
+        )
+
+    def update_frequency(self, text: str, rrule: str | None, complete: bool) -> None:
+        self.set_tag(
+            PodcastTag(
+                "updateFrequency",
+                _attrs(rrule=rrule, complete="true" if complete else None),
+                text,
+            )
+        )
+
+    def funding(self, url: str, text: str) -> None:
+        self.add_tag(PodcastTag("funding", _attrs(url=url), text))
+
+    def block(self, blocked: bool) -> None:
+        """``podcast:block``: whether directories and apps may list the show at all."""
+        self.set_tag(PodcastTag("block", text="yes" if blocked else "no"))
 
     def medium(self, value: str) -> None:
         if value not in MEDIUMS:
@@ -495,6 +557,8 @@ def _add_item(fg: FeedGenerator, show: Show, entry: FeedEntry) -> None:
     if ep.description:
         fe.description(clean_description(ep.description))
     fe.guid(episode_guid(show, ep), permalink=False)
+    if PAGE_ROLE in entry.files:  # the episode's page on the listeners' site
+        fe.link(href=entry.files[PAGE_ROLE].url)
     fe.pubDate(ep.published)
     # A video episode is offered as video, with the audio-only version from the same
     # Timeline beside it (podcast:alternateEnclosure) for listeners who want sound only.
@@ -513,9 +577,14 @@ def _add_item(fg: FeedGenerator, show: Show, entry: FeedEntry) -> None:
         itunes.itunes_explicit(ep.explicit)
 
     podcast: PodcastIndexEntryExtension = fe.podcastindex
+    # Transcripts in several languages (roles "captions-vtt:cy" beside "captions-vtt"):
+    # each says its language; one language alone needs no attribute (the channel's).
+    languages = {r.partition(":")[2] or show.language for r in entry.files if ":" in r}
+    several = bool(languages - {show.language})
     for role, (mime, rel) in TRANSCRIPT_ROLES.items():
-        if role in entry.files:
-            podcast.transcript(entry.files[role].url, mime, rel=rel)
+        for key in sorted(r for r in entry.files if r == role or r.startswith(role + ":")):
+            language = (key.partition(":")[2] or show.language) if several else None
+            podcast.transcript(entry.files[key].url, mime, language=language, rel=rel)
     if CHAPTERS_ROLE in entry.files:
         podcast.chapters(entry.files[CHAPTERS_ROLE].url, CHAPTERS_TYPE)
     if film is not None:
@@ -578,12 +647,13 @@ def build_feed(
     fg.description(clean_description(show.description))
     # RSS <link> is feedgen's last link: the self link first, the site last.
     fg.link(href=url, rel="self", type="application/rss+xml")
-    fg.link(href=show.link, rel="alternate")
+    # The show page on the listeners' site, published beside the feed with every publish.
+    fg.link(href=show.base_url.rstrip("/") + "/" + show.site_key, rel="alternate")
     fg.language(show.language)
     if show.copyright:
         fg.copyright(show.copyright)
     fg.generator(GENERATOR)
-    fg.image(url=artwork.url, title=title, link=show.link)
+    fg.image(url=artwork.url, title=title, link=show.base_url.rstrip("/") + "/" + show.site_key)
     build_date.date = ordered[0].episode.published if ordered else None
     if build_date.date is not None:
         fg.lastBuildDate(build_date.date)
@@ -601,6 +671,23 @@ def build_feed(
     podcast.guid(guid)
     podcast.locked(locked, owner=show.owner_email)
     podcast.medium(medium)
+    if show.license is not None:
+        name = show.license.name
+        podcast.license(name.lower() if name in SPDX_LICENSES else name, show.license.url)
+    for txt in show.txt:
+        podcast.txt(txt.text, txt.purpose)
+    if show.artwork_alt:
+        podcast.image(artwork.url, alt=show.artwork_alt, width=artwork_width(show.artwork))
+    if show.update_frequency is not None:
+        freq = show.update_frequency
+        podcast.update_frequency(freq.text, freq.rrule, freq.complete)
+    for fund in show.funding:
+        podcast.funding(fund.url, fund.text)
+    if show.block:
+        itunes.block()
+    podcast.block(show.block)
+    # Never podcast:location: the show's places are where young people live, meet and
+    # are looked after. See README ("The feed").
 
     for entry in ordered:
         _add_item(fg, show, entry)

@@ -12,7 +12,16 @@ from pipeline import defaults
 from pipeline.project.text import description_problem
 from pipeline.project.timecode import RATES
 from pipeline.project.yamlfile import Node, Problems, load
-from pipeline.records import Episode, Reel, Show, StorageTarget
+from pipeline.records import (
+    Episode,
+    Funding,
+    License,
+    Reel,
+    Show,
+    ShowText,
+    StorageTarget,
+    UpdateFrequency,
+)
 
 SHOW_FIELDS = {
     "title",
@@ -36,6 +45,13 @@ SHOW_FIELDS = {
     "video_orientation",
     "video_feed",
     "video_feed_title",
+    "artwork_alt",
+    "license",
+    "txt",
+    "ai_content",
+    "update_frequency",
+    "funding",
+    "block",
 }
 OWNER_FIELDS = {"name", "email"}
 EPISODE_FIELDS = {
@@ -54,6 +70,8 @@ EPISODE_FIELDS = {
     "appearances",
     "medium",
     "poster_at",
+    "summary_easy_read",
+    "content_notes",
 }
 EPISODE_FILE = "episode.yaml"
 FRAME_RATES = tuple(RATES)  # the timecode rates the CMX importer reads
@@ -156,6 +174,21 @@ def load_show(path: Path, problems: Problems) -> Show | None:
         )
     # Kept when `video_feed` is off, so the feed can be turned off and on again.
     video_feed_title = _opt(fields, "video_feed_title")
+    artwork_alt = _opt(fields, "artwork_alt")
+    if artwork_alt is None and "artwork_alt" not in fields:
+        (fields["artwork"] if "artwork" in fields else root).problem(
+            "has no `artwork_alt:`: images need alt text, for listeners who cannot see them "
+            "(it goes into the feed's podcast:image and the show's web page).",
+            "Add `artwork_alt:` under `artwork:` saying in a sentence what the artwork shows.",
+            field="artwork_alt",
+        )
+    license = _license(fields["license"]) if "license" in fields else None
+    txt = _txt(fields)
+    update_frequency = (
+        _update_frequency(fields["update_frequency"]) if ("update_frequency" in fields) else None
+    )
+    funding = _funding(fields["funding"]) if "funding" in fields else ()
+    block = bool(fields["block"].boolean()) if "block" in fields else False
     if not (title and description and author and artwork_name and base_url) or explicit is None:
         return None
     return Show(
@@ -187,7 +220,132 @@ def load_show(path: Path, problems: Problems) -> Show | None:
         video_orientation=cast(Literal["keep", "landscape", "portrait"], orientation),
         video_feed=bool(video_feed),
         video_feed_title=video_feed_title,
+        artwork_alt=artwork_alt or "",
+        license=license,
+        txt=txt,
+        update_frequency=update_frequency,
+        funding=funding,
+        block=block,
     )
+
+
+# SPDX identifiers of the licenses community shows use, and where each is explained. Any
+# other license is written as `license: {name: ..., url: ...}`.
+KNOWN_LICENSES: dict[str, str] = {
+    "CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
+    "CC-BY-SA-4.0": "https://creativecommons.org/licenses/by-sa/4.0/",
+    "CC-BY-NC-4.0": "https://creativecommons.org/licenses/by-nc/4.0/",
+    "CC-BY-NC-SA-4.0": "https://creativecommons.org/licenses/by-nc-sa/4.0/",
+    "CC-BY-ND-4.0": "https://creativecommons.org/licenses/by-nd/4.0/",
+    "CC-BY-NC-ND-4.0": "https://creativecommons.org/licenses/by-nc-nd/4.0/",
+    "CC0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
+}
+_URL = re.compile(r"^https?://[^\s<>\"]+$")
+
+
+def _license(node: Node) -> License | None:
+    """``license: CC-BY-NC-4.0`` or ``license: {name: Our own terms, url: https://...}``."""
+    known = ", ".join(KNOWN_LICENSES)
+    if node.is_mapping():
+        fields = node.mapping({"name", "url"}) or {}
+        name = _opt(fields, "name")
+        url = _opt(fields, "url")
+        if not name or not url:
+            node.problem(
+                "needs both `name:` and `url:`.",
+                "Give the license's name and the address of its full text.",
+            )
+            return None
+        if not _URL.match(url):
+            fields["url"].problem(f"`{url}` is not a web address (http:// or https://).")
+            return None
+        return License(name, url)
+    value = node.text()
+    if value is None:
+        return None
+    for spdx, url in KNOWN_LICENSES.items():
+        if value.casefold() == spdx.casefold():
+            return License(spdx, url)
+    node.problem(
+        f"`{value}` is not a license storycast recognises.",
+        f"Use one of: {known}; or give its name and the address of its text: "
+        "`license: {name: ..., url: https://...}`.",
+    )
+    return None
+
+
+def _txt(fields: dict[str, Node]) -> tuple[ShowText, ...]:
+    """``txt:`` (a list of texts, or of {text, purpose}) and ``ai_content:`` (a sentence on
+    how AI is used in making the show, written as podcast:txt purpose="ai-content")."""
+    found: list[ShowText] = []
+    if "txt" in fields:
+        for item in fields["txt"].items():
+            if item.is_mapping():
+                sub = item.mapping({"text", "purpose"}) or {}
+                text = _opt(sub, "text")
+                if text is None:
+                    item.problem("needs `text:`.")
+                    continue
+                purpose = _opt(sub, "purpose")
+                if purpose is not None and not re.match(r"^[A-Za-z0-9_-]{1,128}$", purpose):
+                    sub["purpose"].problem(
+                        f"`{purpose}` is not a purpose tag.",
+                        "Use a short word of letters, digits or dashes, e.g. verify.",
+                    )
+                    continue
+                found.append(ShowText(text, purpose))
+            elif (text := item.text()) is not None:
+                found.append(ShowText(text))
+    if "ai_content" in fields and (text := fields["ai_content"].text()) is not None:
+        found.append(ShowText(text, "ai-content"))
+    for t in found:
+        if len(t.text) > 4000:
+            (fields.get("txt") or fields["ai_content"]).problem(
+                "a text is over 4000 characters, which podcast:txt cannot carry."
+            )
+    return tuple(found)
+
+
+_RRULE = re.compile(
+    r"^FREQ=(SECONDLY|MINUTELY|HOURLY|DAILY|WEEKLY|MONTHLY|YEARLY)(;[A-Z]+=[A-Z0-9,+-]+)*$"
+)
+
+
+def _update_frequency(node: Node) -> UpdateFrequency | None:
+    """``update_frequency: {text: Every two weeks, rrule: FREQ=WEEKLY;INTERVAL=2}``, or
+    ``{text: Finished, complete: true}`` for a series with no more episodes."""
+    fields = node.mapping({"text", "rrule", "complete"})
+    if fields is None:
+        return None
+    text = _opt(fields, "text")
+    if text is None:
+        node.problem("needs `text:` (how often, in words, e.g. Every two weeks).")
+        return None
+    rrule = _opt(fields, "rrule")
+    if rrule is not None and not _RRULE.match(rrule):
+        fields["rrule"].problem(
+            f"`{rrule}` is not an RFC 5545 recurrence rule.",
+            "Write it like FREQ=WEEKLY;INTERVAL=2 or FREQ=MONTHLY.",
+        )
+        return None
+    complete = bool(fields["complete"].boolean()) if "complete" in fields else False
+    return UpdateFrequency(text, rrule, complete)
+
+
+def _funding(node: Node) -> tuple[Funding, ...]:
+    """``funding: [{url: https://..., text: Support the youth council}]``."""
+    found: list[Funding] = []
+    for item in node.items():
+        sub = item.mapping({"url", "text"}) or {}
+        url, text = _opt(sub, "url"), _opt(sub, "text")
+        if not url or not text:
+            item.problem("needs `url:` and `text:`.", "Give the address and a few words.")
+            continue
+        if not _URL.match(url):
+            sub["url"].problem(f"`{url}` is not a web address (http:// or https://).")
+            continue
+        found.append(Funding(url, text))
+    return tuple(found)
 
 
 STORAGE_FIELDS = {"target", "endpoint_url", "region", "path_style", "private"}
@@ -384,7 +542,17 @@ def load_episode(folder: Path, problems: Problems) -> Episode | None:
         medium="video" if medium == "video" else "audio",
         poster_at=fields["poster_at"].seconds() if "poster_at" in fields else None,
         frame_rate=frame_rate,
+        summary_easy_read=_opt(fields, "summary_easy_read") or "",
+        content_notes=_content_notes(fields["content_notes"]) if "content_notes" in fields else (),
     )
+
+
+def _content_notes(node: Node) -> tuple[str, ...]:
+    """``content_notes:`` one note, or a list of them (e.g. [talk of leaving care, swearing])."""
+    if node.is_sequence():
+        return tuple(t for t in (item.text() for item in node.items()) if t)
+    value = node.text()
+    return (value,) if value else ()
 
 
 def read_appearances(folder: Path) -> tuple[str | None, dict[str, tuple[str, ...]]]:

@@ -52,9 +52,9 @@ from pipeline.publish.manifest import (
     put_manifest,
     recorded_objects,
 )
-from pipeline.publish.plan import READ, decide
+from pipeline.publish.plan import READ, Wanted, decide
 from pipeline.records import FEED_TYPE, EpisodeJob, Show
-from pipeline.store import ObjectStore
+from pipeline.store import ObjectInfo, ObjectStore
 
 
 @dataclass
@@ -91,6 +91,11 @@ def publish(
     run = decide(show, jobs, store, manifest_raw=manifest_raw)
     if guard is not None:
         said = [(feed.key, guard(feed.key, feed.data)) for feed in run.feeds]
+        said += [
+            (w.key, guard(w.key, w.data if w.data is not None else w.path.read_bytes()))
+            for w in run.uploads
+            if w.mutable
+        ]
         said.append(
             (manifest_key(show), guard(manifest_key(show), manifest_bytes(run.manifest_episodes)))
         )
@@ -126,36 +131,27 @@ def publish(
         )
     staged = {feed.name: _stage(staging / f"{feed.name}.xml", feed.data) for feed in run.feeds}
 
-    # 3. media and sidecars under content-addressed keys
+    # 3. media and sidecars under content-addressed keys, then the pages that link them
     if run.uploads:
         say(f"store: uploading {len(run.uploads)} new files to {store.description}")
-    with ThreadPoolExecutor(max_workers=defaults.S3_MAX_CONCURRENCY) as pool:
-        futures = [
-            (
-                want,
-                pool.submit(
-                    store.put_file,
-                    want.key,
-                    want.path,
-                    want.content_type,
-                    defaults.IMMUTABLE_CACHE_CONTROL,
-                ),
-            )
-            for want in run.uploads
-        ]
-        errors: list[StorycastError] = []
-        for want, future in futures:
-            try:
-                info = future.result()
-            except StorycastError as exc:
-                errors.append(exc)
-                continue
-            run.versions[want.key] = info.version
-            result.uploaded += 1
-            result.written.append(want.key)
-            result.bytes_uploaded += want.size
-    if errors:
-        raise StoreError([p for exc in errors for p in exc.problems])
+    _upload(store, [w for w in run.uploads if not w.mutable], run.versions, result)
+    pages = [w for w in run.uploads if w.mutable]
+    # every page text a run began to write and no manifest has recorded yet: runs killed
+    # one after another each leave theirs, and each is storycast's
+    earlier = (run.previous.get("pending") or {}).get("pages") or {}
+    pending_pages = {k: list(v) if isinstance(v, list) else [v] for k, v in earlier.items()}
+    for w in pages:
+        pending_pages.setdefault(w.key, [])
+        if w.sha256 not in pending_pages[w.key]:
+            pending_pages[w.key].append(w.sha256)
+    if pages:
+        # noted first, so a run killed while writing them finds them its own next time
+        noted = dict(run.previous)
+        noted["schema"] = MANIFEST_SCHEMA
+        noted["pending"] = {**(run.previous.get("pending") or {}), "pages": pending_pages}
+        put_manifest(store, show, noted)
+        run.previous = noted
+    _upload(store, pages, run.versions, result)
 
     cors = run.previous.get("cors") or ""
     if not cors:
@@ -175,6 +171,7 @@ def publish(
         pending = dict(run.previous)
         pending["schema"] = MANIFEST_SCHEMA
         pending["pending"] = {
+            "pages": pending_pages,
             **{f"{feed.name}_sha256": feed.sha256 for feed in changed},
             "files": {
                 w.key: {
@@ -224,6 +221,7 @@ def publish(
         "show": show.slug,
         **feed_records,
         **run.kept_feed_records,
+        "site": file_json(run.site, run.site_sha256, run.versions.get(run.site.key, "")),
         "artwork": file_json(
             run.artwork,
             run.artwork_sha256,
@@ -271,6 +269,35 @@ def publish(
             ]
         )
     return result
+
+
+def _upload(
+    store: ObjectStore, batch: list[Wanted], versions: dict[str, str], result: PublishResult
+) -> None:
+    """Upload files side by side; each is verified by the store before anything points at it.
+    Media are immutable (long Cache-Control); pages change in place (short, like a feed)."""
+
+    def put(want: Wanted) -> ObjectInfo:
+        cache = defaults.FEED_CACHE_CONTROL if want.mutable else defaults.IMMUTABLE_CACHE_CONTROL
+        if want.data is not None:
+            return store.put_bytes(want.key, want.data, want.content_type, cache)
+        return store.put_file(want.key, want.path, want.content_type, cache)
+
+    with ThreadPoolExecutor(max_workers=defaults.S3_MAX_CONCURRENCY) as pool:
+        futures = [(want, pool.submit(put, want)) for want in batch]
+        errors: list[StorycastError] = []
+        for want, future in futures:
+            try:
+                info = future.result()
+            except StorycastError as exc:
+                errors.append(exc)
+                continue
+            versions[want.key] = info.version
+            result.uploaded += 1
+            result.written.append(want.key)
+            result.bytes_uploaded += want.size
+    if errors:
+        raise StoreError([p for exc in errors for p in exc.problems])
 
 
 def _stage(path: Path, data: bytes) -> Path:

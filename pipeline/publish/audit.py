@@ -238,9 +238,11 @@ def audit(
     for slug, record in episodes.items():
         for f in record.get("files", {}).values():
             recorded[f["key"]] = slug
-    art = manifest.get("artwork")
-    if isinstance(art, dict) and "key" in art:
-        recorded[art["key"]] = ""
+    for name in ("artwork", "site"):  # the show's artwork and its page
+        art = manifest.get(name)
+        if isinstance(art, dict) and "key" in art:
+            recorded[art["key"]] = ""
+    site_page: list[bytes | None] = []  # read only when an episode must be gone from it
     for key, rec in (manifest.get("retired", {}) or {}).items():
         recorded[key] = str(rec.get("episode") or key_episode(show, key) or "")
     for key in (manifest.get("pending", {}) or {}).get("files", {}) or {}:
@@ -311,6 +313,11 @@ def audit(
             name = key.removeprefix(media_prefix(show))
             if key not in recorded and name != key and name.startswith((f"{slug}-", f"{slug}.")):
                 find.append(Finding("consent", key, f"looks like a copy of {slug}: {td.reason}"))
+        page_link = f'href="episodes/{slug}.html"'.encode()
+        if not site_page:
+            site_page.append(store.get_bytes(show.site_key) if show.site_key in listing else None)
+        if not video_only and site_page[0] is not None and page_link in site_page[0]:
+            find.append(Finding("consent", show.site_key, f"links the page of {slug}: {td.reason}"))
         for feed_key in in_feeds.get(slug, []):
             if not video_only or feed_key != show.feed_key:
                 find.append(Finding("consent", feed_key, f"lists {slug}: {td.reason}"))

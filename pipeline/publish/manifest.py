@@ -27,6 +27,8 @@ _READABLE = {"storycast.Manifest.1", MANIFEST_SCHEMA}
 OUR_KEY = re.compile(r"^[A-Za-z0-9._\-]+-[0-9a-f]{16}(\.[A-Za-z0-9.]+)?$")
 # An episode's files are named after it: media/SHOW/SLUG-<16 hex>[.EXT]
 _KEY_SLUG = re.compile(r"^(?P<slug>.+)-[0-9a-f]{16}(?:\.[A-Za-z0-9.]+)?$")
+# An episode's page on the listeners' site: media/SHOW/episodes/SLUG.html (Show.page_key)
+_PAGE_SLUG = re.compile(r"^episodes/(?P<slug>[a-z0-9][a-z0-9-]*)\.html$")
 
 
 def manifest_key(show: Show) -> str:
@@ -43,7 +45,7 @@ def key_episode(show: Show, key: str) -> str | None:
     prefix = media_prefix(show)
     if not key.startswith(prefix):
         return None
-    m = _KEY_SLUG.match(key[len(prefix) :])
+    m = _KEY_SLUG.match(key[len(prefix) :]) or _PAGE_SLUG.match(key[len(prefix) :])
     return m["slug"] if m and m["slug"] != "artwork" else None
 
 
@@ -136,9 +138,10 @@ def entry_from(old: dict[str, Any], show: Show) -> FeedEntry:
 def recorded_objects(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Every object the manifest says storycast wrote: key -> {size, sha256, version}."""
     found: dict[str, dict[str, Any]] = {}
-    art = manifest.get("artwork")
-    if isinstance(art, dict) and "key" in art:
-        found[art["key"]] = art
+    for name in ("artwork", "site"):  # the show's artwork and its page
+        art = manifest.get(name)
+        if isinstance(art, dict) and "key" in art:
+            found[art["key"]] = art
     for ep in manifest.get("episodes", {}).values():
         for f in ep.get("files", {}).values():
             found[f["key"]] = f

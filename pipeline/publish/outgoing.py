@@ -86,7 +86,12 @@ def show_texts(show: Show) -> list[Text]:
         ("the copyright line", show.copyright or ""),
         ("the show's link", show.link),
         ("the video feed title", show.video_feed_title or ""),
+        ("the artwork's alt text", show.artwork_alt),
+        ("the license", show.license.name if show.license else ""),
+        ("how often episodes come", show.update_frequency.text if show.update_frequency else ""),
     ]
+    values += [("a podcast:txt text", t.text) for t in show.txt]
+    values += [("a funding link's text", f.text) for f in show.funding]
     return [Text(name, value, show.path) for name, value in values if value]
 
 

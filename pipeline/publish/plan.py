@@ -30,7 +30,8 @@ from pipeline.publish.manifest import (
     public_url,
     recorded_objects,
 )
-from pipeline.records import EpisodeJob, FeedEntry, PublishedFile, Show
+from pipeline.records import MUTABLE_ROLES, ROLES, EpisodeJob, FeedEntry, PublishedFile, Show
+from pipeline.site.build import show_page
 from pipeline.store import ObjectInfo, ObjectStore
 
 
@@ -74,6 +75,9 @@ class Wanted:
     sha256: str
     content_type: str
     episode: str
+    # A page: a stable key whose bytes change (replaced, short-cached, written after media).
+    mutable: bool = False
+    data: bytes | None = None  # built here rather than staged (the show page)
 
 
 @dataclass
@@ -103,6 +107,8 @@ class Decision:
     kept_feed_records: dict[str, Any]  # manifest name -> record of a feed left in place
     artwork: PublishedFile
     artwork_sha256: str
+    site: PublishedFile  # the show page
+    site_sha256: str
     manifest_episodes: dict[str, Any]
     published: list[EpisodeJob]
     uploads: list[Wanted]
@@ -158,7 +164,16 @@ def decide(
                     role, out.key, public_url(show, out.key), size, out.content_type
                 )
                 wanted.setdefault(
-                    out.key, Wanted(out.key, out.path, size, sha, out.content_type, job.slug)
+                    out.key,
+                    Wanted(
+                        out.key,
+                        out.path,
+                        size,
+                        sha,
+                        out.content_type,
+                        job.slug,
+                        mutable=role in MUTABLE_ROLES,
+                    ),
                 )
             soundbite = job.timeline.soundbite if job.timeline else None
             entries.append(FeedEntry(job.episode, job.duration, files, job.credits, soundbite))
@@ -190,6 +205,17 @@ def decide(
             if not dry_run:
                 job.notes.append("its previously published version stays in the feed")
 
+    # The show page lists what the feed lists, each episode linking to its page.
+    page = show_page(show, entries, artwork).encode()
+    site_sha = hashlib.sha256(page).hexdigest()
+    site_type = ROLES["page"].content_type
+    site = PublishedFile(
+        "site", show.site_key, public_url(show, show.site_key), len(page), site_type
+    )
+    wanted[site.key] = Wanted(
+        site.key, Path(site.key), len(page), site_sha, site_type, "", mutable=True, data=page
+    )
+
     feeds: list[FeedState] = []
     for name, label, variant in FEEDS:
         if variant == "video" and not show.video_feed:
@@ -202,9 +228,16 @@ def decide(
     conflicts: dict[str, str] = {}
     versions: dict[str, str] = {}
     uploads: list[Wanted] = []
+    pending = previous.get("pending")
+    pending_pages = pending.get("pages", {}) if isinstance(pending, dict) else {}
     for key, want in wanted.items():
         now = listing.get(key)
         rec = recorded.get(key)
+        if now is not None and want.mutable:
+            noted = pending_pages.get(key) or []
+            noted = noted if isinstance(noted, list) else [noted]
+            _page_state(store, want, now, rec, set(noted), uploads, versions, conflicts)
+            continue
         if now is None:
             uploads.append(want)
         elif rec and rec.get("version"):
@@ -212,7 +245,7 @@ def decide(
                 versions[key] = now.version
             else:
                 conflicts[key] = _changed(int(rec["size"]), rec["version"], now)
-        elif store.holds(now, want.path):  # ours from an interrupted run, or an old manifest
+        elif store.holds(now, want.path):  # an interrupted run's
             versions[key] = now.version
         else:
             conflicts[key] = (
@@ -293,6 +326,8 @@ def decide(
         kept_feed_records=kept_feed_records,
         artwork=artwork,
         artwork_sha256=art_sha,
+        site=site,
+        site_sha256=site_sha,
         manifest_episodes=manifest_episodes,
         published=published,
         uploads=uploads,
@@ -304,6 +339,38 @@ def decide(
         withdrawn=withdrawn,
         notes=notes,
     )
+
+
+def _page_state(
+    store: ObjectStore,
+    want: Wanted,
+    now: ObjectInfo,
+    rec: dict[str, Any] | None,
+    pending: set[str],
+    uploads: list[Wanted],
+    versions: dict[str, str],
+    conflicts: dict[str, str],
+) -> None:
+    """A page already in storage at its stable key: unchanged, ours to replace (as last
+    recorded, or as an interrupted run wrote it, noted in the manifest before it was
+    written), or changed by hand (reported, never overwritten)."""
+    if rec and rec.get("version") and now.version == rec["version"]:
+        if rec.get("sha256") == want.sha256:
+            versions[want.key] = now.version
+        else:
+            uploads.append(want)  # its text changed: replaced in place
+        return
+    stored = stored_sha256(store, want.key)
+    if stored == want.sha256:
+        versions[want.key] = now.version
+    elif stored in ({(rec or {}).get("sha256")} | pending) - {None, ""}:
+        uploads.append(want)
+    elif rec:
+        conflicts[want.key] = _changed(int(rec.get("size", 0)), str(rec.get("version")), now)
+    else:
+        conflicts[want.key] = (
+            f"holds {now.size} bytes that are not the page storycast publishes under this key"
+        )
 
 
 def _changed(size: int, version: str, now: ObjectInfo) -> str:

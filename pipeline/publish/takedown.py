@@ -67,7 +67,8 @@ from pipeline.publish.manifest import (
     parse_manifest,
     put_manifest,
 )
-from pipeline.records import FEED_TYPE, EpisodeJob, Person, PublishedFile, Show
+from pipeline.records import FEED_TYPE, ROLES, EpisodeJob, Person, PublishedFile, Show
+from pipeline.site.build import show_page
 from pipeline.store import ObjectStore
 
 AUDIT_FILE = auditlog.AUDIT_FILE
@@ -379,6 +380,7 @@ def take_down(
             f"store: {', '.join(sorted(slugs))} removed from {feed.key}"
             + (" (it had been changed by hand: the rest of that change is kept)" if by_hand else "")
         )
+    _rewrite_show_page(show, manifest, store, say, problems)
     write_manifest()
     # 3. every version of every file
     for td in takedowns.values():
@@ -425,6 +427,40 @@ def _rebuilt(show: Show, manifest: dict[str, Any], name: str) -> bytes | None:
         return build_feed(show, entries, artwork, variant=variant)
     except (StorycastError, KeyError, TypeError, ValueError):
         return None
+
+
+def _rewrite_show_page(
+    show: Show,
+    manifest: dict[str, Any],
+    store: ObjectStore,
+    say: Callable[[str], None],
+    problems: list[str],
+) -> None:
+    """The show page, rebuilt from what the manifest now says is published, so it links no
+    page that is about to go. Written only where a show page was published."""
+    record = manifest.get("site")
+    art = manifest.get("artwork")
+    if not isinstance(record, dict) or not isinstance(art, dict):
+        return
+    try:
+        artwork = PublishedFile(
+            "artwork", art["key"], art["url"], int(art["size"]), art["content_type"]
+        )
+        entries = [entry_from(e, show) for e in manifest.get("episodes", {}).values()]
+        page = show_page(show, entries, artwork).encode()
+        info = store.put_bytes(
+            show.site_key, page, ROLES["page"].content_type, defaults.FEED_CACHE_CONTROL
+        )
+    except (StorycastError, KeyError, TypeError, ValueError) as exc:
+        problems.append(f"the show page `{show.site_key}` could not be rewritten: {exc}")
+        return
+    manifest["site"] = {
+        **record,
+        "sha256": hashlib.sha256(page).hexdigest(),
+        "size": info.size,
+        "version": info.version,
+    }
+    say(f"store: the show page no longer lists what is taken down: {show.site_key}")
 
 
 def _check(

@@ -17,7 +17,14 @@ from lxml import etree
 from PIL import Image, UnidentifiedImageError
 
 from pipeline import defaults
-from pipeline.feed.build import CHAPTERS_TYPE, ITUNES_NS, MEDIUMS, PODCAST_NS, podcast_guid
+from pipeline.feed.build import (
+    CHAPTERS_TYPE,
+    ITUNES_NS,
+    MEDIUMS,
+    PODCAST_NS,
+    SPDX_LICENSES,
+    podcast_guid,
+)
 from pipeline.feed.validate.fetch import _read_regular_file, fetch_url
 from pipeline.feed.validate.report import (
     FeedReadError,
@@ -32,10 +39,12 @@ from pipeline.feed.validate.report import (
     _unsafe_html,
 )
 from pipeline.feed.validate.rules import (
+    _ASPECT,
     _DURATION,
     _EMAIL,
     _LANGUAGE,
     _POSITIVE_INT,
+    _RRULE,
     APPLE_CATEGORIES,
     APPLE_MEDIA_TYPES,
     ARTWORK_FORMATS,
@@ -402,6 +411,92 @@ def _check_channel(
         )
     for person in _all(channel, names.podcast("person")):
         _check_person(report, where, person)
+    _check_podcasting2(report, where, channel, names)
+
+
+def _check_podcasting2(report: _Report, where: str, channel: Any, names: _Names) -> None:
+    """license, txt, image, updateFrequency, funding, block; and no location anywhere."""
+    spdx = {name.lower() for name in SPDX_LICENSES}
+    for el in _all(channel, names.podcast("license")):
+        name, url = _text(el), (el.get("url") or "").strip()
+        if not name:
+            report.add("podcast-license", where, el, "<podcast:license> names no license.")
+        elif url and not _is_http_url(url):
+            report.add("podcast-license", where, el, _not_http("license url", url))
+        elif not url and name.lower() not in spdx:
+            report.add(
+                "podcast-license",
+                where,
+                el,
+                f"<podcast:license> {name!r} is not an SPDX identifier and gives no url.",
+            )
+    for el in _all(channel, names.podcast("txt")):
+        if not _text(el) or len(_text(el)) > 4000 or len(el.get("purpose") or "") > 128:
+            report.add("podcast-txt", where, el, "<podcast:txt> is empty or longer than allowed.")
+    for el in _all(channel, names.podcast("image")):
+        href = (el.get("href") or "").strip()
+        if not _is_http_url(href):
+            report.add("podcast-image", where, el, _not_http("podcast:image href", href))
+        missing = [a for a in ("alt", "width", "aspect-ratio") if not (el.get(a) or "").strip()]
+        width, ratio = (el.get("width") or "").strip(), (el.get("aspect-ratio") or "").strip()
+        if missing:
+            report.add(
+                "podcast-image-alt",
+                where,
+                el,
+                "<podcast:image> has no " + ", ".join(missing) + ".",
+            )
+        elif not width.isdigit() or not _ASPECT.match(ratio):
+            report.add(
+                "podcast-image-alt",
+                where,
+                el,
+                f"<podcast:image> width {width!r} or aspect-ratio {ratio!r} is not a number "
+                "of pixels or a ratio like 1/1.",
+            )
+    if _all(channel, names.podcast("images")):
+        report.add("podcast-images", where, channel, "uses the deprecated <podcast:images>.")
+    for el in _all(channel, names.podcast("updateFrequency")):
+        rrule = (el.get("rrule") or "").strip()
+        complete = (el.get("complete") or "false").strip()
+        if (
+            not _text(el)
+            or (rrule and not _RRULE.match(rrule))
+            or complete
+            not in (
+                "true",
+                "false",
+            )
+        ):
+            report.add(
+                "podcast-update-frequency",
+                where,
+                el,
+                f"<podcast:updateFrequency> text {_text(el)!r}, rrule {rrule!r}, complete "
+                f"{complete!r}: needs text, an RFC 5545 rule and true or false.",
+            )
+    for el in _all(channel, names.podcast("funding")):
+        url = (el.get("url") or "").strip()
+        if not _is_http_url(url):
+            report.add("podcast-funding", where, el, _not_http("funding url", url))
+        elif len(_text(el)) > 128:
+            report.add(
+                "podcast-funding", where, el, "<podcast:funding> text is over 128 characters."
+            )
+    for el in _all(channel, names.podcast("block")):
+        if _text(el).lower() not in ("yes", "no"):
+            report.add("podcast-block", where, el, f"<podcast:block> is {_text(el)!r}.")
+    for el in _all(channel, names.itunes("block")):
+        if _text(el) != "Yes":
+            report.add("itunes-block", where, el, f"<itunes:block> is {_text(el)!r}, not Yes.")
+    for el in channel.iter():
+        if isinstance(el.tag, str) and el.tag.endswith("}location") and "podcast" in el.tag:
+            report.add(
+                "podcast-location",
+                "item" if el.getparent() is not None and el.getparent().tag == "item" else where,
+                el,
+                "says where it was made or is about (<podcast:location>).",
+            )
 
 
 def _check_podcast_guid(report: _Report, el: Any, feed_url: str | None) -> None:
@@ -655,7 +750,23 @@ def _number(value: str | None) -> float | None:
 
 
 def _check_item_podcast(report: _Report, where: str, item: Any, names: _Names) -> None:
-    for el in _all(item, names.podcast("transcript")):
+    link = item.find("link")
+    if link is not None and not _is_http_url(_text(link)):
+        report.add("item-link", where, link, _not_http("item link", _text(link)))
+    transcripts = _all(item, names.podcast("transcript"))
+    by_type: dict[str, list[Any]] = {}
+    for el in transcripts:
+        by_type.setdefault((el.get("type") or "").strip(), []).append(el)
+    for same in by_type.values():
+        if len(same) > 1 and any(not (el.get("language") or "").strip() for el in same):
+            report.add(
+                "transcript-language",
+                where,
+                same[0],
+                f"has {len(same)} transcripts of type {same[0].get('type')!r} and not every "
+                "one says its language.",
+            )
+    for el in transcripts:
         missing = [a for a in ("url", "type") if not (el.get(a) or "").strip()]
         if missing:
             report.add(

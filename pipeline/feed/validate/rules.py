@@ -171,7 +171,48 @@ RULES: Final[dict[str, Rule]] = _rules(
          "Use a role and group from the Podcast Taxonomy (e.g. role=\"guest\" group=\"cast\")."),
     Rule("soundbite", "error", "<podcast:soundbite> startTime and duration are seconds.",
          "Write startTime=\"73.0\" duration=\"60.0\" (seconds, duration above 0)."),
+    Rule("item-link", "warning", "An item's <link> is the full URL of the episode's page.",
+         "Write <link>https://.../episode.html</link> (storycast links each episode's page)."),
+    Rule("transcript-language", "warning",
+         "When an episode has transcripts in several languages, each says its language.",
+         "Add language=\"en\" (or cy, ar ...) to each <podcast:transcript>."),
+    # Podcasting 2.0, the rest of it.
+    Rule("podcast-license", "error",
+         "<podcast:license> names a license, with a full url unless it is an SPDX identifier.",
+         "Write <podcast:license>cc-by-4.0</podcast:license>, or <podcast:license "
+         "url=\"https://...\">Our terms</podcast:license> for any other license."),
+    Rule("podcast-txt", "error", "<podcast:txt> holds text of at most 4000 characters, and a "
+         "purpose of at most 128.", "Shorten the text (or the purpose)."),
+    Rule("podcast-image", "error", "<podcast:image> gives the artwork as a full URL.",
+         "Write <podcast:image href=\"https://.../artwork.jpg\" alt=\"...\"/>."),
+    Rule("podcast-image-alt", "warning",
+         "<podcast:image> says what the image shows (alt), its width and aspect-ratio.",
+         "Add alt=\"what the artwork shows\" width=\"3000\" aspect-ratio=\"1/1\" "
+         "(storycast takes alt from `artwork_alt:` in the show file)."),
+    Rule("podcast-images", "warning", "The feed does not use the deprecated <podcast:images>.",
+         "Write one <podcast:image> per image instead."),
+    Rule("podcast-update-frequency", "error",
+         "<podcast:updateFrequency> has text, an RFC 5545 rrule if any, and complete true "
+         "or false.",
+         "Write <podcast:updateFrequency rrule=\"FREQ=MONTHLY\">Monthly</podcast:updateFrequency>"
+         " (complete=\"true\" for a finished series)."),
+    Rule("podcast-funding", "error", "<podcast:funding> has a full url and at most 128 "
+         "characters of text.", "Write <podcast:funding url=\"https://...\">Support us"
+         "</podcast:funding>."),
+    Rule("podcast-block", "error", "<podcast:block> is yes or no.",
+         "Write <podcast:block>yes</podcast:block> to keep the show out of directories, or no."),
+    Rule("itunes-block", "warning", "<itunes:block> is Yes (Apple ignores anything else).",
+         "Write <itunes:block>Yes</itunes:block>, or leave it out."),
+    Rule("podcast-location", "warning",
+         "The feed says where no one is (no <podcast:location>).",
+         "Remove <podcast:location>: for a show made by young people it can tell anyone "
+         "where they live, meet or are looked after (storycast never writes it)."),
 )  # fmt: skip
+
+_RRULE: Final = re.compile(
+    r"^FREQ=(SECONDLY|MINUTELY|HOURLY|DAILY|WEEKLY|MONTHLY|YEARLY)(;[A-Z]+=[A-Z0-9,+-]+)*$"
+)
+_ASPECT: Final = re.compile(r"^[0-9]+(\.[0-9]+)?/[0-9]+(\.[0-9]+)?$")
 
 
 # Apple Podcasts categories and their subcategories (podcasters.apple.com, 2024).
