@@ -12,13 +12,16 @@ through the concat demuxer, then a look-ahead limiter (its delay compensated,
 so nothing moves) keeps sample peaks under a ceiling. Each clip is decoded
 once, not once per loudness pass.
 
-Loudness is normalised in two passes, strictly linearly: pass 1 measures the
-mix (EBU R128 integrated loudness and true peak); pass 2 applies one gain to
-reach -16 LUFS, capped so the true peak stays under -1 dBTP, and encodes the
-MP3. A third, cheap pass measures the MP3 itself, so the figure reported is what
-listeners get. (ffmpeg's loudnorm does the same job but resamples to 192 kHz in
-both passes, about six times slower, and may silently switch to dynamic
-compression; a plain gain never does.)
+Loudness is normalised in two passes: pass 1 measures the mix (EBU R128
+integrated loudness and true peak); pass 2 applies one gain to reach -16 LUFS and
+encodes the MP3, and the MP3 itself is measured, so the figure reported is what
+listeners get (MP3's low-pass trims about 0.4 LU of speech: a miss is corrected
+from that measurement). Where the gain would lift peaks (clicks, claps, plosives)
+past -1 dBTP, a look-ahead limiter after it holds them, taking the loudest peak
+down by at most ``LIMITER_MAX_REDUCTION_DB``; only past that does loudness stop
+short, and the note says by how much the published MP3 is short, as measured.
+(ffmpeg's loudnorm does the same job but resamples to 192 kHz in both passes,
+about six times slower, and may silently switch to dynamic compression.)
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from pipeline.media.loudness import MEASURE_FILTER, measure, recording_gain
 from pipeline.media.runner import media_timeout, run, source_input
 from pipeline.records import Clip, Loudness, Recording, Timeline
 
-RENDER_VERSION = 4  # bump when the graph changes what comes out
+RENDER_VERSION = 5  # bump when the graph changes what comes out
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ def render_key(
             defaults.TARGET_TRUE_PEAK,
             defaults.CODEC_PEAK_MARGIN,
             defaults.PRE_LIMIT_DBFS,
+            defaults.LIMITER_MAX_REDUCTION_DB,
+            defaults.MAX_ENCODES,
         ],
         "output": [defaults.OUTPUT_SAMPLE_RATE, defaults.OUTPUT_CHANNELS, defaults.MP3_BITRATE],
     }
@@ -237,14 +242,99 @@ ENCODE_ARGS = (
 ).split()
 
 
+@dataclass(frozen=True)
+class GainPlan:
+    """The last pass over the mix: one gain and, when that would lift peaks past the
+    ceiling, a look-ahead limiter holding sample peaks at ``limit`` dBFS (None: none)."""
+
+    gain: float
+    limit: float | None = None
+
+
+def _ceiling() -> float:
+    return defaults.TARGET_TRUE_PEAK - defaults.CODEC_PEAK_MARGIN
+
+
+def most_gain(mix: Loudness, limit: float) -> float:
+    """The most gain a limiter at ``limit`` dBFS may be given: enough that it takes the
+    mix's loudest peak down by ``LIMITER_MAX_REDUCTION_DB``, no more."""
+    return limit - mix.true_peak + defaults.LIMITER_MAX_REDUCTION_DB
+
+
+def plan_gain(mix: Loudness) -> GainPlan:
+    """The first plan: the gain to the target; the limiter only where peaks need it."""
+    if mix.integrated < defaults.SILENCE_LUFS:
+        return GainPlan(0.0)
+    gain = defaults.TARGET_LUFS - mix.integrated
+    if mix.true_peak + gain <= _ceiling():
+        return GainPlan(gain)
+    return GainPlan(min(gain, most_gain(mix, _ceiling())), _ceiling())
+
+
+def next_plan(mix: Loudness, plan: GainPlan, produced: Loudness) -> GainPlan | None:
+    """The correction after measuring what ``plan`` encoded, or None when it is as good as
+    the limits allow. MP3's low-pass trims a little of what K-weighting counts (speech:
+    about 0.4 LU) and the codec lifts true peaks a little, so the encoded file decides."""
+    if mix.integrated < defaults.SILENCE_LUFS:
+        return None
+    miss = defaults.TARGET_LUFS - produced.integrated
+    over = produced.true_peak - defaults.TARGET_TRUE_PEAK
+    step = miss if abs(miss) > defaults.LOUDNESS_TOLERANCE else 0.0
+    if plan.limit is None:
+        room = defaults.TARGET_TRUE_PEAK - defaults.CODEC_PEAK_MARGIN / 2 - produced.true_peak
+        if over <= 0 and step == 0:
+            return None
+        if over <= 0 and step <= room:
+            return GainPlan(plan.gain + step)  # one gain still does it
+        limit = _ceiling()
+    elif over > 0:
+        limit = plan.limit - over - defaults.LOUDNESS_TOLERANCE / 2
+    else:
+        # still short with true-peak room left (the codec's low-pass took some peaks
+        # down): let the peaks up into it, never past the ceiling itself
+        room = defaults.TARGET_TRUE_PEAK - defaults.CODEC_PEAK_MARGIN / 2 - produced.true_peak
+        rise = room if step > 0 and room > defaults.LOUDNESS_TOLERANCE / 2 else 0.0
+        limit = min(plan.limit + rise, defaults.TARGET_TRUE_PEAK)
+    better = GainPlan(round(min(plan.gain + step, most_gain(mix, limit)), 3), round(limit, 3))
+    unchanged = abs(better.gain - plan.gain) < 0.05 and better.limit == plan.limit
+    if plan.limit is not None and unchanged:
+        return None  # the limiter is at its most and the peaks are in: as loud as allowed
+    return better
+
+
+def shortfall_note(mix: Loudness, plan: GainPlan, produced: Loudness) -> str:
+    """Why the published file is not at the target, from what it measures; "" if it is."""
+    if mix.integrated < defaults.SILENCE_LUFS:
+        return "the episode is almost silent; no loudness gain was applied"
+    short = defaults.TARGET_LUFS - produced.integrated
+    tp = f"{defaults.TARGET_TRUE_PEAK:g} dBTP"
+    if produced.true_peak > defaults.TARGET_TRUE_PEAK:
+        return f"its true peak is {produced.true_peak:.1f} dBTP, over the {tp} ceiling"
+    if short <= defaults.LOUDNESS_TOLERANCE:
+        return ""
+    why = (
+        f"the look-ahead limiter already takes its loudest peaks down by "
+        f"{defaults.LIMITER_MAX_REDUCTION_DB:g} dB, its most, to keep them under {tp}"
+        if plan.limit is not None
+        else f"peaks must stay under {tp}"
+    )
+    return f"loudness stops {short:.1f} LU under the target: {why}"
+
+
 def _encode(
-    inputs: list[str], graph: str, gain: float, tmp: Path, where: Path, seconds: float
+    inputs: list[str], graph: str, plan: GainPlan, tmp: Path, where: Path, seconds: float
 ) -> Loudness:
-    """Pass 2: the graph, one gain, MP3. Returns the loudness of the MP3 as encoded.
-    ``seconds``: the episode's length, for the time limits."""
+    """The last pass: the graph, the plan's gain (and limiter), MP3. Returns the loudness
+    of the MP3 as encoded. ``seconds``: the episode's length, for the time limits."""
+    limiter = ""
+    if plan.limit is not None:
+        limiter = (
+            f"alimiter=limit={10 ** (plan.limit / 20):.4f}:level=false:latency=true"
+            ":attack=5:release=50,"
+        )
     mixdown = (
-        f"{graph};[mix]volume={gain:.3f}dB:precision=float,"
-        f"aresample={defaults.OUTPUT_SAMPLE_RATE}[out]"
+        f"{graph};[mix]volume={plan.gain:.3f}dB:precision=float,"
+        f"{limiter}aresample={defaults.OUTPUT_SAMPLE_RATE}[out]"
     )
     run(
         [
@@ -297,17 +387,15 @@ def render(
             where,
             timeline.duration,
         )
-        gain, note = final_gain(mix)
-        produced = _encode(inputs, MIX_GRAPH, gain, tmp, where, timeline.duration)
-        # MP3's low-pass trims a little of what K-weighting counts (speech: about
-        # 0.4 LU). Measure what was encoded and correct once if it missed.
-        miss = defaults.TARGET_LUFS - produced.integrated
-        room = defaults.TARGET_TRUE_PEAK - defaults.CODEC_PEAK_MARGIN / 2 - produced.true_peak
-        if abs(miss) > defaults.LOUDNESS_TOLERANCE and not note:
-            step = min(miss, room)
-            if abs(step) > defaults.LOUDNESS_TOLERANCE / 2:
-                gain += step
-                produced = _encode(inputs, MIX_GRAPH, gain, tmp, where, timeline.duration)
+        plan = plan_gain(mix)
+        produced = _encode(inputs, MIX_GRAPH, plan, tmp, where, timeline.duration)
+        for _ in range(defaults.MAX_ENCODES - 1):
+            better = next_plan(mix, plan, produced)
+            if better is None:
+                break
+            plan = better
+            produced = _encode(inputs, MIX_GRAPH, plan, tmp, where, timeline.duration)
+        note = shortfall_note(mix, plan, produced)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -320,7 +408,8 @@ def render(
             # which recordings went in, so a takedown can purge this render
             "recordings": sorted({recordings[c.source].sha256 for c in timeline.clips}),
             "note": note,
-            "gain_db": round(gain, 3),
+            "gain_db": round(plan.gain, 3),
+            "limit_db": plan.limit,
             "loudness": asdict(produced),
             "mix": asdict(mix),
         },
