@@ -54,6 +54,12 @@ def measure(args: list[str | Path], what: str, path: Path | None, seconds: float
     return parse_ebur128(proc.stderr, path)
 
 
+def remember(cache: Cache, sha256: str, loudness: Loudness) -> None:
+    """Keep a recording's loudness, by its content, for ``analyse`` (``probe`` measures it
+    in its own decoding pass)."""
+    cache.put_json("loudness", sha256, {"schema": Loudness.SCHEMA, **asdict(loudness)})
+
+
 def analyse(recording: Recording, cache: Cache | None = None) -> Loudness:
     if cache is not None:
         cached = cache.get_json("loudness", recording.sha256)
@@ -68,8 +74,7 @@ def analyse(recording: Recording, cache: Cache | None = None) -> Loudness:
         recording.duration,
     )
     if cache is not None:
-        data = {"schema": Loudness.SCHEMA, **asdict(loudness)}
-        cache.put_json("loudness", recording.sha256, data)
+        remember(cache, recording.sha256, loudness)
     return loudness
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from pipeline import defaults
 from pipeline.cache import Cache
 from pipeline.errors import Problem, ToolError
-from pipeline.media.loudness import MEASURE_FILTER, measure, recording_gain
+from pipeline.media.loudness import MEASURE_FILTER, measure, parse_ebur128, recording_gain
 from pipeline.media.runner import media_timeout, run, source_input
 from pipeline.records import Clip, Loudness, Recording, Timeline
 
@@ -179,6 +179,17 @@ def render_stems(
     PCM parts in ``work``. Returns the ffmpeg input options that read them back as one
     stream (follow it with ``asetpts=N/SR/TB`` to number its samples without a gap), and
     what ffmpeg said while decoding (damaged packets are reported there)."""
+    inputs, said, _ = render_stems_measured(sounds, work, where, measure_mix=False)
+    return inputs, said
+
+
+def render_stems_measured(
+    sounds: Sequence[ClipSound], work: Path, where: Path | None, *, measure_mix: bool = True
+) -> tuple[list[str], str, Loudness | None]:
+    """``render_stems``, and the loudness of the mix (``MIX_GRAPH`` over the joined
+    stems) when the sound fits one run: measured there, as the part is written, so the
+    mix is not read back a second time for loudness pass 1. None when it takes more runs
+    (the limiter's look-ahead spans the parts: measure the joined parts then)."""
     size = max(1, defaults.AUDIO_CLIPS_PER_RUN)
     runs = (len(sounds) + size - 1) // size
     parts: list[Path] = []
@@ -193,9 +204,15 @@ def render_stems(
         labels = "".join(f"[c{i}]" for i in range(len(group)))
         graph = ";".join(chains) + f";{labels}concat=n={len(group)}:v=0:a=1[out]"
         part = work / f"sound-{k:05d}.nut"
+        measuring: list[str] = []
+        if measure_mix and runs == 1:
+            graph = graph.replace("[out]", ",asplit=2[out][tomix]")
+            graph += f";[tomix]{MIX_CHAIN},{MEASURE_FILTER}[measured]"
+            measuring = ["-map", "[measured]", "-f", "null", "-"]
         proc = run(
             ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", *inputs,
-             "-filter_complex", graph, "-map", "[out]", "-c:a", "pcm_f32le", "-f", "nut", part],
+             "-filter_complex", graph, "-map", "[out]", "-c:a", "pcm_f32le", "-f", "nut", part,
+             *measuring],
             what=f"rendering (sound, part {k + 1} of {runs})",
             path=where,
             timeout=media_timeout(sum(sound.seconds for sound in group)),
@@ -207,16 +224,28 @@ def render_stems(
         "ffconcat version 1.0\n" + "".join(f"file '{p.name}'\n" for p in parts),
         encoding="utf-8",
     )
-    return ["-f", "concat", "-safe", "0", "-i", str(listing)], said
+    mix = parse_ebur128(said, where) if measure_mix and runs == 1 else None
+    return ["-f", "concat", "-safe", "0", "-i", str(listing)], said, mix
 
 
 _LIMIT = 10 ** (defaults.PRE_LIMIT_DBFS / 20)
-# The joined stems (input 0), numbered sample by sample, then a look-ahead limiter that
-# keeps sample peaks under PRE_LIMIT_DBFS: the mix, labelled [mix].
-MIX_GRAPH = (
-    "[0:a:0]asetpts=N/SR/TB,"
-    f"alimiter=limit={_LIMIT:.4f}:level=false:latency=true:attack=5:release=50[mix]"
+# The joined stems, numbered sample by sample, then a look-ahead limiter that keeps
+# sample peaks under PRE_LIMIT_DBFS.
+MIX_CHAIN = (
+    f"asetpts=N/SR/TB,alimiter=limit={_LIMIT:.4f}:level=false:latency=true:attack=5:release=50"
 )
+# The mix of the joined stems (input 0), labelled [mix].
+MIX_GRAPH = f"[0:a:0]{MIX_CHAIN}[mix]"
+
+
+def measure_mix(inputs: list[str], where: Path | None, seconds: float) -> Loudness:
+    """Loudness pass 1 over stems that took several runs: the joined mix, measured."""
+    return measure(
+        [*inputs, "-filter_complex", f"{MIX_GRAPH};[mix]{MEASURE_FILTER}[out]", "-map", "[out]"],
+        "rendering (loudness pass 1)",
+        where,
+        seconds,
+    )
 
 
 def final_gain(mix: Loudness) -> tuple[float, str]:
@@ -379,14 +408,10 @@ def render(
     work = Path(tempfile.mkdtemp(prefix=".stems-", dir=out.parent))
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.mp3")
     try:
-        inputs, _ = render_stems(clip_sounds(timeline, recordings, gains), work, where)
-        measured = f"{MIX_GRAPH};[mix]{MEASURE_FILTER}[out]"
-        mix = measure(
-            [*inputs, "-filter_complex", measured, "-map", "[out]"],
-            "rendering (loudness pass 1)",
-            where,
-            timeline.duration,
-        )
+        sounds = clip_sounds(timeline, recordings, gains)
+        inputs, _, mix = render_stems_measured(sounds, work, where)
+        if mix is None:
+            mix = measure_mix(inputs, where, timeline.duration)
         plan = plan_gain(mix)
         produced = _encode(inputs, MIX_GRAPH, plan, tmp, where, timeline.duration)
         for _ in range(defaults.MAX_ENCODES - 1):
