@@ -79,6 +79,7 @@ def render_key(
             defaults.PRE_LIMIT_DBFS,
             defaults.LIMITER_MAX_REDUCTION_DB,
             defaults.MAX_ENCODES,
+            defaults.MP3_LOUDNESS_LOSS,
         ],
         "output": [defaults.OUTPUT_SAMPLE_RATE, defaults.OUTPUT_CHANNELS, defaults.MP3_BITRATE],
     }
@@ -291,13 +292,14 @@ def most_gain(mix: Loudness, limit: float) -> float:
 
 
 def plan_gain(mix: Loudness) -> GainPlan:
-    """The first plan: the gain to the target; the limiter only where peaks need it."""
+    """The first plan: the gain to the target (allowing for what the MP3 encoder takes);
+    the limiter only where the gain would lift the mix's peaks past the ceiling."""
     if mix.integrated < defaults.SILENCE_LUFS:
         return GainPlan(0.0)
     gain = defaults.TARGET_LUFS - mix.integrated
     if mix.true_peak + gain <= _ceiling():
-        return GainPlan(gain)
-    return GainPlan(min(gain, most_gain(mix, _ceiling())), _ceiling())
+        return GainPlan(gain + defaults.MP3_LOUDNESS_LOSS)
+    return GainPlan(min(gain + defaults.MP3_LOUDNESS_LOSS, most_gain(mix, _ceiling())), _ceiling())
 
 
 def next_plan(mix: Loudness, plan: GainPlan, produced: Loudness) -> GainPlan | None:
