@@ -61,45 +61,6 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-HASH_MEMO = "file-hashes"  # the cache kind of ``sha256_memo``
-HASH_MEMO_SCHEMA = "storycast.FileHash.1"
-
-
-def sha256_memo(path: Path, cache: Cache | None) -> str:
-    """``sha256_file``, remembered in ``cache`` by the file's path, size and modification
-    time (ns), so a file left as it was is not read again (a withdrawn episode's
-    recordings, checked on every publish). Any change of size or time reads it afresh;
-    a file that changed while it was read is not remembered."""
-    if cache is None:
-        return sha256_file(path)
-    before = path.stat()
-    stamp = f"{path.absolute()}\0{before.st_size}\0{before.st_mtime_ns}\0{before.st_ino}"
-    key = hashlib.sha256(stamp.encode("utf-8", "surrogateescape")).hexdigest()
-    memo = cache.get_json(HASH_MEMO, key)
-    if (
-        memo
-        and memo.get("schema") == HASH_MEMO_SCHEMA
-        and memo.get("size") == before.st_size
-        and memo.get("mtime_ns") == before.st_mtime_ns
-        and isinstance(memo.get("sha256"), str)
-    ):
-        return str(memo["sha256"])
-    digest = sha256_file(path)
-    after = path.stat()
-    if (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns):
-        cache.put_json(
-            HASH_MEMO,
-            key,
-            {
-                "schema": HASH_MEMO_SCHEMA,
-                "size": before.st_size,
-                "mtime_ns": before.st_mtime_ns,
-                "sha256": digest,
-            },
-        )
-    return digest
-
-
 # Top-level box types an MP4/M4A/3GP/MOV file may open with.
 _MP4_BOXES = {b"ftyp", b"wide", b"free", b"skip", b"mdat", b"moov", b"pnot"}
 
@@ -561,4 +522,4 @@ def _last_out_time(progress: str) -> float:
     return last / 1_000_000
 
 
-__all__ = ["check_file", "probe", "refusal", "sha256_file", "sha256_memo", "sniff", "ToolError"]
+__all__ = ["check_file", "probe", "refusal", "sha256_file", "sniff", "ToolError"]

@@ -476,12 +476,9 @@ def purge_archive(show: Show, td: Takedown, private: ObjectStore) -> None:
         td.archive_removed.append(key)
 
 
-def recording_shas(
-    td: Takedown, published: ledger.Publication | None, cache: Cache | None = None
-) -> set[str]:
-    """Every recording the episode was (or is now) made from: published, approved, on disk
-    (hashed once while unchanged: ``sha256_memo`` in ``cache``)."""
-    from pipeline.media.probe import sha256_memo
+def recording_shas(td: Takedown, published: ledger.Publication | None) -> set[str]:
+    """Every recording the episode was (or is now) made from: published, approved, on disk."""
+    from pipeline.media.probe import sha256_file
     from pipeline.project import approval
     from pipeline.project.yamlfile import Problems
 
@@ -496,19 +493,17 @@ def recording_shas(
         for path in sorted(recordings.rglob("*")):
             if path.is_file() and not path.is_symlink():
                 try:
-                    shas.add(sha256_memo(path, cache))
+                    shas.add(sha256_file(path))
                 except OSError:
                     continue
     return shas
 
 
-def held_recordings(
-    td: Takedown, published: ledger.Publication | None, cache: Cache | None = None
-) -> set[str]:
+def held_recordings(td: Takedown, published: ledger.Publication | None) -> set[str]:
     """The recordings (sha256) that the people it is taken down for are in: by who was in
     each recording when it was published, and by ``appearances:`` now. Only these are
     never published again; the episode's other recordings may be another episode's."""
-    from pipeline.media.probe import sha256_memo
+    from pipeline.media.probe import sha256_file
 
     who = {p.casefold() for p in td.people}
     held: set[str] = set()
@@ -520,7 +515,7 @@ def held_recordings(
                 held.add(published.recordings[name])
     for path in raw_copies(td.folder, td.people):
         try:
-            held.add(sha256_memo(path, cache))
+            held.add(sha256_file(path))
         except (OSError, StorycastError):
             continue  # not an ordinary file: nothing of it was ever published
     return held
@@ -850,8 +845,8 @@ def finish(
     withdrawn = {w.person for w in withdrawals}
     for td in takedowns.values():
         if td.kind == "consent":
-            td.shas = recording_shas(td, published.get(td.slug), cache)
-            td.held = held_recordings(td, published.get(td.slug), cache)
+            td.shas = recording_shas(td, published.get(td.slug))
+            td.held = held_recordings(td, published.get(td.slug))
             td.cache_removed = purge_caches(cache, td.shas, keep, renders)
             raw = raw_copies(td.folder, set(td.people) & withdrawn)
             td.raw_copies = [str(p.relative_to(root)) for p in raw if p.is_relative_to(root)]
