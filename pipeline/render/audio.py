@@ -15,8 +15,9 @@ once, not once per loudness pass.
 Loudness is normalised in two passes: pass 1 measures the mix (EBU R128
 integrated loudness and true peak); pass 2 applies one gain to reach -16 LUFS and
 encodes the MP3, and the MP3 itself is measured, so the figure reported is what
-listeners get (MP3's low-pass trims about 0.4 LU of speech: a miss is corrected
-from that measurement). Where the gain would lift peaks (clicks, claps, plosives)
+listeners get (LAME at 128 kb/s comes out about 0.4 LU quieter than its input, a
+sine as much as speech: the first gain allows for it, and a miss is corrected from
+that measurement). Where the gain would lift peaks (clicks, claps, plosives)
 past -1 dBTP, a look-ahead limiter after it holds them, taking the loudest peak
 down by at most ``LIMITER_MAX_REDUCTION_DB``; only past that does loudness stop
 short, and the note says by how much the published MP3 is short, as measured.
@@ -302,10 +303,13 @@ def plan_gain(mix: Loudness) -> GainPlan:
     return GainPlan(min(gain + defaults.MP3_LOUDNESS_LOSS, most_gain(mix, _ceiling())), _ceiling())
 
 
-def next_plan(mix: Loudness, plan: GainPlan, produced: Loudness) -> GainPlan | None:
+def next_plan(
+    mix: Loudness, plan: GainPlan, produced: Loudness, *, last: bool = False
+) -> GainPlan | None:
     """The correction after measuring what ``plan`` encoded, or None when it is as good as
-    the limits allow. MP3's low-pass trims a little of what K-weighting counts (speech:
-    about 0.4 LU) and the codec lifts true peaks a little, so the encoded file decides."""
+    the limits allow. The encoder takes a little loudness and lifts true peaks a little,
+    so the encoded file decides. ``last``: no encode follows the next one, so it never
+    lets the limiter's peaks up (a miss could not be put right)."""
     if mix.integrated < defaults.SILENCE_LUFS:
         return None
     miss = defaults.TARGET_LUFS - produced.integrated
@@ -324,7 +328,7 @@ def next_plan(mix: Loudness, plan: GainPlan, produced: Loudness) -> GainPlan | N
         # still short with true-peak room left (the codec's low-pass took some peaks
         # down): let the peaks up into it, never past the ceiling itself
         room = defaults.TARGET_TRUE_PEAK - defaults.CODEC_PEAK_MARGIN / 2 - produced.true_peak
-        rise = room if step > 0 and room > defaults.LOUDNESS_TOLERANCE / 2 else 0.0
+        rise = room if step > 0 and room > defaults.LOUDNESS_TOLERANCE / 2 and not last else 0.0
         limit = min(plan.limit + rise, defaults.TARGET_TRUE_PEAK)
     better = GainPlan(round(min(plan.gain + step, most_gain(mix, limit)), 3), round(limit, 3))
     unchanged = abs(better.gain - plan.gain) < 0.05 and better.limit == plan.limit
@@ -416,8 +420,8 @@ def render(
             mix = measure_mix(inputs, where, timeline.duration)
         plan = plan_gain(mix)
         produced = _encode(inputs, MIX_GRAPH, plan, tmp, where, timeline.duration)
-        for _ in range(defaults.MAX_ENCODES - 1):
-            better = next_plan(mix, plan, produced)
+        for encode in range(2, defaults.MAX_ENCODES + 1):
+            better = next_plan(mix, plan, produced, last=encode == defaults.MAX_ENCODES)
             if better is None:
                 break
             plan = better
