@@ -163,3 +163,9 @@ MEDIA_MIN_BYTES_PER_SECOND = 500
 # group of fields more entries. A hand-made EDL has tens or hundreds of clips.
 MAX_INPUT_FILE_BYTES = 20 * 1024 * 1024
 MAX_EDL_CLIPS = 100_000
+
+# Progress (pipeline.progress): a long step shows how far through the recording it is.
+# A step that ends within PROGRESS_DELAY seconds shows nothing (`--progress-after`); in a
+# log, a line is written each time a step passes another PROGRESS_STEP of the way.
+PROGRESS_DELAY = 1.0
+PROGRESS_STEP = 0.1

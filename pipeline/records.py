@@ -6,6 +6,7 @@ Saved records (caches, transcripts, manifests) carry a schema name and version.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
@@ -13,6 +14,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.errors import Problem
+
+
+def seconds_at_most(seconds: float) -> str:
+    """``seconds`` as a time to write in an EDL: to the millisecond, rounded down, so a
+    message that suggests "end at ... or earlier" suggests a time that is accepted
+    (5.0168 s reads 5.016, never 5.02)."""
+    ms = math.floor(seconds * 1000 + 1e-6)
+    return f"{ms / 1000:.3f}".rstrip("0").rstrip(".")
 
 
 @dataclass(frozen=True)
@@ -23,7 +32,7 @@ class Recording:
     name: str  # how the EDL names it: a path relative to the episode's recordings/ folder
     sha256: str
     size: int
-    duration: float  # seconds, measured by decoding every audio frame
+    duration: float  # seconds: the samples that decode (every audio frame decoded, counted)
     header_duration: float | None  # what the container claims; phones that crash lie
     container: str
     codec: str
@@ -36,7 +45,8 @@ class Recording:
     # 2: probed through runner.source_input; a file the allow-lists refuse was never a
     # Recording, so an older cached probe of it must not stand in for one.
     # 3: one probe gives the sound, the tags and (for video episodes) the picture.
-    SCHEMA = "storycast.Recording.3"
+    # 4: the duration is the count of samples that decode, not the last timestamp.
+    SCHEMA = "storycast.Recording.4"
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -238,6 +248,10 @@ class Timeline:
     chapters: tuple[Chapter, ...]
     redactions: tuple[Redaction, ...] = ()
     soundbite: Soundbite | None = None
+    # What the contributors should know about how their EDL was read: a part that plays
+    # twice, events left out, a frame rate storycast had to infer. Said in `storycast
+    # timeline` and as notes in the run summary; never published.
+    notes: tuple[str, ...] = ()
 
     def redacted_spans(self) -> list[tuple[float, float, Redaction]]:
         """Every place a redaction lands in the episode: (start, end, redaction), in order."""
@@ -292,6 +306,7 @@ class Timeline:
                 }
                 for r in self.redactions
             ],
+            "notes": list(self.notes),
         }
 
 

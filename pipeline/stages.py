@@ -4,7 +4,8 @@ rooms below (media, project, edl, transcribe, render, publish) to do the work.
 A stage that finds a problem raises a StorycastError; the orchestrator turns it into the
 job's status and reason. A stage that decides the episode is not going out (not approved,
 no consent) says so as data: ``job.status`` and ``job.reason``. Only the orchestrator
-knows their order.
+knows their order. A stage never prints: it speaks through ``ctx.say``, and a long step
+shows how far it has got through a task of ``ctx.progress`` (``pipeline.progress``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pipeline.media import loudness as analyse_mod
 from pipeline.media.probe import probe as probe_recording
 from pipeline.media.probe import require_picture, sha256_file
 from pipeline.media.tag import image_mime, tag_mp3, written_frames
+from pipeline.progress import Reporter, reporter
 from pipeline.project import approval, corrections, people
 from pipeline.project.people import Withdrawal
 from pipeline.project.showfile import load_episode
@@ -56,6 +58,13 @@ class Context:
     # recordings (sha256) a takedown found a still-withdrawn person in -> their ids
     withdrawn_recordings: dict[str, list[str]] = field(default_factory=dict)
     withdrawals: list[Withdrawal] = field(default_factory=list)
+    # where messages and progress go: bars on a terminal, plain lines in a log, or whatever
+    # a caller puts in its place (None: ``progress.reporter(out)``)
+    progress: Reporter = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.progress is None:
+            self.progress = reporter(self.out)
 
     @property
     def engine(self) -> Engine:
@@ -64,7 +73,7 @@ class Context:
         return self._engine
 
     def say(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        self.progress.say(text)
 
 
 def load_stage(job: EpisodeJob, ctx: Context) -> None:
@@ -74,6 +83,7 @@ def load_stage(job: EpisodeJob, ctx: Context) -> None:
         problems.raise_if_any()
     assert job.episode is not None
     job.timeline = edl.read(job.episode.edl, job.episode)
+    job.notes += list(job.timeline.notes)
 
 
 def probe_stage(job: EpisodeJob, ctx: Context) -> None:
@@ -206,19 +216,22 @@ def redact_stage(job: EpisodeJob, ctx: Context) -> None:
 
 def analyse_stage(job: EpisodeJob, ctx: Context) -> None:
     for name, rec in job.recordings.items():
-        job.loudness[name] = analyse_mod.analyse(rec, ctx.cache)
+        with ctx.progress.task(f"{job.slug}: measuring {name}", rec.duration) as tick:
+            job.loudness[name] = analyse_mod.analyse(rec, ctx.cache, tick)
 
 
 def transcribe_stage(job: EpisodeJob, ctx: Context) -> None:
     for name, rec in job.recordings.items():
-        transcript = transcribe_recording(rec, ctx.engine, ctx.cache)
+        with ctx.progress.task(f"{job.slug}: transcribing {name}", rec.duration) as tick:
+            transcript = transcribe_recording(rec, ctx.engine, ctx.cache, tick)
         job.transcripts[name] = transcript
         job.notes += language_warnings(transcript, ctx.show.language, name)
 
 
 def render_stage(job: EpisodeJob, ctx: Context) -> None:
     assert job.timeline
-    result = render_timeline(job.timeline, job.recordings, job.loudness, ctx.cache)
+    with ctx.progress.task(f"{job.slug}: rendering the sound", job.timeline.duration) as tick:
+        result = render_timeline(job.timeline, job.recordings, job.loudness, ctx.cache, tick)
     job.renders.add(result.key)
     job.rendered_loudness = result.loudness
     if result.note:
@@ -309,20 +322,22 @@ def video_stage(job: EpisodeJob, ctx: Context) -> None:
         mp4.parent.mkdir(parents=True, exist_ok=True)
         tmp, tmp_poster = mp4.with_suffix(".tmp.mp4"), poster.with_suffix(".tmp.jpg")
         try:
-            result = video.render_video(
-                timeline,
-                {name: rec.path for name, rec in job.recordings.items()},
-                videos,
-                gains,
-                tmp,
-                captions_vtt=vtt,
-                captions_language=ctx.show.language,
-                burn_in=ctx.show.burn_in_captions,
-                orientation=ctx.show.video_orientation,
-                poster=tmp_poster,
-                poster_at=ep.poster_at,
-                needles=[v for name in timeline.sources() for v in job.recordings[name].tags],
-            )
+            with ctx.progress.task(f"{job.slug}: rendering the video", timeline.duration) as tick:
+                result = video.render_video(
+                    timeline,
+                    {name: rec.path for name, rec in job.recordings.items()},
+                    videos,
+                    gains,
+                    tmp,
+                    captions_vtt=vtt,
+                    captions_language=ctx.show.language,
+                    burn_in=ctx.show.burn_in_captions,
+                    orientation=ctx.show.video_orientation,
+                    poster=tmp_poster,
+                    poster_at=ep.poster_at,
+                    needles=[v for name in timeline.sources() for v in job.recordings[name].tags],
+                    progress=tick,
+                )
             job.notes += list(result.notes)
             os.replace(tmp_poster, poster)
             os.replace(tmp, mp4)

@@ -255,7 +255,7 @@ def test_podcastparser_reads_show_and_every_episode(show: Show, entries: list[Fe
         assert ep["enclosures"] == [
             {"url": audio.url, "file_size": audio.size, "mime_type": "audio/mpeg"}
         ], slug
-        assert ep["total_time"] == round(entry.duration)
+        assert ep["total_time"] == max(1, round(entry.duration))
         assert ep["published"] == int(entry.episode.published.timestamp())
         assert ep["type"] == entry.episode.episode_type
         if entry.episode.number is None:
@@ -271,7 +271,8 @@ def test_podcastparser_reads_show_and_every_episode(show: Show, entries: list[Fe
     special = parsed[episode_guid(show, by_slug["special-chars"].episode)]
     assert special["total_time"] == 61
     assert parsed[episode_guid(show, by_slug["first-steps"].episode)]["total_time"] == 1800
-    assert parsed[episode_guid(show, by_slug["festival-bonus"].episode)]["total_time"] == 0
+    # 0.4 s: rounded up, never 0 (apps read 0 as a length not known)
+    assert parsed[episode_guid(show, by_slug["festival-bonus"].episode)]["total_time"] == 1
 
 
 def test_podcast_tags_as_podcastparser_reads_them(show: Show, entries: list[FeedEntry]) -> None:
@@ -378,7 +379,7 @@ def test_items_newest_first_with_their_tags(show: Show, entries: list[FeedEntry]
     bonus = item(root, "Episode festival-bonus")
     assert bonus.xpath("itunes:episodeType/text()", namespaces=NS) == ["bonus"]
     assert bonus.xpath("itunes:episode | itunes:season", namespaces=NS) == []
-    assert bonus.xpath("itunes:duration/text()", namespaces=NS) == ["0"]
+    assert bonus.xpath("itunes:duration/text()", namespaces=NS) == ["1"]  # 0.4 s, not 0
 
 
 def test_transcripts_and_chapters(show: Show, entries: list[FeedEntry]) -> None:

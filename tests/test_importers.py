@@ -330,7 +330,7 @@ def test_cmx_timecode_past_the_end_of_the_recording_names_the_event_line(
     problems = [str(p) for p in time_problems(timeline, {"interview.m4a": interview})]
     assert problems == [
         f"{path}:9: out: `out` (150 s) is past the end of `interview.m4a`, which lasts "
-        "140.00 s when played. End the clip at 140.00 or earlier."
+        "140 s when played. End the clip at 140 or earlier."
     ]
 
 

@@ -501,7 +501,8 @@ def test_a_clip_past_the_last_picture_is_an_edl_error(
         render_video(timeline, sources, videos, {name: 0.0}, tmp_path / "x.mp4")
     text = str(err.value)
     assert f"{tmp_path / 'edl.yaml'}:7: out:" in text
-    assert "runs to 3.50 s, but the picture in that file ends at 2.00 s" in text
+    assert "runs to 3.5 s, but the picture in that file ends at 2 s" in text
+    assert "End the clip at 2 s or earlier" in text
     assert not (tmp_path / "x.mp4").exists()
 
 

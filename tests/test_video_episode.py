@@ -191,7 +191,7 @@ def test_a_clip_past_the_picture_fails_before_any_transcription(tmp_path: Path) 
         run = storycast(root, command)
         assert run.returncode != 0, command
         said = run.stdout + run.stderr
-        assert f"{edl}:2: out: the clip of clip.mp4 runs to 3.80 s" in said, said
-        assert "picture in that file ends at 2.00 s" in said
+        assert f"{edl}:2: out: the clip of clip.mp4 runs to 3.8 s" in said, said
+        assert "picture in that file ends at 2 s" in said
         assert "late: transcribe" not in said  # refused before the slow work
     assert not list((root / "public").rglob("late-*"))

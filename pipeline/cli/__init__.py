@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from pipeline import progress
 from pipeline.cli import (
     approve,
     audit,
@@ -34,6 +35,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--root", default=".", help="project folder (holds feeds/ and episodes/)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every ffmpeg command")
+    parser.add_argument(
+        "--progress",
+        choices=progress.MODES,
+        default="auto",
+        help="how long steps show how far they have got: bars on a terminal and plain lines "
+        "in a log or pipe (auto, the default), always bars, always lines, or off",
+    )
+    parser.add_argument(
+        "--progress-after",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="show a step's progress only once it has run this long (default: 1)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for command in SUBCOMMANDS:
         command.add_parser(sub)
@@ -42,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING, format="%(name)s: %(message)s"
     )
     mask_credentials_in_logs()  # -v logs every signed S3 request: mask keys, tokens, signatures
+    progress.configure(args.progress, args.progress_after)
     try:
         code: int = args.func(args)
     except StorycastError as exc:

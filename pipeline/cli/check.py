@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import orchestrator
-from pipeline.cli.common import show_files, summary
+from pipeline.cli.common import job_json, show_files, summary
 from pipeline.errors import Problem
 
 
@@ -26,15 +26,7 @@ def cmd(args: argparse.Namespace) -> int:
         out = []
         for report in reports:
             out += [p.as_dict() for p in report.show_problems]
-            for job in report.jobs:
-                out.append(
-                    {
-                        "episode": job.slug,
-                        "status": job.status,
-                        "reason": job.reason,
-                        "problems": [p.as_dict() for p in job.problems],
-                    }
-                )
+            out += [job_json(job) for job in report.jobs]
         print(json.dumps(out, indent=1))
     else:
         for report in reports:

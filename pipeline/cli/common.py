@@ -4,8 +4,10 @@ summary a producer reads."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from pipeline import orchestrator
 from pipeline.records import EpisodeJob
@@ -22,7 +24,7 @@ def summary(report: orchestrator.RunReport, verb: str) -> list[str]:
     title = report.show.title if report.show else "(show file could not be read)"
     lines.append(f"\n== {title} ==")
     for problem in report.show_problems:
-        lines.append(f"  FAILED     show file: {problem}")
+        lines.append(f"  FAILED     show file: {one_line(str(problem))}")
     width = max((len(j.slug) for j in report.jobs), default=0)
     for job in report.jobs:
         state = {
@@ -38,13 +40,17 @@ def summary(report: orchestrator.RunReport, verb: str) -> list[str]:
             if job.rendered_loudness:
                 detail += f", {job.rendered_loudness.integrated:.1f} LUFS"
         lines.append(f"  {state:<10} {job.slug:<{width}}  {detail}".rstrip())
-        if job.reason:
-            for reason_line in job.reason.splitlines():
-                lines.append(f"             - {reason_line}")
+        # one bullet per problem, each one line whatever its text holds
+        reasons = [str(p) for p in job.problems] or job.reason.splitlines()
+        lines += [f"             - {one_line(reason)}" for reason in reasons if reason.strip()]
         for note in job.notes:
-            lines.append(f"             note: {note}")
+            lines.append(f"             note: {one_line(note)}")
+        if job.timings:
+            lines.append(f"             took {stage_seconds(job.timings)}")
     if report.publish_error:
-        lines.append(f"  FAILED     publishing: {report.publish_error}")
+        first, *more = [line for line in report.publish_error.splitlines() if line.strip()] or [""]
+        lines.append(f"  FAILED     publishing: {first}")
+        lines += [f"             - {line}" for line in more]
     if verb == "publish" and report.show and not report.publish_error:
         lines.append(
             f"  feed: {report.show.feed_url}  ({report.uploaded} written, {report.deleted} removed)"
@@ -62,6 +68,64 @@ def summary(report: orchestrator.RunReport, verb: str) -> list[str]:
         )
         lines += [f"    - {f.check}: {f.where}: {f.detail}" for f in found]
     return lines
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line of a summary: line breaks (and the space around them) become
+    one space, so a message never spills into lines of its own."""
+    return re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
+
+
+# A stage that took less than this is not named in the summary's time line (it is in --json).
+SHOWN_STAGE_SECONDS = 0.05
+
+
+def stage_seconds(timings: dict[str, float]) -> str:
+    """How long an episode took, stage by stage, for the summary:
+    ``16.8 s: probe 0.4, transcribe 12.0, render 4.1 (9 other stages 0.1 s together)``."""
+    total = sum(timings.values())
+    named = [f"{name} {secs:.1f}" for name, secs in timings.items() if secs >= SHOWN_STAGE_SECONDS]
+    rest = [secs for secs in timings.values() if secs < SHOWN_STAGE_SECONDS]
+    text = f"{total:.1f} s" + (": " + ", ".join(named) if named else "")
+    if rest:
+        stages = f"{len(rest)} {'other ' if named else ''}stage{'s' if len(rest) != 1 else ''}"
+        text += f" ({stages} {sum(rest):.1f} s together)"
+    return text
+
+
+def job_json(job: EpisodeJob) -> dict[str, Any]:
+    """One episode of a run, for ``--json``: what happened, why, and the seconds each stage
+    took (in the order they ran)."""
+    return {
+        "episode": job.slug,
+        "status": job.status,
+        "reason": job.reason,
+        "problems": [p.as_dict() for p in job.problems],
+        "notes": list(job.notes),
+        "duration": round(job.duration, 3) if job.duration else None,
+        "loudness": (round(job.rendered_loudness.integrated, 2) if job.rendered_loudness else None),
+        "seconds": {name: round(secs, 3) for name, secs in job.timings.items()},
+        "total_seconds": round(sum(job.timings.values()), 3),
+    }
+
+
+def report_json(report: orchestrator.RunReport) -> dict[str, Any]:
+    """One show's run, for ``publish --json``: its episodes (``job_json``), what was
+    written and removed, and what the audit found."""
+    show = report.show
+    return {
+        "show": show.slug if show else None,
+        "ok": report.ok,
+        "show_problems": [p.as_dict() for p in report.show_problems],
+        "publish_error": report.publish_error,
+        "takedown_problems": [p.as_dict() for p in report.takedown_problems],
+        "feed": show.feed_url if show and not report.publish_error else None,
+        "written": report.uploaded,
+        "removed": report.deleted,
+        "removed_feeds": list(report.removed_feeds),
+        "episodes": [job_json(job) for job in report.jobs],
+        "audit": report.audit.as_dict() if report.audit is not None else None,
+    }
 
 
 def episode_job(args: argparse.Namespace) -> EpisodeJob | None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from pipeline import orchestrator
-from pipeline.cli.common import show_files, summary
+from pipeline.cli.common import report_json, show_files, summary
 
 
 def cmd(args: argparse.Namespace) -> int:
@@ -25,11 +26,14 @@ def cmd(args: argparse.Namespace) -> int:
         print("\nDry run: nothing was uploaded, replaced or deleted.")
         return 0
     reports = [orchestrator.publish_show(show_file, root, wait=args.wait) for show_file in shows]
+    ok = all(r.ok for r in reports)
+    if args.json:
+        print(json.dumps([report_json(r) for r in reports], indent=1, ensure_ascii=False))
+        return 0 if ok else 1
     lines: list[str] = []
     for report in reports:
         lines += summary(report, "publish")
     print("\n".join(lines))
-    ok = all(r.ok for r in reports)
     jobs = [j for r in reports for j in r.jobs]
     skipped = sum(j.status == "skipped" for j in jobs)
     published = sum(j.status == "published" for j in jobs)
@@ -51,6 +55,12 @@ def add_parser(subparsers: Any) -> None:
         "--dry-run",
         action="store_true",
         help="render locally, then print what would be uploaded, replaced and deleted",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the run's summary as JSON (each episode's status, problems and the "
+        "seconds each stage took); progress still goes to stderr",
     )
     p.add_argument(
         "--wait",

@@ -43,6 +43,8 @@ def cmd(args: argparse.Namespace) -> int:
     for ch in timeline.chapters:
         print(f"  chapter {clock(ch.start)}  {ch.title}")
     print(f"  total {clock(timeline.duration)} ({timeline.duration:.3f} s)")
+    for note in timeline.notes:
+        print(f"  note: {note}")
     return 0
 
 

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pipeline import defaults
+from pipeline import defaults, progress
 from pipeline.cache import Cache
 from pipeline.media.probe import probe
 from pipeline.records import Clip, Cue, Timeline
@@ -59,7 +59,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     recording = probe(path, path.name, cache)
     engine = get_engine(args.engine, args.model, args.language)
     started = time.perf_counter()
-    transcript = transcribe(recording, engine, cache)
+    with progress.reporter().task(f"transcribing {path.name}", recording.duration) as tick:
+        transcript = transcribe(recording, engine, cache, tick)
     elapsed = time.perf_counter() - started
 
     if args.format == "words":

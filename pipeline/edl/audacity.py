@@ -36,6 +36,9 @@ How a label track becomes an episode
       latest); a point in a gap between regions, or before the first, starts
       the next clip. A point after the last region would start after the
       episode ends and is an error.
+    * Two regions of the same recording that overlap (often by a few
+      milliseconds, from a slip of the mouse) play that stretch twice: this is
+      said, with both line numbers, in `storycast timeline` and the run summary.
 
 Encodings: UTF-8 with or without a byte order mark, and UTF-16 (the Windows
 builds write it, usually with a byte order mark). Anything else is refused.
@@ -51,7 +54,7 @@ from pipeline import defaults
 from pipeline.edl.common import lookup, read_source, reels_hint
 from pipeline.errors import InputError, Problem
 from pipeline.project.yamlfile import Problems
-from pipeline.records import Chapter, Clip, Episode, Timeline
+from pipeline.records import Chapter, Clip, Episode, Timeline, seconds_at_most
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
 EXAMPLE_LINE = "`12.5<tab>30.25<tab>interview.m4a`"
@@ -76,7 +79,32 @@ def read(path: Path, episode: Episode | None = None) -> Timeline:
         edl_sha256=digest,
         clips=tuple(clips),
         chapters=tuple(chapters),
+        notes=tuple(overlaps(path, clips)),
     )
+
+
+def overlaps(path: Path, clips: list[Clip]) -> list[str]:
+    """A note for each region that starts before an earlier region of the same recording
+    ends: that stretch is played twice, once at the end of each. The EDL is the authority
+    (a repeat can be meant), so this is said, not refused; an overlap of a few
+    milliseconds is almost always a slip of the mouse, and is heard as a stutter."""
+    notes: list[str] = []
+    furthest: dict[str, Clip] = {}  # per recording, the region that reaches furthest so far
+    for clip in clips:
+        before = furthest.get(clip.source)
+        if before is not None and clip.src_in < before.src_out:
+            twice = min(before.src_out, clip.src_out) - clip.src_in
+            amount = f"{twice * 1000:.0f} ms" if twice < 1 else f"{twice:.3f} s".replace(".000", "")
+            notes.append(
+                f"{path.name}: the regions on lines {before.line} and {clip.line} overlap by "
+                f"{amount} of `{clip.source}` ({seconds_at_most(clip.src_in)} to "
+                f"{seconds_at_most(min(before.src_out, clip.src_out))} s), so that part "
+                f"plays twice. If it should play once, start the region on line {clip.line} "
+                f"where the one on line {before.line} ends."
+            )
+        if before is None or clip.src_out > before.src_out:
+            furthest[clip.source] = clip
+    return notes
 
 
 def parse_seconds(text: str) -> float | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pipeline.errors import Problem
 from pipeline.files import not_a_file, resolve_inside
-from pipeline.records import Recording, Timeline
+from pipeline.records import Recording, Timeline, seconds_at_most
 
 # A clip may not end past the decoded end: rendering it would silently shorten the
 # clip and move everything after it. Only float noise is forgiven.
@@ -102,7 +102,7 @@ def time_problems(timeline: Timeline, recordings: dict[str, Recording]) -> list[
                 Problem(
                     timeline.edl_path,
                     f"`in` ({clip.src_in:g} s) is past the end of `{clip.source}`, which lasts "
-                    f"{rec.duration:.2f} s when played.",
+                    f"{seconds_at_most(rec.duration)} s when played.",
                     "Check the time against the recording.",
                     clip.line,
                     "in",
@@ -112,14 +112,15 @@ def time_problems(timeline: Timeline, recordings: dict[str, Recording]) -> list[
             claimed = ""
             if rec.header_duration and rec.header_duration > rec.duration + END_TOLERANCE:
                 claimed = (
-                    f" (its header claims {rec.header_duration:.2f} s, but the file is cut off)"
+                    f" (its header claims {seconds_at_most(rec.header_duration)} s, but no more "
+                    "decodes: the file is cut off or damaged)"
                 )
             problems.append(
                 Problem(
                     timeline.edl_path,
                     f"`out` ({clip.src_out:g} s) is past the end of `{clip.source}`, which lasts "
-                    f"{rec.duration:.2f} s when played{claimed}.",
-                    f"End the clip at {rec.duration:.2f} or earlier.",
+                    f"{seconds_at_most(rec.duration)} s when played{claimed}.",
+                    f"End the clip at {seconds_at_most(rec.duration)} or earlier.",
                     clip.line,
                     "out",
                 )
@@ -144,7 +145,7 @@ def time_problems(timeline: Timeline, recordings: dict[str, Recording]) -> list[
                 Problem(
                     timeline.edl_path,
                     f"this redaction starts at {r.start:g} s, after the end of `{r.source}` "
-                    f"({rec.duration:.2f} s when played).",
+                    f"({seconds_at_most(rec.duration)} s when played).",
                     "Check the time against the recording.",
                     r.line,
                     "in",
@@ -157,7 +158,7 @@ def time_problems(timeline: Timeline, recordings: dict[str, Recording]) -> list[
             Problem(
                 timeline.edl_path,
                 f"the soundbite ({bite.start:g} s for {bite.duration:g} s) runs past the end of "
-                f"the episode ({total:.2f} s).",
+                f"the episode ({seconds_at_most(total)} s).",
                 "Soundbite times count from the start of the finished episode.",
                 None,
                 "soundbite",
@@ -169,7 +170,7 @@ def time_problems(timeline: Timeline, recordings: dict[str, Recording]) -> list[
                 Problem(
                     timeline.edl_path,
                     f"chapter `{chapter.title}` starts at {chapter.start:g} s but the episode "
-                    f"is only {total:.2f} s long.",
+                    f"is only {seconds_at_most(total)} s long.",
                     "Chapter times count from the start of the finished episode.",
                     chapter.line,
                     "at",

@@ -24,10 +24,10 @@ What storycast takes from it
       plays clips back to back and cannot play silence, so a gap in record time
       is refused (closing it would move everything after it); so are overlaps.
     * **Sound only**: events on audio channels (A, A2, AA, B, ...) are the
-      episode; video-only events (V) are ignored. If several audio tracks carry
-      clips they must carry the same ones (a stereo pair such as AA); different
-      material on two tracks at once would need mixing, which a Timeline cannot
-      say.
+      episode; video-only events (V) are left out, and a Timeline note names
+      them. If several audio tracks carry clips they must carry the same ones (a
+      stereo pair such as AA); different material on two tracks at once would
+      need mixing, which a Timeline cannot say.
     * **Chapters** come from ``* LOC:`` locator comments. Their timecode is a
       record timecode (where the marker sits in the edited programme, as Avid
       writes them), so a chapter starts at that timecode minus the first
@@ -42,9 +42,13 @@ Frame rate
     episode.yaml ("23.976", "24", "25", "29.97" or "30"). "29.97" means drop-frame
     (timecodes written with ``;`` or after ``FCM: DROP FRAME``; ``:`` timecodes are
     read as drop-frame too). Without ``frame_rate:``, an EDL with drop-frame
-    timecodes is read at 29.97 and any other at 25. A timecode the rate cannot
-    have (frame 27 at 25 fps, ``;`` at 25 fps, ``FCM: NON-DROP FRAME`` at 29.97)
-    is reported as the frame rate disagreeing with episode.yaml.
+    timecodes is read at 29.97; any other at the rate it shows (``infer_rate``: an
+    editor's comment, frame numbers a rate cannot have, the one rate at which every
+    event's source and programme lengths agree), said in a Timeline note; if nothing
+    shows it, 25 is assumed and said, and lengths that disagree at the assumed rate
+    are one problem (set ``frame_rate:``), not one per event. A timecode the rate
+    cannot have (frame 27 at 25 fps, ``;`` at 25 fps, ``FCM: NON-DROP FRAME`` at
+    29.97) is reported as the frame rate disagreeing with episode.yaml.
 
 opentimelineio's errors carry no line numbers; storycast checks each event
 itself first and reports every problem with its file and line.
@@ -138,11 +142,21 @@ def read(path: Path, episode: Episode | None = None) -> Timeline:
     text, digest = read_source(path)
     problems = Problems()
     lines = text.splitlines()
-    events, fcm = _scan(path, lines, problems)
-    rate = _rate(path, events, fcm, episode, problems)
+    events, fcm, header = _scan(path, lines, problems)
+    stated = _rate(path, events, fcm, episode, problems)
+    chosen = infer_rate(events, header) if stated is None else None
+    rate = chosen.rate if chosen is not None else stated
+    assert rate is not None
     declared = episode is not None and episode.frame_rate is not None
+    squeezed: list[Event] = []
     for event in events:
-        _check_event(path, event, rate, declared, problems)
+        _check_event(path, event, rate, declared, problems, squeezed)
+    if chosen is not None and squeezed:
+        problems.add(_rate_not_stated(path, chosen, squeezed))
+    elif len(squeezed) >= SAME_CAUSE:
+        problems.add(_rate_disagrees(path, rate, declared, events, squeezed))
+    else:
+        problems.items += [_squeezed(path, event) for event in squeezed]
     track = _sound_events(path, events, problems)
     _check_continuous(path, track, rate, problems)
     _in_line_order(problems)
@@ -153,7 +167,34 @@ def read(path: Path, episode: Episode | None = None) -> Timeline:
     chapters = _chapters(path, events, track, rate, problems)
     _in_line_order(problems)
     problems.raise_if_any()
-    return Timeline(edl_path=path, edl_sha256=digest, clips=tuple(clips), chapters=tuple(chapters))
+    notes = [chosen.note] if chosen is not None and chosen.note else []
+    notes += _left_out(path, events, track)
+    return Timeline(
+        edl_path=path,
+        edl_sha256=digest,
+        clips=tuple(clips),
+        chapters=tuple(chapters),
+        notes=tuple(notes),
+    )
+
+
+def _left_out(path: Path, events: list[Event], track: list[Event]) -> list[str]:
+    """A note naming the picture-only events of an EDL whose episode is its sound."""
+    if not track:
+        return []
+    left = [e for e in events if not e.audio_tracks]
+    if not left:
+        return []
+    named = ", ".join(f"{e.number} (line {e.line})" for e in left[:10])
+    more = f" and {len(left) - 10} more" if len(left) > 10 else ""
+    one = len(left) == 1
+    return [
+        f"{path.name}: event{'' if one else 's'} {named}{more} "
+        f"{'is' if one else 'are'} on the video channel only (V), so "
+        f"{'it is' if one else 'they are'} not in the episode: storycast takes the EDL's "
+        "sound events (A, AA, B...). If the episode should have that sound, put it on an "
+        "audio track in your editor and export again."
+    ]
 
 
 def _in_line_order(problems: Problems) -> None:
@@ -162,10 +203,12 @@ def _in_line_order(problems: Problems) -> None:
 
 def _scan(
     path: Path, lines: list[str], problems: Problems
-) -> tuple[list[Event], list[tuple[int, bool]]]:
-    """Events with their comment lines, and every FCM line as (line, drop-frame?)."""
+) -> tuple[list[Event], list[tuple[int, bool]], list[tuple[int, str]]]:
+    """Events with their comment lines, every FCM line as (line, drop-frame?), and the
+    TITLE and comment lines before the first event."""
     events: list[Event] = []
     fcm: list[tuple[int, bool]] = []
+    header: list[tuple[int, str]] = []
     for number, raw_line in enumerate(lines, start=1):
         line = raw_line.strip()
         if not line:
@@ -175,6 +218,7 @@ def _scan(
             fcm.append((number, "NON" not in upper and "DROP" in upper))
             continue
         if upper.startswith("TITLE:"):
+            header.append((number, line))
             continue
         if upper.startswith("SPLIT"):
             problems.add(
@@ -199,7 +243,9 @@ def _scan(
                 events.append(Event(m.group(1), number, line, line.split()))
         elif events:
             events[-1].comments.append((number, line))
-        elif not line.startswith("*"):
+        elif line.startswith("*"):
+            header.append((number, line))
+        else:
             # Not quoted: a file that is not an EDL at all may be anything.
             problems.add(
                 Problem(
@@ -219,7 +265,7 @@ def _scan(
                 "Export the EDL again from your editor (CMX 3600 format).",
             )
         )
-    return events, fcm
+    return events, fcm, header
 
 
 def _too_many(path: Path, line: int) -> Problem:
@@ -239,7 +285,9 @@ def _rate(
     fcm: list[tuple[int, bool]],
     episode: Episode | None,
     problems: Problems,
-) -> Rate:
+) -> Rate | None:
+    """The rate episode.yaml gives (checked against the EDL), or 29.97 for an EDL in
+    drop-frame timecode; None when neither says (``infer_rate`` then looks)."""
     declared = episode.frame_rate if episode is not None else None
     semicolon = next(
         (e.line for e in events if any(";" in f for f in e.fields[4:] + e.transition_fields[5:])),
@@ -249,7 +297,7 @@ def _rate(
     non_drop_fcm = next((line for line, drop in fcm if not drop), None)
     drop_line = drop_fcm or semicolon
     if declared is None:
-        return RATES[DROP_FRAME_RATE] if drop_line is not None else RATES[DEFAULT_RATE]
+        return RATES[DROP_FRAME_RATE] if drop_line is not None else None
     rate = RATES.get(declared)
     if rate is None:
         problems.add(
@@ -289,6 +337,159 @@ def _rate(
             )
         )
     return rate
+
+
+@dataclass(frozen=True)
+class RateChoice:
+    """The rate an EDL that names none is read at, and what showed it."""
+
+    rate: Rate
+    why: str  # "..., so storycast read it at R fps" follows
+    assumed: bool  # nothing in the EDL singled it out
+    note: str  # for the contributors, when it is read without a problem
+
+
+# Editors' comments that state the rate: "* FPS: 24", "* FRAME RATE: 23.976",
+# "TITLE: Interview (24 fps)", "* 25 FPS".
+_STATED = re.compile(
+    r"(?:FRAME\s*RATE|FPS)\s*[:=]?\s*(\d+(?:\.\d+)?)\b|(\d+(?:\.\d+)?)\s*FPS\b", re.IGNORECASE
+)
+_GUESSES = ("24", "25", "30")  # what frames-per-timecode-second can show (23.976 counts as 24)
+SAME_CAUSE = 3  # this many events stretched at a stated rate are said as one problem
+
+
+def _timecode_parts(tc: str) -> tuple[int, int] | None:
+    """(whole seconds, frame number) of a timecode, or None if it is not one."""
+    m = _TC.match(tc.strip())
+    if not m:
+        return None
+    hh, mm, ss, ff = (int(m.group(i)) for i in (1, 2, 3, 5))
+    return (hh * 60 + mm) * 60 + ss, ff
+
+
+_Row = tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]
+
+
+def _complete(events: list[Event]) -> list[_Row]:
+    """Each event's four timecodes as (seconds, frame), for the events that have four."""
+    rows: list[_Row] = []
+    for event in events:
+        if len(event.fields) != 8:
+            continue
+        parts = [_timecode_parts(event.tc(i)) for i in range(4)]
+        if all(p is not None for p in parts):
+            rows.append(tuple(parts))  # type: ignore[arg-type]
+    return rows
+
+
+def _agreeing(rows: list[_Row], rate: Rate) -> int:
+    """How many events' source and programme lengths agree at ``rate`` (non-drop)."""
+    n = rate.nominal
+    count = 0
+    for (s_in, f_in), (s_out, f_out), (r_in, fr_in), (r_out, fr_out) in rows:
+        count += (s_out - s_in) * n + f_out - f_in == (r_out - r_in) * n + fr_out - fr_in
+    return count
+
+
+def infer_rate(events: list[Event], header: list[tuple[int, str]]) -> RateChoice:
+    """The rate of an EDL in non-drop timecode that names none in episode.yaml, from what
+    the EDL shows: a comment stating it; frame numbers a rate cannot have (frame 24 rules
+    out 24 fps, frame 25 or more rules out 25); and which rate makes every event's source
+    and programme lengths agree (a cut never stretches). Otherwise 25, said to be assumed."""
+    timecodes = [(e, [e.tc(i) for i in range(4)]) for e in events if len(e.fields) == 8]
+    parts = [[_timecode_parts(tc) for tc in tcs] for _, tcs in timecodes]
+    locators = [
+        _timecode_parts(m.group(1)) for e in events for _, c in e.comments if (m := _LOC.match(c))
+    ]
+    seen = [p[1] for row in parts for p in row if p] + [p[1] for p in locators if p]
+    top = max(seen, default=0)
+    possible = [RATES[r] for r in _GUESSES if top < RATES[r].nominal]
+    ruled_out = f"frame {top:02d} cannot exist at {'24 or 25' if top >= 25 else '24'} fps"
+
+    # Not clip or file names, nor locator titles: a clip filmed at 50 fps says nothing
+    # of the project's rate.
+    comments = header + [
+        (line, text)
+        for e in events
+        for line, text in e.comments
+        if not (_MEDIA.match(text) or _CLIP_NAME.match(text) or _LOC.match(text))
+    ]
+    for line, text in comments:
+        m = _STATED.search(text)
+        stated = RATES.get((m.group(1) or m.group(2)).rstrip("0").rstrip(".")) if m else None
+        if stated is not None and not stated.drop and top < stated.nominal:
+            why = f"as the comment on line {line} says"
+            return RateChoice(stated, why, False, _rate_note(stated, why))
+
+    complete = _complete(events)
+    counts = {r.name: _agreeing(complete, r) for r in possible}
+    fitting = [r for r in possible if counts[r.name] == len(complete)]
+    best = max(counts.values(), default=0)
+    leaders = [r for r in possible if counts[r.name] == best]
+    first = f"{ruled_out}, and " if top >= 24 else ""
+    if len(fitting) == 1 and len(possible) > 1:
+        rate = fitting[0]
+        why = first + (
+            f"{rate.name} fps is the only rate at which every event's source and programme "
+            "lengths agree"
+        )
+        return RateChoice(rate, why, False, _rate_note(rate, why))
+    if len(possible) == 1:
+        rate = possible[0]
+        return RateChoice(rate, ruled_out, False, _rate_note(rate, ruled_out))
+    if not fitting and len(leaders) == 1 and best > 0:
+        rate = leaders[0]
+        why = first + (
+            f"{rate.name} fps is the rate at which most events' source and programme lengths "
+            f"agree ({best} of {len(complete)})"
+        )
+        return RateChoice(rate, why, False, _rate_note(rate, why))
+    likely = fitting or possible or [RATES[DEFAULT_RATE]]
+    rate = RATES[DEFAULT_RATE] if RATES[DEFAULT_RATE] in likely else likely[0]
+    why = "nothing in it shows the rate"
+    shown = f" ({ruled_out})" if top >= 24 else ""
+    note = (
+        f"this EDL does not say its frame rate and its timecodes fit more than one{shown}, so "
+        f"storycast assumed {rate.name} fps. Set `frame_rate:` in episode.yaml to the editing "
+        "project's rate (23.976, 24, 25, 29.97 or 30) to be sure the clip times are right."
+    )
+    return RateChoice(rate, why, True, note)
+
+
+def _rate_note(rate: Rate, why: str) -> str:
+    twin = (
+        " (23.976 fps counts frames the same way: if the project was 23.976, say so)"
+        if rate.name == "24"
+        else ""
+    )
+    return (
+        f"episode.yaml has no `frame_rate:`, so storycast read this EDL at {rate.name} fps, "
+        f"{why}{twin}. If the editing project had another rate, set `frame_rate:` in "
+        "episode.yaml."
+    )
+
+
+def _rate_not_stated(path: Path, chosen: RateChoice, squeezed: list[Event]) -> Problem:
+    """One problem for every event whose lengths disagree at a rate nobody stated."""
+    first = squeezed[0]
+    more = _others(squeezed)
+    read = (
+        f"assumed {chosen.rate.name} fps ({chosen.why}):"
+        if chosen.assumed
+        else f"read it at {chosen.rate.name} fps, {chosen.why}:"
+    )
+    return Problem(
+        path,
+        f"episode.yaml has no `frame_rate:`, so storycast {read} at that rate event "
+        f"{first.number}'s source part is {first.src_out - first.src_in} frames long but its "
+        f"place in the programme is {first.rec_out - first.rec_in} frames{more}. That would "
+        "stretch or squeeze the recording, so the rate is probably not the editing project's.",
+        "Set `frame_rate:` in episode.yaml to the editing project's rate (23.976, 24, 25, "
+        "29.97 or 30). If that is the rate, your editor changed the speed of these events: "
+        "remove the speed change and export the EDL again.",
+        first.line,
+        "frame_rate",
+    )
 
 
 def frames(tc: str, rate: Rate) -> int | str:
@@ -338,7 +539,17 @@ def _rate_fix(rate: Rate, episode_rate_known: bool) -> str:
     )
 
 
-def _check_event(path: Path, event: Event, rate: Rate, declared: bool, problems: Problems) -> None:
+def _check_event(
+    path: Path,
+    event: Event,
+    rate: Rate,
+    declared: bool,
+    problems: Problems,
+    squeezed: list[Event],
+) -> None:
+    """Every problem of one event. An event whose source and programme lengths disagree
+    goes into ``squeezed``, so that when many do, the one likely cause (the rate) is said
+    once, not once an event."""
     where = f"event {event.number}"
 
     def add(message: str, fix: str = "", name: str | None = None, line: int | None = None) -> None:
@@ -423,13 +634,60 @@ def _check_event(path: Path, event: Event, rate: Rate, declared: bool, problems:
             "source_out",
         )
     elif event.rec_out - event.rec_in != event.src_out - event.src_in:
-        add(
-            f"the source part is {event.src_out - event.src_in} frames long but its place in "
-            f"the programme is {event.rec_out - event.rec_in} frames: that would stretch or "
-            "squeeze the recording.",
-            "Export the EDL again; if your editor changed the speed, remove the speed change.",
-            "record_out",
-        )
+        squeezed.append(event)  # said after every event is read: the cause may be the rate
+
+
+def _squeezed(path: Path, event: Event) -> Problem:
+    return Problem(
+        path,
+        f"the source part is {event.src_out - event.src_in} frames long but its place in "
+        f"the programme is {event.rec_out - event.rec_in} frames: that would stretch or "
+        "squeeze the recording.",
+        "Export the EDL again; if your editor changed the speed, remove the speed change.",
+        event.line,
+        f"event {event.number}.record_out",
+    )
+
+
+def _others(squeezed: list[Event]) -> str:
+    """ ", and so do events 002, 003 ..." for the events after the first."""
+    others = [e.number for e in squeezed[1:]]
+    if not others:
+        return ""
+    shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+    return f", and so do events {shown}" if len(others) > 1 else f", and so does event {shown}"
+
+
+def _rate_disagrees(
+    path: Path, rate: Rate, declared: bool, events: list[Event], squeezed: list[Event]
+) -> Problem:
+    """One problem for many events whose lengths disagree at a rate that was given (or
+    shown by drop-frame timecode): one cause, most likely the rate, said once."""
+    first = squeezed[0]
+    rows = _complete(events)
+    fits = [RATES[r] for r in _GUESSES if rows and _agreeing(rows, RATES[r]) == len(rows)]
+    source = (
+        f"episode.yaml says frame_rate: {rate.name}"
+        if declared
+        else f"this EDL's drop-frame timecode is read at {rate.name} fps"
+    )
+    hint = (
+        f" Every event's lengths agree at {fits[0].name} fps: is that the project's rate?"
+        if len(fits) == 1 and fits[0] is not rate
+        else ""
+    )
+    return Problem(
+        path,
+        f"{source}, and at that rate event {first.number}'s source part is "
+        f"{first.src_out - first.src_in} frames long but its place in the programme is "
+        f"{first.rec_out - first.rec_in} frames{_others(squeezed)}. That would stretch or "
+        f"squeeze the recording, so the rate is probably not the editing project's.{hint}",
+        "Set `frame_rate:` in episode.yaml to the editing project's rate (23.976, 24, 25, "
+        "29.97 or 30). If that is the rate, your editor changed the speed of these events: "
+        "remove the speed change and export the EDL again.",
+        first.line,
+        "frame_rate",
+    )
 
 
 def _sound_events(path: Path, events: list[Event], problems: Problems) -> list[Event]:

@@ -481,6 +481,12 @@ def _new_generator() -> tuple[
     return fg, fg.itunes, fg.podcastindex, fg.builddate
 
 
+def whole_seconds(duration: float) -> int:
+    """``itunes:duration``: whole seconds, rounded, and at least 1 for an episode that
+    has any sound (apps read 0 as "length unknown", or hide the episode)."""
+    return max(1, round(duration)) if duration > 0 else 0
+
+
 def _add_item(fg: FeedGenerator, show: Show, entry: FeedEntry) -> None:
     ep = entry.episode
     audio = entry.files[AUDIO_ROLE]
@@ -497,7 +503,7 @@ def _add_item(fg: FeedGenerator, show: Show, entry: FeedEntry) -> None:
     fe.enclosure(main.url, str(main.size), main.content_type)
 
     itunes: ItunesEntryExtension = fe.itunes
-    itunes.itunes_duration(str(round(entry.duration)))
+    itunes.itunes_duration(str(whole_seconds(entry.duration)))
     if ep.number is not None:
         itunes.itunes_episode(ep.number)
     if ep.season is not None:

@@ -14,6 +14,7 @@ from pipeline import defaults
 from pipeline.cache import Cache
 from pipeline.errors import Problem, ToolError
 from pipeline.media.runner import media_timeout, run, source_input
+from pipeline.progress import Tick
 from pipeline.records import Loudness, Recording
 
 _SUMMARY = re.compile(
@@ -42,14 +43,22 @@ def parse_ebur128(stderr: str, path: Path | None = None) -> Loudness:
     )
 
 
-def measure(args: list[str | Path], what: str, path: Path | None, seconds: float = 0.0) -> Loudness:
+def measure(
+    args: list[str | Path],
+    what: str,
+    path: Path | None,
+    seconds: float = 0.0,
+    progress: Tick | None = None,
+) -> Loudness:
     """Run ffmpeg with ``args`` (inputs and a graph ending in MEASURE_FILTER) and read it.
-    ``seconds``: how much media it measures, for its time limit."""
+    ``seconds``: how much media it measures, for its time limit; ``progress`` is told how
+    far through it ffmpeg is."""
     proc = run(
         ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", *args, "-f", "null", "-"],
         what=what,
         path=path,
         timeout=media_timeout(seconds),
+        progress=progress,
     )
     return parse_ebur128(proc.stderr, path)
 
@@ -60,7 +69,9 @@ def remember(cache: Cache, sha256: str, loudness: Loudness) -> None:
     cache.put_json("loudness", sha256, {"schema": Loudness.SCHEMA, **asdict(loudness)})
 
 
-def analyse(recording: Recording, cache: Cache | None = None) -> Loudness:
+def analyse(
+    recording: Recording, cache: Cache | None = None, progress: Tick | None = None
+) -> Loudness:
     if cache is not None:
         cached = cache.get_json("loudness", recording.sha256)
         if cached and cached.get("schema") == Loudness.SCHEMA:
@@ -72,6 +83,7 @@ def analyse(recording: Recording, cache: Cache | None = None) -> Loudness:
         "measuring loudness",
         recording.path,
         recording.duration,
+        progress,
     )
     if cache is not None:
         remember(cache, recording.sha256, loudness)

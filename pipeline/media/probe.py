@@ -275,18 +275,22 @@ def probe(path: Path, name: str, cache: Cache | None = None, *, video: bool = Fa
     claimed = _float(header)
 
     # The one full decode: its length, and its loudness on the way (for ``analyse``).
-    # ffmpeg says everything (the loudness summary is information), each line tagged
-    # with its level; only its errors explain a failure.
+    # The length is the samples that decode, not the last timestamp: a damaged block or a
+    # missing stretch leaves timestamps running on past the sound. Renumbering the samples
+    # (asetpts) makes ffmpeg's end time the count of samples decoded. ffmpeg says
+    # everything (the loudness summary is information), each line tagged with its level;
+    # only its errors explain a failure.
     decoded = run(
         ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "level+info", *source_input(path),
-         "-map", "0:a:0", "-af", MEASURE_FILTER, "-f", "null", "-progress", "pipe:1",
-         "-nostats", "-"],
+         "-map", "0:a:0", "-af", f"asetpts=round(N/SR/TB),{MEASURE_FILTER}", "-f", "null",
+         "-progress", "pipe:1", "-nostats", "-"],
         what="decoding the recording",
         path=path,
         check=False,
         timeout=media_timeout(decode_seconds(size, claimed)),
     )  # fmt: skip
-    duration = _last_out_time(decoded.stdout)
+    sample_rate = int(stream.get("sample_rate") or 0)
+    duration = _to_sample(_last_out_time(decoded.stdout), sample_rate)
     if decoded.returncode != 0 and duration <= 0:
         raise _explain(path, errors_only(decoded.stderr))
     if duration <= 0:
@@ -306,7 +310,7 @@ def probe(path: Path, name: str, cache: Cache | None = None, *, video: bool = Fa
         header_duration=claimed,
         container=str(fmt.get("format_name", "")),
         codec=str(stream.get("codec_name", "")),
-        sample_rate=int(stream.get("sample_rate") or 0),
+        sample_rate=sample_rate,
         channels=int(stream.get("channels") or 0),
         tags=tuple(tag_values(info)),
         video=_measure_video(path, info, size) if video else None,
@@ -511,6 +515,12 @@ def errors_only(stderr: str) -> str:
     return "\n".join(
         _LEVEL.sub("", line, count=1) for line in stderr.splitlines() if _LEVEL.search(line)
     )
+
+
+def _to_sample(seconds: float, rate: int) -> float:
+    """``seconds`` (ffmpeg's microseconds) as a whole number of samples at ``rate``: a
+    sample lasts longer than a microsecond, so the count is exact."""
+    return round(seconds * rate) / rate if rate > 0 else seconds
 
 
 def _last_out_time(progress: str) -> float:

@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import selectors
 import shlex
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pipeline import defaults
 from pipeline.errors import Problem, ToolError
+from pipeline.progress import Tick
 
 log = logging.getLogger("storycast.run")
 
@@ -74,6 +77,85 @@ def stderr_tail(stderr: str, lines: int = STDERR_TAIL_LINES) -> str:
     return "\n".join(kept[-lines:])
 
 
+# ffmpeg starts a line with the part of it that speaks and that part's memory address:
+# "[mjpeg @ 0x55d0c0a3e1c0] No JPEG data found in image".
+_SPEAKER = re.compile(r"^\[([^\]\n]*?) @ 0x[0-9a-fA-F]+\]\s*")
+SAID_CHARACTERS = 400
+
+
+def ffmpeg_said(stderr: str, lines: int = 4, width: int = SAID_CHARACTERS) -> str:
+    """What ffmpeg said, fit to quote inside one line of a message: its last ``lines``
+    lines, each without its memory address ("[mjpeg @ 0x55...] No JPEG data" becomes
+    "mjpeg: No JPEG data"), repeats dropped, joined with "; ", at most ``width``
+    characters. Never raw stderr: a summary bullet stays one line."""
+    kept: list[str] = []
+    for raw in stderr.splitlines():
+        line = _SPEAKER.sub(lambda m: f"{m.group(1)}: " if m.group(1) else "", raw.strip())
+        line = " ".join(line.split())
+        if line and line not in kept:
+            kept.append(line)
+    text = "; ".join(kept[-lines:])
+    return text if len(text) <= width else "..." + text[-(width - 3) :]
+
+
+def working_part(stderr: str) -> str:
+    """What ffmpeg said while it worked (after "Stream mapping:"), not while it opened its
+    inputs: opening probes every stream, a cover picture the run never uses included, and
+    a damaged one says so there."""
+    _, mark, rest = stderr.partition("Stream mapping:")
+    return rest if mark else stderr
+
+
+def _failed(what: str, args: Sequence[str], code: int, stderr: str, path: Path | None) -> ToolError:
+    """The error for a program that exited non-zero: one line, ffmpeg's words quoted in it."""
+    said = ffmpeg_said(stderr)
+    return ToolError(
+        Problem(
+            path,
+            f"{what} failed ({Path(args[0]).name} exit {code}"
+            + (f", saying: {said})." if said else ")."),
+            f"The command was: {shlex.join(args)}",
+        )
+    )
+
+
+def _watch_progress(stream: IO[bytes], progress: Tick) -> None:
+    """Read ffmpeg's ``-progress`` lines and tick the seconds of output it has made."""
+    for raw in stream:
+        key, _, value = raw.decode("ascii", "replace").strip().partition("=")
+        if key in ("out_time_us", "out_time_ms") and value.isdigit():  # both are microseconds
+            try:
+                progress(int(value) / 1_000_000)
+            except Exception:  # a progress display must never stop the work
+                log.debug("progress display failed", exc_info=True)
+
+
+def _run_watched(
+    args: list[str], limit: float, progress: Tick
+) -> subprocess.CompletedProcess[bytes]:
+    """``subprocess.run`` for ffmpeg, telling ``progress`` how far it has got: ffmpeg writes
+    ``-progress`` to a pipe of its own, read by a thread as it comes, so stdout and stderr
+    stay as they were (and the command a message quotes can be typed again by hand)."""
+    read_end, write_end = os.pipe()
+    watched = [args[0], "-progress", f"pipe:{write_end}", *args[1:]]
+    log.debug("run: %s", shlex.join(watched))
+    with os.fdopen(read_end, "rb") as reader:
+        watcher = threading.Thread(target=_watch_progress, args=(reader, progress), daemon=True)
+        watcher.start()
+        try:
+            raw = subprocess.run(
+                watched,
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                timeout=limit,
+                pass_fds=(write_end,),
+            )
+        finally:
+            os.close(write_end)  # the thread reads to the end of the pipe, then stops
+            watcher.join(timeout=5)
+    return subprocess.CompletedProcess(args, raw.returncode, raw.stdout, raw.stderr)
+
+
 def run(
     cmd: Sequence[str | Path],
     *,
@@ -82,18 +164,28 @@ def run(
     check: bool = True,
     text: bool = True,
     timeout: float | None = None,
+    progress: Tick | None = None,
 ) -> subprocess.CompletedProcess[Any]:
     """Run ``cmd``; return its output. ``what`` names the step for the error message.
 
     ``timeout`` (seconds; ``defaults.TOOL_TIMEOUT`` when None) bounds the run: past it the
     program is killed and a ToolError says so. Long steps pass ``media_timeout`` of the
-    seconds of media they process.
+    seconds of media they process. ``progress``, for an ffmpeg run: told the seconds of
+    output made so far, as ffmpeg goes (``pipeline.progress``).
+
+    A failure is one line: ffmpeg's own words are quoted in it (``ffmpeg_said``), never
+    its raw stderr, so a run summary's bullet stays one bullet.
     """
     args = [str(c) for c in cmd]
-    log.debug("run: %s", shlex.join(args))
     limit = defaults.TOOL_TIMEOUT if timeout is None else timeout
+    watched = progress is not None and Path(args[0]).name == "ffmpeg"
     try:
-        raw = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL, timeout=limit)
+        if watched:
+            assert progress is not None
+            raw = _run_watched(args, limit, progress)
+        else:
+            log.debug("run: %s", shlex.join(args))
+            raw = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL, timeout=limit)
     except subprocess.TimeoutExpired as exc:
         raise stopped_after(what, limit, args, path) from exc
     except FileNotFoundError as exc:
@@ -108,13 +200,7 @@ def run(
     stdout: str | bytes = raw.stdout.decode("utf-8", "replace") if text else raw.stdout
     proc = subprocess.CompletedProcess(args, raw.returncode, stdout, stderr)
     if check and proc.returncode != 0:
-        raise ToolError(
-            Problem(
-                path,
-                f"{what} failed ({args[0]} exit {proc.returncode}): {stderr_tail(stderr)}",
-                f"The command was: {shlex.join(args)}",
-            )
-        )
+        raise _failed(what, args, proc.returncode, stderr, path)
     return proc
 
 
@@ -200,11 +286,4 @@ def stream(
             raise stopped_after(what, limit, args, path)
         if code != 0:
             err.seek(0)
-            stderr = err.read().decode("utf-8", "replace")
-            raise ToolError(
-                Problem(
-                    path,
-                    f"{what} failed ({args[0]} exit {code}): {stderr_tail(stderr)}",
-                    f"The command was: {shlex.join(args)}",
-                )
-            )
+            raise _failed(what, args, code, err.read().decode("utf-8", "replace"), path)

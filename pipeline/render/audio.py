@@ -40,7 +40,8 @@ from pipeline import defaults
 from pipeline.cache import Cache
 from pipeline.errors import Problem, ToolError
 from pipeline.media.loudness import MEASURE_FILTER, measure, parse_ebur128, recording_gain
-from pipeline.media.runner import media_timeout, run, source_input
+from pipeline.media.runner import media_timeout, run, source_input, working_part
+from pipeline.progress import Tick, part
 from pipeline.records import Clip, Loudness, Recording, Timeline
 
 RENDER_VERSION = 5  # bump when the graph changes what comes out
@@ -175,18 +176,27 @@ def clip_sounds(
 
 
 def render_stems(
-    sounds: Sequence[ClipSound], work: Path, where: Path | None
+    sounds: Sequence[ClipSound],
+    work: Path,
+    where: Path | None,
+    progress: Tick | None = None,
 ) -> tuple[list[str], str]:
     """Render ``sounds`` in order, ``AUDIO_CLIPS_PER_RUN`` clips per ffmpeg run, to float
     PCM parts in ``work``. Returns the ffmpeg input options that read them back as one
     stream (follow it with ``asetpts=N/SR/TB`` to number its samples without a gap), and
-    what ffmpeg said while decoding (damaged packets are reported there)."""
-    inputs, said, _ = render_stems_measured(sounds, work, where, measure_mix=False)
+    what ffmpeg said while decoding (damaged packets are reported there). ``progress`` is
+    told the seconds of sound rendered so far."""
+    inputs, said, _ = render_stems_measured(sounds, work, where, progress, measure_mix=False)
     return inputs, said
 
 
 def render_stems_measured(
-    sounds: Sequence[ClipSound], work: Path, where: Path | None, *, measure_mix: bool = True
+    sounds: Sequence[ClipSound],
+    work: Path,
+    where: Path | None,
+    progress: Tick | None = None,
+    *,
+    measure_mix: bool = True,
 ) -> tuple[list[str], str, Loudness | None]:
     """``render_stems``, and the loudness of the mix (``MIX_GRAPH`` over the joined
     stems) when the sound fits one run: measured there, as the part is written, so the
@@ -196,6 +206,7 @@ def render_stems_measured(
     runs = (len(sounds) + size - 1) // size
     parts: list[Path] = []
     said = ""
+    done = 0.0
     for k in range(runs):
         group = sounds[k * size : (k + 1) * size]
         inputs: list[str] = []
@@ -205,7 +216,8 @@ def render_stems_measured(
             chains.append(f"[{i}:a:0]" + ",".join(sound.chain) + f"[c{i}]")
         labels = "".join(f"[c{i}]" for i in range(len(group)))
         graph = ";".join(chains) + f";{labels}concat=n={len(group)}:v=0:a=1[out]"
-        part = work / f"sound-{k:05d}.nut"
+        stem = work / f"sound-{k:05d}.nut"
+        seconds = sum(sound.seconds for sound in group)
         measuring: list[str] = []
         if measure_mix and runs == 1:
             graph = graph.replace("[out]", ",asplit=2[out][tomix]")
@@ -213,14 +225,16 @@ def render_stems_measured(
             measuring = ["-map", "[measured]", "-f", "null", "-"]
         proc = run(
             ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", *inputs,
-             "-filter_complex", graph, "-map", "[out]", "-c:a", "pcm_f32le", "-f", "nut", part,
+             "-filter_complex", graph, "-map", "[out]", "-c:a", "pcm_f32le", "-f", "nut", stem,
              *measuring],
             what=f"rendering (sound, part {k + 1} of {runs})",
             path=where,
-            timeout=media_timeout(sum(sound.seconds for sound in group)),
+            timeout=media_timeout(seconds),
+            progress=part(progress, done, seconds, seconds),
         )  # fmt: skip
-        said += proc.stderr
-        parts.append(part)
+        said += working_part(proc.stderr)
+        parts.append(stem)
+        done += seconds
     listing = work / "sound.ffconcat"
     listing.write_text(
         "ffconcat version 1.0\n" + "".join(f"file '{p.name}'\n" for p in parts),
@@ -240,13 +254,16 @@ MIX_CHAIN = (
 MIX_GRAPH = f"[0:a:0]{MIX_CHAIN}[mix]"
 
 
-def measure_mix(inputs: list[str], where: Path | None, seconds: float) -> Loudness:
+def measure_mix(
+    inputs: list[str], where: Path | None, seconds: float, progress: Tick | None = None
+) -> Loudness:
     """Loudness pass 1 over stems that took several runs: the joined mix, measured."""
     return measure(
         [*inputs, "-filter_complex", f"{MIX_GRAPH};[mix]{MEASURE_FILTER}[out]", "-map", "[out]"],
         "rendering (loudness pass 1)",
         where,
         seconds,
+        progress,
     )
 
 
@@ -357,10 +374,18 @@ def shortfall_note(mix: Loudness, plan: GainPlan, produced: Loudness) -> str:
 
 
 def _encode(
-    inputs: list[str], graph: str, plan: GainPlan, tmp: Path, where: Path, seconds: float
+    inputs: list[str],
+    graph: str,
+    plan: GainPlan,
+    tmp: Path,
+    where: Path,
+    seconds: float,
+    progress: Tick | None = None,
 ) -> Loudness:
     """The last pass: the graph, the plan's gain (and limiter), MP3. Returns the loudness
-    of the MP3 as encoded. ``seconds``: the episode's length, for the time limits."""
+    of the MP3 as encoded. ``seconds``: the episode's length, for the time limits;
+    ``progress``: told how far through the encoding and then the measuring it is, each
+    half of its span."""
     limiter = ""
     if plan.limit is not None:
         limiter = (
@@ -389,10 +414,17 @@ def _encode(
         what="rendering (loudness pass 2 and MP3 encode)",
         path=where,
         timeout=media_timeout(seconds),
+        progress=part(progress, 0, seconds / 2, seconds),
     )
     if not tmp.exists() or tmp.stat().st_size == 0:
         raise ToolError(Problem(where, "ffmpeg wrote no audio for this episode."))
-    return measure(["-i", tmp, "-af", MEASURE_FILTER], "measuring the episode", where, seconds)
+    return measure(
+        ["-i", tmp, "-af", MEASURE_FILTER],
+        "measuring the episode",
+        where,
+        seconds,
+        part(progress, seconds / 2, seconds / 2, seconds),
+    )
 
 
 def render(
@@ -400,8 +432,12 @@ def render(
     recordings: dict[str, Recording],
     loudness: dict[str, Loudness],
     cache: Cache,
+    progress: Tick | None = None,
 ) -> RenderResult:
-    """Render the Timeline to a normalised MP3 in the cache; reuse it if already made."""
+    """Render the Timeline to a normalised MP3 in the cache; reuse it if already made.
+
+    ``progress`` is told how far the render is, in seconds of the episode: its four passes
+    (the clips, the measuring, the MP3, the MP3 measured) a quarter each."""
     gains = {name: recording_gain(loudness[name]) for name in timeline.sources()}
     key = render_key(timeline, recordings, gains)
     out = cache.path("renders", key, ".mp3")
@@ -414,18 +450,22 @@ def render(
     work = Path(tempfile.mkdtemp(prefix=".stems-", dir=out.parent))
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.mp3")
     try:
+        length = timeline.duration
         sounds = clip_sounds(timeline, recordings, gains)
-        inputs, _, mix = render_stems_measured(sounds, work, where)
+        inputs, _, mix = render_stems_measured(
+            sounds, work, where, part(progress, 0, length / 4, length)
+        )
         if mix is None:
-            mix = measure_mix(inputs, where, timeline.duration)
+            mix = measure_mix(inputs, where, length, part(progress, length / 4, length / 4, length))
         plan = plan_gain(mix)
-        produced = _encode(inputs, MIX_GRAPH, plan, tmp, where, timeline.duration)
+        last_half = part(progress, length / 2, length / 2, length)
+        produced = _encode(inputs, MIX_GRAPH, plan, tmp, where, length, last_half)
         for encode in range(2, defaults.MAX_ENCODES + 1):
             better = next_plan(mix, plan, produced, last=encode == defaults.MAX_ENCODES)
             if better is None:
                 break
             plan = better
-            produced = _encode(inputs, MIX_GRAPH, plan, tmp, where, timeline.duration)
+            produced = _encode(inputs, MIX_GRAPH, plan, tmp, where, length)
         note = shortfall_note(mix, plan, produced)
         os.replace(tmp, out)
     finally:

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from pipeline import defaults
 from pipeline.cache import Cache
+from pipeline.progress import Tick
 from pipeline.records import Recording, Transcript
 
 SETTINGS_VERSION = 5  # bump when decoding options change what comes out
@@ -31,7 +32,9 @@ class Engine(Protocol):
     model: str
     language: str
 
-    def transcribe(self, recording: Recording) -> Transcript: ...
+    def transcribe(self, recording: Recording, progress: Tick | None = None) -> Transcript:
+        """Words with times; ``progress`` told the seconds of the recording done so far."""
+        ...
 
 
 def get_engine(name: str, model: str, language: str) -> Engine:
@@ -51,7 +54,12 @@ def cache_key(recording: Recording, engine: Engine) -> str:
     return hashlib.sha256(ident.encode()).hexdigest()
 
 
-def transcribe(recording: Recording, engine: Engine, cache: Cache | None = None) -> Transcript:
+def transcribe(
+    recording: Recording,
+    engine: Engine,
+    cache: Cache | None = None,
+    progress: Tick | None = None,
+) -> Transcript:
     key = cache_key(recording, engine)
     if cache is not None:
         cached = cache.get_json("transcripts", key)
@@ -60,7 +68,7 @@ def transcribe(recording: Recording, engine: Engine, cache: Cache | None = None)
                 return Transcript.from_json(cached)
             except (KeyError, TypeError, ValueError):
                 pass  # unreadable old entry: rebuild it
-    transcript = engine.transcribe(recording)
+    transcript = engine.transcribe(recording, progress)
     if cache is not None:
         cache.put_json("transcripts", key, transcript.to_json())
     return transcript

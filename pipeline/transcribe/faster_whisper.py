@@ -19,6 +19,7 @@ from typing import Any
 from pipeline import defaults
 from pipeline.errors import Problem, ToolError
 from pipeline.media.runner import media_timeout
+from pipeline.progress import Tick
 from pipeline.records import Recording, Transcript, Word
 from pipeline.transcribe.audio import (
     SAMPLE_RATE,
@@ -88,10 +89,14 @@ class FasterWhisper:
         # engines at the same precision.
         self.compute_type = compute_type
 
-    def transcribe(self, recording: Recording) -> Transcript:
-        return self.transcribe_path(recording.path, recording.sha256, recording.duration)
+    def transcribe(self, recording: Recording, progress: Tick | None = None) -> Transcript:
+        return self.transcribe_path(recording.path, recording.sha256, recording.duration, progress)
 
-    def transcribe_path(self, path: Path, sha256: str = "", seconds: float = 0.0) -> Transcript:
+    def transcribe_path(
+        self, path: Path, sha256: str = "", seconds: float = 0.0, progress: Tick | None = None
+    ) -> Transcript:
+        """``progress`` is told how far through the recording the model has got (the end
+        of each stretch of speech it has transcribed)."""
         model = _load(self.model, self.compute_type)
         # Temperature fallback samples at random: a fixed seed makes the same recording
         # give the same captions on every machine and every run.
@@ -104,8 +109,10 @@ class FasterWhisper:
         for window in self.window.windows(stream_16k(path, timeout=media_timeout(seconds))):
             if multilingual and detected is None:
                 detected = self._detect(model, window.samples)
-            found = self._window_words(model, window.samples, window.start)
+            found = self._window_words(model, window.samples, window.start, progress)
             words = merge_words(words, found)
+            if progress is not None:
+                progress(window.start + len(window.samples) / SAMPLE_RATE)
         words, loop_notes = collapse_loops(words)
         return Transcript(
             warnings=tuple(loop_notes),
@@ -128,9 +135,12 @@ class FasterWhisper:
             return None
         return str(language)
 
-    def _window_words(self, model: Any, samples: Samples, offset: float) -> list[Word]:
+    def _window_words(
+        self, model: Any, samples: Samples, offset: float, progress: Tick | None = None
+    ) -> list[Word]:
         segments, _info = model.transcribe(samples, language=self.language, **OPTIONS)
-        words = _words(segments)
+        tick = None if progress is None else (lambda end: progress(offset + end))
+        words = _words(segments, tick)
         # Whisper's compression-ratio check (its guard against loops) also rejects
         # speech that really repeats a phrase, and the lines are lost. Stretches the
         # voice detector calls speech but that got no words are decoded again, each
@@ -190,9 +200,11 @@ def speech_regions(samples: Samples) -> list[tuple[float, float]]:
     return [(span["start"] / SAMPLE_RATE, span["end"] / SAMPLE_RATE) for span in spans]
 
 
-def _words(segments: Any) -> list[Word]:
+def _words(segments: Any, progress: Tick | None = None) -> list[Word]:
     words: list[Word] = []
     for segment in segments:  # lazy: transcription happens while iterating
+        if progress is not None:
+            progress(float(segment.end))
         for w in segment.words or []:
             text = w.word.strip()
             if keep_word(text):

@@ -22,6 +22,7 @@ from typing import Any
 
 from pipeline.errors import Problem, ToolError
 from pipeline.media.runner import media_timeout
+from pipeline.progress import Tick
 from pipeline.records import Recording, Transcript, Word
 from pipeline.transcribe.audio import (
     SAMPLE_RATE,
@@ -137,10 +138,13 @@ class OpenAIWhisper:
         self.language = language
         self.window = window or Windower()
 
-    def transcribe(self, recording: Recording) -> Transcript:
-        return self.transcribe_path(recording.path, recording.sha256, recording.duration)
+    def transcribe(self, recording: Recording, progress: Tick | None = None) -> Transcript:
+        return self.transcribe_path(recording.path, recording.sha256, recording.duration, progress)
 
-    def transcribe_path(self, path: Path, sha256: str = "", seconds: float = 0.0) -> Transcript:
+    def transcribe_path(
+        self, path: Path, sha256: str = "", seconds: float = 0.0, progress: Tick | None = None
+    ) -> Transcript:
+        """``progress`` is told how far through the recording it is, window by window."""
         model = _load(self.model)
         multilingual = bool(model.is_multilingual)
         detected: str | None = None
@@ -171,6 +175,8 @@ class OpenAIWhisper:
                             )
                         )
             words = merge_words(words, found)
+            if progress is not None:
+                progress(window.start + len(window.samples) / SAMPLE_RATE)
         words, loop_notes = collapse_loops(words)
         return Transcript(
             recording_sha256=sha256,

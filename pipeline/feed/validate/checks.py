@@ -76,7 +76,13 @@ def _check_document(root: Any, report: _Report) -> tuple[Any | None, _Names]:
         report.add("rss-root", "document", root, "<rss> has no <channel>.")
         return None, names
     if len(channels) > 1:
-        report.add("rss-root", "document", channels[1], "<rss> has more than one <channel>.")
+        report.add(
+            "rss-root",
+            "document",
+            channels[1],
+            "<rss> has more than one <channel>.",
+            "Keep one <channel>: each show is a feed of its own.",
+        )
 
     if ITUNES_NS not in declared:
         others = sorted(itunes - {ITUNES_NS})
@@ -263,7 +269,13 @@ def _check_channel(
     if link is None or not _text(link):
         report.add("channel-link", where, link if link is not None else channel, "has no <link>.")
     elif not _is_http_url(_text(link)):
-        report.add("channel-link", where, link, f"<link> {_text(link)!r} is not a full URL.")
+        report.add(
+            "channel-link",
+            where,
+            link,
+            f"<link> {_text(link)!r} is not a full URL.",
+            "Write the show's web page as a full address: <link>https://...</link>.",
+        )
     language = channel.find("language")
     if language is None or not _text(language):
         report.add(
@@ -278,6 +290,7 @@ def _check_channel(
             where,
             language,
             f"<language> {_text(language)!r} is not an ISO 639 language code.",
+            "Write the language as its code: en, en-GB, cy, fr, ar ...",
         )
 
     # Self link first: the artwork check and the guid rule both use it.
@@ -291,7 +304,11 @@ def _check_channel(
         self_href = (self_links[0].get("href") or "").strip()
         if not _is_http_url(self_href):
             report.add(
-                "atom-self", where, self_links[0], f"self link {self_href!r} is not a full URL."
+                "atom-self",
+                where,
+                self_links[0],
+                f"self link {self_href!r} is not a full URL.",
+                'Write the feed\'s own full address in href: href="https://.../feed.xml".',
             )
         elif url and _is_http_url(url) and self_href.rstrip("/") != url.rstrip("/"):
             report.add(
@@ -313,9 +330,22 @@ def _check_channel(
         href = (image.get("href") or "").strip()
         if not href:
             said = f" (the URL is in the text: {_text(image)[:60]!r})" if _text(image) else ""
-            report.add("itunes-image", where, image, f"<itunes:image> has no href attribute{said}.")
+            report.add(
+                "itunes-image",
+                where,
+                image,
+                f"<itunes:image> has no href attribute{said}.",
+                "Put the artwork's address in the href attribute: <itunes:image href=\"https://"
+                '.../artwork.jpg"/>.',
+            )
         elif not _is_http_url(href):
-            report.add("itunes-image", where, image, _not_http("artwork href", href))
+            report.add(
+                "itunes-image",
+                where,
+                image,
+                _not_http("artwork href", href),
+                "Publish the artwork on the web and write its full https:// address in href.",
+            )
         else:
             _check_artwork(
                 report,
@@ -347,7 +377,11 @@ def _check_channel(
         )
     elif not _EMAIL.match(_text(email)):
         report.add(
-            "itunes-owner", where, email, f"owner email {_text(email)!r} is not an email address."
+            "itunes-owner",
+            where,
+            email,
+            f"owner email {_text(email)!r} is not an email address.",
+            "Write an address Apple can write to in <itunes:email>, like name@example.org.",
         )
 
     guid = _first(channel, names.podcast("guid"))
@@ -496,7 +530,9 @@ def _check_image(report: _Report, where: str, el: Any, href: str, data: bytes) -
             with Image.open(io.BytesIO(data)) as image:
                 fmt, (width, height), mode = image.format, image.size, image.mode
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
-        report.add("artwork-format", where, el, f"artwork is not an image Pillow can read ({exc}).")
+        report.add(
+            "artwork-format", where, el, f"artwork is not an image that can be read ({exc})."
+        )
         return
     if fmt not in ARTWORK_FORMATS:
         report.add("artwork-format", where, el, f"artwork is {fmt}, not JPEG or PNG.")
@@ -532,7 +568,13 @@ def _check_enclosure(report: _Report, where: str, item: Any) -> None:
     if not media_url:
         report.add("enclosure-url", where, enclosure, "<enclosure> has no url.")
     elif not _is_http_url(media_url):
-        report.add("enclosure-url", where, enclosure, _not_http("enclosure url", media_url))
+        report.add(
+            "enclosure-url",
+            where,
+            enclosure,
+            _not_http("enclosure url", media_url),
+            "Publish the media file on the web and write its full https:// address in url.",
+        )
     length = enclosure.get("length")
     if length is None or not length.strip():
         report.add("enclosure-length", where, enclosure, "<enclosure> has no length.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from html.parser import HTMLParser
@@ -14,6 +15,7 @@ from pipeline.errors import StorycastError
 from pipeline.feed.validate.rules import (
     _ENTITY_DECLARATION,
     _TITLE_CHARS,
+    KNOWN_NAMESPACES,
     RULES,
     UNSAFE_TAGS,
     UNSAFE_URL_SCHEMES,
@@ -93,13 +95,14 @@ def _parse(xml: bytes, report: _Report) -> Any | None:
                 f"laughs') attack; they were not expanded and the feed was not read ({reason}).",
             )
         else:
-            report.add("xml-malformed", "document", line, f"is not well-formed XML: {reason}.")
+            message, fix = _malformed(xml, reason)
+            report.add("xml-malformed", "document", line, message, fix)
         return None
     except ValueError as exc:  # lxml refuses some inputs outright rather than parsing them
         report.add("xml-malformed", "document", None, f"could not be parsed: {exc}.")
         return None
     if root is None:
-        report.add("xml-malformed", "document", None, "is empty.")
+        report.add("xml-malformed", "document", None, "is empty.", _EMPTY_FIX)
         return None
     tree = root.getroottree()
     dtd = tree.docinfo.internalDTD
@@ -123,6 +126,60 @@ def _parse(xml: bytes, report: _Report) -> Any | None:
             "misread other encodings.",
         )
     return root
+
+
+_UNDECLARED = re.compile(r"Namespace prefix (\S+) (?:on|for) ")
+_NOT_A_FEED = "give validate-feed the podcast's RSS feed (its .xml file or URL)"
+_EMPTY_FIX = "Check that this is the feed file and that it was written completely; " + _NOT_A_FEED
+_ESCAPE_FIX = "Write a & in text as &amp; (and < as &lt;), or wrap HTML in <![CDATA[ ... ]]>."
+
+
+def _malformed(xml: bytes, reason: str) -> tuple[str, str | None]:
+    """The message and the fix for XML that does not parse: the fix for what libxml2
+    found (None: the rule's general fix), never one for another mistake."""
+    said = f"is not well-formed XML: {reason}."
+    start = xml.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if "Start tag expected" in reason or "Document is empty" in reason:
+        if start in (b"{", b"["):
+            return (
+                "is JSON, not an RSS feed (a Podcasting 2.0 transcript or chapters file, or a "
+                "JSON Feed, perhaps).",
+                _NOT_A_FEED[0].upper() + _NOT_A_FEED[1:] + ".",
+            )
+        if not start:
+            return "is empty.", _EMPTY_FIX
+        return (
+            "is not XML at all (it does not start with a tag), so it is not an RSS feed.",
+            _NOT_A_FEED[0].upper() + _NOT_A_FEED[1:] + ".",
+        )
+    m = _UNDECLARED.search(reason)
+    if m:
+        prefix = m.group(1)
+        uri = KNOWN_NAMESPACES.get(prefix)
+        declare = (
+            f'Declare it on <rss>: xmlns:{prefix}="{uri}".'
+            if uri
+            else f'Declare it on <rss> with its namespace\'s URI (xmlns:{prefix}="..."), or '
+            f"remove the {prefix}: elements and attributes."
+        )
+        return f"uses the namespace prefix `{prefix}:` without declaring it ({reason}).", declare
+    if "Entity '" in reason and "not defined" in reason:
+        return said, (
+            "HTML entities such as &nbsp; or &eacute; are not XML: write the character "
+            "itself, or a number such as &#160;, or wrap the HTML in <![CDATA[ ... ]]>."
+        )
+    if "EntityRef" in reason or "xmlParseEntityRef" in reason:
+        return said, _ESCAPE_FIX
+    if "tag mismatch" in reason or "Premature end of data" in reason:
+        return said, (
+            "Close every tag that is opened, in order; HTML in a description (such as <br>) "
+            "goes inside <![CDATA[ ... ]]>."
+        )
+    if "Extra content at the end" in reason:
+        return said, (
+            "A feed is one <rss> element: remove what follows </rss> (two feeds joined?)."
+        )
+    return said, None
 
 
 def _text(el: Any) -> str:

@@ -17,6 +17,19 @@ PODCAST_NS_OLD: Final = (
 
 ATOM_NS: Final = "http://www.w3.org/2005/Atom"
 CONTENT_NS: Final = "http://purl.org/rss/1.0/modules/content/"
+# The namespaces podcast feeds use, by their usual prefix: what an undeclared prefix
+# most likely meant.
+KNOWN_NAMESPACES: Final = {
+    "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
+    "podcast": "https://podcastindex.org/namespace/1.0",
+    "atom": ATOM_NS,
+    "content": CONTENT_NS,
+    "googleplay": "http://www.google.com/schemas/play-podcasts/1.0",
+    "media": "http://search.yahoo.com/mrss/",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "psc": "http://podlove.org/simple-chapters",
+    "spotify": "http://www.spotify.com/ns/rss",
+}
 
 
 @dataclass(frozen=True)
@@ -36,8 +49,8 @@ def _rules(*rules: Rule) -> dict[str, Rule]:
 RULES: Final[dict[str, Rule]] = _rules(
     # The document.
     Rule("xml-malformed", "error", "The feed is well-formed XML.",
-         "Fix the XML at that line: escape & as &amp; and < as &lt;, or wrap HTML in "
-         "<![CDATA[ ... ]]>; HTML entities such as &nbsp; are not XML (use &#160;)."),
+         "Fix the XML at that line and column (an XML checker such as `xmllint --noout` "
+         "points at the same place)."),
     Rule("xml-entities", "error", "The feed declares no entities of its own (DOCTYPE).",
          "Remove the <!DOCTYPE ...> block with its <!ENTITY> declarations and write the "
          "text out; podcast apps refuse or ignore them."),
@@ -96,7 +109,9 @@ RULES: Final[dict[str, Rule]] = _rules(
          "Add <atom:link href=\"FEED URL\" rel=\"self\" type=\"application/rss+xml\"/> "
          "(and declare xmlns:atom=\"http://www.w3.org/2005/Atom\")."),
     Rule("podcast-guid-missing", "warning", "The channel has <podcast:guid>.",
-         "Add <podcast:guid>: UUIDv5 of the feed URL (see `storycast` feed.podcast_guid)."),
+         "Add <podcast:guid> with the UUIDv5 of the feed's URL (without https://) in the "
+         "namespace ead4c236-bf58-58c6-a2c6-a6b28d128cb6, as the podcast namespace defines it; "
+         "podcastindex.org offers a tool that works it out."),
     Rule("podcast-guid", "error", "<podcast:guid> is a UUID.",
          "Write the guid as a UUID, e.g. 917393e3-1b1e-5cef-ace4-edaa54e1f810."),
     Rule("podcast-guid-rule", "warning",
@@ -148,8 +163,8 @@ RULES: Final[dict[str, Rule]] = _rules(
          "Shorten the description; put the long notes on the episode's web page."),
     Rule("description-html", "error",
          "Descriptions hold no scripts, frames, embeds or on...= event handlers.",
-         "Remove the script, iframe or on... attribute (storycast cleans descriptions with "
-         "nh3)."),
+         "Remove the script, iframe, embed or on... attribute from the description: an app "
+         "or web page showing it could run it."),
     Rule("person", "error", "<podcast:person> has a name.",
          "Write the person's name (or chosen credit) as the element's text."),
     Rule("person-role", "warning", "<podcast:person> role and group are in the taxonomy.",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipeline.errors import MediaError, Problem
 from pipeline.media.runner import media_timeout, run
-from pipeline.records import Timeline, VideoInfo
+from pipeline.records import Timeline, VideoInfo, seconds_at_most
 from pipeline.render.video.graph import ffmpeg_filters
 from pipeline.render.video.plan import HOLD_LAST_PICTURE
 
@@ -52,12 +52,13 @@ def check_sources(
             continue
         for clip in (c for c in timeline.clips if c.source == name):
             if clip.src_out > info.duration + HOLD_LAST_PICTURE:
+                ends = seconds_at_most(info.duration)
                 problems.append(
                     Problem(
                         timeline.edl_path,
-                        f"the clip of {name} runs to {clip.src_out:.2f} s, but the picture in "
-                        f"that file ends at {info.duration:.2f} s (its sound goes on).",
-                        f"End the clip at {info.duration:.2f} s or earlier, or publish the "
+                        f"the clip of {name} runs to {clip.src_out:g} s, but the picture in "
+                        f"that file ends at {ends} s (its sound goes on).",
+                        f"End the clip at {ends} s or earlier, or publish the "
                         "episode as audio (medium: audio); storycast holds a last picture "
                         f"for at most {HOLD_LAST_PICTURE:g} s, so sound and picture stay in step.",
                         line=clip.line,

@@ -61,8 +61,9 @@ from pipeline import defaults
 from pipeline.errors import MediaError, Problem, ToolError
 from pipeline.media.loudness import MEASURE_FILTER, measure
 from pipeline.media.probe import probe_video
-from pipeline.media.runner import media_timeout, run
+from pipeline.media.runner import ffmpeg_said, media_timeout, run, working_part
 from pipeline.media.scrub import STRIP_ARGS, find_traces, source_values
+from pipeline.progress import Tick, part
 from pipeline.records import Loudness, Timeline, VideoInfo
 from pipeline.render.audio import MIX_GRAPH, final_gain, measure_mix, render_stems_measured
 from pipeline.render.video.check import _count_frames, check_sources
@@ -120,7 +121,7 @@ def _decode_notes(stderr: str, timeline: Timeline, sources: dict[str, Path]) -> 
     names = ", ".join(str(sources[n].name) for n in timeline.sources())
     return [
         f"{len(bad)} damaged picture or sound packets were skipped or concealed while "
-        f"rendering from {names} (first: {bad[0][:160]}); the rest was rendered. "
+        f"rendering from {names} (first: {ffmpeg_said(bad[0], 1, 160)}); the rest was rendered. "
         "Watch the episode where the picture breaks up, and copy the file from the phone "
         "again if it matters."
     ]
@@ -158,6 +159,7 @@ def render_video(
     poster_at: float | None = None,
     allow_silent: bool = False,
     needles: list[str] | None = None,
+    progress: Tick | None = None,
 ) -> VideoResult:
     """Render ``timeline`` from phone videos to an H.264/AAC MP4 at ``out``.
 
@@ -172,6 +174,10 @@ def render_video(
 
     ``needles``: the sources' personal tag values (``Recording.tags``), which the render
     must not carry; read from the sources when not given.
+
+    ``progress`` is told how far the render is, in seconds of the episode: the pictures
+    (encoded, by far the longest part) take 80% of the way, the sound before them and the
+    muxing and measuring after them 10% each.
     """
     if not timeline.clips:
         raise MediaError(Problem(timeline.edl_path, "the EDL keeps no clips; nothing to render."))
@@ -205,12 +211,19 @@ def render_video(
             )
 
         # The sound first (a few clips per run, lossless), then measured and mixed from that.
+        length = timeline.duration
         sound, stderr, mix = render_stems_measured(
-            plan.sounds, work, where, measure_mix=final_gain_db is None
+            plan.sounds,
+            work,
+            where,
+            part(progress, 0, 0.05 * length, length),
+            measure_mix=final_gain_db is None,
         )
         if final_gain_db is None:
             if mix is None:
-                mix = measure_mix(sound, where, timeline.duration)
+                mix = measure_mix(
+                    sound, where, length, part(progress, 0.05 * length, 0.05 * length, length)
+                )
             gain, note = final_gain(mix)
             if note:
                 notes.append(note)
@@ -221,19 +234,27 @@ def render_video(
         parts: list[Path] = []
         gop = str(max(1, round(float(canvas.fps) * defaults.VIDEO_GOP_SECONDS)))
         ceiling, buffer = str(bitrate_ceiling(canvas)), str(2 * bitrate_ceiling(canvas))
+        done, fps = 0.0, float(canvas.fps)
+        total = max(plan.frames / fps, 1e-9)
         for k, group in enumerate(plan.pictures):
-            part = work / f"pictures-{k:05d}.mp4"
+            piece = work / f"pictures-{k:05d}.mp4"
+            shown = group.frames / fps
             proc = run(
                 ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", *group.inputs,
                  "-filter_complex", group.graph, "-map", "[vout]", "-an", "-sn", "-dn",
                  *ENCODE_VIDEO, "-maxrate", ceiling, "-bufsize", buffer, "-r", canvas.rate,
-                 "-g", gop, *STRIP_ARGS, "-f", "mp4", part],
+                 "-g", gop, *STRIP_ARGS, "-f", "mp4", piece],
                 what=f"rendering video (pictures, part {k + 1} of {len(plan.pictures)})",
                 path=where,
                 timeout=media_timeout(group.seconds),
+                progress=part(
+                    progress, (0.1 + 0.8 * done / total) * length, 0.8 * length * shown / total,
+                    shown,
+                ),
             )  # fmt: skip
-            stderr += proc.stderr
-            made = _count_frames(part, group.seconds)
+            stderr += working_part(proc.stderr)
+            done += shown
+            made = _count_frames(piece, group.seconds)
             if made != group.frames:
                 # A short part would pull every later clip's picture ahead of its sound.
                 raise ToolError(
@@ -245,7 +266,7 @@ def render_video(
                         "if they do, report this as a storycast bug.",
                     )
                 )
-            parts.append(part)
+            parts.append(piece)
         listing = work / "pictures.ffconcat"
         listing.write_text(
             "ffconcat version 1.0\n" + "".join(f"file '{p.name}'\n" for p in parts),
@@ -278,8 +299,9 @@ def render_video(
                 what="rendering video (sound: AAC, and muxing)",
                 path=where,
                 timeout=media_timeout(timeline.duration),
+                progress=part(progress, 0.9 * length, 0.05 * length, length),
             )  # fmt: skip
-            stderr += proc.stderr
+            stderr += working_part(proc.stderr)
             notes += _decode_notes(stderr, timeline, sources)
             if not tmp.exists() or tmp.stat().st_size == 0:
                 raise ToolError(Problem(where, "ffmpeg wrote no video for this episode."))
@@ -288,6 +310,7 @@ def render_video(
                 "measuring the video episode's sound",
                 where,
                 timeline.duration,
+                part(progress, 0.95 * length, 0.05 * length, length),
             )
             miss = defaults.TARGET_LUFS - produced.integrated
             if abs(miss) > 2 * defaults.LOUDNESS_TOLERANCE and not any(
