@@ -436,8 +436,9 @@ def render(
 ) -> RenderResult:
     """Render the Timeline to a normalised MP3 in the cache; reuse it if already made.
 
-    ``progress`` is told how far the render is, in seconds of the episode: its four passes
-    (the clips, the measuring, the MP3, the MP3 measured) a quarter each."""
+    ``progress`` is told how far the render is, in seconds of the episode: the clips (and
+    the mix measured as they are written) a quarter, the mix measured apart when the clips
+    took several runs a quarter, the MP3 and its measuring the second half."""
     gains = {name: recording_gain(loudness[name]) for name in timeline.sources()}
     key = render_key(timeline, recordings, gains)
     out = cache.path("renders", key, ".mp3")
