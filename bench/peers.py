@@ -13,13 +13,17 @@
 
 The two commands of each pair run in turn, as whole processes, ``--runs`` times; each
 ratio is taken pair by pair and the median reported, so a machine that slows down part
-way affects both sides alike. Results go to bench-results/peers-*.json.
+way affects both sides alike. Beside the wall-clock seconds, the CPU seconds (user and
+system, of the command and its children) are reported too: on a machine shared with
+other work they move much less than the wall clock. ``--only audio`` or ``--only video``
+runs one pair. Results go to bench-results/peers-*.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -104,10 +108,12 @@ def loudness(path: Path) -> tuple[float, float]:
 
 def make_video_source(out: Path) -> Path:
     seconds = 3 * VIDEO_CLIP_SECONDS + 4
+    # tagged BT.709 (limited range), as phones tag their video
     _ffmpeg("-f", "lavfi", "-i", f"testsrc2=s=1920x1080:r=30:d={seconds},noise=alls=12:allf=t",
             "-f", "lavfi", "-i", f"sine=frequency=220:sample_rate=48000:d={seconds}",
             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-b:v", "12M",
-            "-c:a", "aac", "-b:a", "128k", out)  # fmt: skip
+            "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+            "-color_range", "tv", "-c:a", "aac", "-b:a", "128k", out)  # fmt: skip
     return out
 
 
@@ -154,62 +160,79 @@ def floor_video_cmd(source: Path, out: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def _timed(cmd: list[str]) -> float:
+def _timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (user + system, children included) of ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def _figures(pairs: list[tuple[tuple[float, float], tuple[float, float]]]) -> dict[str, Any]:
+    """Seconds and median ratios (wall clock and CPU) of (ours, peer) pairs."""
+    return {
+        "ours_seconds": [round(a[0], 2) for a, _ in pairs],
+        "peer_seconds": [round(b[0], 2) for _, b in pairs],
+        "median_ratio": round(statistics.median(a[0] / b[0] for a, b in pairs), 3),
+        "ours_cpu_seconds": [round(a[1], 2) for a, _ in pairs],
+        "peer_cpu_seconds": [round(b[1], 2) for _, b in pairs],
+        "median_cpu_ratio": round(statistics.median(a[1] / b[1] for a, b in pairs), 3),
+    }
 
 
 def side_by_side(a: list[str], b: list[str], runs: int) -> dict[str, Any]:
     """A and B in turn, ``runs`` times each; ratio A/B pair by pair."""
-    pairs = [(_timed(a), _timed(b)) for _ in range(runs)]
-    return {
-        "ours_seconds": [round(x, 2) for x, _ in pairs],
-        "peer_seconds": [round(y, 2) for _, y in pairs],
-        "median_ratio": round(statistics.median(x / y for x, y in pairs), 3),
-    }
+    return _figures([(_timed(a), _timed(b)) for _ in range(runs)])
 
 
-def run(runs: int) -> dict[str, Any]:
+def run(runs: int, only: str | None = None) -> dict[str, Any]:
     me = [sys.executable, "-m", "bench.peers"]
     results: dict[str, Any] = {"runs": runs}
     with tempfile.TemporaryDirectory(prefix="storycast-peers-") as tmp_name:
         tmp = Path(tmp_name)
-        sources = make_recordings(tmp)
-        ours_out, peer_dir = tmp / "ours" / "episode.mp3", tmp / "peer"
-        ours = [*me, "--ours-audio", str(ours_out), *map(str, sources)]
-        reset = ["sh", "-c", f"rm -rf {ours_out.parent}; mkdir -p {ours_out.parent}"]
-        subprocess.run(reset, check=True)
-        pairs = []
-        for _ in range(runs):
-            subprocess.run(reset, check=True)
-            shutil.rmtree(peer_dir, ignore_errors=True)
-            pairs.append((_timed(ours), _timed(peer_audio_cmd(sources, peer_dir))))
-        peer_files = sorted(peer_dir.glob("*.mp3"))
-        results["audio"] = {
-            "inputs": [f"{p.name}: {SECONDS:g} s" for p in sources],
-            "ours_seconds": [round(x, 2) for x, _ in pairs],
-            "peer_seconds": [round(y, 2) for _, y in pairs],
-            "median_ratio": round(statistics.median(x / y for x, y in pairs), 3),
-            "ours_lufs_tp": loudness(ours_out),
-            "peer_lufs_tp": {p.name: loudness(p) for p in peer_files},
-        }
-        source = make_video_source(tmp / "phone-1080p.mp4")
-        video_out, floor_out = tmp / "ours.mp4", tmp / "floor.mp4"
-        results["video"] = {
-            "episode_seconds": 3 * VIDEO_CLIP_SECONDS,
-            **side_by_side(
-                [*me, "--ours-video", str(video_out), str(source)],
-                floor_video_cmd(source, floor_out),
-                runs,
-            ),
-        }
+        if only != "video":
+            results["audio"] = _audio(tmp, me, runs)
+        if only != "audio":
+            source = make_video_source(tmp / "phone-1080p.mp4")
+            video_out, floor_out = tmp / "ours.mp4", tmp / "floor.mp4"
+            results["video"] = {
+                "episode_seconds": 3 * VIDEO_CLIP_SECONDS,
+                **side_by_side(
+                    [*me, "--ours-video", str(video_out), str(source)],
+                    floor_video_cmd(source, floor_out),
+                    runs,
+                ),
+            }
     return results
+
+
+def _audio(tmp: Path, me: list[str], runs: int) -> dict[str, Any]:
+    sources = make_recordings(tmp)
+    ours_out, peer_dir = tmp / "ours" / "episode.mp3", tmp / "peer"
+    ours = [*me, "--ours-audio", str(ours_out), *map(str, sources)]
+    reset = ["sh", "-c", f"rm -rf {ours_out.parent}; mkdir -p {ours_out.parent}"]
+    subprocess.run(reset, check=True)
+    pairs = []
+    for _ in range(runs):
+        subprocess.run(reset, check=True)
+        shutil.rmtree(peer_dir, ignore_errors=True)
+        pairs.append((_timed(ours), _timed(peer_audio_cmd(sources, peer_dir))))
+    peer_files = sorted(peer_dir.glob("*.mp3"))
+    return {
+        "inputs": [f"{p.name}: {SECONDS:g} s" for p in sources],
+        **_figures(pairs),
+        "ours_lufs_tp": loudness(ours_out),
+        "peer_lufs_tp": {p.name: loudness(p) for p in peer_files},
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.peers")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", choices=["audio", "video"], help="run one pair only")
     parser.add_argument("--ours-audio", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--ours-video", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("inputs", nargs="*", type=Path, help=argparse.SUPPRESS)
@@ -220,7 +243,7 @@ def main() -> int:
     if args.ours_video:
         ours_video(args.inputs[0], args.ours_video)
         return 0
-    write_results("peers", run(args.runs))
+    write_results("peers", run(args.runs, args.only))
     return 0
 
 

@@ -14,6 +14,17 @@ MAX_RECORDING_GAIN_DB = 30.0
 # Sample-peak ceiling after per-recording gain, so the final linear
 # normalisation never has to limit (dB full scale).
 PRE_LIMIT_DBFS = -3.0
+# When one gain cannot reach the target under the true-peak ceiling (loud clicks, claps,
+# plosives), a look-ahead limiter after it holds the peaks: it may take the loudest peak
+# down by at most this much (dB); past that, loudness stops short and the note says by
+# how much the published file is short.
+LIMITER_MAX_REDUCTION_DB = 6.0
+# Encodes of one episode at most: the first, then corrections from what was measured.
+MAX_ENCODES = 3
+# LAME at 128 kb/s comes out about this much quieter than what it is given (LU; 0.4 for
+# speech and a sine, 0.4-0.5 for pink noise). The first gain allows for it, so most
+# episodes are encoded once; the MP3 is still measured, and encoded again if it missed.
+MP3_LOUDNESS_LOSS = 0.4
 # Below this a recording is treated as silence and given no gain.
 SILENCE_LUFS = -60.0
 

@@ -370,10 +370,12 @@ def test_publish_reads_recordings_only_through_the_allow_lists(
             assert argv[i - 5 : i + 1] == runner.source_input(path), argv
         if named:
             reads.append((argv, timeout))
-    # Each step that reads a recording was seen doing so: probe (ffprobe and the decode),
-    # loudness, sound stems, the video's probes, packet times and pictures, the tags scrub
-    # looks for, the transcription's decode, and the proposal's silences.
-    for marker in ("-show_streams", "-progress", "ebur128=peak=true:framelog=verbose",
+    # Each step that reads a recording was seen doing so: probe (ffprobe and the decode,
+    # which measures the loudness on the way), sound stems, the video's probes, packet
+    # times and pictures, the tags scrub looks for, the transcription's decode, and the
+    # proposal's silences.
+    for marker in ("-show_streams", "-progress",
+                   "asetpts=round(N/SR/TB),ebur128=peak=true:framelog=verbose",
                    "pcm_f32le", "-read_intervals", "libx264", "-show_chapters", "f32le",
                    "silencedetect=noise=-40dB:d=1.0"):  # fmt: skip
         assert any(marker in argv for argv, _ in reads), marker

@@ -63,6 +63,12 @@ def measure(
     return parse_ebur128(proc.stderr, path)
 
 
+def remember(cache: Cache, sha256: str, loudness: Loudness) -> None:
+    """Keep a recording's loudness, by its content, for ``analyse`` (``probe`` measures it
+    in its own decoding pass)."""
+    cache.put_json("loudness", sha256, {"schema": Loudness.SCHEMA, **asdict(loudness)})
+
+
 def analyse(
     recording: Recording, cache: Cache | None = None, progress: Tick | None = None
 ) -> Loudness:
@@ -80,8 +86,7 @@ def analyse(
         progress,
     )
     if cache is not None:
-        data = {"schema": Loudness.SCHEMA, **asdict(loudness)}
-        cache.put_json("loudness", recording.sha256, data)
+        remember(cache, recording.sha256, loudness)
     return loudness
 
 

@@ -26,6 +26,7 @@ from pipeline import defaults
 from pipeline.cache import Cache
 from pipeline.errors import MediaError, Problem, ToolError
 from pipeline.files import NotAFile, not_a_file, open_regular
+from pipeline.media.loudness import MEASURE_FILTER, parse_ebur128, remember
 from pipeline.media.runner import media_timeout, run, source_input, stderr_tail
 from pipeline.media.scrub import tag_values
 from pipeline.records import Recording, VideoInfo
@@ -273,12 +274,16 @@ def probe(path: Path, name: str, cache: Cache | None = None, *, video: bool = Fa
     header = fmt.get("duration") or stream.get("duration")
     claimed = _float(header)
 
+    # The one full decode: its length, and its loudness on the way (for ``analyse``).
     # The length is the samples that decode, not the last timestamp: a damaged block or a
     # missing stretch leaves timestamps running on past the sound. Renumbering the samples
-    # (asetpts) makes ffmpeg's end time the count of samples decoded.
+    # (asetpts) makes ffmpeg's end time the count of samples decoded. ffmpeg says
+    # everything (the loudness summary is information), each line tagged with its level;
+    # only its errors explain a failure.
     decoded = run(
-        ["ffmpeg", "-nostdin", "-v", "error", *source_input(path), "-map", "0:a:0",
-         "-af", "asetpts=round(N/SR/TB)", "-f", "null", "-progress", "pipe:1", "-nostats", "-"],
+        ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "level+info", *source_input(path),
+         "-map", "0:a:0", "-af", f"asetpts=round(N/SR/TB),{MEASURE_FILTER}", "-f", "null",
+         "-progress", "pipe:1", "-nostats", "-"],
         what="decoding the recording",
         path=path,
         check=False,
@@ -287,7 +292,7 @@ def probe(path: Path, name: str, cache: Cache | None = None, *, video: bool = Fa
     sample_rate = int(stream.get("sample_rate") or 0)
     duration = _to_sample(_last_out_time(decoded.stdout), sample_rate)
     if decoded.returncode != 0 and duration <= 0:
-        raise _explain(path, decoded.stderr)
+        raise _explain(path, errors_only(decoded.stderr))
     if duration <= 0:
         raise MediaError(
             Problem(
@@ -310,6 +315,11 @@ def probe(path: Path, name: str, cache: Cache | None = None, *, video: bool = Fa
         tags=tuple(tag_values(info)),
         video=_measure_video(path, info, size) if video else None,
     )
+    if cache is not None and decoded.returncode == 0:
+        try:
+            remember(cache, digest, parse_ebur128(decoded.stderr, path))
+        except ToolError:
+            pass  # no summary (nothing loud enough to gate?): ``analyse`` measures it
     if cache is not None:
         record = recording.to_json()
         if video and recording.video is None:
@@ -494,6 +504,17 @@ def _float(value: object) -> float | None:
     except ValueError:
         return None
     return number if number == number and abs(number) != float("inf") else None
+
+
+_LEVEL = re.compile(r"\[(error|fatal|panic)\] ")
+
+
+def errors_only(stderr: str) -> str:
+    """What ffmpeg run with ``-loglevel level+info`` said at error level or worse, as
+    ``-v error`` would have said it (without the level tags)."""
+    return "\n".join(
+        _LEVEL.sub("", line, count=1) for line in stderr.splitlines() if _LEVEL.search(line)
+    )
 
 
 def _to_sample(seconds: float, rate: int) -> float:

@@ -12,13 +12,17 @@ through the concat demuxer, then a look-ahead limiter (its delay compensated,
 so nothing moves) keeps sample peaks under a ceiling. Each clip is decoded
 once, not once per loudness pass.
 
-Loudness is normalised in two passes, strictly linearly: pass 1 measures the
-mix (EBU R128 integrated loudness and true peak); pass 2 applies one gain to
-reach -16 LUFS, capped so the true peak stays under -1 dBTP, and encodes the
-MP3. A third, cheap pass measures the MP3 itself, so the figure reported is what
-listeners get. (ffmpeg's loudnorm does the same job but resamples to 192 kHz in
-both passes, about six times slower, and may silently switch to dynamic
-compression; a plain gain never does.)
+Loudness is normalised in two passes: pass 1 measures the mix (EBU R128
+integrated loudness and true peak); pass 2 applies one gain to reach -16 LUFS and
+encodes the MP3, and the MP3 itself is measured, so the figure reported is what
+listeners get (LAME at 128 kb/s comes out about 0.4 LU quieter than its input, a
+sine as much as speech: the first gain allows for it, and a miss is corrected from
+that measurement). Where the gain would lift peaks (clicks, claps, plosives)
+past -1 dBTP, a look-ahead limiter after it holds them, taking the loudest peak
+down by at most ``LIMITER_MAX_REDUCTION_DB``; only past that does loudness stop
+short, and the note says by how much the published MP3 is short, as measured.
+(ffmpeg's loudnorm does the same job but resamples to 192 kHz in both passes,
+about six times slower, and may silently switch to dynamic compression.)
 """
 
 from __future__ import annotations
@@ -35,12 +39,12 @@ from pathlib import Path
 from pipeline import defaults
 from pipeline.cache import Cache
 from pipeline.errors import Problem, ToolError
-from pipeline.media.loudness import MEASURE_FILTER, measure, recording_gain
+from pipeline.media.loudness import MEASURE_FILTER, measure, parse_ebur128, recording_gain
 from pipeline.media.runner import media_timeout, run, source_input, working_part
 from pipeline.progress import Tick, part
 from pipeline.records import Clip, Loudness, Recording, Timeline
 
-RENDER_VERSION = 4  # bump when the graph changes what comes out
+RENDER_VERSION = 5  # bump when the graph changes what comes out
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,9 @@ def render_key(
             defaults.TARGET_TRUE_PEAK,
             defaults.CODEC_PEAK_MARGIN,
             defaults.PRE_LIMIT_DBFS,
+            defaults.LIMITER_MAX_REDUCTION_DB,
+            defaults.MAX_ENCODES,
+            defaults.MP3_LOUDNESS_LOSS,
         ],
         "output": [defaults.OUTPUT_SAMPLE_RATE, defaults.OUTPUT_CHANNELS, defaults.MP3_BITRATE],
     }
@@ -179,6 +186,22 @@ def render_stems(
     stream (follow it with ``asetpts=N/SR/TB`` to number its samples without a gap), and
     what ffmpeg said while decoding (damaged packets are reported there). ``progress`` is
     told the seconds of sound rendered so far."""
+    inputs, said, _ = render_stems_measured(sounds, work, where, progress, measure_mix=False)
+    return inputs, said
+
+
+def render_stems_measured(
+    sounds: Sequence[ClipSound],
+    work: Path,
+    where: Path | None,
+    progress: Tick | None = None,
+    *,
+    measure_mix: bool = True,
+) -> tuple[list[str], str, Loudness | None]:
+    """``render_stems``, and the loudness of the mix (``MIX_GRAPH`` over the joined
+    stems) when the sound fits one run: measured there, as the part is written, so the
+    mix is not read back a second time for loudness pass 1. None when it takes more runs
+    (the limiter's look-ahead spans the parts: measure the joined parts then)."""
     size = max(1, defaults.AUDIO_CLIPS_PER_RUN)
     runs = (len(sounds) + size - 1) // size
     parts: list[Path] = []
@@ -195,9 +218,15 @@ def render_stems(
         graph = ";".join(chains) + f";{labels}concat=n={len(group)}:v=0:a=1[out]"
         stem = work / f"sound-{k:05d}.nut"
         seconds = sum(sound.seconds for sound in group)
+        measuring: list[str] = []
+        if measure_mix and runs == 1:
+            graph = graph.replace("[out]", ",asplit=2[out][tomix]")
+            graph += f";[tomix]{MIX_CHAIN},{MEASURE_FILTER}[measured]"
+            measuring = ["-map", "[measured]", "-f", "null", "-"]
         proc = run(
             ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", *inputs,
-             "-filter_complex", graph, "-map", "[out]", "-c:a", "pcm_f32le", "-f", "nut", stem],
+             "-filter_complex", graph, "-map", "[out]", "-c:a", "pcm_f32le", "-f", "nut", stem,
+             *measuring],
             what=f"rendering (sound, part {k + 1} of {runs})",
             path=where,
             timeout=media_timeout(seconds),
@@ -211,16 +240,31 @@ def render_stems(
         "ffconcat version 1.0\n" + "".join(f"file '{p.name}'\n" for p in parts),
         encoding="utf-8",
     )
-    return ["-f", "concat", "-safe", "0", "-i", str(listing)], said
+    mix = parse_ebur128(said, where) if measure_mix and runs == 1 else None
+    return ["-f", "concat", "-safe", "0", "-i", str(listing)], said, mix
 
 
 _LIMIT = 10 ** (defaults.PRE_LIMIT_DBFS / 20)
-# The joined stems (input 0), numbered sample by sample, then a look-ahead limiter that
-# keeps sample peaks under PRE_LIMIT_DBFS: the mix, labelled [mix].
-MIX_GRAPH = (
-    "[0:a:0]asetpts=N/SR/TB,"
-    f"alimiter=limit={_LIMIT:.4f}:level=false:latency=true:attack=5:release=50[mix]"
+# The joined stems, numbered sample by sample, then a look-ahead limiter that keeps
+# sample peaks under PRE_LIMIT_DBFS.
+MIX_CHAIN = (
+    f"asetpts=N/SR/TB,alimiter=limit={_LIMIT:.4f}:level=false:latency=true:attack=5:release=50"
 )
+# The mix of the joined stems (input 0), labelled [mix].
+MIX_GRAPH = f"[0:a:0]{MIX_CHAIN}[mix]"
+
+
+def measure_mix(
+    inputs: list[str], where: Path | None, seconds: float, progress: Tick | None = None
+) -> Loudness:
+    """Loudness pass 1 over stems that took several runs: the joined mix, measured."""
+    return measure(
+        [*inputs, "-filter_complex", f"{MIX_GRAPH};[mix]{MEASURE_FILTER}[out]", "-map", "[out]"],
+        "rendering (loudness pass 1)",
+        where,
+        seconds,
+        progress,
+    )
 
 
 def final_gain(mix: Loudness) -> tuple[float, str]:
@@ -246,21 +290,111 @@ ENCODE_ARGS = (
 ).split()
 
 
+@dataclass(frozen=True)
+class GainPlan:
+    """The last pass over the mix: one gain and, when that would lift peaks past the
+    ceiling, a look-ahead limiter holding sample peaks at ``limit`` dBFS (None: none)."""
+
+    gain: float
+    limit: float | None = None
+
+
+def _ceiling() -> float:
+    return defaults.TARGET_TRUE_PEAK - defaults.CODEC_PEAK_MARGIN
+
+
+def most_gain(mix: Loudness, limit: float) -> float:
+    """The most gain a limiter at ``limit`` dBFS may be given: enough that it takes the
+    mix's loudest peak down by ``LIMITER_MAX_REDUCTION_DB``, no more."""
+    return limit - mix.true_peak + defaults.LIMITER_MAX_REDUCTION_DB
+
+
+def plan_gain(mix: Loudness) -> GainPlan:
+    """The first plan: the gain to the target (allowing for what the MP3 encoder takes);
+    the limiter only where the gain would lift the mix's peaks past the ceiling."""
+    if mix.integrated < defaults.SILENCE_LUFS:
+        return GainPlan(0.0)
+    gain = defaults.TARGET_LUFS - mix.integrated
+    if mix.true_peak + gain <= _ceiling():
+        return GainPlan(gain + defaults.MP3_LOUDNESS_LOSS)
+    return GainPlan(min(gain + defaults.MP3_LOUDNESS_LOSS, most_gain(mix, _ceiling())), _ceiling())
+
+
+def next_plan(
+    mix: Loudness, plan: GainPlan, produced: Loudness, *, last: bool = False
+) -> GainPlan | None:
+    """The correction after measuring what ``plan`` encoded, or None when it is as good as
+    the limits allow. The encoder takes a little loudness and lifts true peaks a little,
+    so the encoded file decides. ``last``: no encode follows the next one, so it never
+    lets the limiter's peaks up (a miss could not be put right)."""
+    if mix.integrated < defaults.SILENCE_LUFS:
+        return None
+    miss = defaults.TARGET_LUFS - produced.integrated
+    over = produced.true_peak - defaults.TARGET_TRUE_PEAK
+    step = miss if abs(miss) > defaults.LOUDNESS_TOLERANCE else 0.0
+    if plan.limit is None:
+        room = defaults.TARGET_TRUE_PEAK - defaults.CODEC_PEAK_MARGIN / 2 - produced.true_peak
+        if over <= 0 and step == 0:
+            return None
+        if over <= 0 and step <= room:
+            return GainPlan(plan.gain + step)  # one gain still does it
+        limit = _ceiling()
+    elif over > 0:
+        limit = plan.limit - over - defaults.LOUDNESS_TOLERANCE / 2
+    else:
+        # still short with true-peak room left (the codec's low-pass took some peaks
+        # down): let the peaks up into it, never past the ceiling itself
+        room = defaults.TARGET_TRUE_PEAK - defaults.CODEC_PEAK_MARGIN / 2 - produced.true_peak
+        rise = room if step > 0 and room > defaults.LOUDNESS_TOLERANCE / 2 and not last else 0.0
+        limit = min(plan.limit + rise, defaults.TARGET_TRUE_PEAK)
+    better = GainPlan(round(min(plan.gain + step, most_gain(mix, limit)), 3), round(limit, 3))
+    unchanged = abs(better.gain - plan.gain) < 0.05 and better.limit == plan.limit
+    if plan.limit is not None and unchanged:
+        return None  # the limiter is at its most and the peaks are in: as loud as allowed
+    return better
+
+
+def shortfall_note(mix: Loudness, plan: GainPlan, produced: Loudness) -> str:
+    """Why the published file is not at the target, from what it measures; "" if it is."""
+    if mix.integrated < defaults.SILENCE_LUFS:
+        return "the episode is almost silent; no loudness gain was applied"
+    short = defaults.TARGET_LUFS - produced.integrated
+    tp = f"{defaults.TARGET_TRUE_PEAK:g} dBTP"
+    if produced.true_peak > defaults.TARGET_TRUE_PEAK:
+        return f"its true peak is {produced.true_peak:.1f} dBTP, over the {tp} ceiling"
+    if short <= defaults.LOUDNESS_TOLERANCE:
+        return ""
+    why = (
+        f"the look-ahead limiter already takes its loudest peaks down by "
+        f"{defaults.LIMITER_MAX_REDUCTION_DB:g} dB, its most, to keep them under {tp}"
+        if plan.limit is not None
+        else f"peaks must stay under {tp}"
+    )
+    return f"loudness stops {short:.1f} LU under the target: {why}"
+
+
 def _encode(
     inputs: list[str],
     graph: str,
-    gain: float,
+    plan: GainPlan,
     tmp: Path,
     where: Path,
     seconds: float,
     progress: Tick | None = None,
 ) -> Loudness:
-    """Pass 2: the graph, one gain, MP3. Returns the loudness of the MP3 as encoded.
-    ``seconds``: the episode's length, for the time limits; ``progress``: told how far
-    through the encoding and then the measuring it is, each half of its span."""
+    """The last pass: the graph, the plan's gain (and limiter), MP3. Returns the loudness
+    of the MP3 as encoded. ``seconds``: the episode's length, for the time limits;
+    ``progress``: told how far through the encoding and then the measuring it is, each
+    half of its span."""
+    limiter = ""
+    if plan.limit is not None:
+        limiter = (
+            f"alimiter=limit={10 ** (plan.limit / 20):.4f}:level=false:latency=true"
+            ":attack=5:release=50,"
+        )
     mixdown = (
-        f"{graph};[mix]volume={gain:.3f}dB:precision=float,"
-        f"aresample={defaults.OUTPUT_SAMPLE_RATE}[out]"
+        f"{graph};[mix]volume={plan.gain:.3f}dB:precision=float,"
+        f"{limiter}aresample={defaults.OUTPUT_SAMPLE_RATE}[out]"
     )
     run(
         [
@@ -302,8 +436,9 @@ def render(
 ) -> RenderResult:
     """Render the Timeline to a normalised MP3 in the cache; reuse it if already made.
 
-    ``progress`` is told how far the render is, in seconds of the episode: its four passes
-    (the clips, the measuring, the MP3, the MP3 measured) a quarter each."""
+    ``progress`` is told how far the render is, in seconds of the episode: the clips (and
+    the mix measured as they are written) a quarter, the mix measured apart when the clips
+    took several runs a quarter, the MP3 and its measuring the second half."""
     gains = {name: recording_gain(loudness[name]) for name in timeline.sources()}
     key = render_key(timeline, recordings, gains)
     out = cache.path("renders", key, ".mp3")
@@ -317,32 +452,22 @@ def render(
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.mp3")
     try:
         length = timeline.duration
-        inputs, _ = render_stems(
-            clip_sounds(timeline, recordings, gains),
-            work,
-            where,
-            part(progress, 0, length / 4, length),
+        sounds = clip_sounds(timeline, recordings, gains)
+        inputs, _, mix = render_stems_measured(
+            sounds, work, where, part(progress, 0, length / 4, length)
         )
-        measured = f"{MIX_GRAPH};[mix]{MEASURE_FILTER}[out]"
-        mix = measure(
-            [*inputs, "-filter_complex", measured, "-map", "[out]"],
-            "rendering (loudness pass 1)",
-            where,
-            length,
-            part(progress, length / 4, length / 4, length),
-        )
-        gain, note = final_gain(mix)
+        if mix is None:
+            mix = measure_mix(inputs, where, length, part(progress, length / 4, length / 4, length))
+        plan = plan_gain(mix)
         last_half = part(progress, length / 2, length / 2, length)
-        produced = _encode(inputs, MIX_GRAPH, gain, tmp, where, length, last_half)
-        # MP3's low-pass trims a little of what K-weighting counts (speech: about
-        # 0.4 LU). Measure what was encoded and correct once if it missed.
-        miss = defaults.TARGET_LUFS - produced.integrated
-        room = defaults.TARGET_TRUE_PEAK - defaults.CODEC_PEAK_MARGIN / 2 - produced.true_peak
-        if abs(miss) > defaults.LOUDNESS_TOLERANCE and not note:
-            step = min(miss, room)
-            if abs(step) > defaults.LOUDNESS_TOLERANCE / 2:
-                gain += step
-                produced = _encode(inputs, MIX_GRAPH, gain, tmp, where, timeline.duration)
+        produced = _encode(inputs, MIX_GRAPH, plan, tmp, where, length, last_half)
+        for encode in range(2, defaults.MAX_ENCODES + 1):
+            better = next_plan(mix, plan, produced, last=encode == defaults.MAX_ENCODES)
+            if better is None:
+                break
+            plan = better
+            produced = _encode(inputs, MIX_GRAPH, plan, tmp, where, length)
+        note = shortfall_note(mix, plan, produced)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -355,7 +480,8 @@ def render(
             # which recordings went in, so a takedown can purge this render
             "recordings": sorted({recordings[c.source].sha256 for c in timeline.clips}),
             "note": note,
-            "gain_db": round(gain, 3),
+            "gain_db": round(plan.gain, 3),
+            "limit_db": plan.limit,
             "loudness": asdict(produced),
             "mix": asdict(mix),
         },

@@ -69,6 +69,21 @@ def say(lines: list[tuple[str, str]], out: Path, gap: float = 0.8) -> Path:
         return join_with_gaps(parts, out, gap)
 
 
+def speech_with_clicks(wav: Path, out: Path, speech_db: float, every: float) -> Path:
+    """``wav`` at ``speech_db`` with a loud click (1.5 ms of 3 kHz at -0.3 dBFS) every
+    ``every`` seconds mixed in, as a phone AAC: highly dynamic speech whose true peak is
+    set by the clicks, so one plain gain to -16 LUFS would lift them past -1 dBTP."""
+    click = f"if(lt(mod(t\\,{every})\\,0.0015)\\,0.97*sin(2*PI*3000*t)\\,0)"
+    ffmpeg(
+        "-i", wav, "-f", "lavfi", "-i", f"aevalsrc=exprs='{click}':s=22050:d=600",
+        "-filter_complex",
+        f"[0:a]aformat=sample_rates=22050,volume={speech_db}dB[s];"
+        "[s][1:a]amix=inputs=2:duration=first:normalize=0",
+        "-ac", "1", "-c:a", "aac", "-b:a", "96k", out,
+    )  # fmt: skip
+    return out
+
+
 def phone_m4a(
     wav: Path,
     out: Path,

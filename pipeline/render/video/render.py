@@ -65,7 +65,7 @@ from pipeline.media.runner import ffmpeg_said, media_timeout, run, working_part
 from pipeline.media.scrub import STRIP_ARGS, find_traces, source_values
 from pipeline.progress import Tick, part
 from pipeline.records import Loudness, Timeline, VideoInfo
-from pipeline.render.audio import MIX_GRAPH, final_gain, render_stems
+from pipeline.render.audio import MIX_GRAPH, final_gain, measure_mix, render_stems_measured
 from pipeline.render.video.check import _count_frames, check_sources
 from pipeline.render.video.graph import _plan, burnable_vtt, ffmpeg_filters
 from pipeline.render.video.plan import Canvas, Orientation, bitrate_ceiling, plan_canvas
@@ -212,18 +212,18 @@ def render_video(
 
         # The sound first (a few clips per run, lossless), then measured and mixed from that.
         length = timeline.duration
-        sound, stderr = render_stems(
-            plan.sounds, work, where, part(progress, 0, 0.05 * length, length)
+        sound, stderr, mix = render_stems_measured(
+            plan.sounds,
+            work,
+            where,
+            part(progress, 0, 0.05 * length, length),
+            measure_mix=final_gain_db is None,
         )
         if final_gain_db is None:
-            mix = measure(
-                [*sound, "-filter_complex", f"{MIX_GRAPH};[mix]{MEASURE_FILTER}[out]",
-                 "-map", "[out]"],
-                "rendering video (loudness pass 1)",
-                where,
-                length,
-                part(progress, 0.05 * length, 0.05 * length, length),
-            )  # fmt: skip
+            if mix is None:
+                mix = measure_mix(
+                    sound, where, length, part(progress, 0.05 * length, 0.05 * length, length)
+                )
             gain, note = final_gain(mix)
             if note:
                 notes.append(note)
