@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -32,11 +32,11 @@ from pipeline.project.people import Withdrawal
 from pipeline.project.showfile import load_episode
 from pipeline.project.yamlfile import Problems
 from pipeline.publish import outgoing
-from pipeline.records import ROLES, EpisodeJob, Output, Person, Show
+from pipeline.records import ROLES, Episode, EpisodeJob, Output, Person, Show
 from pipeline.render import captions as captions_mod
 from pipeline.render import video
 from pipeline.render.audio import render as render_timeline
-from pipeline.transcribe import Engine, get_engine, language_warnings
+from pipeline.transcribe import Engine, doubtful, get_engine, language_warnings, primary
 from pipeline.transcribe import transcribe as transcribe_recording
 
 
@@ -209,11 +209,42 @@ def analyse_stage(job: EpisodeJob, ctx: Context) -> None:
         job.loudness[name] = analyse_mod.analyse(rec, ctx.cache)
 
 
+def credited_names(episode: Episode, people: dict[str, Person]) -> tuple[str, ...]:
+    """The names of the episode's people who are credited by name, for the model to spell
+    as they wrote them. Never a name that is not published: people credited by a
+    pseudonym or not at all are left out (their real names must not be suggested)."""
+    return tuple(
+        sorted(
+            {
+                person.name
+                for ids in episode.appearances.values()
+                for pid in ids
+                if (person := people.get(pid)) and person.credit == "name" and person.name
+            }
+        )
+    )
+
+
 def transcribe_stage(job: EpisodeJob, ctx: Context) -> None:
+    """Each recording in its own language: the episode's `language:` for it, else detected."""
+    assert job.episode
+    languages = job.episode.languages
+    names = credited_names(job.episode, ctx.people)
     for name, rec in job.recordings.items():
-        transcript = transcribe_recording(rec, ctx.engine, ctx.cache)
-        job.transcripts[name] = transcript
+        forced = languages.get(name) or languages.get("*")
+        transcript = transcribe_recording(rec, ctx.engine, ctx.cache, language=forced, names=names)
+        how = {
+            "detected": f"detected, probability {transcript.language_probability:.2f}",
+            "episode.yaml": "from episode.yaml",
+        }.get(transcript.language_from, "the show's; no multilingual model to detect it")
+        ctx.say(f"  {name}: speech in `{transcript.language}` ({how}), model {transcript.model}")
+        # Captions in the show's language are tagged as the show is (en-GB stays en-GB).
+        same = primary(transcript.language) == primary(ctx.show.language)
+        job.languages[name] = forced or (ctx.show.language if same else transcript.language)
         job.notes += language_warnings(transcript, ctx.show.language, name)
+        if doubtful(transcript):  # wrong captions are worse than none for a deaf listener
+            transcript = replace(transcript, words=())
+        job.transcripts[name] = transcript
 
 
 def render_stage(job: EpisodeJob, ctx: Context) -> None:
@@ -238,9 +269,22 @@ def captions_stage(job: EpisodeJob, ctx: Context) -> None:
         job.timeline, fixed, speakers=job.speakers, title=job.episode.title
     )
     job.cues = captions_mod.episode_cues(job.timeline, fixed, job.speakers)
+    job.captions_language = captions_language(job, ctx.show.language)
     for role, text in outputs.items():
         path = _output(job, folder, role)
         path.write_text(text, encoding="utf-8")
+
+
+def captions_language(job: EpisodeJob, show_language: str) -> str:
+    """The language most of the episode's clips are in (the show's when none is known)."""
+    assert job.timeline
+    seconds: dict[str, float] = {}
+    for clip in job.timeline.clips:
+        lang = job.languages.get(clip.source, show_language)
+        seconds[lang] = seconds.get(lang, 0.0) + clip.duration
+    if not seconds:
+        return show_language
+    return max(seconds, key=lambda lang: (seconds[lang], lang == show_language))
 
 
 def _without_face_consent(job: EpisodeJob, ctx: Context) -> list[str]:
@@ -297,7 +341,7 @@ def video_stage(job: EpisodeJob, ctx: Context) -> None:
         "orientation": ctx.show.video_orientation,
         "burn_in": ctx.show.burn_in_captions,
         "captions": sha256_file(vtt),
-        "language": ctx.show.language,
+        "language": job.captions_language or ctx.show.language,
         "poster_at": ep.poster_at,
     }
     shas = {name: rec.sha256 for name, rec in job.recordings.items()}
@@ -316,7 +360,7 @@ def video_stage(job: EpisodeJob, ctx: Context) -> None:
                 gains,
                 tmp,
                 captions_vtt=vtt,
-                captions_language=ctx.show.language,
+                captions_language=job.captions_language or ctx.show.language,
                 burn_in=ctx.show.burn_in_captions,
                 orientation=ctx.show.video_orientation,
                 poster=tmp_poster,

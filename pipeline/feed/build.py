@@ -509,7 +509,8 @@ def _add_item(fg: FeedGenerator, show: Show, entry: FeedEntry) -> None:
     podcast: PodcastIndexEntryExtension = fe.podcastindex
     for role, (mime, rel) in TRANSCRIPT_ROLES.items():
         if role in entry.files:
-            podcast.transcript(entry.files[role].url, mime, rel=rel)
+            language = entry.captions_language or show.language
+            podcast.transcript(entry.files[role].url, mime, language=language, rel=rel)
     if CHAPTERS_ROLE in entry.files:
         podcast.chapters(entry.files[CHAPTERS_ROLE].url, CHAPTERS_TYPE)
     if film is not None:

