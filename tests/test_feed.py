@@ -10,6 +10,7 @@ import dataclasses
 import html
 import io
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -386,11 +387,16 @@ def test_transcripts_and_chapters(show: Show, entries: list[FeedEntry]) -> None:
     first = item(root, "Episode first-steps")
     transcripts = [dict(t.attrib) for t in first.xpath("podcast:transcript", namespaces=NS)]
     base = BASE + "media/first-steps/"
+    # Each says its language: the show's, unless the episode's speech is in another.
+    lang = {"language": "en-gb"}
     assert transcripts == [
-        {"url": base + "captions-vtt.vtt", "type": "text/vtt", "rel": "captions"},
-        {"url": base + "captions-srt.srt", "type": "application/x-subrip"},
-        {"url": base + "transcript-json.json", "type": "application/json"},
+        {"url": base + "captions-vtt.vtt", "type": "text/vtt", **lang, "rel": "captions"},
+        {"url": base + "captions-srt.srt", "type": "application/x-subrip", **lang},
+        {"url": base + "transcript-json.json", "type": "application/json", **lang},
     ]
+    french = [replace(e, captions_language="fr") for e in entries]
+    again = item(tree(build_feed(show, french, ARTWORK)), "Episode first-steps")
+    assert {t.get("language") for t in again.xpath("podcast:transcript", namespaces=NS)} == {"fr"}
     (chapters,) = first.xpath("podcast:chapters", namespaces=NS)
     assert dict(chapters.attrib) == {
         "url": base + "chapters.chapters.json",
