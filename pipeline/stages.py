@@ -265,11 +265,15 @@ def captions_stage(job: EpisodeJob, ctx: Context) -> None:
     # and re-transcription); anything that no longer matches is said, never dropped.
     fixed, warnings = corrections.apply(job.transcripts, corrections.load_corrections(job.folder))
     job.notes += warnings
+    job.captions_language = captions_language(job, ctx.show.language)
     outputs = captions_mod.render_all(
-        job.timeline, fixed, speakers=job.speakers, title=job.episode.title
+        job.timeline,
+        fixed,
+        speakers=job.speakers,
+        title=job.episode.title,
+        language=job.captions_language,
     )
     job.cues = captions_mod.episode_cues(job.timeline, fixed, job.speakers)
-    job.captions_language = captions_language(job, ctx.show.language)
     for role, text in outputs.items():
         path = _output(job, folder, role)
         path.write_text(text, encoding="utf-8")

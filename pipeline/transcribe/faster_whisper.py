@@ -143,7 +143,14 @@ class FasterWhisper:
         ]
         # Only when something already went wrong: ordinary speech repeats short phrases
         # ("I don't know") all the time, and decoding every stretch alone costs 2-3x.
-        every = bool(loops or empty) and repetitive(words, n=4, times=3)
+        # Each stretch decoded alone costs several seconds (a 30 s pass of the model,
+        # fallback and word alignment) however short it is: a window with many
+        # stretches (a French recording that repeated its lines took 3.1x real time
+        # so) only has its empty and looped ones decoded again, at most
+        # ``MAX_REPAIRS`` of them, the longest first.
+        every = (
+            bool(loops or empty) and len(regions) <= MAX_REPAIRS and repetitive(words, n=4, times=3)
+        )
         missing = [
             (lo, hi)
             for lo, hi in regions
@@ -154,12 +161,23 @@ class FasterWhisper:
                 or any(a < hi and b > lo for a, b in loops)
             )
         ]
+        if len(missing) > MAX_REPAIRS:
+            longest = sorted(missing, key=lambda r: r[1] - r[0], reverse=True)[:MAX_REPAIRS]
+            missing = sorted(longest)
         if missing:
             words = [
                 w for w in words if not any(lo <= (w.start + w.end) / 2 <= hi for lo, hi in missing)
             ]
+            # A short stretch holds few words: no decode of it may run longer than
+            # speech could (6 tokens a second), nor sample at high temperatures, so a
+            # stretch the model cannot read costs one bounded pass, not a loop.
+            span = max(hi - lo for lo, hi in missing)
             options = dict(
-                OPTIONS, vad_filter=False, clip_timestamps=[t for r in missing for t in r]
+                OPTIONS,
+                vad_filter=False,
+                clip_timestamps=[t for r in missing for t in r],
+                temperature=REPAIR_TEMPERATURES,
+                max_new_tokens=min(220, 10 + int(6 * span)),
             )
             options.pop("vad_parameters")
             again, _info = model.transcribe(samples, language=self.language, **options, **hot)
@@ -176,6 +194,8 @@ class FasterWhisper:
 
 
 MIN_REPAIR_SECONDS = 0.5
+MAX_REPAIRS = 12  # stretches of one window decoded again, at most (see _window_words)
+REPAIR_TEMPERATURES = (0.0, 0.2, 0.4)
 
 
 def detect_language(path: Path, seconds: float = 0.0) -> tuple[str, float] | None:
