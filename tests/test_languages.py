@@ -156,7 +156,7 @@ def test_french_episode_in_english_show_publishes_french_captions(tmp_path: Path
     (vtt,) = (root / "public").rglob("*.vtt")
     captions = vtt.read_text(encoding="utf-8").lower()
     assert "bonjour" in captions and "festival" in captions
-    (page,) = (root / "public").rglob("*.transcript.html")
+    (page,) = (root / "public" / "media").rglob("*.html")
     assert '<html lang="fr">' in page.read_text(encoding="utf-8")
     (feed,) = (root / "public").rglob("riverside-voices.xml")
     items = etree.parse(str(feed)).findall("channel/item")
