@@ -43,6 +43,10 @@ TRANSCRIBE_DETECT_MODEL = "base"
 TRANSCRIBE_MULTILINGUAL_MODEL = "base"
 TRANSCRIBE_DETECT_SECONDS = 30.0
 TRANSCRIBE_DETECT_SCAN_SECONDS = 120.0
+# Give the names of people credited by name to the model as hotwords. It spells an
+# unusual name as written, but on the example show it lost other words: off until measured
+# on more speech.
+TRANSCRIBE_NAME_HOTWORDS = False
 
 # Artwork rules (Apple Podcasts).
 ARTWORK_MIN_PX = 1400

@@ -229,7 +229,9 @@ def transcribe_stage(job: EpisodeJob, ctx: Context) -> None:
     """Each recording in its own language: the episode's `language:` for it, else detected."""
     assert job.episode
     languages = job.episode.languages
-    names = credited_names(job.episode, ctx.people)
+    # Off by default: on the example show, "Jordan" as a hotword cost the word "Sundays"
+    # and turned "talk about" into "talk i'm out" (README, Speed and accuracy).
+    names = credited_names(job.episode, ctx.people) if defaults.TRANSCRIBE_NAME_HOTWORDS else ()
     for name, rec in job.recordings.items():
         forced = languages.get(name) or languages.get("*")
         transcript = transcribe_recording(rec, ctx.engine, ctx.cache, language=forced, names=names)
