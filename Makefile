@@ -51,6 +51,7 @@ bench: setup $(BENCH_STAMP)
 	$(BIN)/python -m bench.stages
 	$(BIN)/python -m bench.publish
 	$(BIN)/python -m bench.accuracy
+	$(BIN)/python -m bench.languages
 	$(BIN)/python -m bench.video
 	$(BIN)/python -m bench.peers
 	$(BIN)/python -m bench.studio

@@ -42,7 +42,8 @@ def fetch_librivox(folder: Path = BENCH_DIR) -> list[tuple[Path, str]]:
     if not target.is_dir() or not any(target.glob("*.wav")):
         folder.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
+            # (--no-binary for pocketsphinx only: with :all: its build tools compile too)
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "pocketsphinx"]
             + ["pocketsphinx==5.1.1", "-d", str(folder), "-q"],
             check=True,
         )

@@ -46,6 +46,18 @@ TRANSCRIBE_ENGINE = "faster-whisper"
 TRANSCRIBE_MODEL = "tiny.en"
 TRANSCRIBE_COMPUTE_TYPE = "int8"  # twice float32's speed on 2 cores; see README for WER
 TRANSCRIBE_LANGUAGE = "en"
+# Each recording's language is detected first, by a multilingual model, on its first
+# 30 seconds of speech (within its first 2 minutes). A recording not in English is
+# transcribed by the multilingual model in its own language (an English-only model
+# invents English words for other languages, slowly).
+TRANSCRIBE_DETECT_MODEL = "base"
+TRANSCRIBE_MULTILINGUAL_MODEL = "base"
+TRANSCRIBE_DETECT_SECONDS = 30.0
+TRANSCRIBE_DETECT_SCAN_SECONDS = 120.0
+# Give the names of people credited by name to the model as hotwords. It spells an
+# unusual name as written, but on the example show it lost other words: off until measured
+# on more speech.
+TRANSCRIBE_NAME_HOTWORDS = False
 
 # Artwork rules (Apple Podcasts).
 ARTWORK_MIN_PX = 1400

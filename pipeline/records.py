@@ -165,6 +165,10 @@ class Transcript:
     words: tuple[Word, ...]
     # What the engine noticed and did about it (e.g. a repetition loop removed).
     warnings: tuple[str, ...] = ()
+    # Where ``language`` came from: "detected" (by a multilingual model on the first
+    # speech), "episode.yaml" (a recording's `language:`), or "show" (no detection ran).
+    language_from: str = "show"
+    language_probability: float = 0.0  # the detector's probability, when detected
 
     SCHEMA = "storycast.Transcript.1"
 
@@ -177,6 +181,8 @@ class Transcript:
             "language": self.language,
             "words": [[w.start, w.end, w.text, w.probability] for w in self.words],
             "warnings": list(self.warnings),
+            "language_from": self.language_from,
+            "language_probability": self.language_probability,
         }
 
     @classmethod
@@ -190,6 +196,8 @@ class Transcript:
             language=d["language"],
             words=tuple(Word(float(a), float(b), str(t), float(p)) for a, b, t, p in d["words"]),
             warnings=tuple(str(w) for w in d.get("warnings", [])),
+            language_from=str(d.get("language_from", "show")),
+            language_probability=float(d.get("language_probability", 0.0)),
         )
 
 
@@ -515,6 +523,9 @@ class Episode:
     # The episode's page: a summary in easy read (shown first) and content notes.
     summary_easy_read: str = ""
     content_notes: tuple[str, ...] = ()
+    # The language spoken in each recording, where episode.yaml says (`language:`):
+    # recording name -> code; "*" for every recording not named. Otherwise detected.
+    languages: dict[str, str] = field(default_factory=dict)
 
     @property
     def recordings_dir(self) -> Path:
@@ -587,6 +598,10 @@ class EpisodeJob:
     rendered_loudness: Loudness | None = None
     credits: tuple[Credit, ...] = ()
     speakers: dict[str, str] = field(default_factory=dict)  # recording -> credited name
+    # The language of each recording's captions (recording name -> code), and of the
+    # episode's captions and transcripts as a whole (the language most of its clips are in).
+    languages: dict[str, str] = field(default_factory=dict)
+    captions_language: str = ""
     requested_by: str = ""  # for a withdrawal: at whose request
     duration: float = 0.0
     status: EpisodeStatus = "pending"
@@ -624,6 +639,7 @@ class FeedEntry:
     files: dict[str, PublishedFile]  # role -> file; "audio" is the enclosure
     credits: tuple[Credit, ...] = ()
     soundbite: Soundbite | None = None
+    captions_language: str = ""  # the `language` of its podcast:transcript tags
 
 
 # --- the contributors' free text that is published -----------------------------------------

@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -35,12 +35,12 @@ from pipeline.project.showfile import load_episode
 from pipeline.project.yamlfile import Problems
 from pipeline.publish import outgoing
 from pipeline.publish.manifest import public_url
-from pipeline.records import ROLES, EpisodeJob, Output, Person, PublishedFile, Show
+from pipeline.records import ROLES, Episode, EpisodeJob, Output, Person, PublishedFile, Show
 from pipeline.render import captions as captions_mod
 from pipeline.render import video
 from pipeline.render.audio import render as render_timeline
 from pipeline.site import build as site
-from pipeline.transcribe import Engine, get_engine, language_warnings
+from pipeline.transcribe import Engine, doubtful, get_engine, language_warnings, primary
 from pipeline.transcribe import transcribe as transcribe_recording
 
 
@@ -222,12 +222,47 @@ def analyse_stage(job: EpisodeJob, ctx: Context) -> None:
             job.loudness[name] = analyse_mod.analyse(rec, ctx.cache, tick)
 
 
+def credited_names(episode: Episode, people: dict[str, Person]) -> tuple[str, ...]:
+    """The names of the episode's people who are credited by name, for the model to spell
+    as they wrote them. Never a name that is not published: people credited by a
+    pseudonym or not at all are left out (their real names must not be suggested)."""
+    return tuple(
+        sorted(
+            {
+                person.name
+                for ids in episode.appearances.values()
+                for pid in ids
+                if (person := people.get(pid)) and person.credit == "name" and person.name
+            }
+        )
+    )
+
+
 def transcribe_stage(job: EpisodeJob, ctx: Context) -> None:
+    """Each recording in its own language: the episode's `language:` for it, else detected."""
+    assert job.episode
+    languages = job.episode.languages
+    # Off by default: on the example show, "Jordan" as a hotword cost the word "Sundays"
+    # and turned "talk about" into "talk i'm out" (README, Speed and accuracy).
+    names = credited_names(job.episode, ctx.people) if defaults.TRANSCRIBE_NAME_HOTWORDS else ()
     for name, rec in job.recordings.items():
+        forced = languages.get(name) or languages.get("*")
         with ctx.progress.task(f"{job.slug}: transcribing {name}", rec.duration) as tick:
-            transcript = transcribe_recording(rec, ctx.engine, ctx.cache, tick)
-        job.transcripts[name] = transcript
+            transcript = transcribe_recording(
+                rec, ctx.engine, ctx.cache, tick, language=forced, names=names
+            )
+        how = {
+            "detected": f"detected, probability {transcript.language_probability:.2f}",
+            "episode.yaml": "from episode.yaml",
+        }.get(transcript.language_from, "the show's; no multilingual model to detect it")
+        ctx.say(f"  {name}: speech in `{transcript.language}` ({how}), model {transcript.model}")
+        # Captions in the show's language are tagged as the show is (en-GB stays en-GB).
+        same = primary(transcript.language) == primary(ctx.show.language)
+        job.languages[name] = forced or (ctx.show.language if same else transcript.language)
         job.notes += language_warnings(transcript, ctx.show.language, name)
+        if doubtful(transcript):  # wrong captions are worse than none for a deaf listener
+            transcript = replace(transcript, words=())
+        job.transcripts[name] = transcript
 
 
 def render_stage(job: EpisodeJob, ctx: Context) -> None:
@@ -249,8 +284,13 @@ def captions_stage(job: EpisodeJob, ctx: Context) -> None:
     # and re-transcription); anything that no longer matches is said, never dropped.
     fixed, warnings = corrections.apply(job.transcripts, corrections.load_corrections(job.folder))
     job.notes += warnings
+    job.captions_language = captions_language(job, ctx.show.language)
     outputs = captions_mod.render_all(
-        job.timeline, fixed, speakers=job.speakers, title=job.episode.title
+        job.timeline,
+        fixed,
+        speakers=job.speakers,
+        title=job.episode.title,
+        language=job.captions_language,
     )
     job.cues = captions_mod.episode_cues(job.timeline, fixed, job.speakers)
     job.words = [
@@ -262,6 +302,18 @@ def captions_stage(job: EpisodeJob, ctx: Context) -> None:
     for role, text in outputs.items():
         path = _output(job, folder, role)
         path.write_text(text, encoding="utf-8")
+
+
+def captions_language(job: EpisodeJob, show_language: str) -> str:
+    """The language most of the episode's clips are in (the show's when none is known)."""
+    assert job.timeline
+    seconds: dict[str, float] = {}
+    for clip in job.timeline.clips:
+        lang = job.languages.get(clip.source, show_language)
+        seconds[lang] = seconds.get(lang, 0.0) + clip.duration
+    if not seconds:
+        return show_language
+    return max(seconds, key=lambda lang: (seconds[lang], lang == show_language))
 
 
 def _without_face_consent(job: EpisodeJob, ctx: Context) -> list[str]:
@@ -318,7 +370,7 @@ def video_stage(job: EpisodeJob, ctx: Context) -> None:
         "orientation": ctx.show.video_orientation,
         "burn_in": ctx.show.burn_in_captions,
         "captions": sha256_file(vtt),
-        "language": ctx.show.language,
+        "language": job.captions_language or ctx.show.language,
         "poster_at": ep.poster_at,
     }
     shas = {name: rec.sha256 for name, rec in job.recordings.items()}
@@ -338,7 +390,7 @@ def video_stage(job: EpisodeJob, ctx: Context) -> None:
                     gains,
                     tmp,
                     captions_vtt=vtt,
-                    captions_language=ctx.show.language,
+                    captions_language=job.captions_language or ctx.show.language,
                     burn_in=ctx.show.burn_in_captions,
                     orientation=ctx.show.video_orientation,
                     poster=tmp_poster,
@@ -476,6 +528,7 @@ def page_stage(job: EpisodeJob, ctx: Context) -> None:
         chapters=job.timeline.chapters,
         cues=job.cues,
         words=job.words,
+        speech_language=job.captions_language,
     )
     path = _output(job, staging_folder(job, ctx), "page")
     path.write_text(page, encoding="utf-8")

@@ -10,6 +10,7 @@ import dataclasses
 import html
 import io
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -388,11 +389,16 @@ def test_transcripts_and_chapters(show: Show, entries: list[FeedEntry]) -> None:
     first = item(root, "Episode first-steps")
     transcripts = [dict(t.attrib) for t in first.xpath("podcast:transcript", namespaces=NS)]
     base = BASE + "media/first-steps/"
+    # In the channel's language: no attribute needed (apps take the channel's).
     assert transcripts == [
         {"url": base + "captions-vtt.vtt", "type": "text/vtt", "rel": "captions"},
         {"url": base + "captions-srt.srt", "type": "application/x-subrip"},
         {"url": base + "transcript-json.json", "type": "application/json"},
     ]
+    # Speech in another language: every transcript says which.
+    french = [replace(e, captions_language="fr") for e in entries]
+    again = item(tree(build_feed(show, french, ARTWORK)), "Episode first-steps")
+    assert {t.get("language") for t in again.xpath("podcast:transcript", namespaces=NS)} == {"fr"}
     (chapters,) = first.xpath("podcast:chapters", namespaces=NS)
     assert dict(chapters.attrib) == {
         "url": base + "chapters.chapters.json",

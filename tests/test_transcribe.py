@@ -115,15 +115,18 @@ def test_another_language_than_the_shows_is_warned(media: Path) -> None:
         voice="de",
     )
     tr = run(wav)
+    # Detected and transcribed in German (test_languages has the rest).
+    assert (tr.language, tr.language_from) == ("de", "detected")
     warnings = language_warnings(tr, "en", "deutsch.wav")
     assert warnings and warnings[0].startswith("deutsch.wav: ")
-    assert "another language than `en`" in warnings[0]
+    assert "the speech is in `de`" in warnings[0] and "not the show's `en`" in warnings[0]
 
 
 def test_language_mismatch_reported_from_detected_language() -> None:
     tr = Transcript("s", "faster-whisper", "base", "de", (Word(0, 1, "Hallo", 0.9),))
     (warning,) = language_warnings(tr, "en-GB")
-    assert "sounds like `de`" in warning and "language is `en`" in warning
+    assert "speech is in `de`" in warning and "show's `en`" in warning
+    assert "set this recording's `language:`" in warning
 
 
 def test_eight_khz_telephone_audio(media: Path) -> None:

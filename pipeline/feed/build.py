@@ -578,13 +578,21 @@ def _add_item(fg: FeedGenerator, show: Show, entry: FeedEntry) -> None:
 
     podcast: PodcastIndexEntryExtension = fe.podcastindex
     # Transcripts in several languages (roles "captions-vtt:cy" beside "captions-vtt"):
-    # each says its language; one language alone needs no attribute (the channel's).
-    languages = {r.partition(":")[2] or show.language for r in entry.files if ":" in r}
-    several = bool(languages - {show.language})
-    for role, (mime, rel) in TRANSCRIPT_ROLES.items():
-        for key in sorted(r for r in entry.files if r == role or r.startswith(role + ":")):
-            language = (key.partition(":")[2] or show.language) if several else None
-            podcast.transcript(entry.files[key].url, mime, language=language, rel=rel)
+    # each says its language. The episode's own captions are in `captions_language`
+    # (the language most of its clips are in); one language, the channel's, needs no
+    # attribute (apps take the channel's <language>).
+    own = entry.captions_language or show.language
+    keys = [
+        (key, role)
+        for role in TRANSCRIPT_ROLES
+        for key in sorted(r for r in entry.files if r == role or r.startswith(role + ":"))
+    ]
+    languages = {key.partition(":")[2] or own for key, _ in keys}
+    plain = languages == {show.language}
+    for key, role in keys:
+        mime, rel = TRANSCRIPT_ROLES[role]
+        language = None if plain else (key.partition(":")[2] or own)
+        podcast.transcript(entry.files[key].url, mime, language=language, rel=rel)
     if CHAPTERS_ROLE in entry.files:
         podcast.chapters(entry.files[CHAPTERS_ROLE].url, CHAPTERS_TYPE)
     if film is not None:

@@ -72,6 +72,7 @@ EPISODE_FIELDS = {
     "poster_at",
     "summary_easy_read",
     "content_notes",
+    "language",
 }
 EPISODE_FILE = "episode.yaml"
 FRAME_RATES = tuple(RATES)  # the timecode rates the CMX importer reads
@@ -413,6 +414,62 @@ def _recording(node: Node, recordings: Path) -> str | None:
     return node.text()
 
 
+# Names people write for a language, for the fix of a bad `language:` (the codes are
+# what the speech models know: Whisper's, from faster-whisper).
+_LANGUAGE_NAMES = {
+    "english": "en", "french": "fr", "francais": "fr", "français": "fr", "german": "de",
+    "deutsch": "de", "spanish": "es", "espanol": "es", "español": "es", "welsh": "cy",
+    "cymraeg": "cy", "italian": "it", "portuguese": "pt", "polish": "pl", "arabic": "ar",
+    "urdu": "ur", "punjabi": "pa", "bengali": "bn", "somali": "so", "turkish": "tr",
+    "romanian": "ro", "ukrainian": "uk", "russian": "ru", "chinese": "zh", "mandarin": "zh",
+    "cantonese": "yue", "hindi": "hi", "dutch": "nl",
+}  # fmt: skip
+
+
+def language_codes() -> tuple[str, ...]:
+    """The language codes the speech models know (Whisper's)."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return tuple(_LANGUAGE_CODES)
+
+
+def _language(node: Node) -> str | None:
+    """One language code (``fr``, ``pt-BR``): its first part must be one Whisper knows."""
+    code = node.text()
+    if code is None:
+        return None
+    known = language_codes()
+    first = code.split("-")[0].lower()
+    if first in known and re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", code):
+        return code
+    named = _LANGUAGE_NAMES.get(code.strip().lower())
+    hint = f"For {code}, write `{named}`. " if named in known else ""
+    node.problem(
+        f"`{code}` is not a language code the speech models know.",
+        hint + "Write a code such as en, fr, de, es, cy, pl, ar or ur (with a region if "
+        "you like: pt-BR); every code known: " + ", ".join(known) + ".",
+    )
+    return None
+
+
+def _languages(node: Node, recordings: Path) -> dict[str, str]:
+    """``language: fr`` (every recording) or ``language: {interview.m4a: fr}``."""
+    found: dict[str, str] = {}
+    if not node.is_mapping():
+        if (code := _language(node)) is not None:
+            found["*"] = code
+        return found
+    for recording, value in (node.mapping() or {}).items():
+        if not (recordings / recording).is_file():
+            value.problem(
+                f"there is no recording `{recording}` in the episode's recordings/ folder.",
+                "Name a file in recordings/ (as the EDL does), then its language.",
+            )
+        if (code := _language(value)) is not None:
+            found[recording] = code
+    return found
+
+
 def _appearances(node: Node) -> dict[str, tuple[str, ...]]:
     """``appearances: {interview.m4a: [jordan, sam]}``: who speaks or is seen in each recording."""
     found: dict[str, tuple[str, ...]] = {}
@@ -521,6 +578,9 @@ def load_episode(folder: Path, problems: Problems) -> Episode | None:
             field="edl",
         )
     reels = _reels(fields["reels"], folder / "recordings") if "reels" in fields else {}
+    languages = (
+        _languages(fields["language"], folder / "recordings") if "language" in fields else {}
+    )
     if not (show and title and published and edl) or problems:
         return None
     return Episode(
@@ -544,6 +604,7 @@ def load_episode(folder: Path, problems: Problems) -> Episode | None:
         frame_rate=frame_rate,
         summary_easy_read=_opt(fields, "summary_easy_read") or "",
         content_notes=_content_notes(fields["content_notes"]) if "content_notes" in fields else (),
+        languages=languages,
     )
 
 

@@ -132,6 +132,7 @@ def entry_from(old: dict[str, Any], show: Show) -> FeedEntry:
         {r: _file_from(f) for r, f in old["files"].items()},
         credits=tuple(Credit(**c) for c in old.get("credits", [])),
         soundbite=Soundbite(**bite) if bite else None,
+        captions_language=str(old.get("captions_language") or show.language),
     )
 
 

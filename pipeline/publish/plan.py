@@ -176,7 +176,10 @@ def decide(
                     ),
                 )
             soundbite = job.timeline.soundbite if job.timeline else None
-            entries.append(FeedEntry(job.episode, job.duration, files, job.credits, soundbite))
+            language = job.captions_language or show.language
+            entries.append(
+                FeedEntry(job.episode, job.duration, files, job.credits, soundbite, language)
+            )
             manifest_episodes[job.slug] = {
                 "episode": episode_json(job.episode),
                 # what it was made from, so `storycast audit` can match it to an approval
@@ -185,6 +188,7 @@ def decide(
                 "duration": job.duration,
                 "credits": [vars(c) for c in job.credits],
                 "soundbite": vars(soundbite) if soundbite else None,
+                "captions_language": language,
                 "files": {r: file_json(f, wanted[f.key].sha256) for r, f in files.items()},
             }
             published.append(job)

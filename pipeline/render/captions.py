@@ -508,7 +508,7 @@ def to_text(cues: list[Cue]) -> str:
     return "\n".join(out) + ("\n" if out else "")
 
 
-def to_html(cues: list[Cue], title: str) -> str:
+def to_html(cues: list[Cue], title: str, language: str = "en") -> str:
     """A readable HTML transcript (``text/html``): paragraphs by speaker and pause.
 
     Everything is escaped; each paragraph starts with its time and, when the
@@ -540,7 +540,7 @@ def to_html(cues: list[Cue], title: str) -> str:
     heading = html.escape(clean_text(title))
     return (
         "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<html lang="{html.escape(language)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{heading}: transcript</title>\n"
         "<style>body{max-width:40em;margin:2em auto;padding:0 1em;font:1.1em/1.6 sans-serif}"
@@ -571,8 +571,10 @@ def render_all(
     transcripts: dict[str, Transcript],
     speakers: dict[str, str] | None = None,
     title: str = "Transcript",
+    language: str = "en",
 ) -> dict[str, str]:
-    """Every caption output of one episode, by output role.
+    """Every caption output of one episode, by output role (``language``: the words',
+    for the HTML transcript's ``lang``).
 
     Roles and how to publish them: ``captions-vtt`` (``.vtt``, ``text/vtt``),
     ``captions-srt`` (``.srt``, ``application/x-subrip``), ``transcript-json``
@@ -584,7 +586,7 @@ def render_all(
         "captions-vtt": to_webvtt(cues),
         "captions-srt": to_srt(cues),
         "transcript-json": to_transcript_json(cues),
-        "transcript-html": to_html(cues, title),
+        "transcript-html": to_html(cues, title, language),
     }
     if timeline.chapters:
         out["chapters"] = to_chapters_json(timeline)

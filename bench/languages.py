@@ -1,0 +1,264 @@
+"""Every language, and what helps English captions: ``python -m bench.languages``.
+
+1. Word error rate and real-time factor per language, through ``transcribe`` as a
+   publish runs it (language detected first, then decoded by the model that knows it).
+   No package on PyPI that we could find carries real speech with reference text in
+   French, German or Spanish, so this speech is **synthetic** (espeak-ng), labelled so:
+   its WER says whether captions come out in the right language and words, not how
+   well real voices are recognised.
+2. The real-time factor of a recording in a language other than the show's (French in
+   an English show), through storycast now and the way it was before (tiny.en decoding
+   French), side by side.
+3. English decoding settings on real read speech (the LibriVox utterances of
+   ``bench.accuracy``), scored after Whisper's English normaliser (whisper-normalizer):
+   beam size, patience, voice detection, temperature fallback, hotwords.
+
+Timings on a shared machine are noisy: compare the ratios within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.accuracy import RESULTS_DIR, duration_of, fetch_librivox
+from bench.report import machine
+from pipeline.media.probe import probe
+from pipeline.transcribe import faster_whisper as fw
+from pipeline.transcribe import get_engine, transcribe
+from pipeline.transcribe.faster_whisper import FasterWhisper
+
+# Lines read in each language (espeak-ng voices), a few sentences of ordinary talk.
+LINES: dict[str, list[str]] = {
+    "fr": [
+        "Bonjour et bienvenue à la soirée du festival.",
+        "Je m'appelle Camille et je suis bénévole au centre des jeunes depuis trois ans.",
+        "Ce soir, nous allons écouter des histoires et de la musique.",
+        "Beaucoup de familles sont arrivées dans le quartier cette année.",
+        "Les jeunes cherchent un logement et un travail près de chez eux.",
+    ],
+    "de": [
+        "Guten Abend und herzlich willkommen zum Festival.",
+        "Heute sprechen wir über das Leben in unserem Viertel.",
+        "Viele junge Menschen suchen eine Wohnung in der Stadt.",
+        "Wir hören Geschichten und Musik aus dem Jugendzentrum.",
+        "Vielen Dank, dass ihr heute Abend gekommen seid.",
+    ],
+    "es": [
+        "Buenas tardes y bienvenidos al festival.",
+        "Hoy hablamos de la vida en nuestro barrio.",
+        "Muchos jóvenes buscan una vivienda cerca de su familia.",
+        "Vamos a escuchar historias y música del centro juvenil.",
+        "Muchas gracias por venir esta noche.",
+    ],
+    "en": [
+        "Good evening and welcome to the festival.",
+        "Today we talk about life in our neighbourhood.",
+        "Many young people are looking for a flat in the city.",
+        "We will hear stories and music from the youth centre.",
+        "Thank you very much for coming tonight.",
+    ],
+}
+
+
+def speak(lines: list[str], voice: str, out: Path) -> Path:
+    """The lines spoken by espeak-ng, with a pause between them, as one WAV."""
+    import subprocess
+
+    parts: list[Path] = []
+    for i, line in enumerate(lines):
+        part = out.with_name(f"{out.stem}-{i}.wav")
+        subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(part), line], check=True)
+        parts.append(part)
+    inputs: list[str] = []
+    for p in parts:
+        inputs += ["-i", str(p)]
+    graph = "".join(f"[{i}:a]apad=pad_dur=0.8[p{i}];" for i in range(len(parts)))
+    graph += "".join(f"[p{i}]" for i in range(len(parts))) + f"concat=n={len(parts)}:v=0:a=1"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", *inputs, "-filter_complex", graph, str(out)],
+        check=True,
+    )
+    return out
+
+
+def basic_normaliser() -> Any:
+    from whisper_normalizer.basic import BasicTextNormalizer
+
+    return BasicTextNormalizer()
+
+
+def english_normaliser() -> Any:
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    return EnglishTextNormalizer()
+
+
+def per_language(folder: Path) -> list[dict[str, Any]]:
+    import jiwer
+
+    norm = basic_normaliser()
+    engine = get_engine("faster-whisper", "tiny.en", "en")  # an English show's default
+    rows = []
+    for lang, lines in LINES.items():
+        wav = speak(lines, lang, folder / f"{lang}.wav")
+        recording = probe(wav, wav.name)
+        transcribe(recording, engine)  # load the models, untimed
+        started = time.perf_counter()
+        tr = transcribe(recording, engine)
+        seconds = time.perf_counter() - started
+        hyp = norm(" ".join(w.text for w in tr.words))
+        rows.append(
+            {
+                "language": lang,
+                "speech": "synthetic (espeak-ng)",
+                "detected": tr.language,
+                "probability": tr.language_probability,
+                "model": tr.model,
+                "audio_seconds": round(recording.duration, 1),
+                "wer": round(float(jiwer.wer(norm(" ".join(lines)), hyp)), 3),
+                "rtf": round(seconds / recording.duration, 3),
+                "hypothesis": hyp,
+            }
+        )
+    return rows
+
+
+def other_language_cost(folder: Path) -> dict[str, Any]:
+    """French in an English show: storycast now, and tiny.en decoding French as before."""
+    wav = speak(LINES["fr"] + MORE_FRENCH, "fr", folder / "french-long.wav")
+    recording = probe(wav, wav.name)
+    engine = get_engine("faster-whisper", "tiny.en", "en")
+    started = time.perf_counter()
+    now = transcribe(recording, engine)  # detection + base, models already loaded
+    now_s = time.perf_counter() - started
+    started = time.perf_counter()
+    before = FasterWhisper("tiny.en", "en").transcribe(recording)
+    before_s = time.perf_counter() - started
+    return {
+        "audio_seconds": round(recording.duration, 1),
+        "speech": "synthetic (espeak-ng French)",
+        "storycast": {
+            "model": now.model,
+            "language": now.language,
+            "rtf": round(now_s / recording.duration, 3),
+        },
+        "tiny_en_as_before": {
+            "rtf": round(before_s / recording.duration, 3),
+            "words": " ".join(w.text for w in before.words)[:200],
+        },
+        "before_over_now": round(before_s / now_s, 2),
+    }
+
+
+# More French, for a longer recording with no line said twice (a recording that repeats
+# its lines sends each stretch to be decoded again on its own: see faster_whisper).
+MORE_FRENCH = [
+    "Le centre ouvre ses portes tous les mercredis après l'école.",
+    "On prépare le repas ensemble et chacun apporte quelque chose.",
+    "Ma grand-mère est arrivée ici il y a quarante ans, avec deux valises.",
+    "Le plus difficile, c'était de trouver un appartement sans garant.",
+    "Aujourd'hui je travaille à la bibliothèque et j'aide les nouveaux arrivants.",
+    "Nous avons enregistré ces histoires pendant l'été, dans le jardin partagé.",
+    "Merci à toutes les personnes qui ont accepté de parler avec nous.",
+]
+
+
+# English decoding settings compared (each a change to fw.OPTIONS, or hotwords).
+SETTINGS: dict[str, dict[str, Any]] = {
+    "storycast default (beam 5, VAD, fallback to 1.0)": {},
+    "beam 1 (greedy)": {"beam_size": 1},
+    "beam 5, patience 2": {"patience": 2.0},
+    "beam 8": {"beam_size": 8},
+    "no voice detection": {"vad_filter": False},
+    "no temperature fallback": {"temperature": (0.0,)},
+    "fallback to 0.4 only": {"temperature": (0.0, 0.2, 0.4)},
+}
+HOTWORDS = "Alex Okafor, Jordan, Siobhan Nwachukwu"  # a show's people credited by name
+
+
+def english_settings() -> dict[str, Any]:
+    import jiwer
+
+    pairs = fetch_librivox()
+    norm = english_normaliser()
+    refs = [norm(ref) for _wav, ref in pairs]
+    audio = sum(duration_of(wav) for wav, _ref in pairs)
+    saved = dict(fw.OPTIONS)
+    rows = []
+    runs: list[tuple[str, dict[str, Any], str]] = [(n, o, "") for n, o in SETTINGS.items()]
+    runs.append(("default + the people's names as hotwords", {}, HOTWORDS))
+    try:
+        for name, change, hotwords in runs:
+            fw.OPTIONS.clear()
+            fw.OPTIONS.update(saved, **change)
+            engine = FasterWhisper("tiny.en", "en", hotwords=hotwords)
+            engine.transcribe_path(pairs[0][0])  # warm up, untimed
+            started = time.perf_counter()
+            hyps = [
+                norm(" ".join(w.text for w in engine.transcribe_path(wav).words))
+                for wav, _ in pairs
+            ]
+            seconds = time.perf_counter() - started
+            rows.append(
+                {
+                    "setting": name,
+                    "wer": round(float(jiwer.wer(refs, hyps)), 4),
+                    "rtf": round(seconds / audio, 3),
+                }
+            )
+    finally:
+        fw.OPTIONS.clear()
+        fw.OPTIONS.update(saved)
+    return {
+        "data": f"LibriVox utterances, pocketsphinx 5.1.1 sdist ({len(pairs)}, {audio:.0f} s)",
+        "normaliser": "whisper-normalizer EnglishTextNormalizer",
+        "model": "tiny.en int8",
+        "rows": rows,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.languages")
+    parser.add_argument("--out", default=str(RESULTS_DIR / "languages.json"))
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        languages = per_language(folder)
+        cost = other_language_cost(folder)
+    english = english_settings()
+    report = {
+        "schema": "storycast.BenchLanguages.1",
+        "machine": machine(),
+        "per_language": languages,
+        "other_language_cost": cost,
+        "english_settings": english,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print("per language (synthetic espeak-ng speech, an English show):")
+    for r in languages:
+        print(
+            f"  {r['language']}: detected {r['detected']} ({r['probability']:.2f}), "
+            f"model {r['model']}, WER {r['wer']:.3f}, RTF {r['rtf']:.3f}"
+        )
+    print(
+        f"French in an English show ({cost['audio_seconds']:.0f} s): RTF "
+        f"{cost['storycast']['rtf']:.3f} now, {cost['tiny_en_as_before']['rtf']:.3f} with "
+        f"tiny.en as before ({cost['before_over_now']}x)"
+    )
+    print(f"English settings ({english['data']}, {english['normaliser']}):")
+    for r in english["rows"]:
+        print(f"  {r['setting']:<45} WER {r['wer']:.4f}  RTF {r['rtf']:.3f}")
+    print(f"written: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
