@@ -152,3 +152,15 @@ MEDIA_MIN_BYTES_PER_SECOND = 500
 # group of fields more entries. A hand-made EDL has tens or hundreds of clips.
 MAX_INPUT_FILE_BYTES = 20 * 1024 * 1024
 MAX_EDL_CLIPS = 100_000
+
+# Running the episodes' work on Dask distributed (pipeline.compute): a task that raises (a
+# worker without ffmpeg, say) is tried this many more times; a task whose worker died under
+# it is tried again on another, up to COMPUTE_WORKER_DEATHS deaths. A scheduler that does
+# not answer within SCHEDULER_TIMEOUT seconds stops the run before anything is published.
+COMPUTE_RETRIES = 2
+COMPUTE_WORKER_DEATHS = 3
+SCHEDULER_TIMEOUT = 5.0
+# An embedded cluster's workers share this machine's memory less this much each for the
+# ffmpeg processes they start, which Dask's nanny does not count (one at a time per worker:
+# a worker runs one episode at a time).
+FFMPEG_MEMORY_RESERVE = 1 << 30

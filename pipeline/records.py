@@ -407,6 +407,8 @@ class Show:
     # for apps and directories that want video; its title defaults to "<title> (video)".
     video_feed: bool = False
     video_feed_title: str | None = None
+    # A Dask scheduler (tcp://HOST:8786) that does the episodes' work (pipeline.compute)
+    compute_scheduler: str | None = None
 
     @property
     def feed_key(self) -> str:

@@ -307,7 +307,9 @@ def video_stage(job: EpisodeJob, ctx: Context) -> None:
     poster = ctx.cache.path("videos", key, ".jpg")
     if not (mp4.exists() and poster.exists()):
         mp4.parent.mkdir(parents=True, exist_ok=True)
-        tmp, tmp_poster = mp4.with_suffix(".tmp.mp4"), poster.with_suffix(".tmp.jpg")
+        # names of this process's own: a killed worker's ffmpeg may still be writing its own
+        tmp = mp4.with_suffix(f".{os.getpid()}.tmp.mp4")
+        tmp_poster = poster.with_suffix(f".{os.getpid()}.tmp.jpg")
         try:
             result = video.render_video(
                 timeline,

@@ -36,6 +36,7 @@ SHOW_FIELDS = {
     "video_orientation",
     "video_feed",
     "video_feed_title",
+    "compute",
 }
 OWNER_FIELDS = {"name", "email"}
 EPISODE_FIELDS = {
@@ -156,6 +157,7 @@ def load_show(path: Path, problems: Problems) -> Show | None:
         )
     # Kept when `video_feed` is off, so the feed can be turned off and on again.
     video_feed_title = _opt(fields, "video_feed_title")
+    scheduler = _compute(fields["compute"]) if "compute" in fields else None
     if not (title and description and author and artwork_name and base_url) or explicit is None:
         return None
     return Show(
@@ -187,7 +189,31 @@ def load_show(path: Path, problems: Problems) -> Show | None:
         video_orientation=cast(Literal["keep", "landscape", "portrait"], orientation),
         video_feed=bool(video_feed),
         video_feed_title=video_feed_title,
+        compute_scheduler=scheduler,
     )
+
+
+COMPUTE_FIELDS = {"scheduler"}
+# tcp://HOST[:PORT] or tls://HOST[:PORT], as `dask scheduler` prints it
+SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls)://[A-Za-z0-9.\-]+(:\d{1,5})?$")
+SCHEDULER_FIX = (
+    "Write the address `dask scheduler` prints, such as tcp://10.0.0.5:8786, or leave "
+    "`compute:` out to run on this machine."
+)
+
+
+def _compute(node: Node) -> str | None:
+    """``compute: {scheduler: tcp://HOST:8786}``: the Dask cluster that does the episodes' work."""
+    fields = node.mapping(COMPUTE_FIELDS) or {}
+    if "scheduler" not in fields:
+        if node.is_mapping():
+            node.problem("needs `scheduler:` (the address of a Dask scheduler).", SCHEDULER_FIX)
+        return None
+    address = fields["scheduler"].text() or ""
+    if not SCHEDULER_ADDRESS.match(address):
+        fields["scheduler"].problem(f"`{address}` is not a Dask scheduler address.", SCHEDULER_FIX)
+        return None
+    return address
 
 
 STORAGE_FIELDS = {"target", "endpoint_url", "region", "path_style", "private"}
