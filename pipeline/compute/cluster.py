@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import shutil
 import time
 import uuid
@@ -206,6 +207,15 @@ def connect(compute: Compute, say: Callable[[str], None]) -> DaskRunner:
             ) from exc
         runner = DaskRunner(client, None, say)
     else:
+        # The workers' math libraries use as many threads as this process would: Dask's
+        # nanny sets them to 1, and the speech model's word times change with the count
+        # (same recording, other captions). Remote workers: see README.
+        threads = {
+            name: os.environ.get(name) or os.environ.get("OMP_NUM_THREADS") or str(_cpus())
+            for name in _THREAD_VARIABLES
+        }
+        environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+        dask.config.set({"distributed.nanny.pre-spawn-environ": {**environ, **threads}})
         cluster = LocalCluster(
             n_workers=compute.workers,
             processes=True,
@@ -224,6 +234,16 @@ def connect(compute: Compute, say: Callable[[str], None]) -> DaskRunner:
         + (link or "not available here (the dashboard needs bokeh: pip install bokeh)")
     )
     return runner
+
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _has_dashboard() -> bool:
