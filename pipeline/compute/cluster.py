@@ -189,7 +189,7 @@ def connect(compute: Compute, say: Callable[[str], None]) -> DaskRunner:
                     "Start it (`dask scheduler`, then `dask worker ADDRESS` on each machine), "
                     "check the address and that its port is open, or publish without a "
                     "scheduler to run on this machine.",
-                    field="compute: scheduler" if compute.where else "--scheduler",
+                    field="compute.scheduler" if compute.where else "--scheduler",
                 )
             ) from exc
         try:
@@ -202,7 +202,7 @@ def connect(compute: Compute, say: Callable[[str], None]) -> DaskRunner:
                     f"the Dask scheduler at {compute.scheduler} has no workers. "
                     "Nothing was published.",
                     "Start one on each machine: `dask worker " + compute.scheduler + "`.",
-                    field="compute: scheduler" if compute.where else "--scheduler",
+                    field="compute.scheduler" if compute.where else "--scheduler",
                 )
             ) from exc
         runner = DaskRunner(client, None, say)
