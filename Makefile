@@ -46,6 +46,7 @@ bench: setup $(BENCH_STAMP)
 	$(BIN)/python -m bench.accuracy
 	$(BIN)/python -m bench.video
 	$(BIN)/python -m bench.peers
+	$(BIN)/python -m bench.compute
 
 setup: system $(STAMP)
 

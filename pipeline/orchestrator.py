@@ -21,7 +21,7 @@ from typing import TextIO
 
 from pipeline import defaults
 from pipeline.cache import Cache
-from pipeline.compute import Compute, connect
+from pipeline.compute import Compute, EpisodeWork, connect
 from pipeline.errors import Problem, StorycastError
 from pipeline.project import auditlog, ledger, people
 from pipeline.project.showfile import find_episode_folders, load_episode, load_show
@@ -43,6 +43,7 @@ from pipeline.stages import (
     key_stage,
     load_stage,
     probe_stage,
+    recording_work,
     redact_stage,
     render_stage,
     scrub_stage,
@@ -105,9 +106,20 @@ def run_stages(job: EpisodeJob, stages: list[Stage], ctx: Context, label: str) -
             job.timings[name] = time.perf_counter() - started
 
 
-def publish_episode(job: EpisodeJob, ctx: Context, label: str) -> None:
-    """One episode's work before the store step, wherever it runs (``compute``)."""
-    run_stages(job, PUBLISH_STAGES, ctx, label)
+# Where an episode's stages part (``compute``): before the first stage that works on each
+# recording, which on a cluster is done for every recording at once, a task each.
+_PER_RECORDING = [name for name, _ in PUBLISH_STAGES].index("analyse")
+
+
+def publish_first(job: EpisodeJob, ctx: Context, label: str) -> None:
+    run_stages(job, PUBLISH_STAGES[:_PER_RECORDING], ctx, label)
+
+
+def publish_rest(job: EpisodeJob, ctx: Context, label: str) -> None:
+    run_stages(job, PUBLISH_STAGES[_PER_RECORDING:], ctx, label)
+
+
+PUBLISH_WORK = EpisodeWork(publish_first, recording_work, publish_rest)
 
 
 def episode_jobs(show: Show) -> list[EpisodeJob]:
@@ -289,7 +301,7 @@ def _publish_locked(
                     job.status, job.reason = "failed", "not published: see below"
             return report
         try:
-            runner.run(jobs, publish_episode, ctx)
+            runner.run(jobs, PUBLISH_WORK, ctx)
         finally:
             runner.close()
         if dry_run:

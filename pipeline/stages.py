@@ -32,7 +32,7 @@ from pipeline.project.people import Withdrawal
 from pipeline.project.showfile import load_episode
 from pipeline.project.yamlfile import Problems
 from pipeline.publish import outgoing
-from pipeline.records import ROLES, EpisodeJob, Output, Person, Show
+from pipeline.records import ROLES, EpisodeJob, Output, Person, Recording, Show
 from pipeline.render import captions as captions_mod
 from pipeline.render import video
 from pipeline.render.audio import render as render_timeline
@@ -214,6 +214,14 @@ def transcribe_stage(job: EpisodeJob, ctx: Context) -> None:
         transcript = transcribe_recording(rec, ctx.engine, ctx.cache)
         job.transcripts[name] = transcript
         job.notes += language_warnings(transcript, ctx.show.language, name)
+
+
+def recording_work(rec: Recording, ctx: Context) -> None:
+    """One recording measured and transcribed into the cache, on its own: what
+    ``analyse_stage`` and ``transcribe_stage`` then find there (a cluster runs this for
+    every recording at once, each as a task of its own)."""
+    analyse_mod.analyse(rec, ctx.cache)
+    transcribe_recording(rec, ctx.engine, ctx.cache)
 
 
 def render_stage(job: EpisodeJob, ctx: Context) -> None:

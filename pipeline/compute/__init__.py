@@ -1,10 +1,14 @@
 """Where the episodes' work runs: in this process (the default), or on Dask distributed.
 
-The orchestrator hands ``connect(...).run`` one piece of work per episode: every stage
-before the store step, over one EpisodeJob. In this process it runs the episodes one after
-another, exactly as it always has. On a cluster (``cluster``) each episode is one task;
-the jobs come back with their staged files, and the orchestrator carries on in this
-process: the store step, the feeds, the manifest and the takedowns never leave it.
+The orchestrator hands ``connect(...).run`` the work of every stage before the store step,
+in two parts over one EpisodeJob (``EpisodeWork``: ``first`` finds and checks the episode's
+recordings, ``rest`` does everything else), and a piece of work for one recording
+(measured and transcribed into the cache). In this process the episodes run one after
+another, both parts in turn, exactly as they always have. On a cluster (``cluster``) each
+part is a task, and so is every recording, so that an episode's recordings are transcribed
+at once on several workers. The jobs come back with their staged files, and the
+orchestrator carries on in this process: the store step, the feeds, the manifest and the
+takedowns never leave it.
 
 Dask is imported only when a cluster is asked for, so a plain publish pays nothing for it.
 """
@@ -16,11 +20,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from pipeline.records import EpisodeJob
+from pipeline.records import EpisodeJob, Recording
 from pipeline.stages import Context
 
 # One episode's work: (job, the run's context, its progress label such as "[1/3]").
 Work = Callable[[EpisodeJob, Context, str], None]
+
+
+@dataclass(frozen=True)
+class EpisodeWork:
+    """An episode's work before the store step, in the order it runs."""
+
+    first: Work  # reads the episode and finds its recordings: cheap
+    recording: Callable[[Recording, Context], None]  # one recording's own work, into the cache
+    rest: Work  # everything else (it finds each recording's work in the cache, or does it)
 
 
 @dataclass(frozen=True)
@@ -37,7 +50,7 @@ class Compute:
 
 
 class Runner(Protocol):
-    def run(self, jobs: list[EpisodeJob], work: Work, ctx: Context) -> None:
+    def run(self, jobs: list[EpisodeJob], work: EpisodeWork, ctx: Context) -> None:
         """Do ``work`` on every job; a job may be replaced in ``jobs`` by the one that
         came back from a worker."""
 
@@ -47,9 +60,10 @@ class Runner(Protocol):
 class InProcess:
     """Today's way: every episode in this process, one after another."""
 
-    def run(self, jobs: list[EpisodeJob], work: Work, ctx: Context) -> None:
+    def run(self, jobs: list[EpisodeJob], work: EpisodeWork, ctx: Context) -> None:
         for i, job in enumerate(jobs, 1):
-            work(job, ctx, f"[{i}/{len(jobs)}]")
+            work.first(job, ctx, f"[{i}/{len(jobs)}]")
+            work.rest(job, ctx, f"[{i}/{len(jobs)}]")
 
     def close(self) -> None:
         pass

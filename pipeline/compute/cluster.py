@@ -1,8 +1,11 @@
 """The episodes' work on Dask distributed: an embedded LocalCluster (``--workers N``) or an
 existing cluster's scheduler (``--scheduler tcp://HOST:8786``).
 
-One task per episode, with an explicit key and ``pure=False`` (the work writes files: it is
-never to be taken from another run's result). A task that raises is retried
+Tasks with explicit keys and ``pure=False`` (the work writes files: it is never to be taken
+from another run's result): for each episode, its first part (read, probe, check); then a
+task for each of its recordings (measured and transcribed into the cache, once for every
+episode that uses it); then its rest (render, captions, video, tag, scrub, keys), which
+finds the recordings' work in the cache. A task that raises is retried
 (``defaults.COMPUTE_RETRIES``); a task whose worker died under it is started again on
 another (up to ``defaults.COMPUTE_WORKER_DEATHS`` deaths). Both are counted from the
 scheduler and written into the episode's notes, so the summary reports every retry. A task
@@ -27,9 +30,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pipeline import defaults
-from pipeline.compute import Compute, Work
+from pipeline.compute import Compute, EpisodeWork, Work
 from pipeline.errors import Problem, ToolError
-from pipeline.records import EpisodeJob
+from pipeline.records import EpisodeJob, Recording
 from pipeline.stages import Context
 from pipeline.transcribe import Engine
 
@@ -42,7 +45,7 @@ class WorkerSetupError(RuntimeError):
 
 @dataclass
 class Finished:
-    """What a task sends back: the job as the stages left it, and what they said."""
+    """What an episode's task sends back: the job as the stages left it, what they said."""
 
     job: EpisodeJob
     lines: list[str]
@@ -50,15 +53,34 @@ class Finished:
     seconds: float
 
 
-# A worker process keeps its speech model between episodes (one per engine, model, language).
+@dataclass
+class Measured:
+    """What a recording's task sends back: where it ran, and what went wrong if anything
+    did (its episode's own stages then do the work again, and say what is wrong)."""
+
+    worker: str
+    seconds: float
+    error: str = ""
+
+
+@dataclass
+class _Task:
+    kind: str  # "first", "recording" or "rest"
+    label: str
+    index: int = -1  # the job's place in the run's list ("first", "rest")
+    sha256: str = ""  # the recording ("recording")
+    name: str = ""
+
+
+# A worker process keeps its speech model between tasks (one per engine, model, language).
 _ENGINES: dict[tuple[str, str, str], Engine] = {}
 
 
-def episode_task(work: Work, job: EpisodeJob, ctx: Context, label: str) -> Finished:
-    """Runs on a worker: one episode's work, its progress lines kept to send back."""
+def _this_worker() -> str:
+    """The worker's address, once it is known to have what the work needs."""
     from distributed import get_worker
 
-    worker = get_worker().address
+    worker: str = get_worker().address
     missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
     if missing:
         raise WorkerSetupError(
@@ -66,14 +88,47 @@ def episode_task(work: Work, job: EpisodeJob, ctx: Context, label: str) -> Finis
             "cannot measure or render. Install ffmpeg on that machine (apt-get install ffmpeg) "
             "and start the worker again, or stop that worker."
         )
+    return worker
+
+
+def _here(ctx: Context, out: io.StringIO) -> Context:
+    return replace(ctx, out=out, _engine=_ENGINES.get(_engine_key(ctx)))
+
+
+def _engine_key(ctx: Context) -> tuple[str, str, str]:
+    return (ctx.engine_name, ctx.model, ctx.show.language[:2])
+
+
+def _keep_engine(ctx: Context) -> None:
+    if ctx._engine is not None:
+        _ENGINES[_engine_key(ctx)] = ctx._engine
+
+
+def episode_task(work: Work, job: EpisodeJob, ctx: Context, label: str) -> Finished:
+    """Runs on a worker: one part of an episode's work, its progress lines kept to send back."""
+    worker = _this_worker()
     out = io.StringIO()
-    engine_key = (ctx.engine_name, ctx.model, ctx.show.language[:2])
-    here = replace(ctx, out=out, _engine=_ENGINES.get(engine_key))
+    here = _here(ctx, out)
     started = time.perf_counter()
     work(job, here, label)
-    if here._engine is not None:
-        _ENGINES[engine_key] = here._engine
+    _keep_engine(here)
     return Finished(job, out.getvalue().splitlines(), worker, time.perf_counter() - started)
+
+
+def recording_task(
+    work: Callable[[Recording, Context], None], rec: Recording, ctx: Context
+) -> Measured:
+    """Runs on a worker: one recording measured and transcribed into the cache."""
+    worker = _this_worker()
+    here = _here(ctx, io.StringIO())
+    started = time.perf_counter()
+    error = ""
+    try:
+        work(rec, here)
+    except Exception as exc:  # said by its episode, whose stages meet it again
+        error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    _keep_engine(here)
+    return Measured(worker, time.perf_counter() - started, error)
 
 
 class DaskRunner:
@@ -82,58 +137,98 @@ class DaskRunner:
         self.cluster = cluster
         self.say = say
 
-    def run(self, jobs: list[EpisodeJob], work: Work, ctx: Context) -> None:
+    def run(self, jobs: list[EpisodeJob], work: EpisodeWork, ctx: Context) -> None:
+        """Every episode's first part; as each comes back, a task for each of its
+        recordings not sent yet; when its recordings are done, its rest."""
         import distributed
-
-        as_completed: Any = distributed.as_completed  # distributed is not typed
 
         # what crosses to the workers: the context without this process's stream or model
         portable = replace(ctx, out=io.StringIO(), _engine=None)
         run = uuid.uuid4().hex[:8]
-        futures: dict[Any, tuple[int, str]] = {}
-        for i, job in enumerate(jobs):
-            if job.status != "pending":  # taken down or failed before any work: nothing to do
-                continue
-            label = f"[{i + 1}/{len(jobs)}]"
+        tasks: dict[str, _Task] = {}
+        as_completed: Any = distributed.as_completed  # distributed is not typed
+        finishing = as_completed()
+        measured: set[str] = set()  # recordings whose task has come back
+        sent: set[str] = set()  # recordings whose task was sent
+        users: dict[str, list[int]] = {}  # recording -> the jobs waiting for it
+        waiting: dict[int, set[str]] = {}  # job -> the recordings it waits for
+
+        def submit(task: _Task, key: str, fn: Any, *args: Any) -> None:
             future = self.client.submit(
-                episode_task,
-                work,
-                job,
-                portable,
-                label,
-                key=f"storycast-episode-{job.slug}-{run}",
-                pure=False,
-                retries=defaults.COMPUTE_RETRIES,
+                fn, *args, key=f"{key}-{run}", pure=False, retries=defaults.COMPUTE_RETRIES
             )
-            futures[future] = (i, label)
-        for future in as_completed(list(futures)):
-            i, label = futures[future]
+            tasks[future.key] = task
+            finishing.add(future)
+
+        def rest(i: int) -> None:
+            task = _Task("rest", tasks_label[i], index=i)
+            submit(task, f"storycast-rest-{jobs[i].slug}", episode_task, work.rest, jobs[i],
+                   portable, task.label)  # fmt: skip
+
+        tasks_label = {i: f"[{i + 1}/{len(jobs)}]" for i in range(len(jobs))}
+        for i, job in enumerate(jobs):
+            if job.status == "pending":  # not taken down or failed before any work
+                submit(_Task("first", tasks_label[i], index=i), f"storycast-first-{job.slug}",
+                       episode_task, work.first, job, portable, tasks_label[i])  # fmt: skip
+        for future in finishing:
+            task = tasks.pop(future.key)
             deaths, raised = self._attempts(future.key)
+            retried = _retry_notes(deaths, raised)
+            if task.kind == "recording":
+                self._measured(future, task)
+                measured.add(task.sha256)
+                for i in users.pop(task.sha256, []):
+                    jobs[i].notes += [f"{task.name}: {note}" for note in retried]
+                    waiting[i].discard(task.sha256)
+                    if not waiting[i]:
+                        rest(i)
+                future.release()
+                continue
+            i = task.index
             try:
                 done: Finished = future.result()
             except Exception as exc:  # KilledWorker, WorkerSetupError, a lost connection
                 job = jobs[i]
                 job.status = "failed"
                 job.reason = f"its work could not be done on the Dask cluster: {exc}"
-                self.say(f"{label} {job.slug}: FAILED on the cluster: {exc}")
+                self.say(f"{task.label} {job.slug}: FAILED on the cluster: {exc}")
             else:
                 for line in done.lines:
                     self.say(line)
                 jobs[i] = job = done.job
-                self.say(
-                    f"{label} {job.slug}: {'done' if job.status == 'ready' else job.status} "
-                    f"on {done.worker} in {done.seconds:.1f} s"
-                )
-            if deaths:
-                job.notes.append(
-                    f"retried: the Dask worker running it died {_times(deaths)} (killed, or out "
-                    "of memory), and its work was started again on another"
-                )
-            if raised:
-                job.notes.append(
-                    f"retried: its Dask task failed and was tried again {_times(raised)}"
-                )
+                if task.kind == "rest" or job.status != "pending":
+                    state = "done" if job.status == "ready" else job.status
+                    self.say(f"{task.label} {job.slug}: {state} on {done.worker} "
+                             f"in {done.seconds:.1f} s")  # fmt: skip
+            job.notes += retried
             future.release()
+            if task.kind != "first" or job.status != "pending":
+                continue
+            waiting[i] = set()
+            for name, rec in job.recordings.items():
+                if rec.sha256 in measured:
+                    continue
+                waiting[i].add(rec.sha256)
+                users.setdefault(rec.sha256, []).append(i)
+                if rec.sha256 not in sent:
+                    sent.add(rec.sha256)
+                    submit(_Task("recording", task.label, sha256=rec.sha256, name=name),
+                           f"storycast-recording-{rec.sha256[:16]}", recording_task,
+                           work.recording, rec, portable)  # fmt: skip
+            if not waiting[i]:
+                rest(i)
+
+    def _measured(self, future: Any, task: _Task) -> None:
+        try:
+            done: Measured = future.result()
+        except Exception as exc:  # its episodes do the work themselves, and say what fails
+            self.say(f"recording {task.name}: its task failed on the cluster: {exc}")
+            return
+        self.say(
+            f"recording {task.name} ({task.sha256[:12]}): measured and transcribed on "
+            f"{done.worker} in {done.seconds:.1f} s"
+            + (f"; not done: {done.error} (its episode says more)" if done.error else "")
+        )
 
     def _attempts(self, key: str) -> tuple[int, int]:
         """How often the scheduler saw the task's worker die under it, and how many of its
@@ -156,6 +251,18 @@ class DaskRunner:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def _retry_notes(deaths: int, raised: int) -> list[str]:
+    notes = []
+    if deaths:
+        notes.append(
+            f"retried: the Dask worker running it died {_times(deaths)} (killed, or out of "
+            "memory), and its work was started again on another"
+        )
+    if raised:
+        notes.append(f"retried: its Dask task failed and was tried again {_times(raised)}")
+    return notes
 
 
 def _times(n: int) -> str:
