@@ -82,8 +82,11 @@ def test_two_workers_publish_the_same_bytes_as_in_process(example_run: Run, tmp_
     done = [line for line in run.stderr.splitlines() if ": done on tcp://127.0.0.1:" in line]
     assert sorted(line.split()[1] for line in done) == ["first-flat:", "open-mic:"]
     # every recording measured and transcribed as a task of its own
-    measured = [line.split()[1] for line in run.stderr.splitlines()
-                if line.startswith("recording ") and "measured and transcribed on tcp://" in line]  # fmt: skip
+    measured = [
+        line.split()[1]
+        for line in run.stderr.splitlines()
+        if line.startswith("recording ") and "measured and transcribed on tcp://" in line
+    ]
     assert sorted(measured) == ["advice.opus", "interview.m4a", "phone-call.3gp", "poem.m4a"]
     ours, theirs = _published(run.public), _published(example_run.public)
     assert sorted(ours) == sorted(theirs)
