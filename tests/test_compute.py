@@ -4,6 +4,7 @@ worker without ffmpeg), each as a producer would see them."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -21,7 +22,13 @@ import distributed
 import podcastparser
 import psutil
 
+from pipeline import compute
+from pipeline.cache import Cache
+from pipeline.records import EpisodeJob, Recording, StorageTarget
+from pipeline.stages import Context
+
 from conftest import ROOT, Run, copy_example, copy_with_caches, storycast
+from kit.shows import synthetic_show
 
 SHOW = "riverside-voices"
 
@@ -250,3 +257,38 @@ def test_publish_without_dask_flags_never_imports_dask() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert proc.stdout.strip() == "False"
+
+
+def _first(job: EpisodeJob, ctx: Context, label: str) -> None:
+    ctx.say(f"{label} {job.slug}: first")
+
+
+def _no_recording(rec: Recording, ctx: Context) -> None:
+    raise AssertionError("these episodes have no recordings")
+
+
+def _rest(job: EpisodeJob, ctx: Context, label: str) -> None:
+    """The work of the run: one episode's task fails wherever it runs."""
+    if job.slug == "episode-002":
+        raise RuntimeError("this episode's task fails on every worker")
+    job.status = "ready"
+
+
+def test_a_task_that_fails_everywhere_fails_its_episode_only(tmp_path: Path) -> None:
+    show, jobs = synthetic_show(tmp_path, 3, StorageTarget("local:public"), "http://x.test")
+    for job in jobs:
+        job.status = "pending"
+    ctx = Context(root=tmp_path, show=show, cache=Cache(tmp_path / "cache"),
+                  staging=tmp_path / "staging", out=io.StringIO())  # fmt: skip
+    said: list[str] = []
+    runner = compute.connect(compute.Compute(workers=1), said.append)
+    try:
+        runner.run(jobs, compute.EpisodeWork(_first, _no_recording, _rest), ctx)
+    finally:
+        runner.close()
+    assert [j.status for j in jobs] == ["ready", "failed", "ready"]
+    assert "this episode's task fails on every worker" in jobs[1].reason
+    assert jobs[1].notes == ["retried: its Dask task failed and was tried again 2 times"]
+    assert jobs[0].notes == jobs[2].notes == []
+    assert said[0].startswith("dask: 1 worker at tcp://127.0.0.1:")
+    assert "[2/3] episode-002: FAILED on the cluster" in "\n".join(said)
