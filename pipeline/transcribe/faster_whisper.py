@@ -92,9 +92,14 @@ class FasterWhisper:
         return self.transcribe_path(recording.path, recording.sha256, recording.duration)
 
     def transcribe_path(self, path: Path, sha256: str = "", seconds: float = 0.0) -> Transcript:
-        model = _load(self.model, self.compute_type)
         # Temperature fallback samples at random: a fixed seed makes the same recording
-        # give the same captions on every machine and every run.
+        # give the same captions on every machine and every run. CTranslate2 seeds a
+        # model's generator once, at its first draw, and a reused model carries on from
+        # where the last recording left it: the captions then depended on what the process
+        # had transcribed before (in-process and on Dask workers, they differed). So each
+        # recording gets a model loaded afresh, seeded below.
+        _MODELS.pop((self.model, self.compute_type), None)
+        model = _load(self.model, self.compute_type)
         import ctranslate2
 
         ctranslate2.set_random_seed(defaults.TRANSCRIBE_SEED)
