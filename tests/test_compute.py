@@ -292,3 +292,26 @@ def test_a_task_that_fails_everywhere_fails_its_episode_only(tmp_path: Path) -> 
     assert jobs[0].notes == jobs[2].notes == []
     assert said[0].startswith("dask: 1 worker at tcp://127.0.0.1:")
     assert "[2/3] episode-002: FAILED on the cluster" in "\n".join(said)
+
+
+def test_a_recording_gets_the_same_words_whatever_was_transcribed_before(tmp_path: Path) -> None:
+    """Whisper samples at random when it falls back (looped speech makes it): the fixed
+    seed must hold for every recording, not only the first one a process (a Dask worker,
+    say) transcribes, so the captions never depend on which worker made them."""
+    from pipeline.transcribe.faster_whisper import FasterWhisper
+
+    recordings = ROOT / "episodes"
+    looped = {}
+    for name, source in (("a", "first-flat/recordings/interview.m4a"),
+                         ("b", "open-mic/recordings/phone-call.3gp")):  # fmt: skip
+        looped[name] = tmp_path / f"{name}.m4a"
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-stream_loop", "1", "-i",
+             str(recordings / source), "-af", "volume=0.998", "-c:a", "aac", str(looped[name])],
+            check=True,
+        )  # fmt: skip
+    engine = FasterWhisper("tiny.en", "en")
+    first = engine.transcribe_path(looped["b"]).words
+    engine.transcribe_path(looped["a"])
+    again = engine.transcribe_path(looped["b"]).words
+    assert first and again == first
