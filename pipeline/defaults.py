@@ -181,3 +181,15 @@ MAX_EDL_CLIPS = 100_000
 # log, a line is written each time a step passes another PROGRESS_STEP of the way.
 PROGRESS_DELAY = 1.0
 PROGRESS_STEP = 0.1
+
+# Running the episodes' work on Dask distributed (pipeline.compute): a task that raises (a
+# worker without ffmpeg, say) is tried this many more times; a task whose worker died under
+# it is tried again on another, up to COMPUTE_WORKER_DEATHS deaths. A scheduler that does
+# not answer within SCHEDULER_TIMEOUT seconds stops the run before anything is published.
+COMPUTE_RETRIES = 2
+COMPUTE_WORKER_DEATHS = 3
+SCHEDULER_TIMEOUT = 5.0
+# An embedded cluster's workers share this machine's memory less this much each for the
+# ffmpeg processes they start, which Dask's nanny does not count (one at a time per worker:
+# a worker runs one episode at a time).
+FFMPEG_MEMORY_RESERVE = 1 << 30

@@ -21,6 +21,7 @@ from typing import TextIO
 
 from pipeline import defaults
 from pipeline.cache import Cache
+from pipeline.compute import Compute, EpisodeWork, connect
 from pipeline.errors import Problem, StorycastError
 from pipeline.project import auditlog, ledger, people
 from pipeline.project.showfile import find_episode_folders, load_episode, load_show
@@ -43,6 +44,7 @@ from pipeline.stages import (
     load_stage,
     page_stage,
     probe_stage,
+    recording_work,
     redact_stage,
     render_stage,
     scrub_stage,
@@ -104,6 +106,22 @@ def run_stages(job: EpisodeJob, stages: list[Stage], ctx: Context, label: str) -
             ctx.say(traceback.format_exc())
         finally:
             job.timings[name] = time.perf_counter() - started
+
+
+# Where an episode's stages part (``compute``): before the first stage that works on each
+# recording, which on a cluster is done for every recording at once, a task each.
+_PER_RECORDING = [name for name, _ in PUBLISH_STAGES].index("analyse")
+
+
+def publish_first(job: EpisodeJob, ctx: Context, label: str) -> None:
+    run_stages(job, PUBLISH_STAGES[:_PER_RECORDING], ctx, label)
+
+
+def publish_rest(job: EpisodeJob, ctx: Context, label: str) -> None:
+    run_stages(job, PUBLISH_STAGES[_PER_RECORDING:], ctx, label)
+
+
+PUBLISH_WORK = EpisodeWork(publish_first, recording_work, publish_rest)
 
 
 def episode_jobs(show: Show) -> list[EpisodeJob]:
@@ -190,12 +208,14 @@ def publish_show(
     *,
     dry_run: bool = False,
     wait: float = 0.0,
+    compute: Compute | None = None,
 ) -> RunReport:
     """Takedowns first, then every other episode through the stages, then the store step
     (or, dry, only its plan), then what the takedowns leave to purge and record.
 
     One run of a show at a time: a second one stops (or waits up to ``wait`` seconds)
-    while another holds the show's leases (``locks``)."""
+    while another holds the show's leases (``locks``). The episodes' work runs where
+    ``compute`` says (or the show file's ``compute:``; in this process when neither does)."""
     ctx, problems = _open(show_file, root, out)
     if ctx is None:
         return RunReport(None, [], problems)
@@ -225,7 +245,11 @@ def publish_show(
             job.status, job.reason = "failed", "not published: see below"
         return report
     try:
-        return _publish_locked(ctx, jobs, report, store, private, leases[-1], dry_run=dry_run)
+        if (compute is None or compute.in_process) and show.compute_scheduler:
+            compute = Compute(scheduler=show.compute_scheduler, where=show.path)
+        return _publish_locked(
+            ctx, jobs, report, store, private, leases[-1], dry_run=dry_run, compute=compute
+        )
     finally:
         for lease in reversed(leases):
             lease.release()
@@ -240,6 +264,7 @@ def _publish_locked(
     lease: Lease,
     *,
     dry_run: bool,
+    compute: Compute | None = None,
 ) -> RunReport:
     show = ctx.show
     published = ledger.read(show.episodes_dir, show.slug)
@@ -269,8 +294,18 @@ def _publish_locked(
                 if job.status == "pending":
                     job.status, job.reason = "failed", "not published: the show's artwork (below)"
             return report
-        for i, job in enumerate(jobs, 1):
-            run_stages(job, PUBLISH_STAGES, ctx, f"[{i}/{len(jobs)}]")
+        try:  # in this process, or on a Dask cluster that must answer before any work
+            runner = connect(compute or Compute(), ctx.say)
+        except StorycastError as exc:
+            report.publish_error = str(exc)
+            for job in jobs:
+                if job.status == "pending":
+                    job.status, job.reason = "failed", "not published: see below"
+            return report
+        try:
+            runner.run(jobs, PUBLISH_WORK, ctx)
+        finally:
+            runner.close()
         if dry_run:
             report.plan = plan.format_plan(plan.plan(show, jobs, store))
             return report

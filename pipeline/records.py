@@ -470,6 +470,8 @@ class Show:
     update_frequency: UpdateFrequency | None = None
     funding: tuple[Funding, ...] = ()
     block: bool = False  # itunes:block and podcast:block: directories must not list it
+    # A Dask scheduler (tcp://HOST:8786) that does the episodes' work (pipeline.compute)
+    compute_scheduler: str | None = None
 
     @property
     def feed_key(self) -> str:

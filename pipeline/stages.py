@@ -68,6 +68,15 @@ class Context:
         if self.progress is None:
             self.progress = reporter(self.out)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What crosses to a Dask worker: everything but the reporter (it holds a lock,
+        and bars belong to this process's terminal); the worker makes its own."""
+        return {**self.__dict__, "progress": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.progress = reporter(self.out)
+
     @property
     def engine(self) -> Engine:
         if self._engine is None:
@@ -238,15 +247,24 @@ def credited_names(episode: Episode, people: dict[str, Person]) -> tuple[str, ..
     )
 
 
-def transcribe_stage(job: EpisodeJob, ctx: Context) -> None:
-    """Each recording in its own language: the episode's `language:` for it, else detected."""
+def transcribe_options(
+    job: EpisodeJob, name: str, ctx: Context
+) -> tuple[str | None, tuple[str, ...]]:
+    """How the recording ``name`` is to be transcribed: the language the episode gives it
+    (None: detect it) and the names to spell as written (hotwords)."""
     assert job.episode
     languages = job.episode.languages
+    forced = languages.get(name) or languages.get("*")
     # Off by default: on the example show, "Jordan" as a hotword cost the word "Sundays"
     # and turned "talk about" into "talk i'm out" (README, Speed and accuracy).
     names = credited_names(job.episode, ctx.people) if defaults.TRANSCRIBE_NAME_HOTWORDS else ()
+    return forced, names
+
+
+def transcribe_stage(job: EpisodeJob, ctx: Context) -> None:
+    """Each recording in its own language: the episode's `language:` for it, else detected."""
     for name, rec in job.recordings.items():
-        forced = languages.get(name) or languages.get("*")
+        forced, names = transcribe_options(job, name, ctx)
         with ctx.progress.task(f"{job.slug}: transcribing {name}", rec.duration) as tick:
             transcript = transcribe_recording(
                 rec, ctx.engine, ctx.cache, tick, language=forced, names=names
@@ -263,6 +281,16 @@ def transcribe_stage(job: EpisodeJob, ctx: Context) -> None:
         if doubtful(transcript):  # wrong captions are worse than none for a deaf listener
             transcript = replace(transcript, words=())
         job.transcripts[name] = transcript
+
+
+def recording_work(job: EpisodeJob, name: str, ctx: Context) -> None:
+    """One recording of ``job`` measured and transcribed into the cache, on its own, as
+    ``analyse_stage`` and ``transcribe_stage`` would: they then find it there (a cluster
+    runs this for every recording at once, each as a task of its own)."""
+    rec = job.recordings[name]
+    forced, names = transcribe_options(job, name, ctx)
+    analyse_mod.analyse(rec, ctx.cache)
+    transcribe_recording(rec, ctx.engine, ctx.cache, language=forced, names=names)
 
 
 def render_stage(job: EpisodeJob, ctx: Context) -> None:
@@ -380,7 +408,9 @@ def video_stage(job: EpisodeJob, ctx: Context) -> None:
     poster = ctx.cache.path("videos", key, ".jpg")
     if not (mp4.exists() and poster.exists()):
         mp4.parent.mkdir(parents=True, exist_ok=True)
-        tmp, tmp_poster = mp4.with_suffix(".tmp.mp4"), poster.with_suffix(".tmp.jpg")
+        # names of this process's own: a killed worker's ffmpeg may still be writing its own
+        tmp = mp4.with_suffix(f".{os.getpid()}.tmp.mp4")
+        tmp_poster = poster.with_suffix(f".{os.getpid()}.tmp.jpg")
         try:
             with ctx.progress.task(f"{job.slug}: rendering the video", timeline.duration) as tick:
                 result = video.render_video(

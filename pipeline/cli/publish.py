@@ -10,6 +10,8 @@ from typing import Any
 
 from pipeline import orchestrator
 from pipeline.cli.common import report_json, show_files, summary
+from pipeline.compute import Compute
+from pipeline.project.showfile import SCHEDULER_ADDRESS, SCHEDULER_FIX
 
 
 def cmd(args: argparse.Namespace) -> int:
@@ -18,14 +20,20 @@ def cmd(args: argparse.Namespace) -> int:
     if not shows:
         print(f"No show files found in {root / 'feeds'}.", file=sys.stderr)
         return 2
+    compute = Compute(workers=args.workers or 0, scheduler=args.scheduler)
     if args.dry_run:
         for show_file in shows:
-            report = orchestrator.publish_show(show_file, root, dry_run=True, wait=args.wait)
+            report = orchestrator.publish_show(
+                show_file, root, dry_run=True, wait=args.wait, compute=compute
+            )
             print("\n".join(summary(report, "check")))
             print(report.plan or report.publish_error or "Nothing to publish.")
         print("\nDry run: nothing was uploaded, replaced or deleted.")
         return 0
-    reports = [orchestrator.publish_show(show_file, root, wait=args.wait) for show_file in shows]
+    reports = [
+        orchestrator.publish_show(show_file, root, wait=args.wait, compute=compute)
+        for show_file in shows
+    ]
     ok = all(r.ok for r in reports)
     if args.json:
         print(json.dumps([report_json(r) for r in reports], indent=1, ensure_ascii=False))
@@ -70,4 +78,33 @@ def add_parser(subparsers: Any) -> None:
         help="if another publish of the show is running, wait up to this long for it "
         "(default: stop at once and say so)",
     )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help="render on N worker processes on this machine (an embedded Dask cluster); "
+        "default: one episode after another in this process",
+    )
+    where.add_argument(
+        "--scheduler",
+        type=_scheduler,
+        metavar="tcp://HOST:8786",
+        help="send the episodes' work to this Dask cluster (overrides the show file's "
+        "`compute: scheduler:`); see README, 'More than one machine'",
+    )
     p.set_defaults(func=cmd)
+
+
+def _workers(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a number of workers: give 1 or more.")
+    return int(text)
+
+
+def _scheduler(text: str) -> str:
+    if not SCHEDULER_ADDRESS.match(text):
+        raise argparse.ArgumentTypeError(
+            f"`{text}` is not a Dask scheduler address. {SCHEDULER_FIX}"
+        )
+    return text

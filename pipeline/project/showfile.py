@@ -52,6 +52,7 @@ SHOW_FIELDS = {
     "update_frequency",
     "funding",
     "block",
+    "compute",
 }
 OWNER_FIELDS = {"name", "email"}
 EPISODE_FIELDS = {
@@ -190,6 +191,7 @@ def load_show(path: Path, problems: Problems) -> Show | None:
     )
     funding = _funding(fields["funding"]) if "funding" in fields else ()
     block = bool(fields["block"].boolean()) if "block" in fields else False
+    scheduler = _compute(fields["compute"]) if "compute" in fields else None
     if not (title and description and author and artwork_name and base_url) or explicit is None:
         return None
     return Show(
@@ -227,6 +229,7 @@ def load_show(path: Path, problems: Problems) -> Show | None:
         update_frequency=update_frequency,
         funding=funding,
         block=block,
+        compute_scheduler=scheduler,
     )
 
 
@@ -347,6 +350,29 @@ def _funding(node: Node) -> tuple[Funding, ...]:
             continue
         found.append(Funding(url, text))
     return tuple(found)
+
+
+COMPUTE_FIELDS = {"scheduler"}
+# tcp://HOST[:PORT] or tls://HOST[:PORT], as `dask scheduler` prints it
+SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls)://[A-Za-z0-9.\-]+(:\d{1,5})?$")
+SCHEDULER_FIX = (
+    "Write the address `dask scheduler` prints, such as tcp://10.0.0.5:8786, or leave "
+    "`compute:` out to run on this machine."
+)
+
+
+def _compute(node: Node) -> str | None:
+    """``compute: {scheduler: tcp://HOST:8786}``: the Dask cluster that does the episodes' work."""
+    fields = node.mapping(COMPUTE_FIELDS) or {}
+    if "scheduler" not in fields:
+        if node.is_mapping():
+            node.problem("needs `scheduler:` (the address of a Dask scheduler).", SCHEDULER_FIX)
+        return None
+    address = fields["scheduler"].text() or ""
+    if not SCHEDULER_ADDRESS.match(address):
+        fields["scheduler"].problem(f"`{address}` is not a Dask scheduler address.", SCHEDULER_FIX)
+        return None
+    return address
 
 
 STORAGE_FIELDS = {"target", "endpoint_url", "region", "path_style", "private"}

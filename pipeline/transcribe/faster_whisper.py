@@ -105,9 +105,14 @@ class FasterWhisper:
     ) -> Transcript:
         """``progress`` is told how far through the recording the model has got (the end
         of each stretch of speech it has transcribed)."""
-        model = _load(self.model, self.compute_type)
         # Temperature fallback samples at random: a fixed seed makes the same recording
-        # give the same captions on every machine and every run.
+        # give the same captions on every machine and every run. CTranslate2 seeds a
+        # model's generator once, at its first draw, and a reused model carries on from
+        # where the last recording left it: the captions then depended on what the process
+        # had transcribed before (in-process and on Dask workers, they differed). So each
+        # recording gets a model loaded afresh, seeded below.
+        _MODELS.pop((self.model, self.compute_type), None)
+        model = _load(self.model, self.compute_type)
         import ctranslate2
 
         ctranslate2.set_random_seed(defaults.TRANSCRIBE_SEED)

@@ -1,0 +1,372 @@
+"""The episodes' work on Dask distributed: an embedded LocalCluster (``--workers N``) or an
+existing cluster's scheduler (``--scheduler tcp://HOST:8786``).
+
+Tasks with explicit keys and ``pure=False`` (the work writes files: it is never to be taken
+from another run's result): for each episode, its first part (read, probe, check); then a
+task for each of its recordings (measured and transcribed into the cache, once for every
+episode that uses it); then its rest (render, captions, video, tag, scrub, keys), which
+finds the recordings' work in the cache. A task that raises is retried
+(``defaults.COMPUTE_RETRIES``); a task whose worker died under it is started again on
+another (up to ``defaults.COMPUTE_WORKER_DEATHS`` deaths). Both are counted from the
+scheduler and written into the episode's notes, so the summary reports every retry. A task
+that fails everywhere fails its episode only.
+
+Every file a task writes is written under a name of its own and then renamed into place
+(the caches, the staging folder), so a worker killed mid-render leaves nothing another
+worker could take for finished. The workers must see the project folder at the same path
+as this process (one machine, or a shared filesystem).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pipeline import defaults
+from pipeline.compute import Compute, EpisodeWork, Work
+from pipeline.errors import Problem, ToolError
+from pipeline.progress import reporter
+from pipeline.records import EpisodeJob
+from pipeline.stages import Context
+from pipeline.transcribe import Engine
+
+log = logging.getLogger(__name__)
+
+
+class WorkerSetupError(RuntimeError):
+    """A worker cannot do the work at all (no ffmpeg): the message names the worker."""
+
+
+@dataclass
+class Finished:
+    """What an episode's task sends back: the job as the stages left it, what they said."""
+
+    job: EpisodeJob
+    lines: list[str]
+    worker: str
+    seconds: float
+
+
+@dataclass
+class Measured:
+    """What a recording's task sends back: where it ran, and what went wrong if anything
+    did (its episode's own stages then do the work again, and say what is wrong)."""
+
+    worker: str
+    seconds: float
+    error: str = ""
+
+
+@dataclass
+class _Task:
+    kind: str  # "first", "recording" or "rest"
+    label: str
+    index: int = -1  # the job's place in the run's list ("first", "rest")
+    sha256: str = ""  # the recording ("recording")
+    name: str = ""
+
+
+# A worker process keeps its speech model between tasks (one per engine, model, language).
+_ENGINES: dict[tuple[str, str, str], Engine] = {}
+
+
+def _this_worker() -> str:
+    """The worker's address, once it is known to have what the work needs."""
+    from distributed import get_worker
+
+    worker: str = get_worker().address
+    missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
+    if missing:
+        raise WorkerSetupError(
+            f"the Dask worker at {worker} has no {' or '.join(missing)} on its PATH, so it "
+            "cannot measure or render. Install ffmpeg on that machine (apt-get install ffmpeg) "
+            "and start the worker again, or stop that worker."
+        )
+    return worker
+
+
+def _here(ctx: Context, out: io.StringIO) -> Context:
+    # its own reporter, writing to ``out`` (the lines sent back)
+    return replace(ctx, out=out, progress=reporter(out), _engine=_ENGINES.get(_engine_key(ctx)))
+
+
+def _engine_key(ctx: Context) -> tuple[str, str, str]:
+    return (ctx.engine_name, ctx.model, ctx.show.language[:2])
+
+
+def _keep_engine(ctx: Context) -> None:
+    if ctx._engine is not None:
+        _ENGINES[_engine_key(ctx)] = ctx._engine
+
+
+def episode_task(work: Work, job: EpisodeJob, ctx: Context, label: str) -> Finished:
+    """Runs on a worker: one part of an episode's work, its progress lines kept to send back."""
+    worker = _this_worker()
+    out = io.StringIO()
+    here = _here(ctx, out)
+    started = time.perf_counter()
+    work(job, here, label)
+    _keep_engine(here)
+    return Finished(job, out.getvalue().splitlines(), worker, time.perf_counter() - started)
+
+
+def recording_task(
+    work: Callable[[EpisodeJob, str, Context], None], job: EpisodeJob, name: str, ctx: Context
+) -> Measured:
+    """Runs on a worker: one recording measured and transcribed into the cache."""
+    worker = _this_worker()
+    here = _here(ctx, io.StringIO())
+    started = time.perf_counter()
+    error = ""
+    try:
+        work(job, name, here)
+    except Exception as exc:  # said by its episode, whose stages meet it again
+        error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    _keep_engine(here)
+    return Measured(worker, time.perf_counter() - started, error)
+
+
+class DaskRunner:
+    def __init__(self, client: Any, cluster: Any, say: Callable[[str], None]):
+        self.client = client
+        self.cluster = cluster
+        self.say = say
+
+    def run(self, jobs: list[EpisodeJob], work: EpisodeWork, ctx: Context) -> None:
+        """Every episode's first part; as each comes back, a task for each of its
+        recordings not sent yet; when its recordings are done, its rest."""
+        import distributed
+
+        # what crosses to the workers: the context without this process's stream or model
+        portable = replace(ctx, out=io.StringIO(), _engine=None)
+        run = uuid.uuid4().hex[:8]
+        tasks: dict[str, _Task] = {}
+        as_completed: Any = distributed.as_completed  # distributed is not typed
+        finishing = as_completed()
+        measured: set[str] = set()  # recordings whose task has come back
+        sent: set[str] = set()  # recordings whose task was sent
+        users: dict[str, list[int]] = {}  # recording -> the jobs waiting for it
+        waiting: dict[int, set[str]] = {}  # job -> the recordings it waits for
+
+        def submit(task: _Task, key: str, fn: Any, *args: Any) -> None:
+            future = self.client.submit(
+                fn, *args, key=f"{key}-{run}", pure=False, retries=defaults.COMPUTE_RETRIES
+            )
+            tasks[future.key] = task
+            finishing.add(future)
+
+        def rest(i: int) -> None:
+            task = _Task("rest", tasks_label[i], index=i)
+            submit(task, f"storycast-rest-{jobs[i].slug}", episode_task, work.rest, jobs[i],
+                   portable, task.label)  # fmt: skip
+
+        tasks_label = {i: f"[{i + 1}/{len(jobs)}]" for i in range(len(jobs))}
+        for i, job in enumerate(jobs):
+            if job.status == "pending":  # not taken down or failed before any work
+                submit(_Task("first", tasks_label[i], index=i), f"storycast-first-{job.slug}",
+                       episode_task, work.first, job, portable, tasks_label[i])  # fmt: skip
+        for future in finishing:
+            task = tasks.pop(future.key)
+            deaths, raised = self._attempts(future.key)
+            retried = _retry_notes(deaths, raised)
+            if task.kind == "recording":
+                self._measured(future, task)
+                measured.add(task.sha256)
+                for i in users.pop(task.sha256, []):
+                    jobs[i].notes += [f"{task.name}: {note}" for note in retried]
+                    waiting[i].discard(task.sha256)
+                    if not waiting[i]:
+                        rest(i)
+                future.release()
+                continue
+            i = task.index
+            try:
+                done: Finished = future.result()
+            except Exception as exc:  # KilledWorker, WorkerSetupError, a lost connection
+                job = jobs[i]
+                job.status = "failed"
+                job.reason = f"its work could not be done on the Dask cluster: {exc}"
+                self.say(f"{task.label} {job.slug}: FAILED on the cluster: {exc}")
+            else:
+                for line in done.lines:
+                    self.say(line)
+                jobs[i] = job = done.job
+                if task.kind == "rest" or job.status != "pending":
+                    state = "done" if job.status == "ready" else job.status
+                    self.say(f"{task.label} {job.slug}: {state} on {done.worker} "
+                             f"in {done.seconds:.1f} s")  # fmt: skip
+            job.notes += retried
+            future.release()
+            if task.kind != "first" or job.status != "pending":
+                continue
+            waiting[i] = set()
+            for name, rec in job.recordings.items():
+                if rec.sha256 in measured:
+                    continue
+                waiting[i].add(rec.sha256)
+                users.setdefault(rec.sha256, []).append(i)
+                if rec.sha256 not in sent:
+                    sent.add(rec.sha256)
+                    submit(_Task("recording", task.label, sha256=rec.sha256, name=name),
+                           f"storycast-recording-{rec.sha256[:16]}", recording_task,
+                           work.recording, job, name, portable)  # fmt: skip
+            if not waiting[i]:
+                rest(i)
+
+    def _measured(self, future: Any, task: _Task) -> None:
+        try:
+            done: Measured = future.result()
+        except Exception as exc:  # its episodes do the work themselves, and say what fails
+            self.say(f"recording {task.name}: its task failed on the cluster: {exc}")
+            return
+        self.say(
+            f"recording {task.name} ({task.sha256[:12]}): measured and transcribed on "
+            f"{done.worker} in {done.seconds:.1f} s"
+            + (f"; not done: {done.error} (its episode says more)" if done.error else "")
+        )
+
+    def _attempts(self, key: str) -> tuple[int, int]:
+        """How often the scheduler saw the task's worker die under it, and how many of its
+        retries it used. Defined here so it is sent by value: the scheduler need not have
+        storycast installed."""
+        retries = defaults.COMPUTE_RETRIES
+
+        def count(dask_scheduler: Any) -> tuple[int, int]:
+            ts = dask_scheduler.tasks.get(key)
+            return (ts.suspicious, retries - ts.retries) if ts is not None else (0, 0)
+
+        try:
+            deaths, raised = self.client.run_on_scheduler(count)
+        except Exception as exc:  # the count is a report; the work's result stands
+            log.warning("could not ask the scheduler how often %s was retried: %s", key, exc)
+            return 0, 0
+        return int(deaths), int(raised)
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _retry_notes(deaths: int, raised: int) -> list[str]:
+    notes = []
+    if deaths:
+        notes.append(
+            f"retried: the Dask worker running it died {_times(deaths)} (killed, or out of "
+            "memory), and its work was started again on another"
+        )
+    if raised:
+        notes.append(f"retried: its Dask task failed and was tried again {_times(raised)}")
+    return notes
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
+def connect(compute: Compute, say: Callable[[str], None]) -> DaskRunner:
+    import dask
+    import distributed
+
+    Client: Any = distributed.Client  # distributed is not typed
+    LocalCluster: Any = distributed.LocalCluster
+
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):  # -v shows Dask's own log too
+        logging.getLogger("distributed").setLevel(logging.ERROR)
+    dask.config.set(
+        {
+            "distributed.scheduler.allowed-failures": defaults.COMPUTE_WORKER_DEATHS,
+            "distributed.comm.timeouts.connect": f"{defaults.SCHEDULER_TIMEOUT}s",
+        }
+    )
+    if compute.scheduler:
+        try:
+            client = Client(compute.scheduler, timeout=defaults.SCHEDULER_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            raise ToolError(
+                Problem(
+                    compute.where,
+                    f"the Dask scheduler at {compute.scheduler} did not answer within "
+                    f"{defaults.SCHEDULER_TIMEOUT:g} s ({exc}). Nothing was published.",
+                    "Start it (`dask scheduler`, then `dask worker ADDRESS` on each machine), "
+                    "check the address and that its port is open, or publish without a "
+                    "scheduler to run on this machine.",
+                    field="compute.scheduler" if compute.where else "--scheduler",
+                )
+            ) from exc
+        try:
+            client.wait_for_workers(1, timeout=defaults.SCHEDULER_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            client.close()
+            raise ToolError(
+                Problem(
+                    compute.where,
+                    f"the Dask scheduler at {compute.scheduler} has no workers. "
+                    "Nothing was published.",
+                    "Start one on each machine: `dask worker " + compute.scheduler + "`.",
+                    field="compute.scheduler" if compute.where else "--scheduler",
+                )
+            ) from exc
+        runner = DaskRunner(client, None, say)
+    else:
+        # The workers' math libraries use as many threads as this process would: Dask's
+        # nanny sets them to 1, and the speech model's word times change with the count
+        # (same recording, other captions). Remote workers: see README.
+        threads = {
+            name: os.environ.get(name) or os.environ.get("OMP_NUM_THREADS") or str(_cpus())
+            for name in _THREAD_VARIABLES
+        }
+        environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+        dask.config.set({"distributed.nanny.pre-spawn-environ": {**environ, **threads}})
+        cluster = LocalCluster(
+            n_workers=compute.workers,
+            processes=True,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            memory_limit=worker_memory(compute.workers),
+            silence_logs=logging.ERROR,
+        )
+        runner = DaskRunner(Client(cluster), cluster, say)
+    workers = len(runner.client.scheduler_info()["workers"])
+    link = runner.client.dashboard_link if _has_dashboard() else None
+    say(
+        f"dask: {workers} worker{'s' if workers != 1 else ''} at "
+        f"{runner.client.scheduler.address}; dashboard: "
+        + (link or "not available here (the dashboard needs bokeh: pip install bokeh)")
+    )
+    return runner
+
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _has_dashboard() -> bool:
+    try:
+        import bokeh  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def worker_memory(workers: int) -> int:
+    """Each embedded worker's memory limit: its share of this machine, less what its ffmpeg
+    renders may take (``defaults.FFMPEG_MEMORY_RESERVE``), which the nanny does not see."""
+    import psutil
+
+    share = int(psutil.virtual_memory().total) // max(1, workers)
+    return max(share - defaults.FFMPEG_MEMORY_RESERVE, share // 2)
