@@ -5,10 +5,12 @@ and `storycast publish` show that exactly the page's decisions are what is publi
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -31,7 +33,9 @@ from pipeline.studio.server import Studio, make_server
 from conftest import Run, copy_with_caches, storycast
 from kit.browser import assert_accessible, chromium, focus_is_visible
 
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "studio"
+# The screenshots in docs/studio/ are refreshed with STORYCAST_SCREENSHOTS=docs/studio; a
+# plain test run writes them to a temporary folder, leaving the working tree as it was.
+SHOTS = Path(os.environ.get("STORYCAST_SCREENSHOTS") or tempfile.mkdtemp(prefix="studio-shots-"))
 
 
 @dataclass
@@ -162,7 +166,7 @@ JARGON = re.compile(r"\b(EDL|clips?|render\w*|redact\w*|transcri\w*|soundbite)\b
 
 
 def _shot(page: Page, name: str) -> None:
-    """A screenshot of the view for docs/studio/, once its words are checked for jargon."""
+    """A screenshot of the view (for docs/studio/), once its words are checked for jargon."""
     jargon = JARGON.findall(page.inner_text("body"))
     assert not jargon, f"{name}: words a contributor may not know: {jargon}"
     SHOTS.mkdir(parents=True, exist_ok=True)
