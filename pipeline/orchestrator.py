@@ -292,7 +292,8 @@ def _publish_locked(
             report.show_problems = list(exc.problems)
             for job in jobs:
                 if job.status == "pending":
-                    job.status, job.reason = "failed", "not published: the show's artwork (below)"
+                    job.status = "failed"
+                    job.reason = "not published: the show's artwork cannot be used (above)"
             return report
         try:  # in this process, or on a Dask cluster that must answer before any work
             runner = connect(compute or Compute(), ctx.say)

@@ -175,3 +175,20 @@ def test_artwork_podcast_apps_would_refuse(
     good = tmp_path / "good.jpg"
     Image.new("RGB", (1400, 1400)).save(good, "JPEG")
     assert artwork_problems(good) == []
+
+
+def test_artwork_cut_short_is_refused_by_check_naming_the_file(tmp_path: Path) -> None:
+    """A JPEG copy that stopped early opens and says its size; only decoding finds it."""
+    from PIL import Image
+
+    from pipeline.project.showfile import artwork_problems
+
+    whole = tmp_path / "whole.jpg"
+    Image.effect_noise((1400, 1400), 60).convert("RGB").save(whole, "JPEG", quality=90)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with Image.open(cut) as img:  # what a size-and-format check alone would see
+        assert img.size == (1400, 1400)
+    (problem,) = artwork_problems(cut)
+    assert "`cut.jpg` is damaged" in problem and "export it again" in problem
+    assert artwork_problems(whole) == []

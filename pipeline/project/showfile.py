@@ -520,8 +520,16 @@ def artwork_problems(path: Path) -> list[str]:
     try:
         with Image.open(path) as img:
             fmt, mode, (width, height) = img.format, img.mode, img.size
-    except (UnidentifiedImageError, OSError):
+            # every pixel decoded, as the publish's clean copy will: a file cut short (a
+            # copy or download that stopped early) opens and says its size, then fails
+            img.load()
+    except UnidentifiedImageError:
         return [f"`{path.name}` is not an image storycast can read. {fix}"]
+    except (OSError, SyntaxError, ValueError) as exc:
+        return [
+            f"`{path.name}` is damaged: its pixels cannot all be read ({exc}). It may have "
+            f"been cut short when it was copied; save or export it again. {fix}"
+        ]
     problems = []
     if fmt not in ("JPEG", "PNG"):
         problems.append(f"`{path.name}` is a {fmt} image. {fix}")
