@@ -114,6 +114,9 @@ VIDEO_MAX_BITRATE_1080P = 6_000_000  # bits per second
 VIDEO_MIN_MAX_BITRATE = 800_000
 VIDEO_GOP_SECONDS = 2.0  # a keyframe at least this often, so players seek quickly
 VIDEO_AUDIO_BITRATE = "160k"  # AAC-LC stereo
+# What AAC at that bitrate takes from the loudness, allowed for in the first gain (as
+# MP3_LOUDNESS_LOSS for the MP3); the encoded sound is measured and corrected anyway.
+AAC_LOUDNESS_LOSS = 0.0
 VIDEO_AUDIO_SAMPLE_RATE = 48000
 VIDEO_CLIPS_PER_RUN = 4  # pictures of this many clips per ffmpeg run: bounds its memory
 AUDIO_CLIPS_PER_RUN = 8  # sound of this many clips per ffmpeg run (render.render_stems)

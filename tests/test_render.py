@@ -12,8 +12,8 @@ from pipeline import defaults
 from pipeline.cache import Cache
 from pipeline.media.loudness import analyse
 from pipeline.media.probe import probe
-from pipeline.records import Clip, Loudness, Timeline
-from pipeline.render.audio import ClipSound, final_gain, render, render_stems
+from pipeline.records import Clip, Timeline
+from pipeline.render.audio import ClipSound, render, render_stems
 
 from conftest import decoded_duration, ebur128
 
@@ -168,15 +168,6 @@ def test_many_short_clips_add_up_exactly(tmp_path: Path) -> None:
     mp3, timeline = _render(tmp_path, {"tone.m4a": tone}, clips)
     assert timeline.duration == pytest.approx(3.7)
     assert decoded_duration(mp3) == pytest.approx(3.7, abs=0.03)
-
-
-def test_the_true_peak_cap_is_reported() -> None:
-    gain, note = final_gain(Loudness(integrated=-20.0, true_peak=-2.0, lra=3, threshold=-30))
-    assert gain == pytest.approx(0.5)  # -1 dBTP less the codec margin, not +4 dB
-    assert "under the target" in note
-    gain, note = final_gain(Loudness(integrated=-17.0, true_peak=-6.0, lra=3, threshold=-27))
-    assert gain == pytest.approx(1.0)
-    assert note == ""
 
 
 @pytest.mark.parametrize("per_run", [1, 3, 8])

@@ -35,7 +35,7 @@ from pipeline.render.video import (
 )
 
 from conftest import decoded_duration, ebur128
-from kit.media import PHONE_TAGS, speech
+from kit.media import PHONE_TAGS, speech, speech_with_clicks
 
 COORDS = PHONE_TAGS["location"]
 
@@ -343,6 +343,25 @@ def test_episode_sound_meets_the_loudness_target(
     assert integrated == pytest.approx(-16.0, abs=1.0)
     assert peak <= -1.0 + 0.3
     assert result.loudness.integrated == pytest.approx(integrated, abs=0.2)
+
+
+def test_clicks_over_quiet_speech_reach_the_target_in_the_video_too(tmp_path: Path) -> None:
+    """As the audio episode (test_loudness_headroom): where one gain would lift loud
+    clicks past -1 dBTP, the look-ahead limiter holds them and the MP4's sound still
+    reaches -16 LUFS, measured on the published file."""
+    voice = speech(
+        "We filmed the interviews on our phones at the festival, and the claps were loud.",
+        tmp_path / "voice.wav",
+    )
+    sound = speech_with_clicks(voice, tmp_path / "clicks.m4a", speech_db=-10, every=1.3)
+    media = {"clip.mp4": phone_video(tmp_path / "clip.mp4", "320x180", 4.0, sound=sound)}
+    mix = analyse(probe(media["clip.mp4"], "clip.mp4"))
+    assert mix.true_peak + (defaults.TARGET_LUFS - mix.integrated) > defaults.TARGET_TRUE_PEAK
+    result, _ = _render(tmp_path, media, [("clip.mp4", 0.0, 4.0)])
+    integrated, true_peak = ebur128(result.path)
+    assert abs(integrated - defaults.TARGET_LUFS) <= 0.5, integrated
+    assert true_peak <= defaults.TARGET_TRUE_PEAK, true_peak
+    assert not any("LU" in n or "loud" in n for n in result.notes), result.notes
 
 
 def test_episode_has_soft_captions_and_a_poster(

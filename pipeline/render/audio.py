@@ -267,22 +267,6 @@ def measure_mix(
     )
 
 
-def final_gain(mix: Loudness) -> tuple[float, str]:
-    """The one gain for pass 2, and a note if the true-peak cap kept it from the target."""
-    if mix.integrated < defaults.SILENCE_LUFS:
-        return 0.0, "the episode is almost silent; no loudness gain was applied"
-    gain = defaults.TARGET_LUFS - mix.integrated
-    ceiling = defaults.TARGET_TRUE_PEAK - defaults.CODEC_PEAK_MARGIN
-    if mix.true_peak + gain > ceiling:
-        capped = ceiling - mix.true_peak
-        short = gain - capped
-        return capped, (
-            f"loudness stops {short:.1f} LU under the target so that peaks stay under "
-            f"{defaults.TARGET_TRUE_PEAK:g} dBTP"
-        )
-    return gain, ""
-
-
 ENCODE_ARGS = (
     "-map_metadata -1 -map_chapters -1 -fflags +bitexact -flags:a +bitexact "
     f"-c:a libmp3lame -b:a {defaults.MP3_BITRATE} -ac {defaults.OUTPUT_CHANNELS} "
@@ -309,15 +293,28 @@ def most_gain(mix: Loudness, limit: float) -> float:
     return limit - mix.true_peak + defaults.LIMITER_MAX_REDUCTION_DB
 
 
-def plan_gain(mix: Loudness) -> GainPlan:
-    """The first plan: the gain to the target (allowing for what the MP3 encoder takes);
-    the limiter only where the gain would lift the mix's peaks past the ceiling."""
+def plan_gain(mix: Loudness, codec_loss: float = defaults.MP3_LOUDNESS_LOSS) -> GainPlan:
+    """The first plan: the gain to the target (allowing ``codec_loss``, what the encoder
+    takes: the MP3's by default); the limiter only where the gain would lift the mix's
+    peaks past the ceiling."""
     if mix.integrated < defaults.SILENCE_LUFS:
         return GainPlan(0.0)
     gain = defaults.TARGET_LUFS - mix.integrated
     if mix.true_peak + gain <= _ceiling():
-        return GainPlan(gain + defaults.MP3_LOUDNESS_LOSS)
-    return GainPlan(min(gain + defaults.MP3_LOUDNESS_LOSS, most_gain(mix, _ceiling())), _ceiling())
+        return GainPlan(gain + codec_loss)
+    return GainPlan(min(gain + codec_loss, most_gain(mix, _ceiling())), _ceiling())
+
+
+def gain_chain(plan: GainPlan) -> str:
+    """The filters of the last pass over the mix: the plan's gain, then its limiter (if
+    any), ending in a comma for what follows (the resampler)."""
+    limiter = ""
+    if plan.limit is not None:
+        limiter = (
+            f"alimiter=limit={10 ** (plan.limit / 20):.4f}:level=false:latency=true"
+            ":attack=5:release=50,"
+        )
+    return f"volume={plan.gain:.3f}dB:precision=float,{limiter}"
 
 
 def next_plan(
@@ -386,16 +383,7 @@ def _encode(
     of the MP3 as encoded. ``seconds``: the episode's length, for the time limits;
     ``progress``: told how far through the encoding and then the measuring it is, each
     half of its span."""
-    limiter = ""
-    if plan.limit is not None:
-        limiter = (
-            f"alimiter=limit={10 ** (plan.limit / 20):.4f}:level=false:latency=true"
-            ":attack=5:release=50,"
-        )
-    mixdown = (
-        f"{graph};[mix]volume={plan.gain:.3f}dB:precision=float,"
-        f"{limiter}aresample={defaults.OUTPUT_SAMPLE_RATE}[out]"
-    )
+    mixdown = f"{graph};[mix]{gain_chain(plan)}aresample={defaults.OUTPUT_SAMPLE_RATE}[out]"
     run(
         [
             "ffmpeg",

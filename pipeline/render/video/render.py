@@ -24,8 +24,10 @@ its exact sample length. (One concat would pad every clip's shorter stream to
 the longer one and let the sub-frame differences add up.)
 
 Loudness is the audio episode's: pass 1 measures the mixed sound only (no
-picture is decoded), ``render.final_gain`` picks the one linear gain, pass 2
-encodes picture and sound, and the AAC in the MP4 is measured after encoding.
+picture is decoded), ``render.plan_gain`` picks the gain and, where that gain
+would lift peaks past the ceiling, the look-ahead limiter; pass 2 encodes the
+pictures, then the sound is encoded and muxed with them, measured in the MP4,
+and muxed again with a corrected plan if it missed (``render.next_plan``).
 
 The episode's frame rate is the highest nominal rate of its clips, halved until
 it is at most 30 (60 -> 30, 50 -> 25, 59.94 -> 29.97) and snapped to the
@@ -65,12 +67,21 @@ from pipeline.media.runner import ffmpeg_said, media_timeout, run, working_part
 from pipeline.media.scrub import STRIP_ARGS, find_traces, source_values
 from pipeline.progress import Tick, part
 from pipeline.records import Loudness, Timeline, VideoInfo
-from pipeline.render.audio import MIX_GRAPH, final_gain, measure_mix, render_stems_measured
+from pipeline.render.audio import (
+    MIX_GRAPH,
+    GainPlan,
+    gain_chain,
+    measure_mix,
+    next_plan,
+    plan_gain,
+    render_stems_measured,
+    shortfall_note,
+)
 from pipeline.render.video.check import _count_frames, check_sources
 from pipeline.render.video.graph import _plan, burnable_vtt, ffmpeg_filters
 from pipeline.render.video.plan import Canvas, Orientation, bitrate_ceiling, plan_canvas
 
-VIDEO_RENDER_VERSION = 2  # bump when the graph changes what comes out
+VIDEO_RENDER_VERSION = 3  # bump when the graph changes what comes out
 # ISO 639-1 -> 639-2/T for the subtitle track's language (MP4 stores three letters).
 _LANGUAGES = {
     "en": "eng", "cy": "cym", "gd": "gla", "ga": "gle", "fr": "fra", "de": "deu",
@@ -224,11 +235,11 @@ def render_video(
                 mix = measure_mix(
                     sound, where, length, part(progress, 0.05 * length, 0.05 * length, length)
                 )
-            gain, note = final_gain(mix)
-            if note:
-                notes.append(note)
+            # as the audio episode: one gain, and the look-ahead limiter where that gain
+            # would lift peaks past the ceiling (AAC at this bitrate takes next to nothing)
+            level = plan_gain(mix, codec_loss=defaults.AAC_LOUDNESS_LOSS)
         else:
-            gain = final_gain_db
+            level = GainPlan(final_gain_db)
 
         # Pass 2a: the pictures, a group of clips per run, each encoded once to H.264.
         parts: list[Path] = []
@@ -273,11 +284,9 @@ def render_video(
             encoding="utf-8",
         )
 
-        # Pass 2b: the sound at its final gain, AAC, muxed with the pictures as they are.
-        graph = (
-            f"{MIX_GRAPH};[mix]volume={gain:.3f}dB:precision=float,"
-            f"aresample={defaults.VIDEO_AUDIO_SAMPLE_RATE}[aout]"
-        )
+        # Pass 2b: the sound at its final gain, AAC, muxed with the pictures as they are;
+        # measured, and muxed again with a better plan if it missed (the pictures are
+        # copied, so a second mux costs a sound encode, not a picture one).
         n_inputs = sound.count("-i")
         subs: list[str] = []
         subs_in: list[str | Path] = []
@@ -289,7 +298,12 @@ def render_video(
             ]  # fmt: skip
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.mp4")
-        try:
+
+        def mux(level: GainPlan, progress: Tick | None) -> Loudness:
+            graph = (
+                f"{MIX_GRAPH};[mix]{gain_chain(level)}"
+                f"aresample={defaults.VIDEO_AUDIO_SAMPLE_RATE}[aout]"
+            )
             proc = run(
                 ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", *sound,
                  "-f", "concat", "-safe", "0", "-i", listing, *subs_in,
@@ -299,24 +313,33 @@ def render_video(
                 what="rendering video (sound: AAC, and muxing)",
                 path=where,
                 timeout=media_timeout(timeline.duration),
-                progress=part(progress, 0.9 * length, 0.05 * length, length),
+                progress=part(progress, 0, 0.5 * length, length),
             )  # fmt: skip
+            nonlocal stderr
             stderr += working_part(proc.stderr)
-            notes += _decode_notes(stderr, timeline, sources)
             if not tmp.exists() or tmp.stat().st_size == 0:
                 raise ToolError(Problem(where, "ffmpeg wrote no video for this episode."))
-            produced = measure(
+            return measure(
                 ["-i", tmp, "-map", "0:a:0", "-af", MEASURE_FILTER],
                 "measuring the video episode's sound",
                 where,
                 timeline.duration,
-                part(progress, 0.95 * length, 0.05 * length, length),
+                part(progress, 0.5 * length, 0.5 * length, length),
             )
-            miss = defaults.TARGET_LUFS - produced.integrated
-            if abs(miss) > 2 * defaults.LOUDNESS_TOLERANCE and not any(
-                "loudness" in n for n in notes
-            ):
-                notes.append(f"the video's sound is {miss:+.1f} LU from the target after AAC")
+
+        try:
+            produced = mux(level, part(progress, 0.9 * length, 0.1 * length, length))
+            for encode in range(2, defaults.MAX_ENCODES + 1):
+                if mix is None:
+                    break  # the gain was given: nothing to correct it from
+                better = next_plan(mix, level, produced, last=encode == defaults.MAX_ENCODES)
+                if better is None:
+                    break
+                level = better
+                produced = mux(level, None)
+            notes += _decode_notes(stderr, timeline, sources)
+            if mix is not None and (short := shortfall_note(mix, level, produced)):
+                notes.append(short)
             if needles is None:
                 needles = [v for name in timeline.sources() for v in source_values(sources[name])]
             traces = find_traces(tmp, needles)
@@ -343,7 +366,7 @@ def render_video(
         canvas=canvas,
         duration=plan.frames / float(canvas.fps),
         frames=plan.frames,
-        gain_db=round(gain, 3),
+        gain_db=round(level.gain, 3),
         loudness=produced,
         poster=poster_path,
         subtitles=captions_vtt is not None,
@@ -396,7 +419,8 @@ def video_render_key(
             defaults.TARGET_LUFS, defaults.TARGET_TRUE_PEAK, defaults.VIDEO_CRF,
             defaults.VIDEO_PRESET, defaults.VIDEO_AUDIO_BITRATE, defaults.VIDEO_MAX_FPS,
             defaults.VIDEO_CAPTION_STYLE, defaults.VIDEO_MAX_BITRATE_1080P,
-            defaults.VIDEO_MIN_MAX_BITRATE,
+            defaults.VIDEO_MIN_MAX_BITRATE, defaults.AAC_LOUDNESS_LOSS,
+            defaults.LIMITER_MAX_REDUCTION_DB, defaults.MAX_ENCODES, defaults.CODEC_PEAK_MARGIN,
         ],
     }  # fmt: skip
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
