@@ -280,7 +280,7 @@ def decide(
     taken_down = {key for keys in withdrawn.values() for key in keys} | {
         key for key in listing if key_episode(show, key) in withdrawn
     }
-    # Keys an unfinished takedown still has to remove are the takedown's (takedown.py).
+    # Keys an unfinished takedown still has to remove are the takedown's (publish.takedown.storage).
     pending_takedown = {
         key for td in (previous.get("takedowns") or {}).values() for key in td.get("keys", [])
     }
