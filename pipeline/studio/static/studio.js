@@ -35,6 +35,33 @@
     preview.addEventListener("play", () => say("playing", "Playing."));
     preview.addEventListener("pause", () => say("playing", "Paused at " + clock(preview.currentTime) + "."));
     preview.addEventListener("ended", () => say("playing", "Finished."));
+    // the quick version plays at once; when the finished one is made, offer it
+    const note = $("#version-note");
+    if (note && note.dataset.waiting) {
+      const ask = async () => {
+        let ready = false;
+        try {
+          const res = await fetch(note.dataset.waiting, { cache: "no-store" });
+          ready = res.ok && (await res.json()).ready === true;
+        } catch (e) { ready = false; }
+        if (!ready) { setTimeout(ask, 2000); return; }
+        const b = document.createElement("button");
+        b.type = "button";
+        b.id = "use-finished";
+        b.textContent = "Listen to the finished version";
+        b.addEventListener("click", () => {
+          preview.src = note.dataset.finished;
+          preview.load();
+          note.textContent = "This is exactly what will be put out, made from what you last saved. Hidden words are beeped or quiet, as they will be.";
+          b.remove();
+          say("finished", "Now playing the finished version.");
+          preview.play().catch(() => {});
+        });
+        $("#finished").after(b);
+        say("finished", "The finished version is ready. It is exactly what will be put out.");
+      };
+      setTimeout(ask, 2000);
+    }
   }
 
   // --- the ideas page: one at a time ----------------------------------------------
@@ -124,15 +151,11 @@
   }
 
   function play(w) {
-    const src = "/ep/" + state.slug + "/rec/" + encodeURIComponent(w.dataset.source);
+    // made as it plays, from this word on, with hidden words beeped or quiet as published
     const at = Number(w.dataset.s);
-    const go = () => { player.currentTime = at; player.play().catch(() => {}); };
-    if (player.dataset.src !== src) {
-      player.dataset.src = src;
-      player.src = src;
-      player.addEventListener("loadedmetadata", go, { once: true });
-      player.load();
-    } else { go(); }
+    player.src = "/ep/" + state.slug + "/listen/" + encodeURIComponent(w.dataset.source) + "?at=" + at;
+    player.load();
+    player.play().catch(() => {});
     say("playing", "Playing " + w.dataset.source + " from " + clock(at) + ", “" + wordText(w) + "”.");
   }
 
