@@ -9,6 +9,7 @@ from pipeline.records import Redaction, Timeline, Transcript, Word
 from pipeline.studio.edits import chapter_anchors, source_point, words_in
 
 SENTENCE_END = (".", "?", "!")
+WORD_REACH = 60.0  # seconds: a word whose middle is further from a time cannot hold it
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,8 @@ def _sentences(words: list[WordView]) -> list[list[WordView]]:
 
 
 def _inside_word(words: tuple[Word, ...], t: float) -> Word | None:
-    return next((w for w in words if w.start + 0.02 < t < w.end - 0.02), None)
+    near = words_in(words, t - WORD_REACH, t + WORD_REACH)  # no word is longer than this
+    return next((w for w in near if w.start + 0.02 < t < w.end - 0.02), None)
 
 
 def parts(

@@ -101,6 +101,8 @@
   state.hidden = state.redactions.slice();
   let pending = null; // first word of a span being chosen (hide, bite)
 
+  // a word's recording is its part's (said once per part, not once per word)
+  function source(w) { return w.closest(".part").dataset.source; }
   function mode() { return $('input[name="mode"]:checked').value; }
   function wordText(b) { return b.textContent.replace(/^cut\s+/, "").replace(/^hidden\s+/, "").trim(); }
 
@@ -153,10 +155,10 @@
   function play(w) {
     // made as it plays, from this word on, with hidden words beeped or quiet as published
     const at = Number(w.dataset.s);
-    player.src = "/ep/" + state.slug + "/listen/" + encodeURIComponent(w.dataset.source) + "?at=" + at;
+    player.src = "/ep/" + state.slug + "/listen/" + encodeURIComponent(source(w)) + "?at=" + at;
     player.load();
     player.play().catch(() => {});
-    say("playing", "Playing " + w.dataset.source + " from " + clock(at) + ", “" + wordText(w) + "”.");
+    say("playing", "Playing " + source(w) + " from " + clock(at) + ", “" + wordText(w) + "”.");
   }
 
   function between(a, b) {
@@ -284,7 +286,7 @@
     const title = $("#chapter-title").value.trim();
     if (!title) { say("doing", "Type a name for the chapter first."); $("#chapter-title").focus(); return; }
     if (!pending) return;
-    state.chapters.push({ source: pending.dataset.source, at: Number(pending.dataset.s), title: title });
+    state.chapters.push({ source: source(pending), at: Number(pending.dataset.s), title: title });
     const w = pending;
     pending = null;
     $("#chapter-form").hidden = true;
@@ -298,7 +300,7 @@
     const span = state.hideSpan;
     if (!span) return;
     const r = {
-      source: span[0].dataset.source,
+      source: source(span[0]),
       in: Number(span[0].dataset.s),
       out: Number(span[span.length - 1].dataset.e),
       mode: $("#hide-mode").value,
@@ -311,7 +313,6 @@
     token.className = "w hidden-part";
     token.dataset.s = r.in;
     token.dataset.e = r.out;
-    token.dataset.source = r.source;
     token.setAttribute("tabindex", "-1");
     const tag = document.createElement("span");
     tag.className = "tag";
@@ -331,8 +332,8 @@
     if (!span) return;
     const last = span[span.length - 1];
     state.soundbite = {
-      source: span[0].dataset.source, at: Number(span[0].dataset.s),
-      end_source: last.dataset.source, end: Number(last.dataset.e),
+      source: source(span[0]), at: Number(span[0].dataset.s),
+      end_source: source(last), end: Number(last.dataset.e),
       title: $("#bite-title").value.trim(),
     };
     $("#bite-form").hidden = true;
