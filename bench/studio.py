@@ -29,6 +29,7 @@ from typing import Any
 
 from bench.report import machine, write_results
 from pipeline.cli.studio import ProjectFiles
+from pipeline.media.loudness import MEASURE_FILTER, measure
 from pipeline.records import Transcript, Word
 from pipeline.studio import edits
 from pipeline.studio.server import Studio, make_server
@@ -198,9 +199,29 @@ def _hearing(url: str, project: ProjectFiles, studio: Studio) -> dict[str, Any]:
             page.locator("#use-finished").wait_for(timeout=900_000)
             found["edit_10min_finished_s"] = round(time.perf_counter() - started, 3)
             found["edit_10min_second_listen_s"] = round(playable("/ep/ten/hear"), 3)
+            found.update(_loudness_apart(project))
         finally:
             browser.close()
     return found
+
+
+def _loudness_apart(project: ProjectFiles) -> dict[str, Any]:
+    """How loud the quick version of the last edit is beside the finished one (EBU R128
+    integrated, LUFS, and true peak): the one thing the quick version only estimates."""
+    job = project.open("ten")
+    assert job is not None
+    preview = project.preview(job)
+    finished = project.finish(job)
+    if not preview.quick.exists():
+        return {}
+    quick = measure(["-i", preview.quick, "-af", MEASURE_FILTER], "measuring", None, 700)
+    done = measure(["-i", finished, "-af", MEASURE_FILTER], "measuring", None, 700)
+    return {
+        "edit_10min_quick_lufs": quick.integrated,
+        "edit_10min_finished_lufs": done.integrated,
+        "edit_10min_quick_true_peak_dbtp": quick.true_peak,
+        "edit_10min_finished_true_peak_dbtp": done.true_peak,
+    }
 
 
 def _interactive(url: str) -> float | None:

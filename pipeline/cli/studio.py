@@ -174,6 +174,8 @@ class ProjectFiles:
         done = rendered(tl, recs, job.loudness, ctx.cache)
         key = preview_key(tl, recs, gains)
         command, plan = preview_command(tl, recs, job.loudness)
+        if len(tl.clips) > defaults.PREVIEW_MAX_PARTS:
+            command = []  # each part is an open file in one ffmpeg: too many at once
         report = {
             "schema": "storycast.Preview.1",
             # which recordings went in, so a takedown purges it with the renders

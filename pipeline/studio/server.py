@@ -140,6 +140,8 @@ class Studio:
     # the published sound being made, by episode: one at a time each
     finishing: dict[str, threading.Thread] = field(default_factory=dict)
     finishing_lock: threading.Lock = field(default_factory=threading.Lock)
+    # why the finished version of an episode's edit (EDL sha256) could not be made
+    unfinished: dict[str, tuple[str, str]] = field(default_factory=dict)
     env: jinja2.Environment = field(
         default_factory=lambda: jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -628,16 +630,23 @@ class Handler(BaseHTTPRequestHandler):
         per episode), so the page can offer exactly what will be put out."""
         s = self.studio
 
+        assert job.timeline
+        edit = job.timeline.edl_sha256
+
         def work() -> None:
             try:
                 s.project.finish(job)
             except StorycastError as exc:
                 log.warning("the finished version of %s was not made: %s", job.slug, exc)
+                with s.finishing_lock:
+                    s.unfinished[job.slug] = (edit, str(exc))
 
         with s.finishing_lock:
             running = s.finishing.get(job.slug)
             if running is not None and running.is_alive():
                 return
+            if s.unfinished.get(job.slug, ("", ""))[0] == edit:
+                return  # it failed for this edit: not again and again (the page says why)
             thread = threading.Thread(target=work, name=f"finish-{job.slug}", daemon=True)
             s.finishing[job.slug] = thread
             thread.start()
@@ -761,7 +770,9 @@ class Handler(BaseHTTPRequestHandler):
             )
         elif rest == ["preview.mp3"]:
             preview = s.project.preview(job)
-            if preview.exact is not None:
+            if not preview.command:  # too many parts to make at once: the finished one
+                self._file(s.project.finish(job), "audio/mpeg")
+            elif preview.exact is not None:
                 self._file(preview.exact, "audio/mpeg")
             elif preview.quick.exists() and preview.cache.get_json("renders", preview.quick_key):
                 self._file(preview.quick, "audio/mpeg")
@@ -775,7 +786,12 @@ class Handler(BaseHTTPRequestHandler):
             ready = s.project.hear(job).audio is not None
             if not ready:
                 self._finish_later(job)
-            self._json({"ready": ready})
+            with s.finishing_lock:
+                edit, why = s.unfinished.get(job.slug, ("", ""))
+            if not ready and edit == job.timeline.edl_sha256:
+                self._json({"ready": False, "problem": why})
+            else:
+                self._json({"ready": ready})
         elif rest == ["preview.vtt"]:
             body = to_webvtt(s.project.hear(job).cues).encode("utf-8")
             self._send(HTTPStatus.OK, body, "text/vtt; charset=utf-8")

@@ -39,11 +39,17 @@
     const note = $("#version-note");
     if (note && note.dataset.waiting) {
       const ask = async () => {
-        let ready = false;
+        let ready = false, problem = "";
         try {
           const res = await fetch(note.dataset.waiting, { cache: "no-store" });
-          ready = res.ok && (await res.json()).ready === true;
+          const data = res.ok ? await res.json() : {};
+          ready = data.ready === true;
+          problem = data.problem || "";
         } catch (e) { ready = false; }
+        if (problem) {
+          say("finished", "The finished version could not be made. Ask your producer to look at this: " + problem);
+          return;
+        }
         if (!ready) { setTimeout(ask, 2000); return; }
         const b = document.createElement("button");
         b.type = "button";
