@@ -300,3 +300,22 @@ def test_an_edit_of_too_many_parts_is_heard_finished(
     job = hearing.project.open("first-flat")
     assert job is not None
     assert hearing.project.finish(job).read_bytes() == body
+
+
+def test_a_word_half_inside_hidden_words_is_not_shown() -> None:
+    """The edit page hides a word as the captions do: one that overlaps a hidden part at
+    all (here the hidden part ends half way through "Jordan"), shown once as the words
+    that replace it."""
+    from pipeline.records import Clip, Redaction, Timeline, Transcript
+    from pipeline.studio import view
+
+    words = (Word(0.0, 0.4, "Hello", 1.0), Word(0.5, 1.1, "Jordan", 1.0),
+             Word(1.2, 1.6, "here.", 1.0))  # fmt: skip
+    transcript = Transcript("sha", "faster-whisper", "tiny.en", "en", words)
+    hidden = Redaction("memo.m4a", 0.45, 0.7, "bleep", "[name removed]", None, "Jordan")
+    timeline = Timeline(
+        Path("edl.yaml"), "x", (Clip("memo.m4a", 0.0, 1.7, 0.0),), (), redactions=(hidden,)
+    )
+    kept, _ = view.parts(timeline, {"memo.m4a": transcript}, {"memo.m4a": 1.7}, {})
+    shown = [w.text for s in kept[0].sentences for w in s]
+    assert shown == ["Hello", "[name removed]", "here."]

@@ -60,9 +60,15 @@ def _views(words: list[Word], redactions: tuple[Redaction, ...], source: str) ->
     out: list[WordView] = []
     done: set[int] = set()
     for w in words:
-        mid = (w.start + w.end) / 2
+        # the captions' rule (render.captions.redact_words): a word that overlaps a hidden
+        # part at all is not shown, not even one half inside it
         i = next(
-            (k for k, r in enumerate(redactions) if r.source == source and r.start <= mid <= r.end),
+            (
+                k
+                for k, r in enumerate(redactions)
+                if r.source == source
+                and (w.start < r.end and w.end > r.start or r.start <= w.start <= r.end)
+            ),
             None,
         )
         if i is None:
