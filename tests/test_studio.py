@@ -337,11 +337,19 @@ def test_an_edit_made_by_keyboard_is_exactly_what_is_published(
     assert "[day removed]" in page.locator("#cues").inner_text()
     assert "Sundays" not in page.locator("#cues").inner_text()
     assert "Your adviser" in page.locator("#chapter-list").inner_text()
+    # the quick version plays while it is made; then the finished one, exactly as published
+    assert "quick version" in page.locator("#version-note").inner_text()
     page.focus("#preview")
     page.evaluate("document.getElementById('preview').play()")
     _until(page, "document.getElementById('preview').currentTime > 0.5", 15000)
+    page.locator("#use-finished").wait_for(timeout=300_000)
+    page.focus("#use-finished")
+    page.keyboard.press("Enter")
+    _until(page, "document.getElementById('preview').currentTime > 0.5", 15000)
+    assert "exactly what will be put out" in page.locator("#version-note").inner_text()
     heard = page.evaluate("document.getElementById('preview').duration")
     assert heard == pytest.approx(tl["duration"], abs=0.1)
+    assert_accessible(page, "what you'll hear, finished")
     _shot(page, "what-youll-hear")
 
     # agree, as two of the three people in it
@@ -390,7 +398,8 @@ def test_bad_requests_are_refused(server: Server) -> None:
     status, body = _request(f"{server.url}/ep/open-mic/approve", b"person=sam&sha=x&token=wrong")
     assert status == 403
     # paths outside the episode: recordings and episodes by name only
-    for path in ("/ep/open-mic/rec/..%2F..%2Fpeople.yaml", "/ep/open-mic/rec/%2Fetc%2Fpasswd",
+    for path in ("/ep/open-mic/listen/..%2F..%2Fpeople.yaml?at=0",
+                 "/ep/open-mic/listen/%2Fetc%2Fpasswd?at=0",
                  "/ep/..%2F..%2Ffeeds/", "/static/..%2F..%2Fcli%2Fstudio.py"):  # fmt: skip
         status, body = _request(server.url + path)
         assert status in (403, 404), path

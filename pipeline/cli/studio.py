@@ -18,17 +18,27 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pipeline import orchestrator
+from pipeline import defaults, orchestrator
 from pipeline.cli.common import show_files
 from pipeline.errors import InputError, Problem, StorycastError
+from pipeline.media import loudness as analyse_mod
+from pipeline.media.loudness import recording_gain
 from pipeline.project import approval, corrections
 from pipeline.project.showfile import load_show
 from pipeline.project.yamlfile import Problems
 from pipeline.records import EpisodeJob, Person, Transcript
 from pipeline.render import captions
+from pipeline.render.audio import listen_command, preview_command, preview_key, rendered
 from pipeline.render.audio import render as render_timeline
 from pipeline.stages import Context, analyse_stage, consent_stage, redact_stage
-from pipeline.studio.server import LOOPBACK, Heard, Studio, TranscriptState, make_server
+from pipeline.studio.server import (
+    LOOPBACK,
+    Heard,
+    Preview,
+    Studio,
+    TranscriptState,
+    make_server,
+)
 from pipeline.transcribe import cache_key
 from pipeline.transcribe import transcribe as transcribe_recording
 
@@ -84,6 +94,9 @@ class ProjectFiles:
             job.notes += [str(p) for p in exc.problems]
         if job.status == "withdrawn":
             return None
+        # everything the page shows is scrubbed as published: a hidden part's words are
+        # never in a title, chapter or short preview's name it serves
+        redact_stage(job, ctx)
         return job
 
     def _context(self, job: EpisodeJob) -> Context:
@@ -127,7 +140,8 @@ class ProjectFiles:
         }
 
     def hear(self, job: EpisodeJob) -> Heard:
-        """What a publish of the saved edit would play: the same stages, the same render."""
+        """What a publish of the saved edit would play, without making the sound: its
+        captions and facts, and the published sound if it has been made already."""
         ctx = self._context(job)
         assert job.timeline
         states = self.transcripts(job)
@@ -141,13 +155,60 @@ class ProjectFiles:
                     "Write them down on the episode's first page, then listen again.",
                 )
             )
-        redact_stage(job, ctx)
         analyse_stage(job, ctx)
-        result = render_timeline(job.timeline, job.recordings, job.loudness, ctx.cache)
+        done = rendered(job.timeline, job.recordings, job.loudness, ctx.cache)
         texts = {n: s.transcript for n, s in states.items() if s.transcript is not None}
         cues = captions.episode_cues(job.timeline, texts, job.speakers)
-        notes = [result.note] if result.note else []
-        return Heard(result.path, cues, job.timeline, [c.name for c in job.credits], notes)
+        notes = [done.note] if done and done.note else []
+        audio = done.path if done else None
+        return Heard(audio, cues, job.timeline, [c.name for c in job.credits], notes)
+
+    def preview(self, job: EpisodeJob) -> Preview:
+        """How to hear the saved edit now: the published sound if made, else the quick
+        version if made, else the command that makes the quick version as it is heard."""
+        ctx = self._context(job)
+        assert job.timeline
+        analyse_stage(job, ctx)
+        tl, recs = job.timeline, job.recordings
+        gains = {name: recording_gain(job.loudness[name]) for name in tl.sources()}
+        done = rendered(tl, recs, job.loudness, ctx.cache)
+        key = preview_key(tl, recs, gains)
+        command, plan = preview_command(tl, recs, job.loudness)
+        if len(tl.clips) > defaults.PREVIEW_MAX_PARTS:
+            command = []  # each part is an open file in one ffmpeg: too many at once
+        report = {
+            "schema": "storycast.Preview.1",
+            # which recordings went in, so a takedown purges it with the renders
+            "recordings": sorted({recs[c.source].sha256 for c in tl.clips}),
+            "gain_db": round(plan.gain, 3),
+            "limit_db": plan.limit,
+        }
+        return Preview(
+            exact=done.path if done else None,
+            quick=ctx.cache.path("renders", key, ".mp3"),
+            quick_key=key,
+            command=command,
+            report=report,
+            seconds=tl.duration,
+            cache=ctx.cache,
+        )
+
+    def finish(self, job: EpisodeJob) -> Path:
+        """Make the published sound of the saved edit (the publish's own render, cached)."""
+        ctx = self._context(job)
+        assert job.timeline
+        analyse_stage(job, ctx)
+        return render_timeline(job.timeline, job.recordings, job.loudness, ctx.cache).path
+
+    def listen(self, job: EpisodeJob, name: str, start: float) -> list[str]:
+        """The command that plays recording ``name`` from ``start`` as the episode would:
+        its hidden parts beeped or quiet, exactly as published."""
+        ctx = self._context(job)
+        assert job.timeline
+        rec = job.recordings[name]
+        job.loudness[name] = analyse_mod.analyse(rec, ctx.cache, None)
+        gain = recording_gain(job.loudness[name])
+        return listen_command(job.timeline, rec, start, defaults.STUDIO_LISTEN_SECONDS, gain)
 
 
 def _transcript(data: dict[str, Any] | None) -> Transcript | None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -370,6 +371,12 @@ def shortfall_note(mix: Loudness, plan: GainPlan, produced: Loudness) -> str:
     return f"loudness stops {short:.1f} LU under the target: {why}"
 
 
+def mixdown(graph: str, plan: GainPlan) -> str:
+    """``graph`` (labelling its mix [mix]) followed by the last pass: the plan's gain, its
+    limiter if any, the output sample rate, labelled [out]."""
+    return f"{graph};[mix]{gain_chain(plan)}aresample={defaults.OUTPUT_SAMPLE_RATE}[out]"
+
+
 def _encode(
     inputs: list[str],
     graph: str,
@@ -383,7 +390,6 @@ def _encode(
     of the MP3 as encoded. ``seconds``: the episode's length, for the time limits;
     ``progress``: told how far through the encoding and then the measuring it is, each
     half of its span."""
-    mixdown = f"{graph};[mix]{gain_chain(plan)}aresample={defaults.OUTPUT_SAMPLE_RATE}[out]"
     run(
         [
             "ffmpeg",
@@ -393,7 +399,7 @@ def _encode(
             "-y",
             *inputs,
             "-filter_complex",
-            mixdown,
+            mixdown(graph, plan),
             "-map",
             "[out]",
             *ENCODE_ARGS,
@@ -415,6 +421,22 @@ def _encode(
     )
 
 
+def rendered(
+    timeline: Timeline,
+    recordings: dict[str, Recording],
+    loudness: dict[str, Loudness],
+    cache: Cache,
+) -> RenderResult | None:
+    """The Timeline's render if the cache already holds it (nothing is rendered here)."""
+    gains = {name: recording_gain(loudness[name]) for name in timeline.sources()}
+    key = render_key(timeline, recordings, gains)
+    out = cache.path("renders", key, ".mp3")
+    report = cache.get_json("renders", key)
+    if out.exists() and report is not None and report.get("schema") == "storycast.Render.2":
+        return RenderResult(out, key, report["note"], Loudness(**report["loudness"]))
+    return None
+
+
 def render(
     timeline: Timeline,
     recordings: dict[str, Recording],
@@ -427,13 +449,12 @@ def render(
     ``progress`` is told how far the render is, in seconds of the episode: the clips (and
     the mix measured as they are written) a quarter, the mix measured apart when the clips
     took several runs a quarter, the MP3 and its measuring the second half."""
+    done = rendered(timeline, recordings, loudness, cache)
+    if done is not None:
+        return done
     gains = {name: recording_gain(loudness[name]) for name in timeline.sources()}
     key = render_key(timeline, recordings, gains)
     out = cache.path("renders", key, ".mp3")
-    report = cache.get_json("renders", key)
-    if out.exists() and report is not None and report.get("schema") == "storycast.Render.2":
-        return RenderResult(out, key, report["note"], Loudness(**report["loudness"]))
-
     where = timeline.edl_path
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".stems-", dir=out.parent))
@@ -475,3 +496,98 @@ def render(
         },
     )
     return RenderResult(out, key, note, produced)
+
+
+# --- hearing it before it is published: streamed, never held whole ---------------------
+#
+# The studio plays an edit while ffmpeg makes it: the same clips, the same sound chain per
+# clip (gain, redactions, fades), the same mix limiter and last pass as ``render``, encoded
+# at a low bitrate to a pipe. One thing cannot be known before the end: the loudness of
+# the whole mix, which decides the last pass's gain (loudness pass 1). Streamed, that
+# gain is planned from an estimate of the mix (``estimated_mix``); the published file's
+# is planned from the mix measured. Everything else is the same Timeline through the
+# same code.
+
+PREVIEW_VERSION = 1
+
+
+def preview_encode_args() -> list[str]:
+    """``ENCODE_ARGS`` at the preview's bitrate (``defaults.PREVIEW_MP3_BITRATE``)."""
+    args = list(ENCODE_ARGS)
+    args[args.index("-b:a") + 1] = defaults.PREVIEW_MP3_BITRATE
+    return args
+
+
+def estimated_mix(
+    timeline: Timeline, loudness: dict[str, Loudness], gains: dict[str, float]
+) -> Loudness:
+    """The mix's loudness as it can be known before the mix is made: each recording's
+    measured loudness after its gain, weighted by the seconds of it the Timeline keeps
+    (energies added, as EBU R128 does); its true peak, the loudest of theirs."""
+    energy, seconds = 0.0, 0.0
+    peak, lra, threshold = -99.0, 0.0, -70.0
+    for clip in timeline.clips:
+        level = loudness[clip.source]
+        if level.integrated < defaults.SILENCE_LUFS:
+            seconds += clip.duration
+            continue
+        energy += clip.duration * 10 ** ((level.integrated + gains[clip.source]) / 10)
+        seconds += clip.duration
+        peak = max(peak, level.true_peak + gains[clip.source])
+        lra = max(lra, level.lra)
+        threshold = max(threshold, level.threshold + gains[clip.source])
+    if energy <= 0 or seconds <= 0:
+        return Loudness(-99.0, -99.0, 0.0, -70.0)
+    return Loudness(round(10 * math.log10(energy / seconds), 2), round(peak, 2), lra, threshold)
+
+
+def preview_key(
+    timeline: Timeline, recordings: dict[str, Recording], gains: dict[str, float]
+) -> str:
+    """The preview's cache key: the render's, the preview's own version and bitrate."""
+    spec = [render_key(timeline, recordings, gains), PREVIEW_VERSION, defaults.PREVIEW_MP3_BITRATE]
+    return "preview-" + hashlib.sha256(json.dumps(spec).encode()).hexdigest()
+
+
+def preview_command(
+    timeline: Timeline,
+    recordings: dict[str, Recording],
+    loudness: dict[str, Loudness],
+) -> tuple[list[str], GainPlan]:
+    """The one ffmpeg run that makes the preview's MP3 on its standard output as it goes,
+    and the gain plan it uses (from ``estimated_mix``). None of it is decoded here: the
+    caller copies the encoded bytes as they come."""
+    gains = {name: recording_gain(loudness[name]) for name in timeline.sources()}
+    sounds = clip_sounds(timeline, recordings, gains)
+    inputs: list[str] = []
+    chains: list[str] = []
+    for i, sound in enumerate(sounds):
+        inputs += sound.inputs
+        chains.append(f"[{i}:a:0]" + ",".join(sound.chain) + f"[c{i}]")
+    labels = "".join(f"[c{i}]" for i in range(len(sounds)))
+    graph = ";".join(chains) + f";{labels}concat=n={len(sounds)}:v=0:a=1,{MIX_CHAIN}[mix]"
+    plan = plan_gain(estimated_mix(timeline, loudness, gains))
+    args = ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "error", *inputs,
+            "-filter_complex", mixdown(graph, plan), "-map", "[out]",
+            *preview_encode_args(), "-flush_packets", "1", "pipe:1"]  # fmt: skip
+    return args, plan
+
+
+def listen_command(
+    timeline: Timeline, recording: Recording, start: float, seconds: float, gain_db: float
+) -> list[str]:
+    """One ffmpeg run that plays ``recording`` from ``start`` for ``seconds`` (to its end at
+    most) as the episode would: the render's own sound chain for a clip of that range, so
+    the episode's redactions in it are bleeped or silent exactly as published, then the mix
+    limiter; a low-bitrate MP3 on standard output."""
+    start = max(0.0, min(start, recording.duration))
+    end = min(recording.duration, start + seconds)
+    clip = Clip(recording.name, start, end, 0.0)
+    chain = clip_chain(timeline, clip, gain_db, fill_gaps=False)
+    return ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "error",
+            "-ss", f"{start:.6f}", "-t", f"{clip.duration + 0.5:.6f}",
+            *source_input(recording.path),
+            "-filter_complex",
+            f"[0:a:0]{','.join(chain)},{MIX_CHAIN},aresample={defaults.OUTPUT_SAMPLE_RATE}[out]",
+            "-map", "[out]", *preview_encode_args(), "-flush_packets", "1",
+            "pipe:1"]  # fmt: skip

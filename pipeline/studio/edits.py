@@ -14,6 +14,7 @@ refused: the hidden words go together or not at all.
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -80,9 +81,30 @@ def _source(value: Any, sources: set[str]) -> str:
     return value
 
 
+# Each transcript's word middles in order, so a part's words are found by bisection, not
+# by reading every word of a long recording once per part (a 30-minute recording in 66
+# parts: 0.11 s of a page's 0.13 s). Keyed by the words' identity; the words are kept with
+# their index so the identity is never reused while it is here.
+_MIDDLES: dict[int, tuple[tuple[Word, ...], list[float], list[int]]] = {}
+_MIDDLES_KEPT = 16
+
+
+def _middles(words: tuple[Word, ...]) -> tuple[list[float], list[int]]:
+    found = _MIDDLES.get(id(words))
+    if found is None or found[0] is not words:
+        order = sorted(range(len(words)), key=lambda i: words[i].start + words[i].end)
+        found = (words, [(words[i].start + words[i].end) / 2 for i in order], order)
+        if len(_MIDDLES) >= _MIDDLES_KEPT:
+            _MIDDLES.pop(next(iter(_MIDDLES)))
+        _MIDDLES[id(words)] = found
+    return found[1], found[2]
+
+
 def words_in(words: tuple[Word, ...], start: float, end: float) -> list[Word]:
-    """The words whose middle is inside [start, end]."""
-    return [w for w in words if start <= (w.start + w.end) / 2 <= end]
+    """The words whose middle is inside [start, end], in the transcript's order."""
+    middles, order = _middles(words)
+    lo, hi = bisect.bisect_left(middles, start), bisect.bisect_right(middles, end)
+    return [words[i] for i in sorted(order[lo:hi])]
 
 
 def _kept(

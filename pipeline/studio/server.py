@@ -17,25 +17,30 @@ import difflib
 import hashlib
 import hmac
 import json
+import logging
+import math
 import mimetypes
+import os
 import re
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import jinja2
 import yaml
 
-from pipeline.cache import write_atomic
+from pipeline import defaults
+from pipeline.cache import Cache, write_atomic
 from pipeline.edl.propose import propose
-from pipeline.errors import StorycastError
+from pipeline.errors import StorycastError, ToolError
 from pipeline.files import open_regular, resolve_inside
+from pipeline.media.runner import media_timeout, stream
 from pipeline.project import approval
 from pipeline.project.yamlfile import Problems, parse_time
 from pipeline.records import Cue, EpisodeJob, Person, Timeline, Transcript
@@ -54,17 +59,36 @@ CSP = (
 )
 STUDIO_EDL = "edl.yaml"  # what the studio saves an episode's edit as
 MAX_BODY = 5_000_000
+# what answers with sound or data, not a page (its errors are said in plain text)
+NOT_PAGES = ("listen", "preview.mp3", "preview.vtt", "finished")
+log = logging.getLogger("storycast.studio")
 
 
 @dataclass(frozen=True)
 class Heard:
     """What a publish would play: the audio file, its captions and what is said of it."""
 
-    audio: Path
+    audio: Path | None  # the published sound, when it has been made already
     cues: list[Cue]
     timeline: Timeline  # as published: redacted text scrubbed from chapter titles
     credits: list[str]
     notes: list[str]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """How the saved edit can be heard now. ``exact``: the published sound, if made;
+    ``quick``: where the quick version is kept once made (``command`` makes it on its
+    standard output, as it is heard: the same Timeline through the same sound chain, at a
+    lower bitrate, its loudness evened out by an estimate)."""
+
+    exact: Path | None
+    quick: Path
+    quick_key: str
+    command: list[str]
+    report: dict[str, Any]  # kept beside the quick version (what it was made from)
+    seconds: float
+    cache: Cache
 
 
 @dataclass(frozen=True)
@@ -87,6 +111,9 @@ class Project(Protocol):
     def transcribe(self, job: EpisodeJob) -> None: ...
     def people(self, job: EpisodeJob) -> dict[str, list[Person]]: ...
     def hear(self, job: EpisodeJob) -> Heard: ...
+    def preview(self, job: EpisodeJob) -> Preview: ...
+    def finish(self, job: EpisodeJob) -> Path: ...
+    def listen(self, job: EpisodeJob, name: str, start: float) -> list[str]: ...
 
 
 def person_name(p: Person) -> str:
@@ -110,6 +137,11 @@ class Studio:
     # EDL bytes the pages were made from, by sha256: to show what changed on disk since
     loaded: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # the published sound being made, by episode: one at a time each
+    finishing: dict[str, threading.Thread] = field(default_factory=dict)
+    finishing_lock: threading.Lock = field(default_factory=threading.Lock)
+    # why the finished version of an episode's edit (EDL sha256) could not be made
+    unfinished: dict[str, tuple[str, str]] = field(default_factory=dict)
     env: jinja2.Environment = field(
         default_factory=lambda: jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -169,7 +201,8 @@ def edit_values(studio: Studio, job: EpisodeJob) -> dict[str, Any]:
                 "out": r.end,
                 "mode": r.mode,
                 "replace_with": r.replacement,
-                "text": r.text or "",
+                # never the hidden words themselves: a saved hidden part keeps its words
+                # to remove on the server (``_kept_words``); only its maker saw them
             }
             for r in job.timeline.redactions
         ],
@@ -216,6 +249,8 @@ def save(studio: Studio, job: EpisodeJob, data: Any) -> dict[str, Any]:
                 f"{current.name} now",
             )
         )
+        terms = _hidden_terms(before) + _hidden_terms(now_raw.decode("utf-8", "replace"))
+        diff = _hide(diff, terms)
         raise StudioError(
             HTTPStatus.CONFLICT,
             "Not saved: someone else saved this episode since this page was opened (maybe "
@@ -223,9 +258,13 @@ def save(studio: Studio, job: EpisodeJob, data: Any) -> dict[str, Any]:
             "page to see their version, then make your changes again.",
             {
                 "difference": diff or "(the file was changed)",
-                "summary": _difference_in_words(before, now_raw.decode("utf-8", "replace")),
+                "summary": [
+                    _hide(line, terms)
+                    for line in _difference_in_words(before, now_raw.decode("utf-8", "replace"))
+                ],
             },
         )
+    _kept_words(data, job.timeline)
     try:
         decided = edits.decisions(data, transcripts, durations)
         text = edits.to_yaml(decided, transcripts, current.name)
@@ -254,6 +293,49 @@ def save(studio: Studio, job: EpisodeJob, data: Any) -> dict[str, Any]:
             "(ask your producer)."
         )
     return {"ok": True, "message": said, "base": sha, "file": target.name}
+
+
+def _kept_words(data: Any, timeline: Timeline) -> None:
+    """A hidden part the page sends back without its words to remove (the page is never
+    given them) keeps the words the saved one has: matched by recording, start and end."""
+    if not isinstance(data, dict) or not isinstance(data.get("redactions"), list):
+        return
+    for r in data["redactions"]:
+        if not isinstance(r, dict) or "text" in r:
+            continue  # a new one: its maker typed its words
+        for old in timeline.redactions:
+            try:
+                same = (
+                    old.source == r.get("source")
+                    and abs(old.start - float(r.get("in", "nan"))) < 1e-6
+                    and abs(old.end - float(r.get("out", "nan"))) < 1e-6
+                )
+            except (TypeError, ValueError):
+                same = False
+            if same and old.text:
+                r["text"] = old.text
+                break
+
+
+def _hidden_terms(edl_text: str) -> list[tuple[str, str]]:
+    """The words a YAML EDL's hidden parts remove, with what is shown instead."""
+    try:
+        data = yaml.safe_load(edl_text)
+    except yaml.YAMLError:
+        return []
+    found = []
+    for r in (data.get("redactions") or []) if isinstance(data, dict) else []:
+        if isinstance(r, dict) and str(r.get("text") or "").strip():
+            shown = str(r.get("replace_with") or r.get("replacement") or "[removed]")
+            found.append((str(r["text"]).strip(), shown))
+    return found
+
+
+def _hide(text: str, terms: list[tuple[str, str]]) -> str:
+    """``text`` with every hidden part's words replaced, as published."""
+    for said, shown in sorted(terms, key=lambda t: -len(t[0])):
+        text = re.sub(r"(?<!\w)" + re.escape(said) + r"(?!\w)", shown, text, flags=re.I)
+    return text
 
 
 def _difference_in_words(before: str, now: str) -> list[str]:
@@ -477,6 +559,98 @@ class Handler(BaseHTTPRequestHandler):
             except (BrokenPipeError, ConnectionResetError):
                 return
 
+    def _stream(
+        self,
+        command: list[str],
+        what: str,
+        where: Path,
+        seconds: float,
+        keep: Preview | None = None,
+    ) -> bool:
+        """Send the MP3 ``command`` writes on its standard output as it comes, so it plays
+        while it is made; the encoded bytes pass through, nothing is decoded here. With
+        ``keep``, the same bytes go to the cache as they are sent (and on to the end if the
+        listener leaves), so hearing it again is instant. True when all of it was made."""
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "audio/mpeg")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        if self.command == "HEAD":
+            return False
+        tmp: Path | None = None
+        kept: IO[bytes] | None = None
+        if keep is not None:
+            keep.quick.parent.mkdir(parents=True, exist_ok=True)
+            tmp = keep.quick.with_name(
+                f".{keep.quick.name}.{os.getpid()}.{threading.get_ident()}.tmp.mp3"
+            )
+            kept = tmp.open("wb")
+        listening, complete = True, False
+        blocks = cast(
+            Generator[bytes, None, None],
+            stream(
+                command,
+                what=what,
+                path=where,
+                block_bytes=defaults.PREVIEW_STREAM_BLOCK,
+                timeout=media_timeout(seconds),
+            ),
+        )
+        try:
+            for block in blocks:
+                if kept is not None:
+                    kept.write(block)
+                if listening:
+                    try:
+                        self.wfile.write(block)
+                    except OSError:  # the listener left (or pressed another word)
+                        listening = False
+                if not listening and kept is None:
+                    blocks.close()  # ffmpeg stopped: nobody is listening
+                    break
+            else:
+                complete = True
+        except ToolError as exc:
+            log.warning("%s", exc)
+        finally:
+            if kept is not None and tmp is not None and keep is not None:
+                kept.close()
+                if complete:
+                    keep.cache.put_json("renders", keep.quick_key, keep.report)
+                    os.replace(tmp, keep.quick)
+                else:
+                    tmp.unlink(missing_ok=True)
+        return complete
+
+    def _finish_later(self, job: EpisodeJob) -> None:
+        """Make the published sound of the saved edit in the background (one at a time
+        per episode), so the page can offer exactly what will be put out."""
+        s = self.studio
+
+        assert job.timeline
+        edit = job.timeline.edl_sha256
+
+        def work() -> None:
+            try:
+                s.project.finish(job)
+            except StorycastError as exc:
+                log.warning("the finished version of %s was not made: %s", job.slug, exc)
+                with s.finishing_lock:
+                    s.unfinished[job.slug] = (edit, str(exc))
+
+        with s.finishing_lock:
+            running = s.finishing.get(job.slug)
+            if running is not None and running.is_alive():
+                return
+            if s.unfinished.get(job.slug, ("", ""))[0] == edit:
+                return  # it failed for this edit: not again and again (the page says why)
+            thread = threading.Thread(target=work, name=f"finish-{job.slug}", daemon=True)
+            s.finishing[job.slug] = thread
+            thread.start()
+
     # --- checks -----------------------------------------------------------------------
     def _host_ok(self) -> bool:
         s = self.studio
@@ -543,7 +717,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             handler(parts, parse_qs(url.query))
         except StudioError as exc:
-            if self.command == "POST" or (parts and parts[-1].endswith((".mp3", ".vtt"))):
+            if self.command == "POST" or (len(parts) > 2 and parts[2] in NOT_PAGES):
                 if "json" in (self.headers.get("Content-Type") or ""):
                     self._json({"ok": False, "error": exc.message, **exc.data}, exc.status)
                 else:
@@ -579,11 +753,11 @@ class Handler(BaseHTTPRequestHandler):
             raise StudioError(HTTPStatus.NOT_FOUND, "There is no page here.")
         job = self._episode(parts[1])
         rest = parts[2:]
-        if rest[:1] == ["rec"] and len(rest) == 2:
-            self._recording(job, rest[1])
-            return
         self._ready(job)
         assert job.episode and job.timeline
+        if rest[:1] == ["listen"] and len(rest) == 2:
+            self._listen(job, rest[1], query)
+            return
         if not rest:
             values = edit_values(s, job)
             self._html(s.page("episode.html", title=job.episode.title, **values))
@@ -595,7 +769,29 @@ class Handler(BaseHTTPRequestHandler):
                 )
             )
         elif rest == ["preview.mp3"]:
-            self._file(s.project.hear(job).audio, "audio/mpeg")
+            preview = s.project.preview(job)
+            if not preview.command:  # too many parts to make at once: the finished one
+                self._file(s.project.finish(job), "audio/mpeg")
+            elif preview.exact is not None:
+                self._file(preview.exact, "audio/mpeg")
+            elif preview.quick.exists() and preview.cache.get_json("renders", preview.quick_key):
+                self._file(preview.quick, "audio/mpeg")
+                self._finish_later(job)
+            elif self._stream(
+                preview.command, "making the preview", job.timeline.edl_path, preview.seconds,
+                preview,
+            ):  # fmt: skip
+                self._finish_later(job)
+        elif rest == ["finished"]:
+            ready = s.project.hear(job).audio is not None
+            if not ready:
+                self._finish_later(job)
+            with s.finishing_lock:
+                edit, why = s.unfinished.get(job.slug, ("", ""))
+            if not ready and edit == job.timeline.edl_sha256:
+                self._json({"ready": False, "problem": why})
+            else:
+                self._json({"ready": ready})
         elif rest == ["preview.vtt"]:
             body = to_webvtt(s.project.hear(job).cues).encode("utf-8")
             self._send(HTTPStatus.OK, body, "text/vtt; charset=utf-8")
@@ -618,15 +814,22 @@ class Handler(BaseHTTPRequestHandler):
         else:
             raise StudioError(HTTPStatus.NOT_FOUND, "There is no page here.")
 
-    def _recording(self, job: EpisodeJob, name: str) -> None:
-        rec = job.recordings.get(name)
-        if rec is None or job.episode is None:
+    def _listen(self, job: EpisodeJob, name: str, query: dict[str, list[str]]) -> None:
+        """A recording from a word on, as the episode would play it: its hidden parts
+        beeped or quiet as published (never the recording's own bytes)."""
+        if name not in job.recordings:
             raise StudioError(HTTPStatus.NOT_FOUND, "That recording is not in this episode.")
-        where = resolve_inside(job.episode.recordings_dir, name, "the episode's recordings")
-        if isinstance(where, str):
-            raise StudioError(HTTPStatus.FORBIDDEN, "That file is not in this episode.")
-        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        self._file(where, kind)
+        try:
+            at = float((query.get("at") or ["0"])[0])
+        except ValueError:
+            at = -1.0
+        if not math.isfinite(at) or at < 0:
+            raise StudioError(HTTPStatus.BAD_REQUEST, "Listen from which word? Press a word.")
+        assert job.timeline
+        command = self.studio.project.listen(job, name, at)
+        self._stream(
+            command, f"playing {name}", job.timeline.edl_path, defaults.STUDIO_LISTEN_SECONDS
+        )
 
     def _post(self, parts: list[str], query: dict[str, list[str]]) -> None:
         s = self.studio

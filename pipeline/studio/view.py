@@ -9,6 +9,7 @@ from pipeline.records import Redaction, Timeline, Transcript, Word
 from pipeline.studio.edits import chapter_anchors, source_point, words_in
 
 SENTENCE_END = (".", "?", "!")
+WORD_REACH = 60.0  # seconds: a word whose middle is further from a time cannot hold it
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,15 @@ def _views(words: list[Word], redactions: tuple[Redaction, ...], source: str) ->
     out: list[WordView] = []
     done: set[int] = set()
     for w in words:
-        mid = (w.start + w.end) / 2
+        # the captions' rule (render.captions.redact_words): a word that overlaps a hidden
+        # part at all is not shown, not even one half inside it
         i = next(
-            (k for k, r in enumerate(redactions) if r.source == source and r.start <= mid <= r.end),
+            (
+                k
+                for k, r in enumerate(redactions)
+                if r.source == source
+                and (w.start < r.end and w.end > r.start or r.start <= w.start <= r.end)
+            ),
             None,
         )
         if i is None:
@@ -83,7 +90,8 @@ def _sentences(words: list[WordView]) -> list[list[WordView]]:
 
 
 def _inside_word(words: tuple[Word, ...], t: float) -> Word | None:
-    return next((w for w in words if w.start + 0.02 < t < w.end - 0.02), None)
+    near = words_in(words, t - WORD_REACH, t + WORD_REACH)  # no word is longer than this
+    return next((w for w in near if w.start + 0.02 < t < w.end - 0.02), None)
 
 
 def parts(

@@ -35,6 +35,39 @@
     preview.addEventListener("play", () => say("playing", "Playing."));
     preview.addEventListener("pause", () => say("playing", "Paused at " + clock(preview.currentTime) + "."));
     preview.addEventListener("ended", () => say("playing", "Finished."));
+    // the quick version plays at once; when the finished one is made, offer it
+    const note = $("#version-note");
+    if (note && note.dataset.waiting) {
+      const ask = async () => {
+        let ready = false, problem = "";
+        try {
+          const res = await fetch(note.dataset.waiting, { cache: "no-store" });
+          const data = res.ok ? await res.json() : {};
+          ready = data.ready === true;
+          problem = data.problem || "";
+        } catch (e) { ready = false; }
+        if (problem) {
+          say("finished", "The finished version could not be made. Ask your producer to look at this: " + problem);
+          return;
+        }
+        if (!ready) { setTimeout(ask, 2000); return; }
+        const b = document.createElement("button");
+        b.type = "button";
+        b.id = "use-finished";
+        b.textContent = "Listen to the finished version";
+        b.addEventListener("click", () => {
+          preview.src = note.dataset.finished;
+          preview.load();
+          note.textContent = "This is exactly what will be put out, made from what you last saved. Hidden words are beeped or quiet, as they will be.";
+          b.remove();
+          say("finished", "Now playing the finished version.");
+          preview.play().catch(() => {});
+        });
+        $("#finished").after(b);
+        say("finished", "The finished version is ready. It is exactly what will be put out.");
+      };
+      setTimeout(ask, 2000);
+    }
   }
 
   // --- the ideas page: one at a time ----------------------------------------------
@@ -74,6 +107,8 @@
   state.hidden = state.redactions.slice();
   let pending = null; // first word of a span being chosen (hide, bite)
 
+  // a word's recording is its part's (said once per part, not once per word)
+  function source(w) { return w.closest(".part").dataset.source; }
   function mode() { return $('input[name="mode"]:checked').value; }
   function wordText(b) { return b.textContent.replace(/^cut\s+/, "").replace(/^hidden\s+/, "").trim(); }
 
@@ -124,16 +159,12 @@
   }
 
   function play(w) {
-    const src = "/ep/" + state.slug + "/rec/" + encodeURIComponent(w.dataset.source);
+    // made as it plays, from this word on, with hidden words beeped or quiet as published
     const at = Number(w.dataset.s);
-    const go = () => { player.currentTime = at; player.play().catch(() => {}); };
-    if (player.dataset.src !== src) {
-      player.dataset.src = src;
-      player.src = src;
-      player.addEventListener("loadedmetadata", go, { once: true });
-      player.load();
-    } else { go(); }
-    say("playing", "Playing " + w.dataset.source + " from " + clock(at) + ", “" + wordText(w) + "”.");
+    player.src = "/ep/" + state.slug + "/listen/" + encodeURIComponent(source(w)) + "?at=" + at;
+    player.load();
+    player.play().catch(() => {});
+    say("playing", "Playing " + source(w) + " from " + clock(at) + ", “" + wordText(w) + "”.");
   }
 
   function between(a, b) {
@@ -261,7 +292,7 @@
     const title = $("#chapter-title").value.trim();
     if (!title) { say("doing", "Type a name for the chapter first."); $("#chapter-title").focus(); return; }
     if (!pending) return;
-    state.chapters.push({ source: pending.dataset.source, at: Number(pending.dataset.s), title: title });
+    state.chapters.push({ source: source(pending), at: Number(pending.dataset.s), title: title });
     const w = pending;
     pending = null;
     $("#chapter-form").hidden = true;
@@ -275,7 +306,7 @@
     const span = state.hideSpan;
     if (!span) return;
     const r = {
-      source: span[0].dataset.source,
+      source: source(span[0]),
       in: Number(span[0].dataset.s),
       out: Number(span[span.length - 1].dataset.e),
       mode: $("#hide-mode").value,
@@ -288,7 +319,6 @@
     token.className = "w hidden-part";
     token.dataset.s = r.in;
     token.dataset.e = r.out;
-    token.dataset.source = r.source;
     token.setAttribute("tabindex", "-1");
     const tag = document.createElement("span");
     tag.className = "tag";
@@ -308,8 +338,8 @@
     if (!span) return;
     const last = span[span.length - 1];
     state.soundbite = {
-      source: span[0].dataset.source, at: Number(span[0].dataset.s),
-      end_source: last.dataset.source, end: Number(last.dataset.e),
+      source: source(span[0]), at: Number(span[0].dataset.s),
+      end_source: source(last), end: Number(last.dataset.e),
       title: $("#bite-title").value.trim(),
     };
     $("#bite-form").hidden = true;

@@ -1,0 +1,321 @@
+"""What the studio plays holds the episode's hidden words (redactions) exactly as the
+published episode does, and hearing an edit starts while it is being made.
+
+The sound is fetched over HTTP as the page fetches it and measured with ffmpeg: a bleeped
+word is a 1 kHz tone and nothing else (a notch at 1 kHz leaves next to nothing), a
+silenced word is silent, and the words beside them are speech (so the measure can see
+speech when it is there). The hidden words' text is in nothing the studio serves."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser
+
+from pipeline.cli.studio import ProjectFiles
+from pipeline.records import Word
+from pipeline.studio import edits
+from pipeline.studio.server import Studio, make_server
+
+from conftest import Run, copy_with_caches, storycast
+from kit.browser import assert_accessible, chromium
+
+NOTCH = "bandreject=f=1000:width_type=h:width=300,bandreject=f=1000:width_type=h:width=300"
+
+
+@dataclass
+class Hearing:
+    root: Path
+    url: str
+    studio: Studio
+    project: ProjectFiles
+    sundays: Word  # bleeped, in interview.m4a
+    before: Word  # the word said before it
+    your: Word  # silenced, in advice.opus
+    after: Word  # the word said after it
+
+
+def _fetch(url: str, to: Path | None = None) -> bytes:
+    with urllib.request.urlopen(url, timeout=300) as resp:
+        assert resp.status == 200, url
+        body: bytes = resp.read()
+    if to is not None:
+        to.write_bytes(body)
+    return body
+
+
+def _mean_db(mp3: Path, start: float, end: float, extra: str = "") -> float:
+    """Mean level (dB) of ``mp3`` from ``start`` to ``end`` seconds, decoded from its first
+    byte (no seeking), after ``extra`` filters."""
+    chain = f"atrim=start={start:.3f}:end={end:.3f}" + (f",{extra}" if extra else "")
+    proc = subprocess.run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-i", str(mp3), "-af",
+         f"{chain},volumedetect", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    m = re.search(r"mean_volume: (-?[\d.]+|-inf) dB", proc.stderr)
+    assert m, proc.stderr[-2000:]
+    return -120.0 if m.group(1) == "-inf" else float(m.group(1))
+
+
+def _word(words: tuple[Word, ...], text: str) -> tuple[Word, Word]:
+    i = [w.text.strip() for w in words].index(text)
+    return words[i], words[i - 1]
+
+
+@pytest.fixture(scope="module")
+def hearing(example_run: Run, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hearing]:
+    root = copy_with_caches(example_run, tmp_path_factory.mktemp("hearing"))
+    project = ProjectFiles(root)
+    job = project.open("first-flat")
+    assert job is not None
+    states = project.transcripts(job)
+    interview = states["interview.m4a"].transcript
+    advice = states["advice.opus"].transcript
+    assert interview is not None and advice is not None
+    sundays, before = _word(interview.words, "Sundays.")
+    i = [w.text.strip() for w in advice.words].index("Your")
+    your, after = advice.words[i], advice.words[i + 1]
+    assert 11.2 < before.start and sundays.end < 26.8 and 9.0 < your.start < 13.0
+    edl = root / "episodes" / "first-flat" / "edl.yaml"
+    text = edl.read_text(encoding="utf-8").replace("title: Moving in", "title: Sundays at home")
+    edl.write_text(
+        text + "redactions:\n"
+        f"  - source: interview.m4a\n    in: {sundays.start}\n    out: {sundays.end}\n"
+        '    mode: bleep\n    replace_with: "[day removed]"\n    text: Sundays\n'
+        f"  - source: advice.opus\n    in: {your.start}\n    out: {your.end}\n"
+        '    mode: silence\n    replace_with: "[word removed]"\n',
+        encoding="utf-8",
+    )
+    studio = Studio(ProjectFiles(root), port=0)
+    httpd = make_server(studio)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield Hearing(
+            root, f"http://127.0.0.1:{studio.port}", studio, project, sundays, before, your, after
+        )
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _check_hidden(mp3: Path, bleep: tuple[float, float], speech: tuple[float, float]) -> None:
+    """The bleeped span is a 1 kHz tone only; the speech span is speech."""
+    a, b = bleep[0] + 0.06, bleep[1] - 0.06
+    assert b - a > 0.1
+    assert _mean_db(mp3, a, b) > -35, "the bleep is there, not silence"
+    assert _mean_db(mp3, a, b, NOTCH) < -50, "nothing but the bleep (no speech under it)"
+    assert _mean_db(mp3, speech[0] + 0.03, speech[1] - 0.03, NOTCH) > -40, "speech beside it"
+
+
+def test_pressing_a_word_plays_the_recording_with_its_hidden_words_beeped(
+    hearing: Hearing, tmp_path: Path
+) -> None:
+    h = hearing
+    # from the word before "Sundays": what the page plays when that word is pressed
+    start = h.before.start
+    heard = tmp_path / "listen.mp3"
+    _fetch(f"{h.url}/ep/first-flat/listen/interview.m4a?at={start}", heard)
+    rel = (h.sundays.start - start, h.sundays.end - start)
+    _check_hidden(heard, rel, (0.0, h.before.end - start))
+    # the measure tells a word from its bleep: the recording itself fails the check
+    raw = tmp_path / "raw.mp3"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-ss", f"{start}", "-i",
+         str(h.root / "episodes" / "first-flat" / "recordings" / "interview.m4a"),
+         "-t", "10", str(raw)],
+        check=True,
+    )  # fmt: skip
+    assert _mean_db(raw, rel[0] + 0.06, rel[1] - 0.06, NOTCH) > -40
+    # a silenced word is silent, the next word is not
+    start = h.your.start - 0.5
+    heard = tmp_path / "listen-advice.mp3"
+    _fetch(f"{h.url}/ep/first-flat/listen/advice.opus?at={start}", heard)
+    assert _mean_db(heard, 0.5 + 0.06, h.your.end - start - 0.06) < -60
+    assert _mean_db(heard, h.after.start - start + 0.03, h.after.end - start - 0.03) > -40
+    # asked for something that is not there: said plainly, nothing played
+    for bad in ("interview.m4a?at=nope", "interview.m4a?at=-3", "..%2Fepisode.yaml?at=0"):
+        try:
+            _fetch(f"{h.url}/ep/first-flat/listen/{bad}")
+            raise AssertionError(bad)
+        except urllib.error.HTTPError as exc:
+            assert exc.code in (400, 404), bad
+
+
+def test_the_preview_and_the_published_sound_hold_the_hidden_words_alike(
+    hearing: Hearing, tmp_path: Path
+) -> None:
+    h = hearing
+    # episode time: the second clip (interview 11.2-26.8) starts at 5.4
+    bleep = (5.4 + h.sundays.start - 11.2, 5.4 + h.sundays.end - 11.2)
+    speech = (5.4 + h.before.start - 11.2, 5.4 + h.before.end - 11.2)
+    quick = tmp_path / "quick.mp3"
+    _fetch(f"{h.url}/ep/first-flat/preview.mp3", quick)  # made as it is sent
+    _check_hidden(quick, bleep, speech)
+    silent = (5.4 + 15.6 + 4.9 + h.your.start - 9.0, 5.4 + 15.6 + 4.9 + h.your.end - 9.0)
+    assert _mean_db(quick, silent[0] + 0.06, silent[1] - 0.06) < -60
+    # the quick version was kept: the second listen is the same bytes, from the cache
+    again = _fetch(f"{h.url}/ep/first-flat/preview.mp3")
+    job = h.project.open("first-flat")
+    assert job is not None
+    kept = h.project.preview(job).quick
+    assert kept.read_bytes() == again == quick.read_bytes()
+    # then the published sound is made: the page is told when it is ready
+    deadline = time.monotonic() + 300
+    while _fetch(f"{h.url}/ep/first-flat/finished") != b'{"ready": true}':
+        assert time.monotonic() < deadline, "the finished version was never made"
+        time.sleep(0.5)
+    finished = tmp_path / "finished.mp3"
+    _fetch(f"{h.url}/ep/first-flat/preview.mp3", finished)
+    assert finished.read_bytes() != quick.read_bytes()
+    _check_hidden(finished, bleep, speech)
+    assert _mean_db(finished, silent[0] + 0.06, silent[1] - 0.06) < -60
+    # and it is what a publish puts out, frame for frame
+    agreed = storycast(h.root, "approve", "first-flat", "--by", "Jordan,Sam R.")
+    assert agreed.returncode == 0, agreed.stderr
+    published = storycast(h.root, "publish")
+    assert "published  first-flat" in published.stdout, published.stdout + published.stderr
+    out = next((h.root / "public").rglob("first-flat*.mp3"))
+    # the published MP3 is tagged; its sound is the finished version's frames
+    tagged = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(out), "-map", "0:a", "-c", "copy",
+         "-f", "md5", "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    mine = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(finished), "-map", "0:a", "-c", "copy",
+         "-f", "md5", "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert tagged == mine
+
+
+def test_hidden_words_are_in_nothing_the_studio_serves(hearing: Hearing) -> None:
+    h = hearing
+    seen = {}
+    for path in ("/", "/ep/first-flat", "/ep/first-flat/hear", "/ep/first-flat/preview.vtt",
+                 "/ep/first-flat/approve", "/ep/first-flat/suggestions"):  # fmt: skip
+        seen[path] = _fetch(h.url + path).decode("utf-8")
+    for path, body in seen.items():
+        assert "sunday" not in body.lower(), path
+    assert "[day removed] at home" in seen["/ep/first-flat"]  # the chapter, scrubbed
+    assert "[day removed]" in seen["/ep/first-flat/preview.vtt"]
+    # what the page sends back keeps the hidden words' text: saved again, it is still there
+    state = json.loads(
+        re.search(r'id="state">(.*?)</script>', seen["/ep/first-flat"], re.S).group(1)  # type: ignore[union-attr]
+    )
+    assert all("text" not in r for r in state["redactions"])
+    job = h.project.open("first-flat")
+    assert job is not None and job.timeline is not None
+    data = edits.page_data(job.timeline)
+    data["redactions"] = state["redactions"]
+    req = urllib.request.Request(
+        f"{h.url}/ep/first-flat/save",
+        json.dumps(data).encode(),
+        {"Content-Type": "application/json", "X-Studio-Token": h.studio.token},
+    )
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        assert json.loads(resp.read())["ok"]
+    saved = (h.root / "episodes" / "first-flat" / "edl.yaml").read_text(encoding="utf-8")
+    assert 'text: "Sundays"' in saved
+    # a refused save shows what changed with the hidden words hidden
+    data["base"] = "an-old-version"
+    req = urllib.request.Request(
+        f"{h.url}/ep/first-flat/save",
+        json.dumps(data).encode(),
+        {"Content-Type": "application/json", "X-Studio-Token": h.studio.token},
+    )
+    try:
+        urllib.request.urlopen(req, timeout=60)
+        raise AssertionError("saved over a newer version")
+    except urllib.error.HTTPError as exc:
+        said = exc.read().decode("utf-8")
+        assert exc.code == 409 and "sunday" not in said.lower() and "[day removed]" in said
+
+
+def test_the_hear_page_plays_at_once_and_offers_the_finished_version(hearing: Hearing) -> None:
+    """In Chromium: after an edit the preview can play while it is made; when the finished
+    version is ready the page says so and plays it on a key press."""
+    h = hearing
+    edl = h.root / "episodes" / "first-flat" / "edl.yaml"
+    _last_out(edl, 12.5)
+    with chromium() as browser:
+        _hear_in(browser, h, 5.4 + 15.6 + 4.9 + 3.5)
+
+
+def _last_out(edl: Path, value: float) -> None:
+    """A new edit: the last part (advice.opus from 9.0) ends at ``value``."""
+    text = edl.read_text(encoding="utf-8")
+    text, n = re.subn(r"(?m)^(\s*in: 9(?:\.0)?\n\s*)out: [\d.]+$", rf"\g<1>out: {value}", text)
+    assert n == 1, text
+    edl.write_text(text, "utf-8")
+
+
+def _hear_in(browser: Browser, h: Hearing, length: float) -> None:
+    page = browser.new_page()
+    page.goto(h.url + "/ep/first-flat/hear")
+    assert "quick version" in page.locator("#version-note").inner_text()
+    deadline = time.monotonic() + 60
+    while page.evaluate("document.getElementById('preview').readyState") < 3:
+        assert time.monotonic() < deadline, "the preview never became playable"
+        page.wait_for_timeout(50)
+    assert_accessible(page, "what you'll hear, quick version")
+    page.locator("#use-finished").wait_for(timeout=300_000)
+    assert "finished version is ready" in page.locator("#finished").inner_text()
+    page.focus("#use-finished")
+    page.keyboard.press("Enter")
+    deadline = time.monotonic() + 30
+    while page.evaluate("document.getElementById('preview').currentTime") < 0.5:
+        assert time.monotonic() < deadline, "the finished version did not play"
+        page.wait_for_timeout(100)
+    assert "exactly what will be put out" in page.locator("#version-note").inner_text()
+    duration = page.evaluate("document.getElementById('preview').duration")
+    assert duration == pytest.approx(length, abs=0.1)
+    page.close()
+
+
+def test_an_edit_of_too_many_parts_is_heard_finished(
+    hearing: Hearing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``PREVIEW_MAX_PARTS`` the quick version would open too many files at once: the
+    finished version is made and played instead (the old way, slower but bounded)."""
+    from pipeline import defaults
+
+    monkeypatch.setattr(defaults, "PREVIEW_MAX_PARTS", 2)
+    edl = hearing.root / "episodes" / "first-flat" / "edl.yaml"
+    _last_out(edl, 12.0)
+    with urllib.request.urlopen(f"{hearing.url}/ep/first-flat/preview.mp3", timeout=300) as r:
+        length, body = r.headers.get("Content-Length"), r.read()
+    assert length is not None and int(length) == len(body)  # a whole file, not a stream
+    job = hearing.project.open("first-flat")
+    assert job is not None
+    assert hearing.project.finish(job).read_bytes() == body
+
+
+def test_a_word_half_inside_hidden_words_is_not_shown() -> None:
+    """The edit page hides a word as the captions do: one that overlaps a hidden part at
+    all (here the hidden part ends half way through "Jordan"), shown once as the words
+    that replace it."""
+    from pipeline.records import Clip, Redaction, Timeline, Transcript
+    from pipeline.studio import view
+
+    words = (Word(0.0, 0.4, "Hello", 1.0), Word(0.5, 1.1, "Jordan", 1.0),
+             Word(1.2, 1.6, "here.", 1.0))  # fmt: skip
+    transcript = Transcript("sha", "faster-whisper", "tiny.en", "en", words)
+    hidden = Redaction("memo.m4a", 0.45, 0.7, "bleep", "[name removed]", None, "Jordan")
+    timeline = Timeline(
+        Path("edl.yaml"), "x", (Clip("memo.m4a", 0.0, 1.7, 0.0),), (), redactions=(hidden,)
+    )
+    kept, _ = view.parts(timeline, {"memo.m4a": transcript}, {"memo.m4a": 1.7}, {})
+    shown = [w.text for s in kept[0].sentences for w in s]
+    assert shown == ["Hello", "[name removed]", "here."]
