@@ -47,7 +47,7 @@ from typing import Any, Literal
 from lxml import etree
 
 from pipeline import defaults
-from pipeline.cache import Cache
+from pipeline.cache import SEAL, Cache
 from pipeline.errors import Problem, StorycastError
 from pipeline.feed.build import build_feed, episode_guid
 from pipeline.project import auditlog, ledger
@@ -584,7 +584,10 @@ def purge_caches(
             removed.append(f"transcripts/{path.name}")
     removed += _purge_made_from(base / "renders", shas, (".mp3",), renders)
     removed += _purge_made_from(base / "videos", shas, (".mp4", ".jpg"), renders)
+    # the cache in object storage (``compute: cache:``): the same, and the raw recordings
+    removed += cache.purge_remote(shas, keep, renders)
     if not shas:
+        _drop_loose_seals(base)
         return removed
     videos = base / "videos"
     # What cannot be traced to its recordings goes too: a video rendered before renders
@@ -604,7 +607,15 @@ def purge_caches(
             path.unlink(missing_ok=True)
             path.with_suffix(".jpg").unlink(missing_ok=True)
         removed.append(f"{path.parent.name}/{path.name}")
+    _drop_loose_seals(base)
     return removed
+
+
+def _drop_loose_seals(base: Path) -> None:
+    """Each entry's sha256 file (``cache.SEAL``) goes with its entry."""
+    for seal in base.glob(f"*/*{SEAL}"):
+        if not seal.with_name(seal.name[: -len(SEAL)]).exists():
+            seal.unlink(missing_ok=True)
 
 
 def _purge_made_from(
@@ -883,7 +894,10 @@ def finish(
         if td.kind == "consent":
             td.shas = recording_shas(td, published.get(td.slug))
             td.held = held_recordings(td, published.get(td.slug))
-            td.cache_removed = purge_caches(cache, td.shas, keep, renders)
+            try:
+                td.cache_removed = purge_caches(cache, td.shas, keep, renders)
+            except StorycastError as exc:  # the cache in object storage did not answer
+                td.failed["cache"] = str(exc).splitlines()[0]
             raw = raw_copies(td.folder, set(td.people) & withdrawn)
             td.raw_copies = [str(p.relative_to(root)) for p in raw if p.is_relative_to(root)]
         new = td.kind == "consent" and bool(td.held - set(withdrawn_recordings))

@@ -1,0 +1,95 @@
+"""The cache in object storage (``compute: cache: s3://bucket/prefix`` in the show file):
+the ``cache.Blobs`` that ``cache.Cache`` reads through and writes through.
+
+Every object carries the sha256 of its bytes in its metadata (``x-amz-meta-sha256``); the
+cache hashes what it downloads and uses nothing that does not match. Requests go through
+``S3Store``'s calls, so credentials, retries and error messages are the store's own.
+It crosses to Dask workers as its settings: each process opens its own connection.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import botocore.exceptions as bx
+
+from pipeline.records import StorageTarget
+from pipeline.store.s3 import S3Store, _code
+
+_CHUNK = 1024 * 1024
+
+
+class S3Blobs:
+    def __init__(self, target: StorageTarget) -> None:
+        bucket, _, prefix = target.target[len("s3://") :].partition("/")
+        self.target = target
+        self.bucket = bucket
+        self.prefix = prefix
+        self._store: S3Store | None = None
+        self.description = target.target + (
+            f" at {target.endpoint_url}" if target.endpoint_url else ""
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_store": None}  # boto3 clients do not cross processes
+
+    @property
+    def store(self) -> S3Store:
+        if self._store is None:
+            self._store = S3Store(
+                self.bucket,
+                self.prefix,
+                endpoint_url=self.target.endpoint_url,
+                region=self.target.region,
+                path_style=self.target.path_style,
+            )
+        return self._store
+
+    def put(self, key: str, path: Path, sha256: str) -> None:
+        s = self.store
+        full = s._full(key)
+        extra = {"Metadata": {"sha256": sha256}, "ContentType": "application/octet-stream"}
+        s._call(
+            "upload to the cache",
+            key,
+            lambda c: c.upload_file(str(path), s.bucket, full, ExtraArgs=extra, Config=s.transfer),
+        )
+
+    def has(self, key: str, sha256: str) -> bool:
+        s = self.store
+
+        def call(client: Any) -> bool:
+            try:
+                found = client.head_object(Bucket=s.bucket, Key=s._full(key))
+            except bx.ClientError as exc:
+                if _code(exc)[1] == 404 and _code(exc)[0] != "NoSuchBucket":
+                    return False
+                raise
+            return bool(found.get("Metadata", {}).get("sha256") == sha256)
+
+        return s._call("read from the cache", key, call)
+
+    def fetch(self, key: str, dest: Path) -> str | None:
+        s = self.store
+
+        def call(client: Any) -> str | None:
+            try:
+                response = client.get_object(Bucket=s.bucket, Key=s._full(key))
+            except bx.ClientError as exc:
+                if _code(exc)[0] in ("NoSuchKey", "404"):
+                    return None
+                raise
+            with dest.open("wb") as fh:
+                body = response["Body"]
+                while chunk := body.read(_CHUNK):
+                    fh.write(chunk)
+            return str(response.get("Metadata", {}).get("sha256", ""))
+
+        return s._call("read from the cache", key, call)
+
+    def keys(self, prefix: str) -> list[str]:
+        return [info.key for info in self.store.list(prefix)]
+
+    def delete(self, key: str) -> None:
+        self.store.delete(key)
