@@ -13,19 +13,16 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import distributed
 import pytest
 
 import kit.seaweed as sw
 from conftest import ROOT, Run, copy_example, copy_with_caches, storycast
-from kit.seaweed import PRIVATE, PUBLIC, Seaweed, free_port, s3_client, s3_env
+from kit.machines import start_machines
+from kit.seaweed import PRIVATE, PUBLIC, Seaweed, s3_client, s3_env
 
 seaweed = sw.seaweed  # the session's SeaweedFS
 
@@ -237,81 +234,6 @@ def test_a_cache_in_the_public_bucket_is_refused(tmp_path: Path) -> None:
 # --- two machines on one ------------------------------------------------------------------
 
 
-def _hide(folder: Path) -> list[str]:
-    """A command prefix that runs a program with ``folder`` hidden from it (an empty
-    folder mounted over it, in a mount namespace of its own), as on another machine."""
-    probe = ["sh", "-c", 'mount -t tmpfs none "$0" && exec "$@"', str(folder), "true"]
-    for unshare in (["unshare", "-m"], ["unshare", "-r", "-m"]):
-        if shutil.which("unshare") and subprocess.run([*unshare, *probe]).returncode == 0:
-            return [*unshare, *probe[:-1]]
-    return []
-
-
-@dataclass
-class Machines:
-    """``dask scheduler`` and two ``dask worker`` processes, each in a folder of its own."""
-
-    address: str
-    folders: list[Path]
-    hidden: bool  # whether the workers could not see the producer's folder at all
-    procs: list[subprocess.Popen[bytes]]
-
-    def stop(self) -> None:
-        for proc in reversed(self.procs):
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def start_machines(base: Path, producer: Path, env: dict[str, str]) -> Machines:
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    # The speech model's word times depend on its thread count: every worker gets this
-    # machine's, as the README tells operators to do (Dask's configuration, not storycast's).
-    threads = os.environ.get("OMP_NUM_THREADS") or str(len(os.sched_getaffinity(0)))
-    config = base / "dask-config"
-    config.mkdir(parents=True)
-    (config / "distributed.yaml").write_text(
-        "distributed:\n  nanny:\n    pre-spawn-environ:\n"
-        + "".join(f"      {name}: '{threads}'\n" for name in
-                  ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"))
-    )  # fmt: skip
-    env = {**env, "PYTHONPATH": str(ROOT), "DASK_CONFIG": str(config)}
-    procs: list[subprocess.Popen[bytes]] = []
-    folders = [base / name for name in ("scheduler", "machine-1", "machine-2")]
-    for folder in folders:
-        (folder / "tmp").mkdir(parents=True)
-    procs.append(
-        subprocess.Popen(
-            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-             "--port", str(port), "--no-dashboard"],
-            cwd=folders[0], env={**env, "TMPDIR": str(folders[0] / "tmp")},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-    )  # fmt: skip
-    hide = _hide(producer)
-    for folder in folders[1:]:
-        procs.append(
-            subprocess.Popen(
-                [*hide, sys.executable, "-m", "distributed.cli.dask_worker", address,
-                 "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
-                 "--local-directory", str(folder / "dask")],
-                cwd=folder, env={**env, "TMPDIR": str(folder / "tmp")},
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )
-        )  # fmt: skip
-    machines = Machines(address, folders, bool(hide), procs)
-    try:
-        with distributed.Client(address, timeout=60) as client:
-            client.wait_for_workers(2, timeout=120)
-    except BaseException:
-        machines.stop()
-        raise
-    return machines
-
-
 def test_two_machines_on_one_share_nothing_but_the_cache(
     example_run: Run, seaweed: Seaweed, tmp_path: Path
 ) -> None:
@@ -323,7 +245,7 @@ def test_two_machines_on_one_share_nothing_but_the_cache(
     for kind in ("transcripts", "languages", "loudness", "renders"):  # the workers' work
         shutil.rmtree(producer / ".storycast" / "cache" / "v2" / kind, ignore_errors=True)
     env = s3_env()
-    machines = start_machines(tmp_path / "elsewhere", producer, env)
+    machines = start_machines(tmp_path / "elsewhere", producer, env, ROOT)
     try:
         prefix = f"cache-{uuid.uuid4().hex[:8]}"
         share_cache(producer, seaweed, prefix, scheduler=machines.address)
