@@ -48,8 +48,10 @@ class Blobs(Protocol):
         """Upload the file with its sha256 in the object's metadata."""
         ...
 
-    def has(self, key: str, sha256: str) -> bool:
-        """Whether the object is there and claims this sha256 (no download)."""
+    def has(self, key: str, sha256: str, path: Path) -> bool | None:
+        """Whether the object holds the bytes of ``path`` (whose sha256 is given), checked
+        without downloading it: True, False (it is there, with other bytes), or None (it
+        is not there)."""
         ...
 
     def fetch(self, key: str, dest: Path) -> str | None:
@@ -105,9 +107,7 @@ class Cache:
             found = _sealed_sha(path)
             if found is not None and found == _sha256_file(path):
                 if self.remote is not None:  # made before the cache was shared: share it
-                    name = self.name(kind, key, suffix)
-                    if not self.remote.has(name, found):
-                        self.remote.put(name, path, found)
+                    self._share(self.name(kind, key, suffix), path, found)
                 return path
             self._said(
                 f"cache: {self.name(kind, key, suffix)} on this machine does not match its "
@@ -176,11 +176,21 @@ class Cache:
     def share(self, kind: str, path: Path, sha256: str) -> str:
         """Put the file into the remote cache under its sha256 (once: not again if it is
         there already); returns its name there."""
-        assert self.remote is not None
         name = self.name(kind, sha256, "")
-        if not self.remote.has(name, sha256):
-            self.remote.put(name, path, sha256)
+        self._share(name, path, sha256)
         return name
+
+    def _share(self, name: str, path: Path, sha256: str) -> None:
+        assert self.remote is not None
+        there = self.remote.has(name, sha256, path)
+        if there:
+            return
+        if there is False:
+            self._said(
+                f"cache: {name} in {self.remote.description} does not match its sha256 "
+                "(changed by hand, or cut short): not used, it is put there again"
+            )
+        self.remote.put(name, path, sha256)
 
     def fetch_shared(self, kind: str, sha256: str, dest: Path) -> None:
         """Fetch what ``share`` put there to ``dest``, its bytes checked: raises

@@ -248,7 +248,7 @@ def test_two_machines_on_one_share_nothing_but_the_cache(
     machines = start_machines(tmp_path / "elsewhere", producer, env, ROOT)
     try:
         prefix = f"cache-{uuid.uuid4().hex[:8]}"
-        share_cache(producer, seaweed, prefix, scheduler=machines.address)
+        target = share_cache(producer, seaweed, prefix, scheduler=machines.address)
         run = storycast_env(producer, env, "publish")
         assert run.returncode == 0, run.stdout + run.stderr
         assert published(run.public) == published(example_run.public)
@@ -274,12 +274,25 @@ def test_two_machines_on_one_share_nothing_but_the_cache(
         for folder in machines.folders:  # each task's folder went when it was done
             assert not list(folder.rglob("storycast-task-*")), folder
 
+        # a recording changed by hand in the bucket is never used: it is put there again
+        poem = f"v2/recordings/{shas['poem.m4a']}"
+        change_by_hand(seaweed, f"{prefix}/{poem}", b"not the recording")
+        again = storycast_env(producer, env, "publish")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert (
+            f"cache: {poem} in {target} at {seaweed.endpoint} does not match its sha256 "
+            "(changed by hand, or cut short): not used, it is put there again"
+        ) in again.stderr
+        assert published(again.public) == published(example_run.public)
+        data, claimed = remote_objects(seaweed, prefix)[poem]
+        assert claimed == shas["poem.m4a"] == hashlib.sha256(data).hexdigest()
+
         # a withdrawal takes the episode's recordings and all made from them out of the cache
         withdraw = storycast_env(producer, env, "withdraw", "alex", "--requested-by", "Alex")
         assert withdraw.returncode == 0, withdraw.stdout + withdraw.stderr
-        again = storycast_env(producer, env, "publish")
-        assert again.returncode == 0, again.stdout + again.stderr
-        assert "TAKEN DOWN open-mic" in again.stdout
+        down = storycast_env(producer, env, "publish")
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert "TAKEN DOWN open-mic" in down.stdout
     finally:
         machines.stop()
     left = remote_objects(seaweed, prefix)

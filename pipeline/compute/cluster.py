@@ -177,7 +177,14 @@ class DaskRunner:
         packer: Packer | None = None
         parcels: dict[int, Parcel] = {}
         if shared:  # what a killed run left for the store step is never taken for this one's
-            ctx.cache.forget_shared(outputs_kind(ctx.show.slug))
+            try:
+                ctx.cache.forget_shared(outputs_kind(ctx.show.slug))
+            except StorycastError as exc:
+                for job in jobs:
+                    if job.status == "pending":
+                        job.status = "failed"
+                        job.reason = f"the shared cache could not be reached: {exc}"
+                return
         run = uuid.uuid4().hex[:8]
         tasks: dict[str, _Task] = {}
         as_completed: Any = distributed.as_completed  # distributed is not typed

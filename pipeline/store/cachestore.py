@@ -15,7 +15,8 @@ from typing import Any
 import botocore.exceptions as bx
 
 from pipeline.records import StorageTarget
-from pipeline.store.s3 import S3Store, _code
+from pipeline.store.contract import ObjectInfo
+from pipeline.store.s3 import S3Store, _code, _etag
 
 _CHUNK = 1024 * 1024
 
@@ -56,19 +57,25 @@ class S3Blobs:
             lambda c: c.upload_file(str(path), s.bucket, full, ExtraArgs=extra, Config=s.transfer),
         )
 
-    def has(self, key: str, sha256: str) -> bool:
+    def has(self, key: str, sha256: str, path: Path) -> bool | None:
         s = self.store
 
-        def call(client: Any) -> bool:
+        def call(client: Any) -> dict[str, Any] | None:
             try:
-                found = client.head_object(Bucket=s.bucket, Key=s._full(key))
+                return client.head_object(  # type: ignore[no-any-return]
+                    Bucket=s.bucket, Key=s._full(key)
+                )
             except bx.ClientError as exc:
                 if _code(exc)[1] == 404 and _code(exc)[0] != "NoSuchBucket":
-                    return False
+                    return None
                 raise
-            return bool(found.get("Metadata", {}).get("sha256") == sha256)
 
-        return s._call("read from the cache", key, call)
+        found = s._call("read from the cache", key, call)
+        if found is None:
+            return None
+        info = ObjectInfo(key, int(found["ContentLength"]), _etag(found))
+        # its claim, and its bytes as the service sums them (ETag), against the file here
+        return bool(found.get("Metadata", {}).get("sha256") == sha256 and s.holds(info, path))
 
     def fetch(self, key: str, dest: Path) -> str | None:
         s = self.store
