@@ -181,7 +181,7 @@ def _open(show_file: Path, root: Path, out: TextIO | None) -> tuple[Context | No
     if shared is not None:  # the cache in object storage (boto3 is imported only then)
         from pipeline.store.cachestore import S3Blobs
 
-        cache.remote = S3Blobs(shared)
+        cache.remote = S3Blobs(shared, show.path)
     staging = root / ".storycast" / "staging" / show.slug
     ctx = Context(root=root, show=show, cache=cache, staging=staging, out=out or sys.stderr)
     cache.notice = ctx.say

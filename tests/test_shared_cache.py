@@ -22,7 +22,7 @@ import pytest
 import kit.seaweed as sw
 from conftest import ROOT, Run, copy_example, copy_with_caches, storycast
 from kit.machines import start_machines
-from kit.seaweed import PRIVATE, PUBLIC, Seaweed, s3_client, s3_env
+from kit.seaweed import PRIVATE, PUBLIC, Seaweed, free_port, s3_client, s3_env
 
 seaweed = sw.seaweed  # the session's SeaweedFS
 
@@ -304,3 +304,26 @@ def test_two_machines_on_one_share_nothing_but_the_cache(
         ]
     for name in ("interview.m4a", "advice.opus"):  # the episode still published keeps its own
         assert f"v2/recordings/{shas[name]}" in left
+
+
+def test_a_shared_cache_that_cannot_be_reached_is_said_and_nothing_is_published(
+    example_run: Run, tmp_path: Path
+) -> None:
+    project = copy_with_caches(example_run, tmp_path)
+    show_file = project / "feeds" / f"{SHOW}.yaml"
+    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    show_file.write_text(
+        show_file.read_text()
+        + f"compute:\n  cache: s3://{PRIVATE}/cache\n  endpoint_url: {endpoint}\n",
+        encoding="utf-8",
+    )
+    run = storycast_env(project, s3_env(), "publish")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert (
+        f"{show_file}: compute.cache: the cache in object storage (s3://{PRIVATE}/cache at "
+        f"{endpoint}): could not read from the cache"
+    ) in run.stdout
+    assert f"the endpoint {endpoint} cannot be reached" in run.stdout
+    assert "Check `cache:` and `endpoint_url:` under `compute:` in the show file" in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
+    assert not list(run.public.rglob("*.mp3"))

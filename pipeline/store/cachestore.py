@@ -14,6 +14,7 @@ from typing import Any
 
 import botocore.exceptions as bx
 
+from pipeline.errors import Problem, StoreError
 from pipeline.records import StorageTarget
 from pipeline.store.contract import ObjectInfo
 from pipeline.store.s3 import S3Store, _code, _etag
@@ -22,7 +23,8 @@ _CHUNK = 1024 * 1024
 
 
 class S3Blobs:
-    def __init__(self, target: StorageTarget) -> None:
+    def __init__(self, target: StorageTarget, where: Path | None = None) -> None:
+        self.where = where  # the show file that names it
         bucket, _, prefix = target.target[len("s3://") :].partition("/")
         self.target = target
         self.bucket = bucket
@@ -47,7 +49,52 @@ class S3Blobs:
             )
         return self._store
 
+    def _said(self, exc: StoreError) -> StoreError:
+        """The store's words, said of the cache (set under ``compute:``, not ``storage:``)."""
+        first = exc.problems[0]
+        message = first.message.removeprefix("storage: ")
+        return StoreError(
+            Problem(
+                self.where,
+                f"the cache in object storage ({self.description}): {message}",
+                "Check `cache:` and `endpoint_url:` under `compute:` in the show file, the "
+                "credentials and the network; or take `cache:` out to keep the cache on this "
+                "machine's disk.",
+                field="compute.cache",
+            )
+        )
+
     def put(self, key: str, path: Path, sha256: str) -> None:
+        try:
+            self._put(key, path, sha256)
+        except StoreError as exc:
+            raise self._said(exc) from exc
+
+    def has(self, key: str, sha256: str, path: Path) -> bool | None:
+        try:
+            return self._has(key, sha256, path)
+        except StoreError as exc:
+            raise self._said(exc) from exc
+
+    def fetch(self, key: str, dest: Path) -> str | None:
+        try:
+            return self._fetch(key, dest)
+        except StoreError as exc:
+            raise self._said(exc) from exc
+
+    def keys(self, prefix: str) -> list[str]:
+        try:
+            return [info.key for info in self.store.list(prefix)]
+        except StoreError as exc:
+            raise self._said(exc) from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self.store.delete(key)
+        except StoreError as exc:
+            raise self._said(exc) from exc
+
+    def _put(self, key: str, path: Path, sha256: str) -> None:
         s = self.store
         full = s._full(key)
         extra = {"Metadata": {"sha256": sha256}, "ContentType": "application/octet-stream"}
@@ -57,7 +104,7 @@ class S3Blobs:
             lambda c: c.upload_file(str(path), s.bucket, full, ExtraArgs=extra, Config=s.transfer),
         )
 
-    def has(self, key: str, sha256: str, path: Path) -> bool | None:
+    def _has(self, key: str, sha256: str, path: Path) -> bool | None:
         s = self.store
 
         def call(client: Any) -> dict[str, Any] | None:
@@ -77,7 +124,7 @@ class S3Blobs:
         # its claim, and its bytes as the service sums them (ETag), against the file here
         return bool(found.get("Metadata", {}).get("sha256") == sha256 and s.holds(info, path))
 
-    def fetch(self, key: str, dest: Path) -> str | None:
+    def _fetch(self, key: str, dest: Path) -> str | None:
         s = self.store
 
         def call(client: Any) -> str | None:
@@ -94,9 +141,3 @@ class S3Blobs:
             return str(response.get("Metadata", {}).get("sha256", ""))
 
         return s._call("read from the cache", key, call)
-
-    def keys(self, prefix: str) -> list[str]:
-        return [info.key for info in self.store.list(prefix)]
-
-    def delete(self, key: str) -> None:
-        self.store.delete(key)
