@@ -75,7 +75,8 @@ CACHE_DIR = ".storycast/cache"
 # Where each show's publishing lock file is kept, relative to the project root.
 LOCK_DIR = ".storycast/locks"
 # Bump when the meaning of a cached record changes; old entries are rebuilt.
-CACHE_VERSION = 1
+# 2: every entry carries its own sha256 (``NAME.sha256``) and is checked on read.
+CACHE_VERSION = 2
 
 # Caching headers for the store.
 IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"

@@ -171,12 +171,20 @@ def _open(show_file: Path, root: Path, out: TextIO | None) -> tuple[Context | No
     show = load_show(show_file, problems)
     if show is None or problems:
         return None, problems.items
-    unsafe = storage_problems(show.storage, root, show.path, show.episodes_dir)
+    shared = show.compute_cache
+    unsafe = storage_problems(
+        show.storage, root, show.path, show.episodes_dir, shared.target if shared else None
+    )
     if unsafe:
         return None, unsafe
     cache = Cache(root / defaults.CACHE_DIR)
+    if shared is not None:  # the cache in object storage (boto3 is imported only then)
+        from pipeline.store.cachestore import S3Blobs
+
+        cache.remote = S3Blobs(shared, show.path)
     staging = root / ".storycast" / "staging" / show.slug
     ctx = Context(root=root, show=show, cache=cache, staging=staging, out=out or sys.stderr)
+    cache.notice = ctx.say
     ctx.people, ctx.people_problems = people.load_people(show.episodes_dir)
     ctx.people_file_problems = [
         p for p in ctx.people_problems if p.path and p.path.name == people.PEOPLE_FILE

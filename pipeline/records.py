@@ -472,6 +472,8 @@ class Show:
     block: bool = False  # itunes:block and podcast:block: directories must not list it
     # A Dask scheduler (tcp://HOST:8786) that does the episodes' work (pipeline.compute)
     compute_scheduler: str | None = None
+    # The cache in object storage the workers share (``compute: cache:``), or None: on disk
+    compute_cache: StorageTarget | None = None
 
     @property
     def feed_key(self) -> str:

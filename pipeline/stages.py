@@ -406,7 +406,8 @@ def video_stage(job: EpisodeJob, ctx: Context) -> None:
     job.renders.add(key)
     mp4 = ctx.cache.path("videos", key, ".mp4")
     poster = ctx.cache.path("videos", key, ".jpg")
-    if not (mp4.exists() and poster.exists()):
+    have = ctx.cache.get_file("videos", key, ".mp4") and ctx.cache.get_file("videos", key, ".jpg")
+    if not have:  # (both made, and their bytes checked)
         mp4.parent.mkdir(parents=True, exist_ok=True)
         # names of this process's own: a killed worker's ffmpeg may still be writing its own
         tmp = mp4.with_suffix(f".{os.getpid()}.tmp.mp4")
@@ -431,6 +432,8 @@ def video_stage(job: EpisodeJob, ctx: Context) -> None:
             job.notes += list(result.notes)
             os.replace(tmp_poster, poster)
             os.replace(tmp, mp4)
+            ctx.cache.put_file("videos", key, ".jpg")
+            ctx.cache.put_file("videos", key, ".mp4")
             # which recordings went in, so a takedown can purge this render
             ctx.cache.put_json(
                 "videos", key, {"recordings": sorted({shas[n] for n in timeline.sources()})}
@@ -597,8 +600,9 @@ def clean_artwork(ctx: Context) -> Path:
     suffix = ".png" if image_mime(src) == "image/png" else ".jpg"
     key = f"{sha256_file(src)}-v{images.VERSION}"
     clean = ctx.cache.path("artwork", key, suffix)
-    if not clean.exists():
+    if ctx.cache.get_file("artwork", key, suffix) is None:  # (its bytes checked)
         images.clean_image(src, clean)
+        ctx.cache.put_file("artwork", key, suffix)
     scrub.assert_clean(clean)
     return clean
 

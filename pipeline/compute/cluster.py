@@ -13,8 +13,9 @@ that fails everywhere fails its episode only.
 
 Every file a task writes is written under a name of its own and then renamed into place
 (the caches, the staging folder), so a worker killed mid-render leaves nothing another
-worker could take for finished. The workers must see the project folder at the same path
-as this process (one machine, or a shared filesystem).
+worker could take for finished. Without a cache in object storage the workers must see the
+project folder at the same path as this process (one machine, or a shared filesystem);
+with one (``compute: cache:``), they share nothing through a filesystem (``parcel``).
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipeline import defaults
+from pipeline.cache import SharedMissing
 from pipeline.compute import Compute, EpisodeWork, Work
-from pipeline.errors import Problem, ToolError
+from pipeline.compute.parcel import Packer, Parcel, outputs_kind, receive, send_back, unpacked
+from pipeline.errors import Problem, StorycastError, ToolError
 from pipeline.progress import reporter
 from pipeline.records import EpisodeJob
 from pipeline.stages import Context
@@ -62,6 +65,7 @@ class Measured:
     worker: str
     seconds: float
     error: str = ""
+    lines: list[str] = field(default_factory=list)  # what it said (a cache entry made again)
 
 
 @dataclass
@@ -106,31 +110,50 @@ def _keep_engine(ctx: Context) -> None:
         _ENGINES[_engine_key(ctx)] = ctx._engine
 
 
-def episode_task(work: Work, job: EpisodeJob, ctx: Context, label: str) -> Finished:
-    """Runs on a worker: one part of an episode's work, its progress lines kept to send back."""
+def episode_task(
+    work: Work, job: EpisodeJob, ctx: Context, label: str, parcel: Parcel | None = None
+) -> Finished:
+    """Runs on a worker: one part of an episode's work, its progress lines kept to send back.
+    With a ``parcel``, in a folder of its own with its files from the shared cache."""
     worker = _this_worker()
     out = io.StringIO()
     here = _here(ctx, out)
     started = time.perf_counter()
-    work(job, here, label)
-    _keep_engine(here)
+    if parcel is None:
+        work(job, here, label)
+        _keep_engine(here)
+    else:
+        with unpacked(job, here, parcel) as (local, task):
+            work(local, task, label)
+            _keep_engine(task)
+            job = send_back(local, job, here, task)
     return Finished(job, out.getvalue().splitlines(), worker, time.perf_counter() - started)
 
 
 def recording_task(
-    work: Callable[[EpisodeJob, str, Context], None], job: EpisodeJob, name: str, ctx: Context
+    work: Callable[[EpisodeJob, str, Context], None],
+    job: EpisodeJob,
+    name: str,
+    ctx: Context,
+    parcel: Parcel | None = None,
 ) -> Measured:
     """Runs on a worker: one recording measured and transcribed into the cache."""
     worker = _this_worker()
-    here = _here(ctx, io.StringIO())
+    out = io.StringIO()
+    here = _here(ctx, out)
     started = time.perf_counter()
     error = ""
     try:
-        work(job, name, here)
+        if parcel is None:
+            work(job, name, here)
+            _keep_engine(here)
+        else:
+            with unpacked(job, here, parcel, only=name) as (local, task):
+                work(local, name, task)
+                _keep_engine(task)
     except Exception as exc:  # said by its episode, whose stages meet it again
         error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    _keep_engine(here)
-    return Measured(worker, time.perf_counter() - started, error)
+    return Measured(worker, time.perf_counter() - started, error, out.getvalue().splitlines())
 
 
 class DaskRunner:
@@ -141,11 +164,27 @@ class DaskRunner:
 
     def run(self, jobs: list[EpisodeJob], work: EpisodeWork, ctx: Context) -> None:
         """Every episode's first part; as each comes back, a task for each of its
-        recordings not sent yet; when its recordings are done, its rest."""
+        recordings not sent yet; when its recordings are done, its rest.
+
+        With a cache in object storage (``compute: cache:``) the workers need no shared
+        folder (``parcel``): the first parts run here, where the episode folders are, and
+        the files the rest needs go through the cache, as do the files the rest makes."""
         import distributed
 
         # what crosses to the workers: the context without this process's stream or model
         portable = replace(ctx, out=io.StringIO(), _engine=None)
+        shared = ctx.cache.remote is not None
+        packer: Packer | None = None
+        parcels: dict[int, Parcel] = {}
+        if shared:  # what a killed run left for the store step is never taken for this one's
+            try:
+                ctx.cache.forget_shared(outputs_kind(ctx.show.slug))
+            except StorycastError as exc:
+                for job in jobs:
+                    if job.status == "pending":
+                        job.status = "failed"
+                        job.reason = f"the shared cache could not be reached: {exc}"
+                return
         run = uuid.uuid4().hex[:8]
         tasks: dict[str, _Task] = {}
         as_completed: Any = distributed.as_completed  # distributed is not typed
@@ -165,13 +204,68 @@ class DaskRunner:
         def rest(i: int) -> None:
             task = _Task("rest", tasks_label[i], index=i)
             submit(task, f"storycast-rest-{jobs[i].slug}", episode_task, work.rest, jobs[i],
-                   portable, task.label)  # fmt: skip
+                   portable, task.label, parcels.get(i))  # fmt: skip
+
+        def recordings(i: int, label: str) -> None:
+            """The job's first part is done: its recordings' tasks, or its rest."""
+            job = jobs[i]
+            waiting[i] = set()
+            for name, rec in job.recordings.items():
+                if rec.sha256 in measured:
+                    continue
+                waiting[i].add(rec.sha256)
+                users.setdefault(rec.sha256, []).append(i)
+                if rec.sha256 not in sent:
+                    sent.add(rec.sha256)
+                    submit(_Task("recording", label, sha256=rec.sha256, name=name),
+                           f"storycast-recording-{rec.sha256[:16]}", recording_task,
+                           work.recording, job, name, portable, parcels.get(i))  # fmt: skip
+            if not waiting[i]:
+                rest(i)
 
         tasks_label = {i: f"[{i + 1}/{len(jobs)}]" for i in range(len(jobs))}
-        for i, job in enumerate(jobs):
-            if job.status == "pending":  # not taken down or failed before any work
-                submit(_Task("first", tasks_label[i], index=i), f"storycast-first-{job.slug}",
-                       episode_task, work.first, job, portable, tasks_label[i])  # fmt: skip
+        try:
+            for i, job in enumerate(jobs):
+                if job.status != "pending":  # taken down or failed before any work
+                    continue
+                if not shared:
+                    submit(_Task("first", tasks_label[i], index=i), f"storycast-first-{job.slug}",
+                           episode_task, work.first, job, portable, tasks_label[i])  # fmt: skip
+                    continue
+                work.first(job, ctx, tasks_label[i])  # here, where the episode folder is
+                if job.status != "pending":
+                    continue
+                try:
+                    packer = packer or Packer(ctx)
+                    parcels[i] = packer.pack(job, ctx)
+                except StorycastError as exc:
+                    job.status = "failed"
+                    job.reason = f"its recordings could not be put into the shared cache: {exc}"
+                    continue
+                recordings(i, tasks_label[i])
+            self._collect(jobs, tasks, finishing, measured, users, waiting, recordings, rest,
+                          ctx if shared else None)  # fmt: skip
+        finally:
+            if shared:
+                try:
+                    ctx.cache.forget_shared(outputs_kind(ctx.show.slug))
+                except StorycastError as exc:
+                    log.warning("could not clear the workers' files from the cache: %s", exc)
+
+    def _collect(
+        self,
+        jobs: list[EpisodeJob],
+        tasks: dict[str, _Task],
+        finishing: Any,
+        measured: set[str],
+        users: dict[str, list[int]],
+        waiting: dict[int, set[str]],
+        recordings: Callable[[int, str], None],
+        rest: Callable[[int], None],
+        shared: Context | None,
+    ) -> None:
+        """Each task as it finishes: what it says, its job, the tasks that can now start.
+        ``shared``: the files of a finished episode are fetched from the shared cache."""
         for future in finishing:
             task = tasks.pop(future.key)
             deaths, raised = self._attempts(future.key)
@@ -198,27 +292,23 @@ class DaskRunner:
                 for line in done.lines:
                     self.say(line)
                 jobs[i] = job = done.job
+                if task.kind == "rest" and shared is not None:
+                    try:
+                        receive(job, shared)
+                    except (StorycastError, SharedMissing) as exc:
+                        job.status = "failed"
+                        job.reason = (
+                            f"the files its worker made could not be fetched from the shared "
+                            f"cache: {exc}. Publish again: they are made again."
+                        )
                 if task.kind == "rest" or job.status != "pending":
                     state = "done" if job.status == "ready" else job.status
                     self.say(f"{task.label} {job.slug}: {state} on {done.worker} "
                              f"in {done.seconds:.1f} s")  # fmt: skip
             job.notes += retried
             future.release()
-            if task.kind != "first" or job.status != "pending":
-                continue
-            waiting[i] = set()
-            for name, rec in job.recordings.items():
-                if rec.sha256 in measured:
-                    continue
-                waiting[i].add(rec.sha256)
-                users.setdefault(rec.sha256, []).append(i)
-                if rec.sha256 not in sent:
-                    sent.add(rec.sha256)
-                    submit(_Task("recording", task.label, sha256=rec.sha256, name=name),
-                           f"storycast-recording-{rec.sha256[:16]}", recording_task,
-                           work.recording, job, name, portable)  # fmt: skip
-            if not waiting[i]:
-                rest(i)
+            if task.kind == "first" and job.status == "pending":
+                recordings(i, task.label)
 
     def _measured(self, future: Any, task: _Task) -> None:
         try:
@@ -226,6 +316,9 @@ class DaskRunner:
         except Exception as exc:  # its episodes do the work themselves, and say what fails
             self.say(f"recording {task.name}: its task failed on the cluster: {exc}")
             return
+        for line in done.lines:
+            if line.startswith("cache: "):  # an entry made again: said wherever it is made
+                self.say(line)
         self.say(
             f"recording {task.name} ({task.sha256[:12]}): measured and transcribed on "
             f"{done.worker} in {done.seconds:.1f} s"

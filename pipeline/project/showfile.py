@@ -191,7 +191,7 @@ def load_show(path: Path, problems: Problems) -> Show | None:
     )
     funding = _funding(fields["funding"]) if "funding" in fields else ()
     block = bool(fields["block"].boolean()) if "block" in fields else False
-    scheduler = _compute(fields["compute"]) if "compute" in fields else None
+    scheduler, compute_cache = _compute(fields["compute"]) if "compute" in fields else (None, None)
     if not (title and description and author and artwork_name and base_url) or explicit is None:
         return None
     return Show(
@@ -230,6 +230,7 @@ def load_show(path: Path, problems: Problems) -> Show | None:
         funding=funding,
         block=block,
         compute_scheduler=scheduler,
+        compute_cache=compute_cache,
     )
 
 
@@ -352,27 +353,62 @@ def _funding(node: Node) -> tuple[Funding, ...]:
     return tuple(found)
 
 
-COMPUTE_FIELDS = {"scheduler"}
+COMPUTE_FIELDS = {"scheduler", "cache", "endpoint_url", "region", "path_style"}
 # tcp://HOST[:PORT] or tls://HOST[:PORT], as `dask scheduler` prints it
 SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls)://[A-Za-z0-9.\-]+(:\d{1,5})?$")
 SCHEDULER_FIX = (
     "Write the address `dask scheduler` prints, such as tcp://10.0.0.5:8786, or leave "
     "`compute:` out to run on this machine."
 )
+CACHE_TARGET = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
+CACHE_FIX = (
+    "Write s3://bucket/prefix (with `endpoint_url:` for a service other than AWS), in a "
+    "bucket or prefix of its own: it holds raw recordings, so never the public target."
+)
 
 
-def _compute(node: Node) -> str | None:
-    """``compute: {scheduler: tcp://HOST:8786}``: the Dask cluster that does the episodes' work."""
+def _compute(node: Node) -> tuple[str | None, StorageTarget | None]:
+    """``compute: {scheduler: tcp://HOST:8786, cache: s3://bucket/prefix, endpoint_url: ...}``:
+    the Dask cluster that does the episodes' work, and the cache in object storage that its
+    workers share (so that they need no shared folder)."""
     fields = node.mapping(COMPUTE_FIELDS) or {}
-    if "scheduler" not in fields:
+    if "scheduler" not in fields and "cache" not in fields:
         if node.is_mapping():
-            node.problem("needs `scheduler:` (the address of a Dask scheduler).", SCHEDULER_FIX)
-        return None
-    address = fields["scheduler"].text() or ""
-    if not SCHEDULER_ADDRESS.match(address):
-        fields["scheduler"].problem(f"`{address}` is not a Dask scheduler address.", SCHEDULER_FIX)
-        return None
-    return address
+            node.problem(
+                "needs `scheduler:` (the address of a Dask scheduler) or `cache:` (where "
+                "the workers share their results).",
+                SCHEDULER_FIX,
+            )
+        return None, None
+    address: str | None = None
+    if "scheduler" in fields:
+        address = fields["scheduler"].text() or ""
+        if not SCHEDULER_ADDRESS.match(address):
+            fields["scheduler"].problem(
+                f"`{address}` is not a Dask scheduler address.", SCHEDULER_FIX
+            )
+            address = None
+    cache: StorageTarget | None = None
+    if "cache" in fields:
+        target = fields["cache"].text() or ""
+        if not CACHE_TARGET.match(target):
+            fields["cache"].problem(f"`{target}` is not a cache in object storage.", CACHE_FIX)
+        else:
+            path_style = fields["path_style"].boolean() if "path_style" in fields else False
+            cache = StorageTarget(
+                target=target,
+                endpoint_url=_opt(fields, "endpoint_url"),
+                region=_opt(fields, "region"),
+                path_style=bool(path_style),
+            )
+    else:
+        for name in ("endpoint_url", "region", "path_style"):
+            if name in fields:
+                fields[name].problem(
+                    "is a setting of the cache in object storage, and there is no `cache:`.",
+                    "Add `cache: s3://bucket/prefix` beside it, or take it out.",
+                )
+    return address, cache
 
 
 STORAGE_FIELDS = {"target", "endpoint_url", "region", "path_style", "private"}

@@ -432,7 +432,11 @@ def rendered(
     key = render_key(timeline, recordings, gains)
     out = cache.path("renders", key, ".mp3")
     report = cache.get_json("renders", key)
-    if out.exists() and report is not None and report.get("schema") == "storycast.Render.2":
+    if (
+        report is not None
+        and report.get("schema") == "storycast.Render.2"
+        and cache.get_file("renders", key, ".mp3") is not None  # its bytes checked
+    ):
         return RenderResult(out, key, report["note"], Loudness(**report["loudness"]))
     return None
 
@@ -478,6 +482,7 @@ def render(
             produced = _encode(inputs, MIX_GRAPH, plan, tmp, where, length)
         note = shortfall_note(mix, plan, produced)
         os.replace(tmp, out)
+        cache.put_file("renders", key, ".mp3")
     finally:
         tmp.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)

@@ -72,10 +72,23 @@ def storage_problems(
     project_root: Path,
     show_file: Path | None = None,
     episodes_dir: Path | None = None,
+    cache: str | None = None,
 ) -> list[Problem]:
-    """What would make raw recordings public: the private target inside or around the
-    public one (after canonicalising both), or a public folder holding the episodes."""
+    """What would make raw recordings public: the private target or the shared cache
+    (``compute: cache:``) inside or around the public one (after canonicalising both), or
+    a public folder holding the episodes."""
     problems: list[Problem] = []
+    if cache and overlap(cache, storage.target, project_root):
+        problems.append(
+            Problem(
+                show_file,
+                f"the cache `{cache}` is the public target `{storage.target}`, or inside it, "
+                "or contains it (once `//`, `.`, `..` and links are resolved).",
+                "The cache holds raw recordings, which must never be public: give it a "
+                "bucket of its own (best) or a prefix outside the public one.",
+                field="compute.cache",
+            )
+        )
     if storage.private and overlap(storage.private, storage.target, project_root):
         problems.append(
             Problem(

@@ -11,7 +11,7 @@ from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
-from pipeline.cache import Cache
+from pipeline.cache import SEAL, Cache
 from pipeline.errors import StorycastError
 from pipeline.project import ledger
 from pipeline.project.showfile import read_appearances
@@ -111,7 +111,10 @@ def purge_caches(
             removed.append(f"transcripts/{path.name}")
     removed += _purge_made_from(base / "renders", shas, (".mp3",), renders)
     removed += _purge_made_from(base / "videos", shas, (".mp4", ".jpg"), renders)
+    # the cache in object storage (``compute: cache:``): the same, and the raw recordings
+    removed += cache.purge_remote(shas, keep, renders)
     if not shas:
+        _drop_loose_seals(base)
         return removed
     videos = base / "videos"
     # What cannot be traced to its recordings goes too: a video rendered before renders
@@ -131,7 +134,15 @@ def purge_caches(
             path.unlink(missing_ok=True)
             path.with_suffix(".jpg").unlink(missing_ok=True)
         removed.append(f"{path.parent.name}/{path.name}")
+    _drop_loose_seals(base)
     return removed
+
+
+def _drop_loose_seals(base: Path) -> None:
+    """Each entry's sha256 file (``cache.SEAL``) goes with its entry."""
+    for seal in base.glob(f"*/*{SEAL}"):
+        if not seal.with_name(seal.name[: -len(SEAL)]).exists():
+            seal.unlink(missing_ok=True)
 
 
 def _purge_made_from(

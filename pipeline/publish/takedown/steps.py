@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.cache import Cache
-from pipeline.errors import Problem
+from pipeline.errors import Problem, StorycastError
 from pipeline.project import ledger
 from pipeline.project.people import Withdrawal
 from pipeline.publish.takedown.decide import AUDIT_FILE, Takedown
@@ -102,7 +102,10 @@ def finish(
         if td.kind == "consent":
             td.shas = recording_shas(td, published.get(td.slug))
             td.held = held_recordings(td, published.get(td.slug))
-            td.cache_removed = purge_caches(cache, td.shas, keep, renders)
+            try:
+                td.cache_removed = purge_caches(cache, td.shas, keep, renders)
+            except StorycastError as exc:  # the cache in object storage did not answer
+                td.failed["cache"] = str(exc).splitlines()[0]
             raw = raw_copies(td.folder, set(td.people) & withdrawn)
             td.raw_copies = [str(p.relative_to(root)) for p in raw if p.is_relative_to(root)]
         new = td.kind == "consent" and bool(td.held - set(withdrawn_recordings))
