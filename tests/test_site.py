@@ -8,10 +8,12 @@ caches, so nothing is transcribed again) and served over HTTP so the media load.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -386,6 +388,60 @@ def test_withdrawal_removes_the_episode_page_and_the_show_page_stops_listing_it(
     assert "episodes/first-flat.html" in index
     audit = storycast(root, "audit")
     assert audit.returncode == 0, audit.stdout
+
+
+def _publish(root: Path, budget: int) -> subprocess.CompletedProcess[str]:
+    """`storycast publish` with a page budget this small (defaults.PAGE_BUDGET_BYTES), so
+    the example show's short episodes go in parts as a two-hour one would."""
+    code = (
+        "import sys; from pipeline import defaults; "
+        "defaults.PAGE_BUDGET_BYTES = int(sys.argv[1]); "
+        "from pipeline.cli import main; raise SystemExit(main(sys.argv[2:]))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, str(budget), "--root", str(root), "publish"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_a_takedown_removes_every_part_and_the_audit_finds_one_left(
+    example_run: Run, tmp_path: Path
+) -> None:
+    root = copy_with_caches(example_run, tmp_path)
+    run = _publish(root, 11_800)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    media = root / "public" / "media" / SHOW
+    parts = sorted((media / "episodes").glob("open-mic.part-*.html"))
+    assert parts, sorted(p.name for p in (media / "episodes").iterdir())
+    pages = [media / "episodes" / "open-mic.html", *parts]
+    assert all(p.stat().st_size < 11_800 for p in pages), [p.stat().st_size for p in pages]
+    words = sorted(media.glob("open-mic-*.words.json"))
+    assert len(words) == len(pages)
+    manifest = json.loads((root / "public" / "manifests" / f"{SHOW}.json").read_text())
+    recorded = {f["key"] for f in manifest["episodes"]["open-mic"]["files"].values()}
+    assert {f"media/{SHOW}/{p.relative_to(media).as_posix()}" for p in pages + words} <= recorded
+    audit = storycast(root, "audit")
+    assert audit.returncode == 0, audit.stdout  # every part accounted for
+    kept = parts[-1].read_bytes()
+
+    withdraw = storycast(root, "withdraw", "alex", "--requested-by", "Alex")
+    assert withdraw.returncode == 0, withdraw.stderr
+    again = _publish(root, 11_800)
+    assert "TAKEN DOWN" in again.stdout, again.stdout + again.stderr
+    assert not list((media / "episodes").glob("open-mic*")), "a part of the page was left"
+    assert not list(media.glob("open-mic-*.words.json"))
+    assert "open-mic" not in (media / "index.html").read_text()
+    assert (media / "episodes" / "first-flat.html").is_file()
+    assert storycast(root, "audit").returncode == 0
+
+    parts[-1].write_bytes(kept)  # a part put back by hand is found
+    audit = storycast(root, "audit")
+    assert audit.returncode != 0
+    part_key = f"media/{SHOW}/episodes/{parts[-1].name}"
+    said = [line for line in audit.stdout.splitlines() if part_key in line]
+    assert any("looks like a copy of open-mic" in line for line in said), audit.stdout
 
 
 # --- bad input ------------------------------------------------------------------------------

@@ -218,15 +218,16 @@ def episode_pages(
     cues: Sequence[Cue] = (),
     words: Sequence[tuple[float, float, str]] = (),
     speech_language: str = "",
-    budget: int = defaults.PAGE_BUDGET_BYTES,
+    budget: int | None = None,
 ) -> list[PageFile]:
     """An episode's page at ``show.page_key(episode.slug)`` and what it needs beside it.
 
     The transcript is on the page as plain text (readable without JavaScript); the words'
     times, which let a click on a word seek there, are a small JSON file the page's script
     fetches from the same place. When the transcript would take a page over ``budget``
-    bytes, it goes on in parts (``show.page_key(slug, n)``), each linking every other and
-    each with the player, so every page stays under it.
+    bytes (``defaults.PAGE_BUDGET_BYTES`` unless given), it goes on in parts
+    (``show.page_key(slug, n)``), each linking every other and each with the player, so
+    every page stays under it.
 
     ``speech_language``: the language of its captions when not the show's (the
     transcript and captions track are marked with it, for screen readers' voices)."""
@@ -272,6 +273,7 @@ def episode_pages(
         "credits": _credits(credits),
         "downloads": downloads,
     }
+    budget = budget or defaults.PAGE_BUDGET_BYTES  # read now: a test may set it lower
     every = page_cues(cues, words)
     count = 1
     while True:
