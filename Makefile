@@ -55,6 +55,7 @@ bench: setup $(BENCH_STAMP)
 	$(BIN)/python -m bench.video
 	$(BIN)/python -m bench.peers
 	$(BIN)/python -m bench.studio
+	$(BIN)/python -m bench.site
 	$(BIN)/python -m bench.compute
 
 setup: system $(STAMP)

@@ -82,6 +82,10 @@ CACHE_VERSION = 2
 IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 FEED_CACHE_CONTROL = "public, max-age=300"
 
+# The listeners' site: every page storycast writes stays under this many bytes (media and
+# the words' times it fetches not counted); a longer transcript goes on in linked parts.
+PAGE_BUDGET_BYTES = 100_000
+
 # Proposals (`storycast propose`): suggestions only, never applied.
 PROPOSE_SILENCE_DB = -40  # below this counts as silence
 PROPOSE_MIN_SILENCE = 1.0  # seconds of silence worth suggesting a cut for

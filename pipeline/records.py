@@ -496,9 +496,11 @@ class Show:
         """The show page: a stable address (the feed's channel <link>)."""
         return f"media/{self.slug}/index.html"
 
-    def page_key(self, episode: str) -> str:
-        """An episode's page: a stable address (its feed item's <link>)."""
-        return f"media/{self.slug}/episodes/{episode}.html"
+    def page_key(self, episode: str, part: int = 1) -> str:
+        """An episode's page: a stable address (its feed item's <link>). A transcript too
+        long for one page goes on in parts 2, 3...: SLUG.part-N.html beside it."""
+        tail = "" if part == 1 else f".part-{part}"
+        return f"media/{self.slug}/episodes/{episode}{tail}.html"
 
 
 @dataclass(frozen=True)
@@ -559,9 +561,19 @@ ROLES: dict[str, Role] = {
     # The episode's page on the listeners' site: a stable address (Show.page_key), not
     # content-addressed, replaced when it changes, short-cached like a feed.
     "page": Role(".page.html", "text/html; charset=utf-8"),
+    # The words' times of the page's transcript, fetched by the page's own script.
+    "page-words": Role(".words.json", "application/json"),
 }
 # Roles whose key never changes when their bytes do (the others carry their content hash).
 MUTABLE_ROLES = frozenset({"page"})
+
+
+def base_role(role: str) -> str:
+    """The role a file has in ``ROLES``: a qualified one (``captions-vtt:fr``, a language;
+    ``page:2``, a page's part) without its qualifier."""
+    return role.partition(":")[0]
+
+
 # How a feed is served.
 FEED_TYPE = "application/rss+xml; charset=utf-8"
 

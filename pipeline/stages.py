@@ -544,15 +544,16 @@ def key_stage(job: EpisodeJob, ctx: Context) -> None:
 def page_stage(job: EpisodeJob, ctx: Context) -> None:
     """The episode's page on the listeners' site, from the same records as its feed item,
     linking the files under their content-addressed keys. It goes out at a stable address
-    (``Show.page_key``) and is read back for redacted text and names kept out, like every
-    other published file."""
+    (``Show.page_key``), with the further parts of a transcript too long for one page and
+    the words' times its script fetches, and each is read back for redacted text and names
+    kept out, like every other published file."""
     assert job.episode and job.timeline
     show = ctx.show
     files = {
         role: PublishedFile(role, out.key, public_url(show, out.key), out.size, out.content_type)
         for role, out in job.outputs.items()
     }
-    page = site.episode_page(
+    pages = site.episode_pages(
         show,
         job.episode,
         duration=job.duration,
@@ -563,12 +564,17 @@ def page_stage(job: EpisodeJob, ctx: Context) -> None:
         words=job.words,
         speech_language=job.captions_language,
     )
-    path = _output(job, staging_folder(job, ctx), "page")
-    path.write_text(page, encoding="utf-8")
-    out = job.outputs["page"]
-    out.key, out.sha256, out.size = show.page_key(job.slug), sha256_file(path), path.stat().st_size
+    folder = staging_folder(job, ctx)
     terms = outgoing.redaction_terms(job.timeline) + forbidden_names(ctx)
-    found = outgoing.check_file(path, terms, "page")
+    found = []
+    for made in pages:  # the page, a long transcript's further parts, the words' times
+        role, _, part = made.role.partition(":")
+        path = folder / f"{job.slug}{'-' + part if part else ''}{ROLES[role].suffix}"
+        path.write_bytes(made.data)
+        job.outputs[made.role] = Output(
+            path, made.key, made.content_type, made.role, len(made.data), sha256_file(path)
+        )
+        found += outgoing.check_file(path, terms, made.role)
     if found:
         raise InputError(
             [

@@ -293,7 +293,9 @@ def audit(
 
     # --- consent: from what was published and who is in each episode now
     must_go = takedown.find(show, people, people_ok, withdrawals, published)
-    for slug in sorted(set(episodes) | set(in_feeds) | set(recorded.values()) - {""}):
+    # and the episodes that files no manifest lists are named after (left by hand, or kept)
+    left = {key_episode(show, key) or "" for key in ours if key not in recorded}
+    for slug in sorted((set(episodes) | set(in_feeds) | set(recorded.values()) | left) - {""}):
         if slug not in published and slug in episodes:
             report.notes.append(
                 f"{slug}: who is in it was not recorded when it was published (published "
@@ -311,7 +313,8 @@ def audit(
             find.append(Finding("consent", key, f"belongs to {slug}: {td.reason}"))
         for key in sorted(ours):  # a copy left by hand under another name
             name = key.removeprefix(media_prefix(show))
-            if key not in recorded and name != key and name.startswith((f"{slug}-", f"{slug}.")):
+            copy = key_episode(show, key) == slug or name.startswith((f"{slug}-", f"{slug}."))
+            if key not in recorded and name != key and copy:
                 find.append(Finding("consent", key, f"looks like a copy of {slug}: {td.reason}"))
         page_link = f'href="episodes/{slug}.html"'.encode()
         if not site_page:

@@ -27,8 +27,9 @@ _READABLE = {"storycast.Manifest.1", MANIFEST_SCHEMA}
 OUR_KEY = re.compile(r"^[A-Za-z0-9._\-]+-[0-9a-f]{16}(\.[A-Za-z0-9.]+)?$")
 # An episode's files are named after it: media/SHOW/SLUG-<16 hex>[.EXT]
 _KEY_SLUG = re.compile(r"^(?P<slug>.+)-[0-9a-f]{16}(?:\.[A-Za-z0-9.]+)?$")
-# An episode's page on the listeners' site: media/SHOW/episodes/SLUG.html (Show.page_key)
-_PAGE_SLUG = re.compile(r"^episodes/(?P<slug>[a-z0-9][a-z0-9-]*)\.html$")
+# An episode's page on the listeners' site: media/SHOW/episodes/SLUG.html, and the parts
+# of a long transcript: SLUG.part-N.html (Show.page_key)
+_PAGE_SLUG = re.compile(r"^episodes/(?P<slug>[a-z0-9][a-z0-9-]*)(?:\.part-[0-9]+)?\.html$")
 
 
 def manifest_key(show: Show) -> str:

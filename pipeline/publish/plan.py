@@ -30,7 +30,15 @@ from pipeline.publish.manifest import (
     public_url,
     recorded_objects,
 )
-from pipeline.records import MUTABLE_ROLES, ROLES, EpisodeJob, FeedEntry, PublishedFile, Show
+from pipeline.records import (
+    MUTABLE_ROLES,
+    ROLES,
+    EpisodeJob,
+    FeedEntry,
+    PublishedFile,
+    Show,
+    base_role,
+)
 from pipeline.site.build import show_page
 from pipeline.store import ObjectInfo, ObjectStore
 
@@ -172,7 +180,7 @@ def decide(
                         sha,
                         out.content_type,
                         job.slug,
-                        mutable=role in MUTABLE_ROLES,
+                        mutable=base_role(role) in MUTABLE_ROLES,
                     ),
                 )
             soundbite = job.timeline.soundbite if job.timeline else None

@@ -15,6 +15,8 @@ browser as well).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import posixpath
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,7 +26,17 @@ from urllib.parse import quote
 
 import jinja2
 
-from pipeline.records import Chapter, Credit, Cue, Episode, FeedEntry, PublishedFile, Show
+from pipeline import defaults
+from pipeline.records import (
+    ROLES,
+    Chapter,
+    Credit,
+    Cue,
+    Episode,
+    FeedEntry,
+    PublishedFile,
+    Show,
+)
 
 # What each downloadable role is called on the page, in the order shown.
 DOWNLOADS: tuple[tuple[str, str], ...] = (
@@ -150,7 +162,52 @@ def _language(role: str, show: Show) -> str:
     return role.partition(":")[2] or show.language
 
 
-def episode_page(
+@dataclass(frozen=True)
+class PageFile:
+    """One file an episode's pages publish: a page (``page``; a long transcript's further
+    parts ``page:2``, ``page:3``...) or the words' times one of them fetches
+    (``page-words``, ``page-words:2``...), content-addressed like the media."""
+
+    role: str
+    key: str
+    data: bytes
+    content_type: str
+
+
+WORDS_SCHEMA = "storycast.PageWords.1"
+_PAGE_TYPE = ROLES["page"].content_type
+_CUE_MARKUP = 230  # bytes of markup around one cue's text on the page, roughly
+
+
+def _split(cues: Sequence[PageCue], parts: int) -> list[list[PageCue]]:
+    """The cues in ``parts`` runs of about equal weight on the page, in order."""
+    if parts <= 1 or len(cues) <= 1:
+        return [list(cues)]
+    weights = [_CUE_MARKUP + len(c.text.encode()) + len((c.speaker or "").encode()) for c in cues]
+    target = sum(weights) / parts
+    out: list[list[PageCue]] = [[]]
+    done = 0.0
+    for cue, weight in zip(cues, weights, strict=True):
+        if out[-1] and done + weight / 2 > target * len(out) and len(out) < parts:
+            out.append([])
+        out[-1].append(cue)
+        done += weight
+    return out
+
+
+def _words_file(show: Show, slug: str, role: str, cues: Sequence[PageCue]) -> PageFile | None:
+    """The words' times of these cues (in the page's order), or None when none are known."""
+    if not any(c.words for c in cues):
+        return None
+    body = {"schema": WORDS_SCHEMA, "cues": [c.words for c in cues]}
+    data = json.dumps(body, separators=(",", ":")).encode()
+    sha = hashlib.sha256(data).hexdigest()
+    suffix = ROLES["page-words"].suffix
+    key = f"media/{show.slug}/{slug}-{sha[:16]}{suffix}"
+    return PageFile(role, key, data, ROLES["page-words"].content_type)
+
+
+def episode_pages(
     show: Show,
     episode: Episode,
     *,
@@ -161,18 +218,26 @@ def episode_page(
     cues: Sequence[Cue] = (),
     words: Sequence[tuple[float, float, str]] = (),
     speech_language: str = "",
-) -> str:
-    """One episode's page (HTML), at ``show.page_key(episode.slug)``.
+    budget: int | None = None,
+) -> list[PageFile]:
+    """An episode's page at ``show.page_key(episode.slug)`` and what it needs beside it.
+
+    The transcript is on the page as plain text (readable without JavaScript); the words'
+    times, which let a click on a word seek there, are a small JSON file the page's script
+    fetches from the same place. When the transcript would take a page over ``budget``
+    bytes (``defaults.PAGE_BUDGET_BYTES`` unless given), it goes on in parts
+    (``show.page_key(slug, n)``), each linking every other and each with the player, so
+    every page stays under it.
 
     ``speech_language``: the language of its captions when not the show's (the
     transcript and captions track are marked with it, for screen readers' voices)."""
-    here = show.page_key(episode.slug)
+    slug = episode.slug
+    here = show.page_key(slug)
 
     def link(role: str) -> str | None:
         f = files.get(role)
         return relative(here, f.key) if f else None
 
-    media = link("video") or link("audio") or ""
     downloads = []
     for role, label in DOWNLOADS:
         for key in sorted(r for r in files if r == role or r.startswith(role + ":")):
@@ -186,33 +251,75 @@ def episode_page(
                 }
             )
     speech = speech_language or show.language
-    return (
-        _environment()
-        .get_template("episode.html.j2")
-        .render(
-            show=show,
-            episode=episode,
-            lang=show.language,
-            speech_lang=speech,
-            language_name=LANGUAGE_NAMES.get(speech.split("-")[0], speech),
-            show_href=relative(here, show.site_key),
-            iso=episode.published.isoformat(),
-            date=_date(episode.published),
-            length=_length(duration),
-            video=link("video"),
-            poster=link("poster"),
-            audio=link("audio"),
-            vtt=link("captions-vtt"),
-            media=media,
-            chapters=[
-                {"t": _seconds(c.start), "clock": clock(c.start), "title": c.title}
-                for c in chapters
-            ],
-            cues=page_cues(cues, words),
-            credits=_credits(credits),
-            downloads=downloads,
+    common = {
+        "show": show,
+        "episode": episode,
+        "lang": show.language,
+        "speech_lang": speech,
+        "language_name": LANGUAGE_NAMES.get(speech.split("-")[0], speech),
+        # every page sits beside the first in episodes/, so one set of links serves all
+        "show_href": relative(here, show.site_key),
+        "iso": episode.published.isoformat(),
+        "date": _date(episode.published),
+        "length": _length(duration),
+        "video": link("video"),
+        "poster": link("poster"),
+        "audio": link("audio"),
+        "vtt": link("captions-vtt"),
+        "media": link("video") or link("audio") or "",
+        "chapters": [
+            {"t": _seconds(c.start), "clock": clock(c.start), "title": c.title} for c in chapters
+        ],
+        "credits": _credits(credits),
+        "downloads": downloads,
+    }
+    budget = budget or defaults.PAGE_BUDGET_BYTES  # read now: a test may set it lower
+    every = page_cues(cues, words)
+    count = 1
+    while True:
+        runs = _split(every, count)
+        out = _render_parts(show, slug, common, runs)
+        largest = max(len(f.data) for f in out if f.role.startswith("page:") or f.role == "page")
+        if largest <= budget or count >= len(every):
+            return out
+        # more parts, about as many more as the largest page is over the budget
+        count = max(count + 1, min(len(every), -(-count * largest // budget)))
+
+
+def _render_parts(
+    show: Show, slug: str, common: dict[str, object], runs: list[list[PageCue]]
+) -> list[PageFile]:
+    here = show.page_key(slug)
+    parts = [
+        {
+            "n": n,
+            "href": relative(here, show.page_key(slug, n)),
+            "first": run[0].clock if run else "",
+            "last": run[-1].clock if run else "",
+        }
+        for n, run in enumerate(runs, 1)
+    ]
+    out: list[PageFile] = []
+    for n, run in enumerate(runs, 1):
+        suffix = "" if n == 1 else f":{n}"
+        words = _words_file(show, slug, "page-words" + suffix, run)
+        template = "episode.html.j2" if n == 1 else "part.html.j2"
+        html = (
+            _environment()
+            .get_template(template)
+            .render(
+                **common,
+                cues=run,
+                part=n,
+                parts=parts if len(runs) > 1 else [],
+                page_href=relative(here, here),
+                words_href=relative(here, words.key) if words else None,
+            )
         )
-    )
+        out.append(PageFile("page" + suffix, show.page_key(slug, n), html.encode(), _PAGE_TYPE))
+        if words:
+            out.append(words)
+    return out
 
 
 # Links that open the feed in common podcast apps (nothing is fetched until one is chosen).

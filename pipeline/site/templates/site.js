@@ -33,33 +33,48 @@
     });
   });
   // The transcript: a copy of each cue split into words with their times, hidden from screen
-  // readers (they read the plain copy, which is only hidden from view).
+  // readers (they read the plain copy, which is only hidden from view). The times come from
+  // a small file beside the page (data-words), fetched once the page is shown.
+  var list = document.querySelector(".transcript");
   var cues = [].slice.call(document.querySelectorAll(".cue"));
   var starts = [], words = [];
   cues.forEach(function (li) {
-    var plain = li.querySelector(".text"), times = li.getAttribute("data-w");
-    starts.push(parseFloat(li.getAttribute("data-start")));
-    var list = [];
-    if (times) {
-      var toks = plain.textContent.split(" "), ts = times.split(",");
-      if (toks.length === ts.length) {
-        var span = document.createElement("span");
-        span.className = "words";
-        span.setAttribute("aria-hidden", "true");
-        toks.forEach(function (tok, i) {
-          var w = document.createElement("span");
-          w.textContent = tok;
-          w.setAttribute("data-t", ts[i]);
-          span.appendChild(w);
-          list.push([parseFloat(ts[i]), w]);
-          if (i < toks.length - 1) span.appendChild(document.createTextNode(" "));
-        });
-        plain.className += " sr";
-        plain.parentNode.insertBefore(span, plain.nextSibling);
-      }
-    }
-    words.push(list);
+    starts.push(parseFloat(li.querySelector("[data-t]").getAttribute("data-t")));
+    words.push([]);
   });
+  var split = function (n, times) {
+    var li = cues[n], plain = li.querySelector(".text");
+    if (!times) return;
+    var toks = plain.textContent.split(" "), ts = times.split(",");
+    if (toks.length !== ts.length) return;
+    var span = document.createElement("span"), out = words[n];
+    span.className = "words";
+    span.setAttribute("aria-hidden", "true");
+    toks.forEach(function (tok, i) {
+      var w = document.createElement("span");
+      w.textContent = tok;
+      w.setAttribute("data-t", ts[i]);
+      span.appendChild(w);
+      out.push([parseFloat(ts[i]), w]);
+      if (i < toks.length - 1) span.appendChild(document.createTextNode(" "));
+    });
+    plain.className += " sr";
+    plain.parentNode.insertBefore(span, plain.nextSibling);
+  };
+  var said = function (state) { if (list) list.setAttribute("data-words-state", state); };
+  if (list && list.getAttribute("data-words") && window.fetch) {
+    said("loading");
+    fetch(list.getAttribute("data-words"), { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (data) {
+        var times = data && data.cues;
+        if (!times || times.length !== cues.length) throw new Error("not this page's words");
+        times.forEach(function (t, n) { split(n, t); });
+        said("ready");
+        show();
+      })
+      ["catch"](function () { said("failed"); });  // the plain transcript still works
+  }
   var nowBox = document.getElementById("now"), current = -1, currentWord = null;
   if (nowBox) nowBox.parentNode.hidden = false;
   var find = function (arr, t) {
