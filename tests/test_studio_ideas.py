@@ -1,0 +1,221 @@
+"""What the studio still lacked (issue 15): retakes suggested from the words, spellings fixed
+from the page, parts moved by dragging. A project of its own, its speech made with
+espeak-ng and written down by the real speech model; Chromium with axe-core on each view;
+then `storycast propose`, `timeline --json` and `publish` read what the page wrote."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from playwright.sync_api import Browser, Page
+from test_studio import JARGON
+
+from pipeline.cli.studio import ProjectFiles
+from pipeline.records import Word
+from pipeline.studio.server import Studio, make_server
+
+from conftest import ROOT, decoded_duration, storycast
+from kit.browser import assert_accessible, chromium
+from kit.media import phone_m4a, say
+
+# Someone starts a sentence, stops, and says it again: the first try is a retake.
+RETAKE = [
+    ("en-gb", "Hello, my name is Jordan."),
+    ("en-gb", "We moved in, sorry, we moved into the flat in May."),
+    ("en-gb", "It was cold and empty at first, but we made it a home."),
+]
+# The same words said again on purpose, far apart: a chorus, not a retake.
+CHORUS = [
+    ("en-gb", "We are the river, and we carry the town."),
+    ("en-gb", "My grandmother told me stories about the old bridge and the mill."),
+    ("en-gb", "She said the water remembers everyone who crossed it."),
+    ("en-gb", "We are the river, and we carry the town."),
+]
+
+
+@dataclass
+class Project:
+    root: Path
+    url: str
+    studio: Studio
+    files: ProjectFiles
+    lengths: dict[str, float]  # each episode's one part, in seconds
+
+
+def _episode(root: Path, slug: str, lines: list[tuple[str, str]]) -> float:
+    """An episode of one recording of ``lines``, kept whole; its length in seconds."""
+    folder = root / "episodes" / slug
+    (folder / "recordings").mkdir(parents=True)
+    wav = say(lines, folder / "speech.wav")
+    phone_m4a(wav, folder / "recordings" / "story.m4a")
+    wav.unlink()
+    seconds = math.floor(decoded_duration(folder / "recordings" / "story.m4a") * 10) / 10 - 0.1
+    (folder / "episode.yaml").write_text(
+        f"show: riverside-voices\ntitle: {slug.title()}\ndescription: A test episode.\n"
+        f"published: 2026-11-20\nappearances:\n  story.m4a: [jordan]\n",
+        encoding="utf-8",
+    )
+    (folder / "edl.yaml").write_text(
+        f"clips:\n  - source: story.m4a\n    in: 0\n    out: {seconds}\n", encoding="utf-8"
+    )
+    return seconds
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    root = tmp_path_factory.mktemp("ideas")
+    shutil.copytree(ROOT / "feeds", root / "feeds")
+    (root / "episodes").mkdir()
+    shutil.copyfile(ROOT / "episodes" / "people.yaml", root / "episodes" / "people.yaml")
+    lengths = {
+        "retake": _episode(root, "retake", RETAKE),
+        "chorus": _episode(root, "chorus", CHORUS),
+    }
+    files = ProjectFiles(root)
+    for slug in ("retake", "chorus"):
+        job = files.open(slug)
+        assert job is not None and job.timeline is not None, slug
+        files.transcribe(job)
+    studio = Studio(files, port=0)
+    httpd = make_server(studio)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield Project(root, f"http://127.0.0.1:{studio.port}", studio, files, lengths)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as b:
+        yield b
+
+
+def _words(project: Project, slug: str) -> list[Word]:
+    job = project.files.open(slug)
+    assert job is not None
+    transcript = project.files.transcripts(job)["story.m4a"].transcript
+    assert transcript is not None
+    return list(transcript.words)
+
+
+def _plain(word: Word) -> str:
+    return word.text.strip(" ,.").lower()
+
+
+def _timeline(project: Project, slug: str) -> dict[str, Any]:
+    run = storycast(project.root, "timeline", slug, "--json")
+    assert run.returncode == 0, run.stderr
+    data: dict[str, Any] = json.loads(run.stdout)
+    return data
+
+
+def _until(page: Page, script: str, timeout: int = 10000) -> None:
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(script):
+        assert time.monotonic() < deadline, f"never true: {script}"
+        page.wait_for_timeout(100)
+
+
+def _no_jargon(page: Page, view: str) -> None:
+    jargon = JARGON.findall(page.inner_text("body"))
+    assert not jargon, f"{view}: words a contributor may not know: {jargon}"
+
+
+def _retake_words(words: list[Word]) -> tuple[Word, Word, Word, Word]:
+    """The word before the first try, the first try's first and last words, and the word
+    that starts the second try (as the speech model wrote them down)."""
+    plain = [_plain(w) for w in words]
+    first = plain.index("we")
+    again = plain.index("we", first + 1)
+    assert plain[first : first + 2] == plain[again : again + 2] == ["we", "moved"], plain
+    return words[first - 1], words[first], words[again - 1], words[again]
+
+
+# --- 1. retakes, suggested and never applied ------------------------------------------------
+
+
+def test_propose_suggests_cutting_the_first_try_of_a_retake(project: Project) -> None:
+    edl = project.root / "episodes" / "retake" / "edl.yaml"
+    before = edl.read_bytes()
+    run = storycast(project.root, "propose", "retake")
+    assert run.returncode == 0, run.stderr
+    assert "is said again just after" in run.stdout, run.stdout
+    assert edl.read_bytes() == before  # a proposal only
+    text = (project.root / "episodes" / "retake" / "proposal.yaml").read_text()
+    assert text.startswith("# PROPOSAL - NOT APPLIED")
+    prev, first, last, again = _retake_words(_words(project, "retake"))
+    cut_from = round((prev.end + first.start) / 2, 3)  # half way through the pauses
+    cut_to = round((last.end + again.start) / 2, 3)
+    assert f"the first try could be cut ({cut_from:.2f} to {cut_to:.2f} s)" in run.stdout
+    assert prev.end < cut_from < first.start and last.end < cut_to < again.start
+    clips = [(c["in"], c["out"]) for c in yaml.safe_load(text)["clips"]]
+    # the first try is not in it; the second try is, from the pause before it; the word
+    # before the first try too (a long pause beside it may be shortened as well)
+    assert not [(a, b) for a, b in clips if a < cut_to and b > cut_from], clips
+    assert any(a == cut_to for a, _ in clips), clips
+    assert any(a <= prev.start and prev.end <= b for a, b in clips), clips
+
+
+def test_the_same_words_far_apart_are_not_a_retake(project: Project) -> None:
+    words = _words(project, "chorus")
+    plain = [_plain(w) for w in words]
+    # the chorus really is in the words twice, more than RETAKE_WITHIN apart
+    starts = [words[i].start for i in range(len(plain)) if plain[i : i + 3] == ["we", "are", "the"]]
+    assert len(starts) == 2 and starts[1] - starts[0] > 6.0, plain
+    run = storycast(project.root, "propose", "chorus")
+    assert run.returncode == 0, run.stderr
+    assert "said again" not in run.stdout
+    assert "said again" not in (project.root / "episodes" / "chorus" / "proposal.yaml").read_text()
+
+
+def test_a_retake_is_an_idea_accepted_or_refused_one_at_a_time(
+    project: Project, browser: Browser
+) -> None:
+    page = browser.new_page()
+    page.goto(project.url + "/ep/chorus/suggestions")
+    found = json.loads(page.locator("#ideas-data").text_content() or "[]")
+    assert [f for f in found if f["kind"] == "retake"] == []
+    assert_accessible(page, "ideas, a chorus")
+
+    edl = project.root / "episodes" / "retake" / "edl.yaml"
+    unchanged = edl.read_bytes()
+    page.goto(project.url + "/ep/retake/suggestions")
+    assert_accessible(page, "ideas, a retake")
+    _no_jargon(page, "ideas, a retake")
+    found = json.loads(page.locator("#ideas-data").text_content() or "[]")
+    kinds = [f["kind"] for f in found]
+    assert kinds.count("retake") == 1, found
+    assert page.locator(".idea:visible").count() == 1  # one at a time
+    for n, kind in enumerate(kinds):
+        shown = page.locator(".idea:visible")
+        assert f"Idea {n + 1} of {len(found)}" in shown.inner_text()
+        if kind != "retake":  # no to the others: nothing is written
+            shown.locator(".reject").focus()
+            page.keyboard.press("Enter")
+            assert edl.read_bytes() == unchanged
+            continue
+        assert "is said again just after" in shown.inner_text()
+        assert "Cut the first try?" in shown.inner_text()
+        shown.locator(".accept").focus()
+        page.keyboard.press("Enter")
+        _until(page, "document.getElementById('saved').textContent.startsWith('Done')")
+    page.close()
+    prev, first, last, again = _retake_words(_words(project, "retake"))
+    tl = _timeline(project, "retake")
+    clips = [(c["in"], c["out"]) for c in tl["clips"]]
+    # the first try is cut whole, half way through the pauses around it, as propose says
+    cut_from = round((prev.end + first.start) / 2, 3)
+    cut_to = round((last.end + again.start) / 2, 3)
+    assert clips == [(0.0, cut_from), (cut_to, project.lengths["retake"])], clips
