@@ -219,3 +219,92 @@ def test_a_retake_is_an_idea_accepted_or_refused_one_at_a_time(
     cut_from = round((prev.end + first.start) / 2, 3)
     cut_to = round((last.end + again.start) / 2, 3)
     assert clips == [(0.0, cut_from), (cut_to, project.lengths["retake"])], clips
+
+
+# --- 2. a word's spelling, fixed from the page ------------------------------------------------
+
+
+def _mode(page: Page, value: str) -> None:
+    """Choose what pressing a word does, with the keyboard: arrows in the radio group."""
+    order = ["listen", "cut", "chapter", "hide", "bite", "spell"]
+    page.focus('input[name="mode"]:checked')
+    now = page.eval_on_selector('input[name="mode"]:checked', "e => e.value")
+    for _ in range((order.index(value) - order.index(now)) % len(order)):
+        page.keyboard.press("ArrowDown")
+    assert page.eval_on_selector('input[name="mode"]:checked', "e => e.value") == value
+
+
+def _word(page: Page, text: str) -> Any:
+    return page.locator("#kept .w").filter(has_text=text).first
+
+
+def _spell(page: Page, word: str, text: str, everywhere: bool) -> None:
+    """Fix a word's spelling, by keyboard only."""
+    _mode(page, "spell")
+    _word(page, word).focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "spell-text"
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+    if everywhere:
+        page.focus('input[name="spell-where"]:checked')
+        page.keyboard.press("ArrowDown")
+    page.focus("#spell-save")
+    page.keyboard.press("Enter")
+
+
+def test_a_spelling_fixed_from_the_page_is_in_the_published_captions(
+    project: Project, browser: Browser
+) -> None:
+    fixes = project.root / "episodes" / "chorus" / "corrections.yaml"
+    names = project.root / "episodes" / "retake" / "corrections.yaml"
+    assert not fixes.exists() and not names.exists()
+    page = browser.new_page()
+    stale = browser.new_page()  # a second tab, opened before the fix
+    page.goto(project.url + "/ep/chorus")
+    stale.goto(project.url + "/ep/chorus")
+    # the model heard "the old bridge and the mill" as "... the meal."
+    plain = [_plain(w) for w in _words(project, "chorus")]
+    assert "meal" in plain and "mill" not in plain, plain
+    _spell(page, "meal.", "mill", everywhere=False)
+    _until(page, "document.getElementById('doing').textContent.startsWith('Saved')")
+    assert _word(page, "mill.").count() == 1  # shown fixed at once, its full stop kept
+    assert_accessible(page, "edit page, a spelling fixed")
+    _no_jargon(page, "edit page, a spelling fixed")
+    saved = fixes.read_bytes()
+    fix = yaml.safe_load(saved)["fixes"]
+    assert [(f["recording"], f["text"]) for f in fix] == [("story.m4a", "mill.")]
+
+    # the other tab read the spellings before: its save is refused, nothing overwritten
+    _spell(stale, "river", "River", everywhere=True)
+    _until(stale, "document.getElementById('spell-said').textContent.startsWith('Not saved')")
+    assert "someone else changed the spellings" in stale.locator("#spell-said").inner_text()
+    assert stale.locator("#spell-difference").is_visible()
+    assert "+  text: mill." in (stale.locator("#spell-difference-lines").text_content() or "")
+    assert fixes.read_bytes() == saved
+    assert_accessible(stale, "edit page, a spelling refused")
+    stale.close()
+
+    # a name, everywhere in an episode: "Jordan" is how the speaker spells it: Jordyn
+    page.goto(project.url + "/ep/retake")
+    _spell(page, "Jordan.", "Jordyn", everywhere=True)
+    _until(page, "document.getElementById('doing').textContent.startsWith('Saved')")
+    assert "everywhere" in page.locator("#doing").inner_text()
+    assert yaml.safe_load(names.read_text())["replace"] == {"Jordan": "Jordyn"}
+    page.reload()  # read again from the episode's files
+    assert _word(page, "Jordyn.").count() == 1 and _word(page, "Jordan").count() == 0
+    page.goto(project.url + "/ep/retake/hear")
+    assert "Jordyn" in page.locator("#cues").inner_text()
+    page.close()
+
+    for slug in ("chorus", "retake"):
+        done = storycast(project.root, "approve", slug, "--by", "Jordan")
+        assert done.returncode == 0, done.stderr
+    published = storycast(project.root, "publish")
+    assert "published  chorus" in published.stdout, published.stdout + published.stderr
+    assert "published  retake" in published.stdout, published.stdout + published.stderr
+    chorus = " ".join(next((project.root / "public").rglob("chorus*.vtt")).read_text().split())
+    assert "the old bridge and the mill." in chorus and "meal" not in chorus, chorus
+    retake = next((project.root / "public").rglob("retake*.vtt")).read_text()
+    said = [line for line in retake.splitlines() if "my name is" in line]
+    assert said and all("my name is Jordyn." in line for line in said), retake

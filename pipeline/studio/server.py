@@ -412,7 +412,11 @@ def save_spelling(studio: Studio, job: EpisodeJob, data: Any) -> dict[str, Any]:
             for f in fixes
             if not (isinstance(f, dict) and f.get("recording") == source and str(f.get("at")) == at)
         ]
-        fixes.append({"recording": source, "at": at, "text": text, "was": was})
+        # a fix is written as said: the word's own punctuation kept, as a replacement keeps it
+        lead, trail = re.match(r"^(\W*).*?(\W*)$", was, re.S).groups()  # type: ignore[union-attr]
+        spelled = (text if text.startswith(lead) else lead + text) if lead else text
+        spelled = spelled if not trail or spelled.endswith(trail) else spelled + trail
+        fixes.append({"recording": source, "at": at, "text": spelled})
         body["fixes"] = fixes
         said = f"Saved: “{was}” is now written “{text}” here."
     head = [
