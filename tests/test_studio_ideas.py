@@ -81,6 +81,19 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
         "retake": _episode(root, "retake", RETAKE),
         "chorus": _episode(root, "chorus", CHORUS),
     }
+    # an episode of three parts of the chorus's recording, to be put in another order
+    parts = root / "episodes" / "parts"
+    shutil.copytree(root / "episodes" / "chorus", parts)
+    (parts / "episode.yaml").write_text(
+        (parts / "episode.yaml").read_text().replace("title: Chorus", "title: Parts")
+    )
+    (parts / "edl.yaml").write_text(
+        "clips:\n"
+        + "".join(
+            f"  - source: story.m4a\n    in: {a}\n    out: {b}\n"
+            for a, b in ((0, 3.0), (3.2, 8.2), (8.4, 12.8))
+        )
+    )
     files = ProjectFiles(root)
     for slug in ("retake", "chorus"):
         job = files.open(slug)
@@ -308,3 +321,69 @@ def test_a_spelling_fixed_from_the_page_is_in_the_published_captions(
     retake = next((project.root / "public").rglob("retake*.vtt")).read_text()
     said = [line for line in retake.splitlines() if "my name is" in line]
     assert said and all("my name is Jordyn." in line for line in said), retake
+
+
+# --- 3. parts put in another order by dragging, as by the keyboard ---------------------------
+
+
+def _order(page: Page) -> list[float]:
+    """Where each kept part starts in its recording, in the episode's order."""
+    found: list[float] = page.eval_on_selector_all(
+        "#kept > .part", "parts => parts.map(p => Number(p.dataset.in))"
+    )
+    return found
+
+
+def _drag(page: Page, n: int, to: int, below: bool) -> None:
+    """Drag kept part ``n``, by its handle, with the mouse onto part ``to`` (its lower
+    half when ``below``), in small steps as a hand would."""
+    handle = page.locator("#kept > .part").nth(n).locator(".drag")
+    handle.scroll_into_view_if_needed()
+    box = handle.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    target = page.locator("#kept > .part").nth(to).bounding_box()
+    assert target is not None
+    y = target["y"] + target["height"] * (0.8 if below else 0.2)
+    page.mouse.move(target["x"] + 40, y, steps=12)
+    page.mouse.up()
+
+
+def test_a_part_dragged_is_moved_as_the_keyboard_moves_it(
+    project: Project, browser: Browser
+) -> None:
+    keys = browser.new_page(viewport={"width": 1000, "height": 900})
+    keys.goto(project.url + "/ep/parts")
+    start = _order(keys)
+    assert start == [0.0, 3.2, 8.4]
+    # by keyboard: the last part up twice (to the top), then the new second part down once
+    for _ in range(2):
+        keys.locator("#kept > .part").nth(2 if _ == 0 else 1).locator(".move-up").focus()
+        keys.keyboard.press("Enter")
+    keys.locator("#kept > .part").nth(1).locator(".move-down").focus()
+    keys.keyboard.press("Enter")
+    by_keys = _order(keys)
+    assert by_keys == [8.4, 3.2, 0.0]
+    keys.close()
+
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    page.goto(project.url + "/ep/parts")
+    assert page.locator("#kept > .part .drag").count() == 3
+    _drag(page, 2, 0, below=False)  # the last part dropped on the first's upper half
+    assert _order(page) == [8.4, 0.0, 3.2]
+    assert page.locator("#doing").inner_text() == (
+        "Moved. This part is now number 1. Save to keep your changes."
+    )
+    _drag(page, 1, 2, below=True)  # the second dropped on the last's lower half
+    assert _order(page) == by_keys
+    assert "now number 3" in page.locator("#doing").inner_text()
+    assert page.locator("#kept > .part.dragging").count() == 0
+    assert_accessible(page, "edit page, parts dragged")
+    _no_jargon(page, "edit page, parts dragged")
+    page.focus("#save")
+    page.keyboard.press("Enter")
+    _until(page, "document.getElementById('saved').textContent.startsWith('Saved')")
+    page.close()
+    clips = [(c["in"], c["out"]) for c in _timeline(project, "parts")["clips"]]
+    assert clips == [(8.4, 12.8), (3.2, 8.2), (0.0, 3.0)]

@@ -274,6 +274,39 @@
     }
   });
 
+  // a kept part moved by a pointer (mouse, finger, pen) on its handle: the same move as
+  // Move up / Move down, said the same way when it is let go
+  let dragging = null;
+  kept.addEventListener("pointerdown", (ev) => {
+    const handle = ev.target.closest(".drag");
+    const part = handle && handle.closest(".part");
+    if (!part || part.parentElement !== kept || ev.button !== 0) return;
+    ev.preventDefault();
+    dragging = { part: part, from: $$(".part", kept).indexOf(part) };
+    part.classList.add("dragging");
+    handle.setPointerCapture(ev.pointerId);
+  });
+  kept.addEventListener("pointermove", (ev) => {
+    if (!dragging) return;
+    const under = document.elementFromPoint(ev.clientX, ev.clientY);
+    const over = under && under.closest(".part");
+    if (!over || over === dragging.part || over.parentElement !== kept) return;
+    const box = over.getBoundingClientRect();
+    const after = ev.clientY > box.top + box.height / 2;
+    kept.insertBefore(dragging.part, after ? over.nextElementSibling : over);
+  });
+  function dropped() {
+    if (!dragging) return;
+    const part = dragging.part, from = dragging.from;
+    dragging = null;
+    part.classList.remove("dragging");
+    const n = $$(".part", kept).indexOf(part) + 1;
+    say("doing", n === from + 1 ? "Not moved: this part is still number " + n + "."
+      : "Moved. This part is now number " + n + ". Save to keep your changes.");
+  }
+  kept.addEventListener("pointerup", dropped);
+  kept.addEventListener("pointercancel", dropped);
+
   // chapters, hidden words, short preview
   function listMarks() {
     const ul = $("#chapters");
