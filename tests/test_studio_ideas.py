@@ -387,3 +387,37 @@ def test_a_part_dragged_is_moved_as_the_keyboard_moves_it(
     page.close()
     clips = [(c["in"], c["out"]) for c in _timeline(project, "parts")["clips"]]
     assert clips == [(8.4, 12.8), (3.2, 8.2), (0.0, 3.0)]
+
+
+# --- 4. what changed since it was agreed, in words ---------------------------------------------
+
+
+def test_the_agree_page_says_in_words_what_changed_since_it_was_agreed(
+    project: Project, browser: Browser
+) -> None:
+    page = browser.new_page()
+    page.goto(project.url + "/ep/parts/approve")
+    page.locator("button", has_text="I am Jordan and I agree").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "Jordan: agreed" in page.locator("#people").inner_text()
+    assert page.locator("#how-changed").count() == 0
+
+    page.goto(project.url + "/ep/parts")  # leave the last part out, and save
+    page.locator("#kept > .part").nth(2).locator(".leave-out").focus()
+    page.keyboard.press("Enter")
+    page.focus("#save")
+    page.keyboard.press("Enter")
+    _until(page, "document.getElementById('saved').textContent.startsWith('Saved')")
+
+    page.goto(project.url + "/ep/parts/approve")
+    main = page.inner_text("main")
+    assert "Changed since Jordan agreed" in main and "Jordan: not yet" in main
+    how = page.locator("#how-changed").inner_text()
+    assert "It now has 2 parts (it had 3 when it was agreed)." in how, how
+    clips = _timeline(project, "parts")["clips"]
+    now = sum(c["out"] - c["in"] for c in clips)
+    assert f"It now lasts {int(now // 60)}:{now % 60:04.1f}" in how, how
+    assert_accessible(page, "agree page, changed since agreed")
+    _no_jargon(page, "agree page, changed since agreed")
+    page.close()

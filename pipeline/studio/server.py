@@ -485,8 +485,9 @@ def _hide(text: str, terms: list[tuple[str, str]]) -> str:
     return text
 
 
-def _difference_in_words(before: str, now: str) -> list[str]:
-    """What another save changed, in plain sentences (the exact lines are shown too)."""
+def _difference_in_words(before: str, now: str, agreed: bool = False) -> list[str]:
+    """What another save changed, in plain sentences (the exact lines are shown too); with
+    ``agreed``, what changed since ``before`` was agreed to."""
 
     def facts(text: str) -> tuple[int, float, list[str], int] | None:
         try:
@@ -510,14 +511,20 @@ def _difference_in_words(before: str, now: str) -> list[str]:
     if old is None or new is None:
         return ["The file was changed in a way this page cannot describe: see the exact lines."]
     said = []
+    then = " when it was agreed" if agreed else ""
     if old[0] != new[0]:
-        said.append(f"It now has {new[0]} parts (this page started with {old[0]}).")
+        had = f"it had {old[0]}{then}" if agreed else f"this page started with {old[0]}"
+        said.append(f"It now has {new[0]} parts ({had}).")
     if abs(old[1] - new[1]) > 0.05:
-        said.append(f"It now lasts {view.clock(new[1])} (it was {view.clock(old[1])}).")
+        said.append(f"It now lasts {view.clock(new[1])} (it was {view.clock(old[1])}{then}).")
     if old[2] != new[2]:
         said.append("Chapters now: " + (", ".join(new[2]) or "none") + ".")
     if old[3] != new[3]:
-        said.append(f"Hidden words: {new[3]} places (it was {old[3]}).")
+        said.append(f"Hidden words: {new[3]} places (it was {old[3]}{then}).")
+    if agreed and not said:
+        said.append("Small changes: the same number of parts, length, chapters and hidden words.")
+    if agreed:
+        return said
     return said or ["Small changes: the same parts, length, chapters and hidden words."]
 
 
@@ -527,6 +534,16 @@ def approve_values(studio: Studio, job: EpisodeJob, said: str = "") -> dict[str,
     earlier = approval.read(job.folder, problems)
     changed = approval.changes(earlier, job.timeline, job.recordings) if earlier else []
     agreed = set(earlier.approved_by) if earlier and not changed else set()
+    # the edit agreed to, if this studio has seen it (it keeps what its pages were made
+    # from, in memory only): what is different now, in words, hidden words hidden
+    how: list[str] = []
+    now = job.timeline.edl_path.read_bytes().decode("utf-8", "replace")
+    studio.loaded.setdefault(job.timeline.edl_sha256, now)  # what an approval here pins
+    if earlier and earlier.edl_sha256 != job.timeline.edl_sha256:
+        before = studio.loaded.get(earlier.edl_sha256)
+        if before is not None:
+            terms = _hidden_terms(before) + _hidden_terms(now)
+            how = [_hide(line, terms) for line in _difference_in_words(before, now, agreed=True)]
     persons = list(
         {p.id: p for persons in studio.project.people(job).values() for p in persons}.values()
     )
@@ -535,7 +552,12 @@ def approve_values(studio: Studio, job: EpisodeJob, said: str = "") -> dict[str,
         "episode": job.episode,
         "persons": [(p, shown_name(p), person_name(p) in agreed) for p in persons],
         "earlier": earlier,
-        "changed": changed,
+        # in plain words: the page never names the file ("the EDL edl.yaml was changed")
+        "changed": [
+            "what is kept, and in what order, was changed" if c.startswith("the EDL ") else c
+            for c in changed
+        ],
+        "how": how,
         "sha": job.timeline.edl_sha256,
         "message": said,
     }
