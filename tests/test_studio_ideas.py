@@ -421,3 +421,63 @@ def test_the_agree_page_says_in_words_what_changed_since_it_was_agreed(
     assert_accessible(page, "agree page, changed since agreed")
     _no_jargon(page, "agree page, changed since agreed")
     page.close()
+
+
+def test_what_counts_as_a_retake() -> None:
+    """The rule on its own, over words with times: the same first words, each try starting
+    a phrase (after a pause or punctuation), close together."""
+    from pipeline.edl.propose import retakes
+    from pipeline.records import Clip, Redaction, Timeline, Transcript
+
+    def words(spec: str) -> tuple[Word, ...]:
+        out, t = [], 0.0
+        for token in spec.split():
+            pause = token.startswith("|")  # a pause of 0.5 s before this word
+            t += 0.5 if pause else 0.05
+            text = token.lstrip("|")
+            out.append(Word(round(t, 3), round(t + 0.3, 3), text))
+            t += 0.3
+        return tuple(out)
+
+    def found(spec: str, hidden: tuple[Redaction, ...] = ()) -> list[str]:
+        ws = words(spec)
+        clips = (Clip("a.m4a", 0.0, 60.0, 0.0),)
+        timeline = Timeline(Path("edl.yaml"), "e" * 64, clips, (), redactions=hidden)
+        transcript = Transcript("s" * 64, "faster-whisper", "tiny.en", "en", ws)
+        return [r.said for r in retakes(timeline, {"a.m4a": transcript})]
+
+    assert found("We moved in, sorry, we moved into the flat.") == ["We moved in, sorry,"]
+    assert found("Well, I went |I went to the shop.") == ["I went"]  # a pause, no comma
+    # the same little words mid-phrase are not a restart
+    assert found("I live in the city and work in the park.") == []
+    # a chorus far apart is not one; a single word said twice is not one
+    chorus = "We are the river. " + "and on and on " * 6 + "|We are the river."
+    assert found(chorus) == []
+    assert found("No, no, it was fine.") == []
+    # hidden words are never part of one (their text is not shown in a suggestion)
+    ws = words("We moved in, sorry, we moved into the flat.")
+    assert (
+        found(
+            "We moved in, sorry, we moved into the flat.",
+            (Redaction("a.m4a", ws[0].start, ws[1].end, "bleep", "[removed]"),),
+        )
+        == []
+    )
+
+
+def test_a_spelling_needs_the_page_key(project: Project) -> None:
+    import urllib.error
+    import urllib.request
+
+    body = json.dumps({"base": "", "source": "story.m4a", "in": 0, "out": 1, "text": "x"})
+    request = urllib.request.Request(
+        project.url + "/ep/chorus/spelling",
+        body.encode(),
+        {"Content-Type": "application/json"},
+    )
+    spellings = project.root / "episodes" / "chorus" / "corrections.yaml"
+    before = spellings.read_bytes() if spellings.exists() else None
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 403
+    assert (spellings.read_bytes() if spellings.exists() else None) == before
