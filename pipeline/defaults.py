@@ -91,6 +91,11 @@ PROPOSE_SILENCE_DB = -40  # below this counts as silence
 PROPOSE_MIN_SILENCE = 1.0  # seconds of silence worth suggesting a cut for
 PROPOSE_KEEP_PAUSE = 0.3  # seconds of pause kept on each side of a proposed cut
 PROPOSE_CHAPTER_PAUSE = 2.5  # a pause this long could start a chapter
+# A retake: a phrase started again soon after ("we moved in, sorry, we moved into ...").
+RETAKE_WITHIN = 6.0  # seconds from the first try's start to the second's, at most
+RETAKE_MIN_WORDS = 2  # words the second try must start with, the same as the first
+RETAKE_MAX_WORDS = 15  # words of a first try, at most (longer is not a restart)
+RETAKE_PAUSE = 0.3  # seconds of pause (or a comma, full stop...) before each try
 
 # Captions, continued: reading speed and where an overlong cue is split.
 CAPTION_MAX_CPS = 20.0  # characters a second a cue may ask of a reader, where timing allows

@@ -181,7 +181,7 @@ def _word(page: Page, text: str, nth: int = 0) -> Any:
 def _mode(page: Page, value: str) -> None:
     """Choose what pressing a word does, with the keyboard: arrows in the radio group."""
     page.focus('input[name="mode"]:checked')
-    order = ["listen", "cut", "chapter", "hide", "bite"]
+    order = ["listen", "cut", "chapter", "hide", "bite", "spell"]
     now = page.eval_on_selector('input[name="mode"]:checked', "e => e.value")
     for _ in range((order.index(value) - order.index(now)) % len(order)):
         page.keyboard.press("ArrowDown")

@@ -88,8 +88,10 @@ def load_corrections(folder: Path) -> Corrections:
     return corrections
 
 
-def parse(path: Path, problems: Problems) -> Corrections:
-    root = load(path, problems)
+def parse(path: Path, problems: Problems, raw: bytes | None = None) -> Corrections:
+    """The corrections file at ``path`` (or ``raw``: its bytes, e.g. before they are
+    written), its problems added to ``problems``."""
+    root = load(path, problems, raw)
     if root is None:
         return Corrections(path)
     fields = root.mapping({"replace", "fixes"}, kind="a corrections file")

@@ -395,10 +395,20 @@ def page_data(timeline: Timeline) -> dict[str, Any]:
 
 
 def with_idea(timeline: Timeline, idea: Any) -> dict[str, Any]:
-    """The page data with one accepted suggestion: a quiet gap cut, or a chapter added."""
+    """The page data with one accepted suggestion: a quiet gap cut, a retake's first try
+    cut (whole words: ``decisions`` moves the cut into the pauses around them), or a
+    chapter added."""
     data = page_data(timeline)
     if not isinstance(idea, dict):
         raise EditError("That idea cannot be read. Reload the page.")
+    if idea.get("kind") == "retake":
+        source = idea.get("source")
+        a, b = _num(idea.get("in"), "the first try's start"), _num(idea.get("out"), "its end")
+        for part in data["parts"]:
+            if part["source"] == source and part["in"] <= a < b < part["out"]:
+                part["cut"].append([a, b])
+                return data
+        raise EditError("Those words are no longer in the episode.")
     if idea.get("kind") == "quiet":
         source = idea.get("source")
         a, b = _num(idea.get("in"), "the gap's start"), _num(idea.get("out"), "the gap's end")
@@ -413,3 +423,9 @@ def with_idea(timeline: Timeline, idea: Any) -> dict[str, Any]:
         )
         return data
     raise EditError("That idea cannot be read. Reload the page.")
+
+
+# The same checks for the page's other save (a word's spelling, see studio.server).
+seconds = _num
+plain_text = _text
+seconds_text = _seconds

@@ -7,7 +7,8 @@ Safety:
 - only requests naming this server (the Host header) are answered, so a web page elsewhere
   cannot reach it through a look-alike name;
 - every request that changes a file carries the session's token (403 otherwise);
-- it writes only the episode's EDL and approval files, inside the episode's folder;
+- it writes only the episode's EDL, corrections and approval files, inside the episode's
+  folder;
 - episodes a withdrawn person is in are not shown, nor their recordings.
 """
 
@@ -26,6 +27,7 @@ import secrets
 import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,11 +39,11 @@ import yaml
 
 from pipeline import defaults
 from pipeline.cache import Cache, write_atomic
-from pipeline.edl.propose import propose
+from pipeline.edl.propose import propose, retakes
 from pipeline.errors import StorycastError, ToolError
 from pipeline.files import open_regular, resolve_inside
 from pipeline.media.runner import media_timeout, stream
-from pipeline.project import approval
+from pipeline.project import approval, corrections
 from pipeline.project.yamlfile import Problems, parse_time
 from pipeline.records import Cue, EpisodeJob, Person, Timeline, Transcript
 from pipeline.render.captions import to_webvtt
@@ -189,9 +191,13 @@ def edit_values(studio: Studio, job: EpisodeJob) -> dict[str, Any]:
     chapters, bite = view.marks(job.timeline)
     raw = job.timeline.edl_path.read_bytes()
     studio.loaded[job.timeline.edl_sha256] = raw.decode("utf-8", "replace")
+    spelled = _corrections_bytes(job)
+    spelled_sha = hashlib.sha256(spelled).hexdigest()
+    studio.loaded[spelled_sha] = spelled.decode("utf-8", "replace")
     state = {
         "slug": job.slug,
         "base": job.timeline.edl_sha256,
+        "spelling_base": spelled_sha,
         "chapters": [{"source": c.source, "at": c.at, "title": c.title} for c in chapters],
         "soundbite": bite,
         "redactions": [
@@ -295,6 +301,147 @@ def save(studio: Studio, job: EpisodeJob, data: Any) -> dict[str, Any]:
     return {"ok": True, "message": said, "base": sha, "file": target.name}
 
 
+def _corrections_bytes(job: EpisodeJob) -> bytes:
+    """The episode's corrections file as it is now (nothing when there is none)."""
+    path = job.folder / corrections.FILE_NAME
+    try:
+        return path.read_bytes() if path.is_file() else b""
+    except OSError:
+        return b""
+
+
+def save_spelling(studio: Studio, job: EpisodeJob, data: Any) -> dict[str, Any]:
+    """A word's spelling, fixed from the page, written to the episode's corrections file:
+    only at that word (a fix at its time) or everywhere in the episode (a replacement, for a
+    name). Refused like an EDL save when the file changed since the page read it."""
+    assert job.timeline
+    if not isinstance(data, dict):
+        raise StudioError(HTTPStatus.BAD_REQUEST, "The page sent something unreadable.")
+    states = studio.project.transcripts(job)
+    if _recordings_problem(states):
+        raise StudioError(
+            HTTPStatus.CONFLICT,
+            "Not saved: the words must be written down again before they can be fixed.",
+        )
+    target = resolve_inside(job.folder, corrections.FILE_NAME, "the episode's folder")
+    if isinstance(target, str):
+        raise StudioError(HTTPStatus.FORBIDDEN, f"Not saved: {corrections.FILE_NAME} {target}.")
+    now_raw = _corrections_bytes(job)
+    now_sha = hashlib.sha256(now_raw).hexdigest()
+    base = data.get("base")
+    if base != now_sha:
+        before = studio.loaded.get(str(base), "")
+        now_text = now_raw.decode("utf-8", "replace")
+        diff = "".join(
+            difflib.unified_diff(
+                before.splitlines(keepends=True),
+                now_text.splitlines(keepends=True),
+                "what this page started from",
+                f"{corrections.FILE_NAME} now",
+            )
+        )
+        raise StudioError(
+            HTTPStatus.CONFLICT,
+            "Not saved: someone else changed the spellings of this episode since this page "
+            "was opened (maybe in another tab). Nothing was overwritten. Here is what they "
+            "changed; reload the page to see it, then fix the word again.",
+            {
+                "difference": _hide(diff, _hidden_terms(job.timeline.edl_path.read_text()))
+                or "(the file was changed)",
+                "summary": ["The spellings were changed."],
+            },
+        )
+    source = data.get("source")
+    state = states.get(source) if isinstance(source, str) else None
+    transcript = state.transcript if state is not None else None
+    try:
+        start = edits.seconds(data.get("in"), "The word's start")
+        end = edits.seconds(data.get("out"), "The word's end")
+        text = edits.plain_text(data.get("text"), "The new spelling", 120)
+    except edits.EditError as exc:
+        raise StudioError(HTTPStatus.UNPROCESSABLE_ENTITY, f"Not saved: {exc}") from exc
+    word = next(
+        (
+            w
+            for w in (transcript.words if transcript else ())
+            if abs(w.start - start) < 1e-3 and abs(w.end - end) < 1e-3
+        ),
+        None,
+    )
+    if word is None or any(
+        r.source == source and word.start < r.end and word.end > r.start
+        for r in job.timeline.redactions
+    ):
+        raise StudioError(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "Not saved: that word is not there any more (or it is hidden). Reload the page.",
+        )
+    if not text:
+        raise StudioError(HTTPStatus.UNPROCESSABLE_ENTITY, "Not saved: write the new spelling.")
+    was = word.text.strip()
+    core = re.sub(r"^\W+|\W+$", "", was)
+    try:
+        loaded = yaml.safe_load(now_raw) if now_raw else None
+    except yaml.YAMLError:
+        loaded = None
+    if now_raw and not isinstance(loaded, dict):
+        raise StudioError(
+            HTTPStatus.CONFLICT,
+            f"Not saved: {corrections.FILE_NAME} cannot be read. Ask your producer to fix it "
+            "(`storycast check` says where).",
+        )
+    body: dict[str, Any] = dict(loaded or {})
+    everywhere = data.get("everywhere") is True
+    if everywhere:
+        if not core:
+            raise StudioError(
+                HTTPStatus.UNPROCESSABLE_ENTITY, "Not saved: that word has no letters to fix."
+            )
+        old_rules = body.get("replace")
+        rules = dict(old_rules) if isinstance(old_rules, dict) else {}
+        rules = {k: v for k, v in rules.items() if str(k).lower() != core.lower()}
+        rules[core] = text
+        body["replace"] = rules
+        said = f"Saved: “{core}” is now written “{text}” everywhere in this episode."
+    else:
+        old_fixes = body.get("fixes")
+        fixes = list(old_fixes) if isinstance(old_fixes, list) else []
+        at = f"{edits.seconds_text(word.start)}-{edits.seconds_text(word.end)}"
+        fixes = [
+            f
+            for f in fixes
+            if not (isinstance(f, dict) and f.get("recording") == source and str(f.get("at")) == at)
+        ]
+        # a fix is written as said: the word's own punctuation kept, as a replacement keeps it
+        lead, trail = re.match(r"^(\W*).*?(\W*)$", was, re.S).groups()  # type: ignore[union-attr]
+        spelled = (text if text.startswith(lead) else lead + text) if lead else text
+        spelled = spelled if not trail or spelled.endswith(trail) else spelled + trail
+        fixes.append({"recording": source, "at": at, "text": spelled})
+        body["fixes"] = fixes
+        said = f"Saved: “{was}” is now written “{text}” here."
+    head = [
+        line
+        for line in now_raw.decode("utf-8", "replace").splitlines()
+        if line.startswith("#") and "storycast studio" not in line
+    ]
+    if not head:
+        head = ["# Words and names written as their speakers want them (see storycast's README)."]
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    out = (
+        "\n".join([*head, f"# Saved in the storycast studio on {stamp}."])
+        + "\n"
+        + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+    )
+    check = Problems()
+    corrections.parse(target, check, out.encode("utf-8"))
+    if check:
+        raise StudioError(HTTPStatus.UNPROCESSABLE_ENTITY, f"Not saved: {check.items[0]}")
+    write_atomic(target, out.encode("utf-8"))
+    sha = hashlib.sha256(out.encode("utf-8")).hexdigest()
+    studio.loaded[sha] = out
+    return {"ok": True, "message": said, "base": sha, "text": text, "everywhere": everywhere}
+
+
 def _kept_words(data: Any, timeline: Timeline) -> None:
     """A hidden part the page sends back without its words to remove (the page is never
     given them) keeps the words the saved one has: matched by recording, start and end."""
@@ -338,8 +485,9 @@ def _hide(text: str, terms: list[tuple[str, str]]) -> str:
     return text
 
 
-def _difference_in_words(before: str, now: str) -> list[str]:
-    """What another save changed, in plain sentences (the exact lines are shown too)."""
+def _difference_in_words(before: str, now: str, agreed: bool = False) -> list[str]:
+    """What another save changed, in plain sentences (the exact lines are shown too); with
+    ``agreed``, what changed since ``before`` was agreed to."""
 
     def facts(text: str) -> tuple[int, float, list[str], int] | None:
         try:
@@ -363,14 +511,20 @@ def _difference_in_words(before: str, now: str) -> list[str]:
     if old is None or new is None:
         return ["The file was changed in a way this page cannot describe: see the exact lines."]
     said = []
+    then = " when it was agreed" if agreed else ""
     if old[0] != new[0]:
-        said.append(f"It now has {new[0]} parts (this page started with {old[0]}).")
+        had = f"it had {old[0]}{then}" if agreed else f"this page started with {old[0]}"
+        said.append(f"It now has {new[0]} parts ({had}).")
     if abs(old[1] - new[1]) > 0.05:
-        said.append(f"It now lasts {view.clock(new[1])} (it was {view.clock(old[1])}).")
+        said.append(f"It now lasts {view.clock(new[1])} (it was {view.clock(old[1])}{then}).")
     if old[2] != new[2]:
         said.append("Chapters now: " + (", ".join(new[2]) or "none") + ".")
     if old[3] != new[3]:
-        said.append(f"Hidden words: {new[3]} places (it was {old[3]}).")
+        said.append(f"Hidden words: {new[3]} places (it was {old[3]}{then}).")
+    if agreed and not said:
+        said.append("Small changes: the same number of parts, length, chapters and hidden words.")
+    if agreed:
+        return said
     return said or ["Small changes: the same parts, length, chapters and hidden words."]
 
 
@@ -380,6 +534,16 @@ def approve_values(studio: Studio, job: EpisodeJob, said: str = "") -> dict[str,
     earlier = approval.read(job.folder, problems)
     changed = approval.changes(earlier, job.timeline, job.recordings) if earlier else []
     agreed = set(earlier.approved_by) if earlier and not changed else set()
+    # the edit agreed to, if this studio has seen it (it keeps what its pages were made
+    # from, in memory only): what is different now, in words, hidden words hidden
+    how: list[str] = []
+    now = job.timeline.edl_path.read_bytes().decode("utf-8", "replace")
+    studio.loaded.setdefault(job.timeline.edl_sha256, now)  # what an approval here pins
+    if earlier and earlier.edl_sha256 != job.timeline.edl_sha256:
+        before = studio.loaded.get(earlier.edl_sha256)
+        if before is not None:
+            terms = _hidden_terms(before) + _hidden_terms(now)
+            how = [_hide(line, terms) for line in _difference_in_words(before, now, agreed=True)]
     persons = list(
         {p.id: p for persons in studio.project.people(job).values() for p in persons}.values()
     )
@@ -388,7 +552,12 @@ def approve_values(studio: Studio, job: EpisodeJob, said: str = "") -> dict[str,
         "episode": job.episode,
         "persons": [(p, shown_name(p), person_name(p) in agreed) for p in persons],
         "earlier": earlier,
-        "changed": changed,
+        # in plain words: the page never names the file ("the EDL edl.yaml was changed")
+        "changed": [
+            "what is kept, and in what order, was changed" if c.startswith("the EDL ") else c
+            for c in changed
+        ],
+        "how": how,
         "sha": job.timeline.edl_sha256,
         "message": said,
     }
@@ -416,10 +585,11 @@ def approve(studio: Studio, job: EpisodeJob, form: dict[str, str]) -> str:
     return f"Thank you, {person_name(who)}. You agreed to this version."
 
 
-def suggestions(job: EpisodeJob) -> list[dict[str, Any]]:
-    """What `storycast propose` suggests, one change each: shorter silences and chapters."""
+def suggestions(studio: Studio, job: EpisodeJob) -> list[dict[str, Any]]:
+    """What `storycast propose` suggests, one change each: shorter silences, retakes (the
+    first try of something said again) and chapters."""
     assert job.timeline
-    data, _ = propose(job.timeline, job.recordings)
+    data, _ = propose(job.timeline, job.recordings)  # silences and chapters: no words needed
     clips = data.get("clips")
     found: list[dict[str, Any]] = []
     proposed: list[tuple[str, float, float]] = []
@@ -440,6 +610,20 @@ def suggestions(job: EpisodeJob) -> list[dict[str, Any]]:
                     f"Take out {a2 - b1:.1f} seconds of the quiet?",
                 }
             )
+    states = studio.project.transcripts(job)
+    words = {n: st.transcript for n, st in states.items() if st.transcript and not st.problem}
+    for rt in retakes(job.timeline, words):
+        found.append(
+            {
+                "kind": "retake",
+                "source": rt.source,
+                # the first try's words: the studio cuts them whole, into the pauses
+                "in": rt.first.start,
+                "out": rt.last.end,
+                "text": f"In {rt.source} at {view.clock(rt.first.start)}, “{rt.said}” is "
+                f"said again just after: “{rt.said_again}”. Cut the first try?",
+            }
+        )
     have = {round(c.start, 1) for c in job.timeline.chapters}
     chapters = data.get("chapters")
     if isinstance(chapters, list) and not job.timeline.chapters:
@@ -801,7 +985,7 @@ class Handler(BaseHTTPRequestHandler):
             values = approve_values(s, job, messages.get(said, ""))
             self._html(s.page("approve.html", title=job.episode.title, **values))
         elif rest == ["suggestions"]:
-            found = suggestions(job)
+            found = suggestions(s, job)
             self._html(
                 s.page(
                     "suggestions.html",
@@ -889,6 +1073,8 @@ class Handler(BaseHTTPRequestHandler):
             self._ready(job)
             if parts[2] == "save":
                 self._json(save(s, job, data))
+            elif parts[2] == "spelling":
+                self._json(save_spelling(s, job, data))
             elif parts[2] == "idea":
                 base = data.get("base") if isinstance(data, dict) else None
                 assert job.timeline

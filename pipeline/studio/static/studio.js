@@ -193,6 +193,21 @@
       say("doing", "Type the chapter's name, then press “Add the chapter”.");
       return;
     }
+    if (m === "spell") {
+      if (w.classList.contains("hidden-part")) {
+        say("doing", "Hidden words cannot be changed here.");
+        return;
+      }
+      pending = w;
+      $("#spell-what").textContent = "Written now: “" + wordText(w) + "”";
+      $("#spell-text").value = wordText(w).replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, "");
+      $("#spell-said").textContent = "";
+      $("#spell-difference").hidden = true;
+      $("#spell-form").hidden = false;
+      $("#spell-text").focus();
+      say("doing", "Write the word as it should be, then press “Save the spelling”.");
+      return;
+    }
     if (m === "hide" || m === "bite") {
       if (!pending || pending.closest(".part") !== w.closest(".part")) {
         pending = w;
@@ -258,6 +273,39 @@
       say("doing", "Part put back at the end. Save to keep your changes.");
     }
   });
+
+  // a kept part moved by a pointer (mouse, finger, pen) on its handle: the same move as
+  // Move up / Move down, said the same way when it is let go
+  let dragging = null;
+  kept.addEventListener("pointerdown", (ev) => {
+    const handle = ev.target.closest(".drag");
+    const part = handle && handle.closest(".part");
+    if (!part || part.parentElement !== kept || ev.button !== 0) return;
+    ev.preventDefault();
+    dragging = { part: part, from: $$(".part", kept).indexOf(part) };
+    part.classList.add("dragging");
+    handle.setPointerCapture(ev.pointerId);
+  });
+  kept.addEventListener("pointermove", (ev) => {
+    if (!dragging) return;
+    const under = document.elementFromPoint(ev.clientX, ev.clientY);
+    const over = under && under.closest(".part");
+    if (!over || over === dragging.part || over.parentElement !== kept) return;
+    const box = over.getBoundingClientRect();
+    const after = ev.clientY > box.top + box.height / 2;
+    kept.insertBefore(dragging.part, after ? over.nextElementSibling : over);
+  });
+  function dropped() {
+    if (!dragging) return;
+    const part = dragging.part, from = dragging.from;
+    dragging = null;
+    part.classList.remove("dragging");
+    const n = $$(".part", kept).indexOf(part) + 1;
+    say("doing", n === from + 1 ? "Not moved: this part is still number " + n + "."
+      : "Moved. This part is now number " + n + ". Save to keep your changes.");
+  }
+  kept.addEventListener("pointerup", dropped);
+  kept.addEventListener("pointercancel", dropped);
 
   // chapters, hidden words, short preview
   function listMarks() {
@@ -333,6 +381,54 @@
     say("doing", "Hidden. It will show “" + r.replace_with + "”. Save to keep your changes.");
     token.focus();
   });
+  // a word's spelling: saved at once to the episode's corrections, shown here at once
+  const EDGES = /^([^\p{L}\p{N}]*)(.*?)([^\p{L}\p{N}]*)$/su;
+  function core(text) { return text.match(EDGES)[2].toLowerCase(); }
+  function respell(b, text) {
+    const old = b.lastChild && b.lastChild.nodeType === 3 ? b.lastChild : null;
+    const was = wordText(b);
+    const m = was.match(EDGES);
+    let now = text;
+    if (m[1] && !now.startsWith(m[1])) now = m[1] + now;
+    if (m[3] && !now.endsWith(m[3])) now = now + m[3];
+    if (old) old.data = old.data.replace(was, now); else b.append(now);
+  }
+  $("#spell-cancel").addEventListener("click", () => {
+    $("#spell-form").hidden = true;
+    if (pending) pending.focus();
+    pending = null;
+  });
+  $("#spell-save").addEventListener("click", async () => {
+    const w = pending;
+    const text = $("#spell-text").value.trim();
+    if (!w) return;
+    if (!text) { say("spell-said", "Write the new spelling first."); $("#spell-text").focus(); return; }
+    const everywhere = $('input[name="spell-where"]:checked').value === "everywhere";
+    say("spell-said", "Saving…");
+    const r = await post("/ep/" + state.slug + "/spelling", {
+      base: state.spelling_base, source: source(w),
+      in: Number(w.dataset.s), out: Number(w.dataset.e), text: text, everywhere: everywhere,
+    });
+    if (!r.ok) {
+      say("spell-said", r.data.error || "Not saved.");
+      if (r.data.difference) {
+        $("#spell-difference-lines").textContent = r.data.difference;
+        $("#spell-difference").hidden = false;
+      }
+      return;
+    }
+    state.spelling_base = r.data.base;
+    const was = core(wordText(w));
+    const changed = everywhere
+      ? $$(".w:not(.hidden-part)").filter((b) => core(wordText(b)) === was)
+      : [w];
+    changed.forEach((b) => respell(b, text));
+    pending = null;
+    $("#spell-form").hidden = true;
+    say("doing", r.data.message);
+    w.focus();
+  });
+
   $("#bite-add").addEventListener("click", () => {
     const span = state.biteSpan;
     if (!span) return;
