@@ -135,7 +135,7 @@ def approval_stage(job: EpisodeJob, ctx: Context) -> None:
             f"(see `storycast timeline {job.slug}`), run: {again}"
         )
         return
-    changed = approval.changes(approved, job.timeline, job.recordings)
+    changed = approval.changes(approved, job.timeline, job.recordings, job.folder)
     if changed:
         job.status = "skipped"
         job.reason = (

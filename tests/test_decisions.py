@@ -63,6 +63,42 @@ def test_approval_pins_the_edl_and_every_recording(tmp_path: Path) -> None:
         approval.parse_names(" , ")
 
 
+def test_approval_pins_the_spellings_published_in_the_captions(tmp_path: Path) -> None:
+    """A spelling changed after the contributors agreed (a name, or words slipped into
+    the captions) stops the episode until they agree again, as an edited EDL does."""
+    edl = tmp_path / "edl.yaml"
+    timeline = _timeline(edl, "a.m4a")
+    recordings = {"a.m4a": _recording("a.m4a", "1" * 64)}
+    fixes = tmp_path / "corrections.yaml"
+    fixes.write_text("replace:\n  Jordan: Jordyn\n", encoding="utf-8")
+    approval.record(tmp_path, timeline, recordings, ("Sam",))
+    pinned = approval.read(tmp_path, Problems())
+    assert pinned is not None
+    assert approval.changes(pinned, timeline, recordings, tmp_path) == []
+    fixes.write_text("replace:\n  Jordan: somebody else\n", encoding="utf-8")
+    assert approval.changes(pinned, timeline, recordings, tmp_path) == [
+        "the spellings in corrections.yaml were changed"
+    ]
+    fixes.unlink()
+    assert approval.changes(pinned, timeline, recordings, tmp_path) == [
+        "corrections.yaml was removed"
+    ]
+    # no corrections when agreed, one added since
+    approval.record(tmp_path, timeline, recordings, ("Sam",))
+    bare = approval.read(tmp_path, Problems())
+    assert bare is not None and bare.corrections_sha256 == ""
+    fixes.write_text("replace:\n  a: b\n", encoding="utf-8")
+    assert approval.changes(bare, timeline, recordings, tmp_path) == ["corrections.yaml was added"]
+    # an approval from before spellings were pinned does not cover a corrections file
+    older = replace(bare, corrections_sha256=None)
+    assert approval.changes(older, timeline, recordings, tmp_path) == [
+        "the spellings in corrections.yaml were not part of the approval "
+        "(it was made by an older storycast)"
+    ]
+    fixes.unlink()
+    assert approval.changes(older, timeline, recordings, tmp_path) == []
+
+
 # --- consent: what must come down -----------------------------------------------------------
 
 

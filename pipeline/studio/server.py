@@ -532,7 +532,7 @@ def approve_values(studio: Studio, job: EpisodeJob, said: str = "") -> dict[str,
     assert job.timeline
     problems = Problems()
     earlier = approval.read(job.folder, problems)
-    changed = approval.changes(earlier, job.timeline, job.recordings) if earlier else []
+    changed = approval.changes(earlier, job.timeline, job.recordings, job.folder) if earlier else []
     agreed = set(earlier.approved_by) if earlier and not changed else set()
     # the edit agreed to, if this studio has seen it (it keeps what its pages were made
     # from, in memory only): what is different now, in words, hidden words hidden
@@ -578,7 +578,7 @@ def approve(studio: Studio, job: EpisodeJob, form: dict[str, str]) -> str:
     problems = Problems()
     earlier = approval.read(job.folder, problems)
     names: tuple[str, ...] = ()
-    if earlier and not approval.changes(earlier, job.timeline, job.recordings):
+    if earlier and not approval.changes(earlier, job.timeline, job.recordings, job.folder):
         names = earlier.approved_by
     names = tuple(dict.fromkeys((*names, person_name(who))))
     approval.record(job.folder, job.timeline, job.recordings, names)
