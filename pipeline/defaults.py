@@ -136,6 +136,9 @@ VIDEO_AUDIO_BITRATE = "160k"  # AAC-LC stereo
 AAC_LOUDNESS_LOSS = 0.0
 VIDEO_AUDIO_SAMPLE_RATE = 48000
 VIDEO_CLIPS_PER_RUN = 4  # pictures of this many clips per ffmpeg run: bounds its memory
+# Groups of pictures encoded at once (each by a one-thread x264, for repeatable bytes),
+# at most one per core: about 400 MB of memory each at 1080p.
+VIDEO_PARTS_AT_ONCE = 2
 AUDIO_CLIPS_PER_RUN = 8  # sound of this many clips per ffmpeg run (render.render_stems)
 VIDEO_POSTER_QUALITY = 3  # mjpeg -q:v (2 best .. 31 worst)
 VIDEO_CAPTION_STYLE = "FontName=DejaVu Sans,FontSize=16,Outline=1,Shadow=0,MarginV=24"

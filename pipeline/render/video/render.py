@@ -55,6 +55,7 @@ import os
 import re
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ from pipeline.render.video.check import _count_frames, check_sources
 from pipeline.render.video.graph import _plan, burnable_vtt, ffmpeg_filters
 from pipeline.render.video.plan import Canvas, Orientation, bitrate_ceiling, plan_canvas
 
-VIDEO_RENDER_VERSION = 3  # bump when the graph changes what comes out
+VIDEO_RENDER_VERSION = 4  # bump when the graph changes what comes out
 # ISO 639-1 -> 639-2/T for the subtitle track's language (MP4 stores three letters).
 _LANGUAGES = {
     "en": "eng", "cy": "cym", "gd": "gla", "ga": "gle", "fr": "fra", "de": "deu",
@@ -143,6 +144,8 @@ ENCODE_VIDEO = [
     "-preset", defaults.VIDEO_PRESET, "-crf", str(defaults.VIDEO_CRF),
     "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709",
     "-color_range", "tv",
+    # one thread: x264 with a bit-rate ceiling and several threads is not repeatable
+    "-threads", "1",
     # x264's SEI names its version and settings; the picture does not need it.
     "-bsf:v", "filter_units=remove_types=6",
 ]  # fmt: skip
@@ -241,13 +244,19 @@ def render_video(
         else:
             level = GainPlan(final_gain_db)
 
-        # Pass 2a: the pictures, a group of clips per run, each encoded once to H.264.
-        parts: list[Path] = []
+        # Pass 2a: the pictures, a group of clips per run, each encoded once to H.264. x264
+        # is given one thread: with its bit-rate ceiling (VBV) and several threads its
+        # output changes from run to run, and the same episode must be the same bytes on
+        # every machine. The groups are encoded side by side instead (their number is
+        # fixed by the EDL, never by the machine, so the bytes do not depend on it).
         gop = str(max(1, round(float(canvas.fps) * defaults.VIDEO_GOP_SECONDS)))
         ceiling, buffer = str(bitrate_ceiling(canvas)), str(2 * bitrate_ceiling(canvas))
-        done, fps = 0.0, float(canvas.fps)
+        fps = float(canvas.fps)
         total = max(plan.frames / fps, 1e-9)
-        for k, group in enumerate(plan.pictures):
+        starts = [sum(g.frames for g in plan.pictures[:k]) / fps for k in range(len(plan.pictures))]
+
+        def encode_pictures(k: int) -> tuple[Path, str]:
+            group = plan.pictures[k]
             piece = work / f"pictures-{k:05d}.mp4"
             shown = group.frames / fps
             proc = run(
@@ -259,12 +268,10 @@ def render_video(
                 path=where,
                 timeout=media_timeout(group.seconds),
                 progress=part(
-                    progress, (0.1 + 0.8 * done / total) * length, 0.8 * length * shown / total,
-                    shown,
+                    progress, (0.1 + 0.8 * starts[k] / total) * length,
+                    0.8 * length * shown / total, shown,
                 ),
             )  # fmt: skip
-            stderr += working_part(proc.stderr)
-            done += shown
             made = _count_frames(piece, group.seconds)
             if made != group.frames:
                 # A short part would pull every later clip's picture ahead of its sound.
@@ -277,7 +284,13 @@ def render_video(
                         "if they do, report this as a storycast bug.",
                     )
                 )
-            parts.append(piece)
+            return piece, working_part(proc.stderr)
+
+        side_by_side = max(1, min(defaults.VIDEO_PARTS_AT_ONCE, os.cpu_count() or 1))
+        with ThreadPoolExecutor(max_workers=side_by_side) as pool:
+            encoded = list(pool.map(encode_pictures, range(len(plan.pictures))))
+        parts = [piece for piece, _ in encoded]
+        stderr += "".join(said for _, said in encoded)
         listing = work / "pictures.ffconcat"
         listing.write_text(
             "ffconcat version 1.0\n" + "".join(f"file '{p.name}'\n" for p in parts),
