@@ -226,14 +226,22 @@ class Memory:
 
 
 def task_seconds(stderr: str) -> dict[str, Any]:
-    """What the tasks say they took (recordings, and each episode's parts)."""
-    found = [
-        float(m.group(1))
-        for m in re.finditer(
-            r"(?:done|measured and transcribed) on tcp://\S+ in ([\d.]+) s", stderr
+    """What the tasks say they took (recordings, and each episode's parts), and each
+    episode's rest (render, captions, video, tags, checks) by kind."""
+    said = r"(?:done|measured and transcribed) on tcp://\S+ in ([\d.]+) s"
+    found = [float(m.group(1)) for m in re.finditer(said, stderr)]
+    rest: dict[str, list[float]] = {"audio": [], "video": []}
+    for m in re.finditer(r"\] (\S+): done on tcp://\S+ in ([\d.]+) s", stderr):
+        rest["video" if m.group(1).startswith("festival-video") else "audio"].append(
+            float(m.group(2))
         )
-    ]
-    return {"tasks_reporting": len(found), "task_seconds_sum": round(sum(found), 1)}
+    return {
+        "tasks_reporting": len(found),
+        "task_seconds_sum": round(sum(found), 1),
+        "episode_rest_seconds_mean": {
+            kind: round(statistics.mean(times), 1) for kind, times in rest.items() if times
+        },
+    }
 
 
 def scheduler_overhead(address: str | None = None, workers: int = 2) -> dict[str, Any]:

@@ -4,7 +4,8 @@ never loses or duplicates an episode (issue 17's check).
 The example show, with its measurements and transcripts from the example run but no
 renders, so every episode's rest (render, captions, tags, scrub) really runs on the
 workers. While ``storycast publish --workers 2`` runs, a worker process is sent SIGKILL
-at moments drawn from a seeded random generator, counted from when the cluster is up. The
+at moments drawn from a seeded random generator: a fraction of the workers' part of the
+run (from the cluster being up to the store step), as long as the previous run's took. The
 seed is printed (and named in every failure): ``STORYCAST_KILL_SEED=N`` replays it.
 
 After each run, as a listener and the host see it: the feed, read with podcastparser,
@@ -39,13 +40,16 @@ from conftest import Run, copy_with_caches
 SHOW = "riverside-voices"
 SLUGS = ("first-flat", "open-mic")
 RUNS = 3  # publishes per test, each with one or two kills
-WINDOW = 4.0  # a kill lands this many seconds or less after the cluster is up
+# A kill's moment is a random fraction of the workers' part of the run (from the cluster
+# being up to the store step), as long as the previous run's took (FIRST_PHASE at first).
+FIRST_PHASE = 3.0
 DIED = "retried: the Dask worker running it died"
 
 
 @dataclass
 class Kill:
-    at: float  # seconds after the cluster was up
+    fraction: float  # of the workers' part, as the previous run's took
+    at: float = 0.0  # seconds after the cluster was up
     pid: int = 0  # the worker process killed (0: none was alive, or the work was over)
     busy: list[str] = field(default_factory=list)  # what it was running (ffmpeg's episode)
 
@@ -80,11 +84,14 @@ def _running(worker: psutil.Process) -> list[str]:
 
 
 def _publish_with_kills(
-    project: Path, rng: random.Random
-) -> tuple[Run, list[Kill], set[tuple[int, float]]]:
-    """``publish --workers 2``, killing a worker at each of one or two random moments."""
-    kills = [Kill(round(rng.uniform(0, WINDOW), 2)) for _ in range(rng.choice((1, 2)))]
-    kills.sort(key=lambda k: k.at)
+    project: Path, rng: random.Random, phase: float
+) -> tuple[Run, list[Kill], set[tuple[int, float]], float]:
+    """``publish --workers 2``, killing a worker at each of one or two random moments in
+    the first ``phase`` seconds of the workers' part; how long that part took."""
+    kills = [Kill(round(rng.random(), 3)) for _ in range(rng.choice((1, 2)))]
+    kills.sort(key=lambda k: k.fraction)
+    for k in kills:
+        k.at = round(k.fraction * phase, 2)
     choices = [rng.random() for _ in kills]  # which worker, drawn up front: replayable
     proc = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "--root", str(project), "publish", "--workers", "2"],
@@ -94,6 +101,7 @@ def _publish_with_kills(
     )
     lines: list[str] = []
     up, over = threading.Event(), threading.Event()
+    times = {"up": 0.0, "over": 0.0}
     seen: set[tuple[int, float]] = set()  # every process seen under a worker: (pid, start)
 
     def read() -> None:
@@ -101,8 +109,10 @@ def _publish_with_kills(
         for line in proc.stderr:
             lines.append(line)
             if line.startswith("dask: "):
+                times["up"] = time.monotonic()
                 up.set()
-            if line.startswith("store: "):  # the workers' part is over
+            if line.startswith("store: ") and not over.is_set():  # the workers' part is over
+                times["over"] = time.monotonic()
                 over.set()
         up.set()
 
@@ -146,7 +156,8 @@ def _publish_with_kills(
     proc.wait(timeout=600)
     reader.join()
     killer.join()
-    return Run(project, proc.returncode, stdout, "".join(lines)), kills, seen
+    took = times["over"] - times["up"] if times["over"] else phase
+    return Run(project, proc.returncode, stdout, "".join(lines)), kills, seen, took
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -223,11 +234,13 @@ def test_a_worker_killed_at_random_moments_never_loses_or_duplicates_an_episode(
     print(replay)
     rng = random.Random(seed)
     landed = busy = 0
+    phase = FIRST_PHASE
     for n in range(RUNS):
         project = copy_with_caches(example_run, tmp_path / f"run-{n}")
         _drop_renders(project)  # the workers render every episode again
-        run, kills, seen = _publish_with_kills(project, rng)
-        print(f"run {n}: {kills}; worker deaths in the summary: {_deaths(run.stdout)}")
+        run, kills, seen, phase = _publish_with_kills(project, rng, phase)
+        deaths = _deaths(run.stdout)
+        print(f"run {n} (workers' part {phase:.1f} s): {kills}; deaths in the summary: {deaths}")
         print("".join(f"  {line}\n" for line in run.stdout.splitlines() if "retried:" in line))
         _check_published_once(run, example_run, kills, replay)
         landed += sum(1 for k in kills if k.pid)
