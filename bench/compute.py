@@ -322,6 +322,9 @@ def run(
             result["peak_memory_mib"] = peaks
             if name != "in-process":
                 result.update(task_seconds(stderr))
+                result["retries_in_summary"] = [
+                    line.strip() for line in stdout.splitlines() if "retried:" in line
+                ]
                 workers = 1 if name == "--workers 1" else 2
                 result["scheduler_overhead"] = scheduler_overhead(address, workers)
     base = results["in-process"]["wall_s"]
