@@ -12,33 +12,58 @@ local filesystem. Reports each run's wall time, its ratio to the in-process run,
 whether the published files are the same bytes as in-process (the manifest's write times
 aside).
 
-`python -m bench.compute --episodes 4 --runs in-process,two-machines` runs fewer.
+Two short 1080p video episodes are published with them (VIDEOS; a phone-like moving picture
+with grain at 30 fps, the sound one of the example's recordings, two clips of 7 s each).
 
-Audio episodes only (no video yet). A cluster's start-up (a few seconds, and each worker
-loading the speech model) counts in its wall time. Times on a machine shared with other
-work are noisy: compare the ratios within one run. Results go to bench-results/compute-*.json.
+Besides wall time, each run reports:
+
+- peak memory per worker: the resident memory (RSS) of each Dask worker process, alone and
+  with the processes it starts (ffmpeg, ExifTool), summed at each sample, sampled with
+  psutil every SAMPLE seconds (a peak shorter than that can be missed); in-process, the
+  publish process and its children. The largest single child (an ffmpeg render) is given
+  apart, since Dask's nanny does not count it;
+- the tasks' own seconds (what each task reports: "done on ... in N s"), summed;
+- scheduler overhead per task: a no-op task's round trip (submit to result, one after
+  another, so each pays the whole path client, scheduler, worker and back) on a cluster
+  configured as the run's (an embedded one started here for ``--workers``; the two
+  machines' own scheduler), and the time per task of a batch submitted at once.
+
+`python -m bench.compute --episodes 4 --videos 0 --runs in-process,two-machines` runs fewer.
+
+A cluster's start-up (a few seconds, and each worker loading the speech model) counts in
+its wall time. Times on a machine shared with other work are noisy: compare the ratios
+within one run. Results go to bench-results/compute-*.json, with the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench import ROOT
 from bench.report import write_results
 
 EPISODES = 8
+VIDEOS = 2
+VIDEO_SECONDS = 16  # each video recording; its episode is two clips of 7 s
 LOOPS = 2
+SAMPLE = 0.2  # seconds between memory samples
+NOOPS = 100  # no-op tasks timed one after another, then five times as many at once
 CODECS = {".m4a": ["-c:a", "aac", "-b:a", "96k"], ".opus": ["-c:a", "libopus", "-b:a", "48k"],
           ".3gp": ["-c:a", "aac", "-b:a", "32k", "-ar", "16000", "-ac", "1"]}  # fmt: skip
 
@@ -67,8 +92,11 @@ def _published(public: Path) -> dict[str, Any]:
     }
 
 
-def festival(project: Path, episodes: int = EPISODES, loops: int = LOOPS) -> float:
-    """The example show grown to ``episodes`` episodes; returns the seconds of recordings."""
+def festival(
+    project: Path, episodes: int = EPISODES, loops: int = LOOPS, videos: int = VIDEOS
+) -> float:
+    """The example show grown to ``episodes`` audio episodes and ``videos`` video episodes;
+    returns the seconds of recordings."""
     shutil.copytree(ROOT / "feeds", project / "feeds")
     show_file = project / "feeds" / "riverside-voices.yaml"
     show_file.write_text(show_file.read_text() + "approval: optional\n")  # recordings re-made
@@ -96,38 +124,209 @@ def festival(project: Path, episodes: int = EPISODES, loops: int = LOOPS) -> flo
                 capture_output=True, text=True, check=True,
             )  # fmt: skip
             seconds += float(probe.stdout)
+    for n in range(1, videos + 1):
+        seconds += video_episode(project, episodes + n, n)
     return seconds
 
 
-def run(episodes: int = EPISODES, runs: list[str] | None = None) -> dict[str, Any]:
+VIDEO_PERSON = """  - id: festival-crew
+    credit: none
+    roles: [guest]
+    consent:
+      voice: 2026-10-01
+      face: 2026-10-01
+"""
+
+
+def video_episode(project: Path, number: int, n: int) -> float:
+    """A short 1080p phone-like video episode (its own sound, nudged); its recording's
+    seconds."""
+    people = project / "episodes" / "people.yaml"
+    if "festival-crew" not in people.read_text():
+        people.write_text(people.read_text() + VIDEO_PERSON)
+    folder = project / "episodes" / f"festival-video-{n}"
+    (folder / "recordings").mkdir(parents=True)
+    sound = ROOT / "episodes" / "first-flat" / "recordings" / "interview.m4a"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y",
+         "-f", "lavfi", "-i",
+         f"testsrc2=s=1920x1080:r=30:d={VIDEO_SECONDS},noise=alls=12:allf=t",
+         "-i", str(sound), "-t", str(VIDEO_SECONDS), "-map", "0:v", "-map", "1:a",
+         "-af", f"volume={1 - n / 1000:.3f}", "-map_metadata", "-1",
+         "-c:v", "libx264", "-preset", "ultrafast", "-profile:v", "high", "-pix_fmt", "yuv420p",
+         "-b:v", "12M", "-c:a", "aac", "-b:a", "128k", str(folder / "recordings" / "clip.mp4")],
+        check=True,
+    )  # fmt: skip
+    (folder / "episode.yaml").write_text(
+        f"show: riverside-voices\nnumber: {number}\ntitle: Festival video {n}\n"
+        "published: 2026-11-20\nmedium: video\nappearances:\n  clip.mp4: [festival-crew]\n"
+    )
+    (folder / "edl.yaml").write_text(
+        "clips:\n  - source: clip.mp4\n    in: 0.5\n    out: 7.5\n    fade_in: 0.3\n"
+        "  - source: clip.mp4\n    in: 8.5\n    out: 15.5\n    fade_out: 0.5\n"
+    )
+    return float(VIDEO_SECONDS)
+
+
+class Memory:
+    """Peak resident memory of each worker process under ``roots`` (with what it started),
+    sampled every SAMPLE seconds until ``stop``. A worker is a Dask worker process (a
+    ``multiprocessing`` child of a nanny); ``in_process``: the root itself (the publish
+    process) is the one worker."""
+
+    def __init__(self, roots: list[int], in_process: bool = False) -> None:
+        self.roots = roots
+        self.in_process = in_process
+        self.peaks: dict[int, dict[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _workers(root: psutil.Process) -> list[psutil.Process]:
+        found = []
+        for proc in root.children(recursive=True):
+            try:
+                if "multiprocessing.spawn" in " ".join(proc.cmdline()):
+                    found.append(proc)
+            except psutil.Error:
+                continue
+        return found
+
+    def _sample(self) -> None:
+        mib = 1024 * 1024
+        while not self._stop.wait(SAMPLE):
+            for pid in self.roots:
+                try:
+                    root = psutil.Process(pid)
+                    workers = [root] if self.in_process else self._workers(root)
+                except psutil.Error:
+                    continue
+                for worker in workers:
+                    try:
+                        own = worker.memory_info().rss / mib
+                        children = [c.memory_info().rss / mib for c in worker.children(True)]
+                    except psutil.Error:
+                        continue
+                    peak = self.peaks.setdefault(
+                        worker.pid, {"worker": 0.0, "with_children": 0.0, "largest_child": 0.0}
+                    )
+                    peak["worker"] = max(peak["worker"], own)
+                    peak["with_children"] = max(peak["with_children"], own + sum(children))
+                    peak["largest_child"] = max(peak["largest_child"], max(children, default=0))
+
+    def stop(self) -> dict[str, dict[str, float]]:
+        """Each worker's peaks in MiB, in the order the workers started."""
+        self._stop.set()
+        self._thread.join()
+        return {
+            f"worker {n}": {k: round(v) for k, v in self.peaks[pid].items()}
+            for n, pid in enumerate(sorted(self.peaks), 1)
+        }
+
+
+def task_seconds(stderr: str) -> dict[str, Any]:
+    """What the tasks say they took (recordings, and each episode's parts), and each
+    episode's rest (render, captions, video, tags, checks) by kind."""
+    said = r"(?:done|measured and transcribed) on tcp://\S+ in ([\d.]+) s"
+    found = [float(m.group(1)) for m in re.finditer(said, stderr)]
+    rest: dict[str, list[float]] = {"audio": [], "video": []}
+    for m in re.finditer(r"\] (\S+): done on tcp://\S+ in ([\d.]+) s", stderr):
+        rest["video" if m.group(1).startswith("festival-video") else "audio"].append(
+            float(m.group(2))
+        )
+    return {
+        "tasks_reporting": len(found),
+        "task_seconds_sum": round(sum(found), 1),
+        "episode_rest_seconds_mean": {
+            kind: round(statistics.mean(times), 1) for kind, times in rest.items() if times
+        },
+    }
+
+
+def scheduler_overhead(address: str | None = None, workers: int = 2) -> dict[str, Any]:
+    """A no-op task's round trip on the scheduler at ``address``, or on an embedded cluster
+    of ``workers`` started as ``--workers`` starts it."""
+    import distributed
+
+    from pipeline.compute import Compute
+    from pipeline.compute.cluster import connect
+
+    Client: Any = distributed.Client  # distributed is not typed
+    if address:
+        client = Client(address, timeout=60)
+        close = client.close
+    else:
+        runner = connect(Compute(workers=workers), lambda line: None)
+        client, close = runner.client, runner.close
+    try:
+        client.submit(abs, -1, pure=False).result()  # every connection made
+        trips = []
+        for i in range(NOOPS):
+            started = time.perf_counter()
+            client.submit(abs, -i, pure=False).result()
+            trips.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        client.gather([client.submit(abs, -i, pure=False) for i in range(5 * NOOPS)])
+        batch = (time.perf_counter() - started) / (5 * NOOPS)
+    finally:
+        close()
+    trips.sort()
+    return {
+        "noop_round_trip_ms_median": round(statistics.median(trips) * 1000, 1),
+        "noop_round_trip_ms_p90": round(trips[int(len(trips) * 0.9)] * 1000, 1),
+        f"per_task_ms_in_a_batch_of_{5 * NOOPS}": round(batch * 1000, 2),
+    }
+
+
+def run(
+    episodes: int = EPISODES, runs: list[str] | None = None, videos: int = VIDEOS
+) -> dict[str, Any]:
     runs = runs or list(RUNS)
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"load_average_before": [round(x, 1) for x in os.getloadavg()]}
     published: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         template = Path(tmp) / "festival"
-        seconds = festival(template, episodes)
+        seconds = festival(template, episodes, videos=videos)
         results["show"] = (
-            f"{episodes} audio episodes, {episodes * 2} recordings, "
-            f"{seconds / 60:.1f} minutes of recordings, no caches"
+            f"{episodes} audio episodes ({episodes * 2} recordings) and {videos} 1080p video "
+            f"episodes of 14 s, {seconds / 60:.1f} minutes of recordings, no caches"
         )
         for name in runs:
             project = Path(tmp) / name.replace(" ", "").replace("-", "")
             shutil.copytree(template, project)
             env = None
+            roots: list[int] = []
+            address = None
             started = time.perf_counter()
             if name == "two machines":  # its start-up counts, as a cluster's does
-                env, hidden = two_machines(project, Path(tmp) / "elsewhere", stack)
+                env, hidden, machines = two_machines(project, Path(tmp) / "elsewhere", stack)
                 results[name] = {"producer_folder_hidden_from_workers": hidden}
-            proc = subprocess.run(
+                roots = [p.pid for p in machines.procs[1:]]
+                address = machines.address
+            proc = subprocess.Popen(
                 [sys.executable, "-m", "pipeline", "--root", str(project), "publish",
                  *RUNS[name]],
-                capture_output=True, text=True, cwd=ROOT, env=env,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
             )  # fmt: skip
+            memory = Memory(roots or [proc.pid], in_process=name == "in-process")
+            stdout, stderr = proc.communicate()
             seconds = time.perf_counter() - started
+            peaks = memory.stop()
             if proc.returncode != 0:
-                raise SystemExit(f"{name} failed:\n{proc.stdout}\n{proc.stderr}")
+                raise SystemExit(f"{name} failed:\n{stdout}\n{stderr}")
             published[name] = _published(project / "public")
-            results.setdefault(name, {})["wall_s"] = round(seconds, 2)
+            result = results.setdefault(name, {})
+            result["wall_s"] = round(seconds, 2)
+            result["load_average_after"] = [round(x, 1) for x in os.getloadavg()]
+            result["peak_memory_mib"] = peaks
+            if name != "in-process":
+                result.update(task_seconds(stderr))
+                result["retries_in_summary"] = [
+                    line.strip() for line in stdout.splitlines() if "retried:" in line
+                ]
+                workers = 1 if name == "--workers 1" else 2
+                result["scheduler_overhead"] = scheduler_overhead(address, workers)
     base = results["in-process"]["wall_s"]
     for name in runs:
         results[name]["ratio_to_in_process"] = round(results[name]["wall_s"] / base, 2)
@@ -139,10 +338,12 @@ def run(episodes: int = EPISODES, runs: list[str] | None = None) -> dict[str, An
     return results
 
 
-def two_machines(project: Path, elsewhere: Path, stack: ExitStack) -> tuple[dict[str, str], bool]:
+def two_machines(
+    project: Path, elsewhere: Path, stack: ExitStack
+) -> tuple[dict[str, str], bool, Any]:
     """A SeaweedFS for the cache, a scheduler and two workers, the show file pointed at
-    them; the environment the publish runs in, and whether the workers could not see the
-    project's folder."""
+    them; the environment the publish runs in, whether the workers could not see the
+    project's folder, and the machines (kit.machines.Machines)."""
     from kit.machines import start_machines
     from kit.s3server import ACCESS, PRIVATE, SECRET, s3_env, seaweed_server
 
@@ -158,7 +359,7 @@ def two_machines(project: Path, elsewhere: Path, stack: ExitStack) -> tuple[dict
         f"  endpoint_url: {server.endpoint}\n"
         "  path_style: true\n"
     )
-    return env, machines.hidden
+    return env, machines.hidden, machines
 
 
 # how each run is named on the command line (``--runs``)
@@ -168,6 +369,7 @@ CHOICES = {"in-process": "in-process", "workers-1": "--workers 1", "workers-2": 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=EPISODES)
+    parser.add_argument("--videos", type=int, default=VIDEOS)
     parser.add_argument("--runs", default=",".join(CHOICES),
                         help="which runs, comma-separated; in-process is always run")  # fmt: skip
     args = parser.parse_args()
@@ -176,4 +378,4 @@ if __name__ == "__main__":
     if unknown:
         parser.error(f"unknown runs: {', '.join(unknown)} (choose from {', '.join(CHOICES)})")
     chosen = ["in-process"] + [CHOICES[r] for r in asked if r != "in-process"]
-    write_results("compute", run(args.episodes, chosen))
+    write_results("compute", run(args.episodes, chosen, args.videos))
