@@ -213,6 +213,6 @@ COMPUTE_RETRIES = 2
 COMPUTE_WORKER_DEATHS = 3
 SCHEDULER_TIMEOUT = 5.0
 # An embedded cluster's workers share this machine's memory less this much each for the
-# ffmpeg processes they start, which Dask's nanny does not count (one at a time per worker:
-# a worker runs one episode at a time).
+# ffmpeg processes they start, which Dask's nanny does not count (a worker runs one episode
+# at a time: one ffmpeg, or up to VIDEO_PARTS_AT_ONCE picture encodes of about 400 MB).
 FFMPEG_MEMORY_RESERVE = 1 << 30
