@@ -11,6 +11,7 @@ from typing import Any
 
 from pipeline import orchestrator
 from pipeline.records import EpisodeJob
+from pipeline.stages import Context
 
 
 def show_files(root: Path, names: list[str]) -> list[Path]:
@@ -128,8 +129,9 @@ def report_json(report: orchestrator.RunReport) -> dict[str, Any]:
     }
 
 
-def episode_job(args: argparse.Namespace) -> EpisodeJob | None:
-    """One episode loaded, probed and checked; its problems printed if it cannot be."""
+def episode_and_context(args: argparse.Namespace) -> tuple[EpisodeJob, Context] | None:
+    """One episode loaded, probed and checked, with the run's context for more stages;
+    its problems printed if it cannot be."""
     root = Path(args.root).resolve()
     job, ctx, problems = orchestrator.prepare_episode(args.episode, root)
     if ctx is None or problems or job.timeline is None:
@@ -137,7 +139,13 @@ def episode_job(args: argparse.Namespace) -> EpisodeJob | None:
         for problem in problems:
             print(f"  - {problem}", file=sys.stderr)
         return None
-    return job
+    return job, ctx
+
+
+def episode_job(args: argparse.Namespace) -> EpisodeJob | None:
+    """One episode loaded, probed and checked; its problems printed if it cannot be."""
+    found = episode_and_context(args)
+    return found[0] if found else None
 
 
 def clock(seconds: float) -> str:

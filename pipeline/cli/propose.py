@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from typing import Any
 
-from pipeline import orchestrator
+from pipeline.cli.common import episode_and_context
 from pipeline.edl import propose
 from pipeline.errors import StorycastError
 from pipeline.project import corrections
@@ -15,13 +13,11 @@ from pipeline.stages import transcribe_stage
 
 
 def cmd(args: argparse.Namespace) -> int:
-    root = Path(args.root).resolve()
-    job, ctx, problems = orchestrator.prepare_episode(args.episode, root)
-    if ctx is None or problems or job.timeline is None:
-        print(f"storycast: {args.episode} cannot be read:", file=sys.stderr)
-        for problem in problems:
-            print(f"  - {problem}", file=sys.stderr)
+    found = episode_and_context(args)
+    if found is None:
         return 1
+    job, ctx = found
+    assert job.timeline is not None
     # retakes are found in the words: written down as a publish writes them (cached), the
     # contributors' corrections applied; without them only silences are looked for
     notes: list[str] = []

@@ -176,6 +176,19 @@ def clip_sounds(
     return sounds
 
 
+def joined(sounds: Sequence[ClipSound], tail: str) -> tuple[list[str], str]:
+    """The inputs and filter graph that play ``sounds`` one after another, each through its
+    own chain, joined sample-exactly; ``tail`` ends the graph (``[out]``, or more filters
+    and a label)."""
+    inputs: list[str] = []
+    chains: list[str] = []
+    for i, sound in enumerate(sounds):
+        inputs += sound.inputs
+        chains.append(f"[{i}:a:0]" + ",".join(sound.chain) + f"[c{i}]")
+    labels = "".join(f"[c{i}]" for i in range(len(sounds)))
+    return inputs, ";".join(chains) + f";{labels}concat=n={len(sounds)}:v=0:a=1{tail}"
+
+
 def render_stems(
     sounds: Sequence[ClipSound],
     work: Path,
@@ -210,13 +223,7 @@ def render_stems_measured(
     done = 0.0
     for k in range(runs):
         group = sounds[k * size : (k + 1) * size]
-        inputs: list[str] = []
-        chains: list[str] = []
-        for i, sound in enumerate(group):
-            inputs += sound.inputs
-            chains.append(f"[{i}:a:0]" + ",".join(sound.chain) + f"[c{i}]")
-        labels = "".join(f"[c{i}]" for i in range(len(group)))
-        graph = ";".join(chains) + f";{labels}concat=n={len(group)}:v=0:a=1[out]"
+        inputs, graph = joined(group, "[out]")
         stem = work / f"sound-{k:05d}.nut"
         seconds = sum(sound.seconds for sound in group)
         measuring: list[str] = []
@@ -564,13 +571,7 @@ def preview_command(
     caller copies the encoded bytes as they come."""
     gains = {name: recording_gain(loudness[name]) for name in timeline.sources()}
     sounds = clip_sounds(timeline, recordings, gains)
-    inputs: list[str] = []
-    chains: list[str] = []
-    for i, sound in enumerate(sounds):
-        inputs += sound.inputs
-        chains.append(f"[{i}:a:0]" + ",".join(sound.chain) + f"[c{i}]")
-    labels = "".join(f"[c{i}]" for i in range(len(sounds)))
-    graph = ";".join(chains) + f";{labels}concat=n={len(sounds)}:v=0:a=1,{MIX_CHAIN}[mix]"
+    inputs, graph = joined(sounds, f",{MIX_CHAIN}[mix]")
     plan = plan_gain(estimated_mix(timeline, loudness, gains))
     args = ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "error", *inputs,
             "-filter_complex", mixdown(graph, plan), "-map", "[out]",
