@@ -319,3 +319,19 @@ def test_a_word_half_inside_hidden_words_is_not_shown() -> None:
     kept, _ = view.parts(timeline, {"memo.m4a": transcript}, {"memo.m4a": 1.7}, {})
     shown = [w.text for s in kept[0].sentences for w in s]
     assert shown == ["Hello", "[name removed]", "here."]
+
+
+def test_a_part_that_starts_or_ends_inside_a_word_is_said_plainly(tmp_path: Path) -> None:
+    """An edit from another tool may cut a word in two: the page says which word, and
+    where, so the contributor can cut or keep it whole (the studio's own cuts never do)."""
+    from pipeline.records import Clip, Timeline, Transcript
+    from pipeline.studio import view
+
+    words = (Word(0.0, 0.4, "We"), Word(0.5, 1.1, "moved"), Word(1.2, 1.6, "in."))
+    transcript = Transcript("a" * 64, "faster-whisper", "tiny.en", "en", words)
+    inside = Timeline(tmp_path / "edl.yaml", "e" * 64, (Clip("talk.m4a", 0.0, 0.8, 0.0),), ())
+    (part,), _ = view.parts(inside, {"talk.m4a": transcript}, {"talk.m4a": 2.0}, {})
+    assert "in the middle of the word “moved”" in part.note and "(at 0:00.8)" in part.note
+    between = Timeline(tmp_path / "edl.yaml", "e" * 64, (Clip("talk.m4a", 0.0, 1.15, 0.0),), ())
+    (part,), _ = view.parts(between, {"talk.m4a": transcript}, {"talk.m4a": 2.0}, {})
+    assert part.note == ""  # a cut in the pause between words clips nothing
