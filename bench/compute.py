@@ -38,7 +38,6 @@ within one run. Results go to bench-results/compute-*.json, with the load averag
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -58,6 +57,8 @@ import psutil
 from bench import ROOT
 from bench.report import write_results
 
+from kit.shows import published_files
+
 EPISODES = 8
 VIDEOS = 2
 VIDEO_SECONDS = 16  # each video recording; its episode is two clips of 7 s
@@ -73,23 +74,6 @@ RUNS: dict[str, list[str]] = {
     "--workers 2": ["--workers", "2"],
     "two machines": [],  # a scheduler and two workers started here (``two_machines``)
 }
-
-
-def _published(public: Path) -> dict[str, Any]:
-    def strip(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k != "version"}
-        if isinstance(value, list):
-            return [strip(v) for v in value]
-        return value
-
-    return {
-        str(p.relative_to(public)): strip(json.loads(p.read_bytes()))
-        if p.parent.name == "manifests"
-        else p.read_bytes()
-        for p in sorted(public.rglob("*"))
-        if p.is_file()
-    }
 
 
 def festival(
@@ -315,7 +299,7 @@ def run(
             peaks = memory.stop()
             if proc.returncode != 0:
                 raise SystemExit(f"{name} failed:\n{stdout}\n{stderr}")
-            published[name] = _published(project / "public")
+            published[name] = published_files(project / "public")
             result = results.setdefault(name, {})
             result["wall_s"] = round(seconds, 2)
             result["load_average_after"] = [round(x, 1) for x in os.getloadavg()]

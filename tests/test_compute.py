@@ -5,7 +5,6 @@ worker without ffmpeg), each as a producer would see them."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 import signal
@@ -16,7 +15,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import distributed
 import podcastparser
@@ -28,30 +26,9 @@ from pipeline.records import EpisodeJob, Recording, StorageTarget
 from pipeline.stages import Context
 
 from conftest import ROOT, Run, copy_example, copy_with_caches, storycast
-from kit.shows import synthetic_show
+from kit.shows import published_files, synthetic_show
 
 SHOW = "riverside-voices"
-
-
-def _without_versions(value: Any) -> Any:
-    """A manifest without the store's object versions (when each file was written)."""
-    if isinstance(value, dict):
-        return {k: _without_versions(v) for k, v in value.items() if k != "version"}
-    if isinstance(value, list):
-        return [_without_versions(v) for v in value]
-    return value
-
-
-def _published(public: Path) -> dict[str, Any]:
-    """Every published object: its bytes, the manifest read without write times."""
-    found: dict[str, Any] = {}
-    for path in sorted(p for p in public.rglob("*") if p.is_file()):
-        name = str(path.relative_to(public))
-        if name.startswith("manifests/"):
-            found[name] = _without_versions(json.loads(path.read_bytes()))
-        else:
-            found[name] = path.read_bytes()
-    return found
 
 
 def _drop_renders(project: Path) -> None:
@@ -95,13 +72,13 @@ def test_two_workers_publish_the_same_bytes_as_in_process(example_run: Run, tmp_
         if line.startswith("recording ") and "measured and transcribed on tcp://" in line
     ]
     assert sorted(measured) == ["advice.opus", "interview.m4a", "phone-call.3gp", "poem.m4a"]
-    ours, theirs = _published(run.public), _published(example_run.public)
+    ours, theirs = published_files(run.public), published_files(example_run.public)
     assert sorted(ours) == sorted(theirs)
     for name in theirs:
         assert ours[name] == theirs[name], f"{name} differs from the in-process run's"
 
 
-def test_a_scheduler_that_does_not_answer_stops_the_run_before_anything_is_published(
+def test_a_scheduler_that_does_not_answer_stops_the_run_before_anything_ispublished_files(
     example_run: Run, tmp_path: Path
 ) -> None:
     project = copy_with_caches(example_run, tmp_path)
@@ -198,7 +175,7 @@ def test_a_worker_killed_mid_render_is_retried_and_the_episode_published_once(
     assert len(list(media.glob(f"{slug}-*.mp3"))) == 1
     assert sum(f"{slug}: done on" in line for line in stderr.splitlines()) == 1
     # and the same bytes as the run nobody interrupted
-    assert _published(project / "public") == _published(example_run.public)
+    assert published_files(project / "public") == published_files(example_run.public)
 
 
 def test_a_worker_without_ffmpeg_fails_its_episodes_naming_the_worker(

@@ -33,9 +33,10 @@ from typing import Any
 
 import podcastparser
 import psutil
-from test_compute import _drop_renders, _published
+from test_compute import _drop_renders
 
 from conftest import Run, copy_with_caches
+from kit.shows import published_files
 
 SHOW = "riverside-voices"
 SLUGS = ("first-flat", "open-mic")
@@ -203,7 +204,7 @@ def _check_published_once(run: Run, example: Run, kills: list[Kill], replay: str
         assert len(list((public / "media" / SHOW).glob(f"{slug}-*.mp3"))) == 1, said
         assert sum(f"{slug}: done on" in line for line in run.stderr.splitlines()) == 1, said
     # the same bytes as the run nobody interrupted
-    ours, theirs = _published(public), _published(example.public)
+    ours, theirs = published_files(public), published_files(example.public)
     assert sorted(ours) == sorted(theirs), said
     differ = [name for name in theirs if ours[name] != theirs[name]]
     assert not differ, f"differ from the in-process run's: {differ}" + said

@@ -15,7 +15,6 @@ import re
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,6 +22,7 @@ import kit.seaweed as sw
 from conftest import ROOT, Run, copy_example, copy_with_caches, storycast
 from kit.machines import start_machines
 from kit.seaweed import PRIVATE, PUBLIC, Seaweed, free_port, s3_client, s3_env
+from kit.shows import published_files
 
 seaweed = sw.seaweed  # the session's SeaweedFS
 
@@ -31,22 +31,9 @@ SHOW = "riverside-voices"
 
 def published(public: Path) -> dict[str, str]:
     """sha256 of every published file (the manifest without its write times)."""
-    found: dict[str, str] = {}
-    for path in sorted(p for p in public.rglob("*") if p.is_file()):
-        name = str(path.relative_to(public))
-        data = path.read_bytes()
-        if name.startswith("manifests/"):
-            data = json.dumps(_without_versions(json.loads(data)), sort_keys=True).encode()
-        found[name] = hashlib.sha256(data).hexdigest()
-    return found
-
-
-def _without_versions(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_versions(v) for k, v in value.items() if k != "version"}
-    if isinstance(value, list):
-        return [_without_versions(v) for v in value]
-    return value
+    return {
+        name: hashlib.sha256(data).hexdigest() for name, data in published_files(public).items()
+    }
 
 
 def _everything_published(project: Path) -> bytes:

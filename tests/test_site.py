@@ -14,7 +14,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ from pipeline.store.preview import make_server
 from conftest import Run, copy_with_caches, storycast
 from kit.browser import assert_accessible, chromium, focus_is_visible
 from kit.longtalk import long_talk
+from kit.serving import serving
 
 SHOW = "riverside-voices"
 EASY = "Two young people talk about their first flat. It can be quiet. Ask for help."
@@ -139,15 +139,8 @@ def site(example_run: Run, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     run = storycast(root, "publish")
     assert run.returncode == 0, run.stderr[-3000:] + run.stdout[-3000:]
     site = Site(root, f"http://127.0.0.1:{port}/")
-    server = make_server(site.public, "127.0.0.1", port)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(make_server(site.public, "127.0.0.1", port)):
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ captions track, operable by keyboard, and axe-clean at WCAG 2.2 AA.
 from __future__ import annotations
 
 import socket
-import threading
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pipeline.store.preview import make_server
 from conftest import ROOT, storycast
 from kit.browser import assert_accessible, chromium, focus_is_visible
 from kit.media import phone_mp4, say
+from kit.serving import serving
 
 SHOW = "riverside-voices"
 PEOPLE = """people:
@@ -89,19 +89,12 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
     run = storycast(root, "publish")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     base = f"http://127.0.0.1:{port}/"
-    server = make_server(root / "public", "127.0.0.1", port)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(make_server(root / "public", "127.0.0.1", port)):
         feed_url = base + f"feeds/{SHOW}.xml"
         with urllib.request.urlopen(feed_url) as r:
             feed = podcastparser.parse(feed_url, r)
         (episode,) = feed["episodes"]
         yield Published(root, base, episode["link"])
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -32,6 +31,7 @@ from pipeline.studio.server import Studio, make_server
 
 from conftest import Run, copy_with_caches, storycast
 from kit.browser import assert_accessible, chromium, focus_is_visible
+from kit.serving import serving
 
 # The screenshots in docs/studio/ are refreshed with STORYCAST_SCREENSHOTS=docs/studio; a
 # plain test run writes them to a temporary folder, leaving the working tree as it was.
@@ -109,14 +109,8 @@ def server(example_run: Run, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     assert done.returncode == 0, done.stderr
     project = ProjectFiles(root)
     studio = Studio(project, port=0)
-    httpd = make_server(studio)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(make_server(studio)):
         yield Server(root, f"http://127.0.0.1:{studio.port}", studio, project)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -532,10 +526,9 @@ def test_ideas_are_shown_one_at_a_time_and_applied_only_when_accepted(
 def test_off_this_computer_everyone_needs_the_passphrase(server: Server) -> None:
     """`--host` other than 127.0.0.1 makes a passphrase; here a second studio with one."""
     studio = Studio(server.project, port=0, passphrase="river-otter-comet-tulip")
-    httpd = make_server(studio)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd = make_server(studio)  # binds, and so gives the studio its port
     url = f"http://127.0.0.1:{studio.port}"
-    try:
+    with serving(httpd):
         status, body = _request(url + "/ep/first-flat")
         assert status == 200 and "Enter the passphrase" in body and "Welcome" not in body
         status, body = _request(url + "/login", b"passphrase=river-otter")
@@ -545,9 +538,6 @@ def test_off_this_computer_everyone_needs_the_passphrase(server: Server) -> None
             assert "Your episodes" in resp.read().decode()
         with opener.open(url + "/ep/first-flat") as resp:
             assert "Welcome" in resp.read().decode()
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
     run = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "--root", str(server.root), "studio",
          "--host", "0.0.0.0", "--port", "0"],

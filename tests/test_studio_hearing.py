@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +28,7 @@ from pipeline.studio.server import Studio, make_server
 
 from conftest import Run, copy_with_caches, storycast
 from kit.browser import assert_accessible, chromium
+from kit.serving import serving
 
 NOTCH = "bandreject=f=1000:width_type=h:width=300,bandreject=f=1000:width_type=h:width=300"
 
@@ -98,15 +98,10 @@ def hearing(example_run: Run, tmp_path_factory: pytest.TempPathFactory) -> Itera
         encoding="utf-8",
     )
     studio = Studio(ProjectFiles(root), port=0)
-    httpd = make_server(studio)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
+    with serving(make_server(studio)):
         yield Hearing(
             root, f"http://127.0.0.1:{studio.port}", studio, project, sundays, before, your, after
         )
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def _check_hidden(mp3: Path, bleep: tuple[float, float], speech: tuple[float, float]) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from pipeline.studio.server import Studio, make_server
 from conftest import ROOT, decoded_duration, storycast
 from kit.browser import assert_accessible, chromium
 from kit.media import phone_m4a, say
+from kit.serving import serving
 
 # Someone starts a sentence, stops, and says it again: the first try is a retake.
 RETAKE = [
@@ -100,13 +100,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
         assert job is not None and job.timeline is not None, slug
         files.transcribe(job)
     studio = Studio(files, port=0)
-    httpd = make_server(studio)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
+    with serving(make_server(studio)):
         yield Project(root, f"http://127.0.0.1:{studio.port}", studio, files, lengths)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 @pytest.fixture(scope="module")

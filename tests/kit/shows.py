@@ -113,3 +113,25 @@ def count_requests(store: Any) -> tuple[Counter[str], list[str]]:
     for client in (store.client, store._first_client):
         client.meta.events.register("before-send.s3", before_send)
     return counts, urls
+
+
+def _without_versions(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_versions(v) for k, v in value.items() if k != "version"}
+    if isinstance(value, list):
+        return [_without_versions(v) for v in value]
+    return value
+
+
+def published_files(public: Path) -> dict[str, bytes]:
+    """Every published file's bytes by its key; the manifest as canonical JSON without the
+    store's object versions (when each file was written), so two runs that published the
+    same things compare equal."""
+    found: dict[str, bytes] = {}
+    for path in sorted(p for p in public.rglob("*") if p.is_file()):
+        name = str(path.relative_to(public))
+        data = path.read_bytes()
+        if name.startswith("manifests/"):
+            data = json.dumps(_without_versions(json.loads(data)), sort_keys=True).encode()
+        found[name] = data
+    return found
