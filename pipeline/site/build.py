@@ -158,10 +158,6 @@ def _credits(credits: Iterable[Credit]) -> list[tuple[str, str]]:
     return [(name, ", ".join(r)) for name, r in roles.items()]
 
 
-def _language(role: str, show: Show) -> str:
-    return role.partition(":")[2] or show.language
-
-
 @dataclass(frozen=True)
 class PageFile:
     """One file an episode's pages publish: a page (``page``; a long transcript's further
