@@ -371,9 +371,6 @@ class Person:
             return self.pseudonym
         return None
 
-    def may_publish_voice(self) -> bool:
-        return self.voice_consent is not None and self.withdrawn is None
-
     def may_publish_face(self) -> bool:
         return self.face_consent is not None and self.withdrawn is None
 
