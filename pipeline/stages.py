@@ -53,6 +53,7 @@ class Context:
     out: TextIO = field(default_factory=lambda: sys.stderr)
     engine_name: str = defaults.TRANSCRIBE_ENGINE
     model: str = defaults.TRANSCRIBE_MODEL
+    device: str = "cpu"  # "cuda": a Dask worker with a GPU (``compute.cluster`` sets it)
     _engine: Engine | None = field(default=None, repr=False)
     people: dict[str, Person] = field(default_factory=dict)
     people_problems: list[Problem] = field(default_factory=list)
@@ -80,7 +81,9 @@ class Context:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = get_engine(self.engine_name, self.model, self.show.language[:2])
+            self._engine = get_engine(
+                self.engine_name, self.model, self.show.language[:2], device=self.device
+            )
         return self._engine
 
     def say(self, text: str) -> None:
@@ -267,8 +270,9 @@ def transcribe_stage(job: EpisodeJob, ctx: Context) -> None:
         forced, names = transcribe_options(job, name, ctx)
         with ctx.progress.task(f"{job.slug}: transcribing {name}", rec.duration) as tick:
             transcript = transcribe_recording(
-                rec, ctx.engine, ctx.cache, tick, language=forced, names=names
-            )
+                rec, ctx.engine, ctx.cache, tick, language=forced, names=names,
+                made_on=job.transcribed_on.get(rec.sha256, ""),
+            )  # fmt: skip
         how = {
             "detected": f"detected, probability {transcript.language_probability:.2f}",
             "episode.yaml": "from episode.yaml",

@@ -66,6 +66,8 @@ class Measured:
     seconds: float
     error: str = ""
     lines: list[str] = field(default_factory=list)  # what it said (a cache entry made again)
+    device: str = "cpu"  # what it was transcribed on ("cuda": the worker's GPU)
+    notes: list[str] = field(default_factory=list)  # for its episodes' summaries
 
 
 @dataclass
@@ -77,8 +79,9 @@ class _Task:
     name: str = ""
 
 
-# A worker process keeps its speech model between tasks (one per engine, model, language).
-_ENGINES: dict[tuple[str, str, str], Engine] = {}
+# A worker process keeps its speech model between tasks (one per engine, model, language,
+# device).
+_ENGINES: dict[tuple[str, str, str, str], Engine] = {}
 
 
 def _this_worker() -> str:
@@ -101,8 +104,29 @@ def _here(ctx: Context, out: io.StringIO) -> Context:
     return replace(ctx, out=out, progress=reporter(out), _engine=_ENGINES.get(_engine_key(ctx)))
 
 
-def _engine_key(ctx: Context) -> tuple[str, str, str]:
-    return (ctx.engine_name, ctx.model, ctx.show.language[:2])
+def _engine_key(ctx: Context) -> tuple[str, str, str, str]:
+    return (ctx.engine_name, ctx.model, ctx.show.language[:2], ctx.device)
+
+
+def _device(worker: str, name: str, ctx: Context) -> tuple[str, list[str]]:
+    """What this worker transcribes on: its GPU when it advertises one (a ``GPU`` resource)
+    and CTranslate2 finds a CUDA device; else its CPU, with a note when it advertised one
+    (the transcript is then the CPU's, the same bytes as on any other worker)."""
+    from distributed import get_worker
+
+    advertised = get_worker().state.total_resources.get(defaults.GPU_RESOURCE, 0)
+    if not advertised or ctx.engine_name != "faster-whisper":
+        return "cpu", []
+    from pipeline.transcribe.faster_whisper import cuda_devices
+
+    if cuda_devices() > 0:
+        return "cuda", []
+    return "cpu", [
+        f"{name}: the Dask worker at {worker} advertises a {defaults.GPU_RESOURCE} resource, "
+        "but CTranslate2 finds no CUDA device there, so that worker used its CPU "
+        f"({defaults.TRANSCRIBE_COMPUTE_TYPE}) for it, as a worker without one does. Check "
+        "the worker's CUDA drivers, or start it without `--resources GPU=1`."
+    ]
 
 
 def _keep_engine(ctx: Context) -> None:
@@ -137,10 +161,12 @@ def recording_task(
     ctx: Context,
     parcel: Parcel | None = None,
 ) -> Measured:
-    """Runs on a worker: one recording measured and transcribed into the cache."""
+    """Runs on a worker: one recording measured and transcribed into the cache, on the
+    worker's GPU if it has one (``_device``)."""
     worker = _this_worker()
+    device, notes = _device(worker, name, ctx)
     out = io.StringIO()
-    here = _here(ctx, out)
+    here = _here(replace(ctx, device=device), out)
     started = time.perf_counter()
     error = ""
     try:
@@ -153,7 +179,8 @@ def recording_task(
                 _keep_engine(task)
     except Exception as exc:  # said by its episode, whose stages meet it again
         error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return Measured(worker, time.perf_counter() - started, error, out.getvalue().splitlines())
+    seconds = time.perf_counter() - started
+    return Measured(worker, seconds, error, out.getvalue().splitlines(), device, notes)
 
 
 class DaskRunner:
@@ -194,10 +221,24 @@ class DaskRunner:
         users: dict[str, list[int]] = {}  # recording -> the jobs waiting for it
         waiting: dict[int, set[str]] = {}  # job -> the recordings it waits for
 
-        def submit(task: _Task, key: str, fn: Any, *args: Any) -> None:
-            future = self.client.submit(
-                fn, *args, key=f"{key}-{run}", pure=False, retries=defaults.COMPUTE_RETRIES
+        # Transcription asks for a GPU when some worker has one, and only then: a task
+        # asking for what no worker has would wait for ever.
+        gpus = self.gpu_workers()
+        if gpus:
+            self.say(
+                f"dask: transcription asks for a {defaults.GPU_RESOURCE}: {len(gpus)} "
+                f"worker{'s' if len(gpus) != 1 else ''} {'have' if len(gpus) != 1 else 'has'} "
+                f"one ({', '.join(gpus)})"
             )
+        gpu = {defaults.GPU_RESOURCE: 1} if gpus else None
+
+        def submit(
+            task: _Task, key: str, fn: Any, *args: Any, resources: dict[str, int] | None = None
+        ) -> None:
+            future = self.client.submit(
+                fn, *args, key=f"{key}-{run}", pure=False, retries=defaults.COMPUTE_RETRIES,
+                resources=resources,
+            )  # fmt: skip
             tasks[future.key] = task
             finishing.add(future)
 
@@ -219,7 +260,8 @@ class DaskRunner:
                     sent.add(rec.sha256)
                     submit(_Task("recording", label, sha256=rec.sha256, name=name),
                            f"storycast-recording-{rec.sha256[:16]}", recording_task,
-                           work.recording, job, name, portable, parcels.get(i))  # fmt: skip
+                           work.recording, job, name, portable, parcels.get(i),
+                           resources=gpu)  # fmt: skip
             if not waiting[i]:
                 rest(i)
 
@@ -271,10 +313,14 @@ class DaskRunner:
             deaths, raised = self._attempts(future.key)
             retried = _retry_notes(deaths, raised)
             if task.kind == "recording":
-                self._measured(future, task)
+                made = self._measured(future, task)
                 measured.add(task.sha256)
                 for i in users.pop(task.sha256, []):
                     jobs[i].notes += [f"{task.name}: {note}" for note in retried]
+                    if made is not None:
+                        jobs[i].notes += made.notes
+                        if made.device != "cpu" and not made.error:
+                            jobs[i].transcribed_on[task.sha256] = made.device
                     waiting[i].discard(task.sha256)
                     if not waiting[i]:
                         rest(i)
@@ -310,19 +356,31 @@ class DaskRunner:
             if task.kind == "first" and job.status == "pending":
                 recordings(i, task.label)
 
-    def _measured(self, future: Any, task: _Task) -> None:
+    def _measured(self, future: Any, task: _Task) -> Measured | None:
         try:
             done: Measured = future.result()
         except Exception as exc:  # its episodes do the work themselves, and say what fails
             self.say(f"recording {task.name}: its task failed on the cluster: {exc}")
-            return
+            return None
         for line in done.lines:
             if line.startswith("cache: "):  # an entry made again: said wherever it is made
                 self.say(line)
         self.say(
             f"recording {task.name} ({task.sha256[:12]}): measured and transcribed on "
-            f"{done.worker} in {done.seconds:.1f} s"
+            f"{done.worker}{' (its GPU)' if done.device != 'cpu' else ''} in {done.seconds:.1f} s"
             + (f"; not done: {done.error} (its episode says more)" if done.error else "")
+        )
+        for note in done.notes:
+            self.say(note)
+        return done
+
+    def gpu_workers(self) -> list[str]:
+        """The workers that advertise a GPU (``dask worker --resources "GPU=1"``)."""
+        workers = self.client.scheduler_info()["workers"]
+        return sorted(
+            address
+            for address, info in workers.items()
+            if (info.get("resources") or {}).get(defaults.GPU_RESOURCE, 0) > 0
         )
 
     def _attempts(self, key: str) -> tuple[int, int]:
