@@ -21,6 +21,7 @@ in; ``language_from`` and ``language_probability`` say how it was found.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
@@ -86,11 +87,14 @@ def primary(code: str) -> str:
 DETECT_VERSION = 1  # bump when detection changes what it finds
 
 
-def detect(recording: Recording, cache: Cache | None = None) -> tuple[str, float] | None:
+def detect(
+    recording: Recording, cache: Cache | None = None, fetch: Callable[[], None] | None = None
+) -> tuple[str, float] | None:
     """(language, probability) of the recording's first speech, cached by content.
 
     None when the multilingual model is not installed or no speech was found early
-    enough to tell (then the show's language is used).
+    enough to tell (then the show's language is used). ``fetch``: called just before the
+    recording's file is read.
     """
     if defaults.TRANSCRIBE_DETECT_MODEL not in installed_ct2_models():
         return None
@@ -103,6 +107,8 @@ def detect(recording: Recording, cache: Cache | None = None) -> tuple[str, float
             return (str(lang), float(cached["probability"])) if lang else None
     from pipeline.transcribe.faster_whisper import detect_language
 
+    if fetch is not None:
+        fetch()
     found = detect_language(recording.path, recording.duration)
     if cache is not None and recording.sha256:
         lang, probability = found if found else ("", 0.0)
@@ -141,6 +147,7 @@ def transcribe(
     language: str | None = None,
     names: tuple[str, ...] = (),
     made_on: str = "",
+    fetch: Callable[[], None] | None = None,
 ) -> Transcript:
     """The recording's words, in its own language.
 
@@ -152,11 +159,13 @@ def transcribe(
     multilingual model, the engine's (the show's) language is assumed.
 
     ``made_on``: the device a Dask task transcribed it on ("cuda"), whose entry is looked
-    for first; when it is not there, the engine's own is looked for or made.
+    for first; when it is not there, the engine's own is looked for or made. ``fetch``:
+    called just before the recording's file is read (a Dask worker fetches it then),
+    never when its language and words are in the cache.
     """
     if language:
         chosen, source, probability = primary(language), "episode.yaml", 0.0
-    elif (found := detect(recording, cache)) is not None:
+    elif (found := detect(recording, cache, fetch)) is not None:
         chosen, source, probability = found[0], "detected", found[1]
     else:
         chosen, source, probability = primary(engine.language), "show", 0.0
@@ -175,6 +184,8 @@ def transcribe(
                     return stamp(Transcript.from_json(cached))
                 except (KeyError, TypeError, ValueError):
                     pass  # unreadable old entry: rebuild it
+    if fetch is not None:
+        fetch()
     transcript = stamp(use.transcribe(recording, progress))
     if cache is not None:
         cache.put_json("transcripts", key, transcript.to_json())
