@@ -341,6 +341,8 @@ class DaskRunner:
             job = jobs[i]
             try:
                 found = work.to_probe(job, ctx)
+                if not found:
+                    return False
                 packer = packer or Packer(ctx)
                 for path, sha in found.values():
                     packer.send(path, sha)
