@@ -460,6 +460,9 @@ class DaskRunner:
         except Exception as exc:  # its episodes probe it themselves, and say what fails
             self.say(f"recording {task.name}: its probe failed on the cluster: {exc}")
             return
+        for line in done.lines:
+            if line.startswith("cache: "):  # an entry made again: said wherever it is made
+                self.say(line)
         self.say(
             f"recording {task.name} ({task.sha256[:12]}): probed on {done.worker} in "
             f"{done.seconds:.1f} s"
