@@ -210,9 +210,9 @@ class Memory:
 
 
 def task_seconds(stderr: str) -> dict[str, Any]:
-    """What the tasks say they took (recordings, and each episode's parts), and each
-    episode's rest (render, captions, video, tags, checks) by kind."""
-    said = r"(?:done|measured and transcribed) on tcp://\S+ in ([\d.]+) s"
+    """What the tasks say they took (recordings' probes and measuring, and each episode's
+    parts), and each episode's rest (render, captions, video, tags, checks) by kind."""
+    said = r"(?:done|measured and transcribed|probed) on tcp://\S+ in ([\d.]+) s"
     found = [float(m.group(1)) for m in re.finditer(said, stderr)]
     rest: dict[str, list[float]] = {"audio": [], "video": []}
     for m in re.finditer(r"\] (\S+): done on tcp://\S+ in ([\d.]+) s", stderr):

@@ -52,6 +52,12 @@ CAPTION_PAUSE_BREAK = 0.7  # a silence this long between words starts a new cue
 TRANSCRIBE_ENGINE = "faster-whisper"
 TRANSCRIBE_MODEL = "tiny.en"
 TRANSCRIBE_COMPUTE_TYPE = "int8"  # twice float32's speed on 2 cores; see README for WER
+# On a Dask worker that advertises a GPU (`dask worker --resources "GPU=1"`), transcription
+# tasks ask for it and decode on CUDA at this precision. Its words may differ from int8 on a
+# CPU in the last digits, so a transcript's cache key names the device and precision when
+# they are not the CPU's (pipeline.transcribe.cache_key).
+TRANSCRIBE_GPU_COMPUTE_TYPE = "float16"
+GPU_RESOURCE = "GPU"  # the Dask worker resource's name
 TRANSCRIBE_LANGUAGE = "en"
 # Each recording's language is detected first, by a multilingual model, on its first
 # 30 seconds of speech (within its first 2 minutes). A recording not in English is

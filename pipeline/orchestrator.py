@@ -44,7 +44,9 @@ from pipeline.stages import (
     load_stage,
     page_stage,
     probe_stage,
+    probe_work,
     recording_work,
+    recordings_to_probe,
     redact_stage,
     render_stage,
     scrub_stage,
@@ -121,7 +123,9 @@ def publish_rest(job: EpisodeJob, ctx: Context, label: str) -> None:
     run_stages(job, PUBLISH_STAGES[_PER_RECORDING:], ctx, label)
 
 
-PUBLISH_WORK = EpisodeWork(publish_first, recording_work, publish_rest)
+PUBLISH_WORK = EpisodeWork(
+    publish_first, recording_work, publish_rest, recordings_to_probe, probe_work
+)
 
 
 def episode_jobs(show: Show) -> list[EpisodeJob]:

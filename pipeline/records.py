@@ -623,6 +623,9 @@ class EpisodeJob:
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     renders: set[str] = field(default_factory=set)  # cache keys of the renders it uses
+    # recording sha256 -> the device a Dask task transcribed it on, where not a CPU
+    # ("cuda"): its episode's own stages look for that transcript in the cache first
+    transcribed_on: dict[str, str] = field(default_factory=dict)
     # Every word heard in the episode, in episode time (start, end, text), redactions applied:
     # for the episode page's transcript, where a click on a word seeks there.
     words: list[tuple[float, float, str]] = field(default_factory=list)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,7 +26,7 @@ from pipeline.errors import InputError, Problem, StorycastError
 from pipeline.media import images, scrub
 from pipeline.media import loudness as analyse_mod
 from pipeline.media.probe import probe as probe_recording
-from pipeline.media.probe import require_picture, sha256_file
+from pipeline.media.probe import probed, require_picture, sha256_file
 from pipeline.media.tag import image_mime, tag_mp3, written_frames
 from pipeline.progress import Reporter, reporter
 from pipeline.project import approval, corrections, people
@@ -53,6 +53,7 @@ class Context:
     out: TextIO = field(default_factory=lambda: sys.stderr)
     engine_name: str = defaults.TRANSCRIBE_ENGINE
     model: str = defaults.TRANSCRIBE_MODEL
+    device: str = "cpu"  # "cuda": a Dask worker with a GPU (``compute.cluster`` sets it)
     _engine: Engine | None = field(default=None, repr=False)
     people: dict[str, Person] = field(default_factory=dict)
     people_problems: list[Problem] = field(default_factory=list)
@@ -63,6 +64,9 @@ class Context:
     # where messages and progress go: bars on a terminal, plain lines in a log, or whatever
     # a caller puts in its place (None: ``progress.reporter(out)``)
     progress: Reporter = field(default=None)  # type: ignore[assignment]
+    # On a Dask worker without the producer's folder (``compute.parcel``): fetches the
+    # named recordings of the task's job from the shared cache. None: they are here.
+    fetch: Callable[[Iterable[str]], None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.progress is None:
@@ -80,11 +84,22 @@ class Context:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = get_engine(self.engine_name, self.model, self.show.language[:2])
+            self._engine = get_engine(
+                self.engine_name, self.model, self.show.language[:2], device=self.device
+            )
         return self._engine
 
     def say(self, text: str) -> None:
         self.progress.say(text)
+
+    def need(self, names: Iterable[str]) -> None:
+        """The named recordings' files are about to be read: make sure they are here."""
+        if self.fetch is not None:
+            self.fetch(names)
+
+    def reader(self, *names: str) -> Callable[[], None]:
+        """``need`` of these recordings, to be called just before their files are read."""
+        return lambda: self.need(names)
 
 
 def load_stage(job: EpisodeJob, ctx: Context) -> None:
@@ -109,6 +124,63 @@ def probe_stage(job: EpisodeJob, ctx: Context) -> None:
             problems.extend(exc.problems)
     if problems:
         raise InputError(problems)
+
+
+def recordings_to_probe(job: EpisodeJob, ctx: Context) -> dict[str, tuple[Path, str]]:
+    """The recordings of ``job`` that may be probed elsewhere (on a Dask worker, through the
+    shared cache) before its first stages run here: name -> (path, sha256), those not
+    probed yet.
+
+    Only what those stages would let through: nothing when the episode or its EDL cannot
+    be read, a recording is missing, or the episode would be skipped (not approved as it
+    is) or withheld (someone in it unknown, without consent, withdrawn, or a recording a
+    takedown holds). Then it is probed here, as always, and its first stages say why; no
+    recording of it leaves this machine for probing."""
+    episode = job.episode
+    if episode is None or ctx.people_problems:
+        return {}
+    try:
+        timeline = edl.read(episode.edl, episode)
+    except StorycastError:
+        return {}
+    paths, problems = edit.source_problems(timeline, episode.recordings_dir)
+    used = timeline.sources()
+    if problems or any(name not in episode.appearances for name in used):
+        return {}
+    ids = {pid for name in used for pid in episode.appearances.get(name, ())}
+    people = [ctx.people.get(pid) for pid in ids]
+    if any(p is None or p.withdrawn or p.voice_consent is None for p in people):
+        return {}
+    try:
+        shas = {name: sha256_file(path) for name, path in paths.items()}
+    except StorycastError:
+        return {}
+    if any(sha in ctx.withdrawn_recordings for sha in shas.values()):
+        return {}
+    if ctx.show.approval_required:
+        found = Problems()
+        approved = approval.read(job.folder, found)
+        if (
+            approved is None
+            or found
+            or approved.edl_sha256 != timeline.edl_sha256
+            or approved.recordings != {name: shas[name] for name in used if name in shas}
+            or approved.corrections_sha256 != approval.corrections_sha256(job.folder)
+        ):
+            return {}
+    video = episode.medium == "video"
+    return {
+        name: (path, shas[name])
+        for name, path in paths.items()
+        if not probed(ctx.cache, shas[name], video=video)
+    }
+
+
+def probe_work(job: EpisodeJob, name: str, path: Path, ctx: Context) -> None:
+    """One recording of ``job`` probed into the cache (``path``: where it is on this
+    machine), as ``probe_stage`` would: it then finds it there."""
+    assert job.episode
+    probe_recording(path, name, ctx.cache, video=job.episode.medium == "video")
 
 
 def edit_stage(job: EpisodeJob, ctx: Context) -> None:
@@ -228,7 +300,7 @@ def redact_stage(job: EpisodeJob, ctx: Context) -> None:
 def analyse_stage(job: EpisodeJob, ctx: Context) -> None:
     for name, rec in job.recordings.items():
         with ctx.progress.task(f"{job.slug}: measuring {name}", rec.duration) as tick:
-            job.loudness[name] = analyse_mod.analyse(rec, ctx.cache, tick)
+            job.loudness[name] = analyse_mod.analyse(rec, ctx.cache, tick, ctx.reader(name))
 
 
 def credited_names(episode: Episode, people: dict[str, Person]) -> tuple[str, ...]:
@@ -267,8 +339,9 @@ def transcribe_stage(job: EpisodeJob, ctx: Context) -> None:
         forced, names = transcribe_options(job, name, ctx)
         with ctx.progress.task(f"{job.slug}: transcribing {name}", rec.duration) as tick:
             transcript = transcribe_recording(
-                rec, ctx.engine, ctx.cache, tick, language=forced, names=names
-            )
+                rec, ctx.engine, ctx.cache, tick, language=forced, names=names,
+                made_on=job.transcribed_on.get(rec.sha256, ""), fetch=ctx.reader(name),
+            )  # fmt: skip
         how = {
             "detected": f"detected, probability {transcript.language_probability:.2f}",
             "episode.yaml": "from episode.yaml",
@@ -289,14 +362,19 @@ def recording_work(job: EpisodeJob, name: str, ctx: Context) -> None:
     runs this for every recording at once, each as a task of its own)."""
     rec = job.recordings[name]
     forced, names = transcribe_options(job, name, ctx)
-    analyse_mod.analyse(rec, ctx.cache)
-    transcribe_recording(rec, ctx.engine, ctx.cache, language=forced, names=names)
+    analyse_mod.analyse(rec, ctx.cache, fetch=ctx.reader(name))
+    transcribe_recording(
+        rec, ctx.engine, ctx.cache, language=forced, names=names, fetch=ctx.reader(name)
+    )
 
 
 def render_stage(job: EpisodeJob, ctx: Context) -> None:
     assert job.timeline
     with ctx.progress.task(f"{job.slug}: rendering the sound", job.timeline.duration) as tick:
-        result = render_timeline(job.timeline, job.recordings, job.loudness, ctx.cache, tick)
+        result = render_timeline(
+            job.timeline, job.recordings, job.loudness, ctx.cache, tick,
+            fetch=ctx.reader(*job.timeline.sources()),
+        )  # fmt: skip
     job.renders.add(result.key)
     job.rendered_loudness = result.loudness
     if result.note:
@@ -408,6 +486,7 @@ def video_stage(job: EpisodeJob, ctx: Context) -> None:
     poster = ctx.cache.path("videos", key, ".jpg")
     have = ctx.cache.get_file("videos", key, ".mp4") and ctx.cache.get_file("videos", key, ".jpg")
     if not have:  # (both made, and their bytes checked)
+        ctx.need(timeline.sources())
         mp4.parent.mkdir(parents=True, exist_ok=True)
         # names of this process's own: a killed worker's ffmpeg may still be writing its own
         tmp = mp4.with_suffix(f".{os.getpid()}.tmp.mp4")

@@ -35,6 +35,11 @@ class EpisodeWork:
     # one recording of the job (by its name in the EDL): its own work, into the cache
     recording: Callable[[EpisodeJob, str, Context], None]
     rest: Work  # everything else (it finds each recording's work in the cache, or does it)
+    # With a cache in object storage, where the first part runs in this process: the
+    # recordings that may be probed on workers beforehand (name -> path, sha256), and the
+    # probe of one (job, name, its path there, the worker's context). None: not done.
+    to_probe: Callable[[EpisodeJob, Context], dict[str, tuple[Path, str]]] | None = None
+    probe: Callable[[EpisodeJob, str, Path, Context], None] | None = None
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,21 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from pipeline import defaults
 from pipeline.cache import SharedMissing
 from pipeline.compute import Compute, EpisodeWork, Work
-from pipeline.compute.parcel import Packer, Parcel, outputs_kind, receive, send_back, unpacked
+from pipeline.compute.parcel import (
+    Packer,
+    Parcel,
+    one_recording,
+    outputs_kind,
+    receive,
+    send_back,
+    unpacked,
+)
 from pipeline.errors import Problem, StorycastError, ToolError
 from pipeline.progress import reporter
 from pipeline.records import EpisodeJob
@@ -55,6 +64,8 @@ class Finished:
     lines: list[str]
     worker: str
     seconds: float
+    # through the shared cache: the recordings it had to fetch (None: no shared cache)
+    fetched: list[str] | None = None
 
 
 @dataclass
@@ -66,19 +77,23 @@ class Measured:
     seconds: float
     error: str = ""
     lines: list[str] = field(default_factory=list)  # what it said (a cache entry made again)
+    device: str = "cpu"  # what it was transcribed on ("cuda": the worker's GPU)
+    notes: list[str] = field(default_factory=list)  # for its episodes' summaries
+    fetched: list[str] | None = None  # as ``Finished.fetched``
 
 
 @dataclass
 class _Task:
-    kind: str  # "first", "recording" or "rest"
+    kind: str  # "probe", "first", "recording" or "rest"
     label: str
     index: int = -1  # the job's place in the run's list ("first", "rest")
-    sha256: str = ""  # the recording ("recording")
+    sha256: str = ""  # the recording ("probe", "recording")
     name: str = ""
 
 
-# A worker process keeps its speech model between tasks (one per engine, model, language).
-_ENGINES: dict[tuple[str, str, str], Engine] = {}
+# A worker process keeps its speech model between tasks (one per engine, model, language,
+# device).
+_ENGINES: dict[tuple[str, str, str, str], Engine] = {}
 
 
 def _this_worker() -> str:
@@ -101,8 +116,29 @@ def _here(ctx: Context, out: io.StringIO) -> Context:
     return replace(ctx, out=out, progress=reporter(out), _engine=_ENGINES.get(_engine_key(ctx)))
 
 
-def _engine_key(ctx: Context) -> tuple[str, str, str]:
-    return (ctx.engine_name, ctx.model, ctx.show.language[:2])
+def _engine_key(ctx: Context) -> tuple[str, str, str, str]:
+    return (ctx.engine_name, ctx.model, ctx.show.language[:2], ctx.device)
+
+
+def _device(worker: str, name: str, ctx: Context) -> tuple[str, list[str]]:
+    """What this worker transcribes on: its GPU when it advertises one (a ``GPU`` resource)
+    and CTranslate2 finds a CUDA device; else its CPU, with a note when it advertised one
+    (the transcript is then the CPU's, the same bytes as on any other worker)."""
+    from distributed import get_worker
+
+    advertised = get_worker().state.total_resources.get(defaults.GPU_RESOURCE, 0)
+    if not advertised or ctx.engine_name != "faster-whisper":
+        return "cpu", []
+    from pipeline.transcribe.faster_whisper import cuda_devices
+
+    if cuda_devices() > 0:
+        return "cuda", []
+    return "cpu", [
+        f"{name}: the Dask worker at {worker} advertises a {defaults.GPU_RESOURCE} resource, "
+        "but CTranslate2 finds no CUDA device there, so that worker used its CPU "
+        f"({defaults.TRANSCRIBE_COMPUTE_TYPE}) for it, as a worker without one does. Check "
+        "the worker's CUDA drivers, or start it without `--resources GPU=1`."
+    ]
 
 
 def _keep_engine(ctx: Context) -> None:
@@ -119,15 +155,18 @@ def episode_task(
     out = io.StringIO()
     here = _here(ctx, out)
     started = time.perf_counter()
+    fetched = None
     if parcel is None:
         work(job, here, label)
         _keep_engine(here)
     else:
-        with unpacked(job, here, parcel) as (local, task):
+        with unpacked(job, here, parcel) as (local, task, fetcher):
             work(local, task, label)
             _keep_engine(task)
             job = send_back(local, job, here, task)
-    return Finished(job, out.getvalue().splitlines(), worker, time.perf_counter() - started)
+            fetched = fetcher.fetched
+    seconds = time.perf_counter() - started
+    return Finished(job, out.getvalue().splitlines(), worker, seconds, fetched)
 
 
 def recording_task(
@@ -137,23 +176,56 @@ def recording_task(
     ctx: Context,
     parcel: Parcel | None = None,
 ) -> Measured:
-    """Runs on a worker: one recording measured and transcribed into the cache."""
+    """Runs on a worker: one recording measured and transcribed into the cache, on the
+    worker's GPU if it has one (``_device``)."""
+    worker = _this_worker()
+    device, notes = _device(worker, name, ctx)
+    out = io.StringIO()
+    here = _here(replace(ctx, device=device), out)
+    started = time.perf_counter()
+    error = ""
+    fetched = None
+    try:
+        if parcel is None:
+            work(job, name, here)
+            _keep_engine(here)
+        else:
+            with unpacked(job, here, parcel, only=name) as (local, task, fetcher):
+                try:
+                    work(local, name, task)
+                    _keep_engine(task)
+                finally:
+                    fetched = fetcher.fetched
+    except Exception as exc:  # said by its episode, whose stages meet it again
+        error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    seconds = time.perf_counter() - started
+    lines = out.getvalue().splitlines()
+    return Measured(worker, seconds, error, lines, device, notes, fetched)
+
+
+def probe_task(
+    work: Callable[[EpisodeJob, str, Path, Context], None],
+    job: EpisodeJob,
+    name: str,
+    sha256: str,
+    ctx: Context,
+) -> Measured:
+    """Runs on a worker: one recording fetched from the shared cache and probed into it,
+    before its episode's first stages run in the publishing process (they find it there).
+    What goes wrong is not said here: those stages probe it again and say it, naming the
+    producer's file."""
     worker = _this_worker()
     out = io.StringIO()
     here = _here(ctx, out)
     started = time.perf_counter()
     error = ""
     try:
-        if parcel is None:
-            work(job, name, here)
-            _keep_engine(here)
-        else:
-            with unpacked(job, here, parcel, only=name) as (local, task):
-                work(local, name, task)
-                _keep_engine(task)
-    except Exception as exc:  # said by its episode, whose stages meet it again
+        with one_recording(here, sha256, name) as (path, task):
+            work(job, name, path, task)
+    except Exception as exc:
         error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return Measured(worker, time.perf_counter() - started, error, out.getvalue().splitlines())
+    lines = out.getvalue().splitlines()
+    return Measured(worker, time.perf_counter() - started, error, lines, fetched=[name])
 
 
 class DaskRunner:
@@ -167,8 +239,10 @@ class DaskRunner:
         recordings not sent yet; when its recordings are done, its rest.
 
         With a cache in object storage (``compute: cache:``) the workers need no shared
-        folder (``parcel``): the first parts run here, where the episode folders are, and
-        the files the rest needs go through the cache, as do the files the rest makes."""
+        folder (``parcel``): the first parts run here, where the episode folders are, after
+        a task has probed each of their recordings that may leave this machine
+        (``work.to_probe``), and the files the rest needs go through the cache, as do the
+        files the rest makes."""
         import distributed
 
         # what crosses to the workers: the context without this process's stream or model
@@ -194,10 +268,24 @@ class DaskRunner:
         users: dict[str, list[int]] = {}  # recording -> the jobs waiting for it
         waiting: dict[int, set[str]] = {}  # job -> the recordings it waits for
 
-        def submit(task: _Task, key: str, fn: Any, *args: Any) -> None:
-            future = self.client.submit(
-                fn, *args, key=f"{key}-{run}", pure=False, retries=defaults.COMPUTE_RETRIES
+        # Transcription asks for a GPU when some worker has one, and only then: a task
+        # asking for what no worker has would wait for ever.
+        gpus = self.gpu_workers()
+        if gpus:
+            self.say(
+                f"dask: transcription asks for a {defaults.GPU_RESOURCE}: {len(gpus)} "
+                f"worker{'s' if len(gpus) != 1 else ''} {'have' if len(gpus) != 1 else 'has'} "
+                f"one ({', '.join(gpus)})"
             )
+        gpu = {defaults.GPU_RESOURCE: 1} if gpus else None
+
+        def submit(
+            task: _Task, key: str, fn: Any, *args: Any, resources: dict[str, int] | None = None
+        ) -> None:
+            future = self.client.submit(
+                fn, *args, key=f"{key}-{run}", pure=False, retries=defaults.COMPUTE_RETRIES,
+                resources=resources,
+            )  # fmt: skip
             tasks[future.key] = task
             finishing.add(future)
 
@@ -219,9 +307,64 @@ class DaskRunner:
                     sent.add(rec.sha256)
                     submit(_Task("recording", label, sha256=rec.sha256, name=name),
                            f"storycast-recording-{rec.sha256[:16]}", recording_task,
-                           work.recording, job, name, portable, parcels.get(i))  # fmt: skip
+                           work.recording, job, name, portable, parcels.get(i),
+                           resources=gpu)  # fmt: skip
             if not waiting[i]:
                 rest(i)
+
+        def first_here(i: int) -> None:
+            """With a shared cache: the job's first part here, where the episode folder is,
+            then its files into the cache and its recordings' tasks."""
+            nonlocal packer
+            job = jobs[i]
+            work.first(job, ctx, tasks_label[i])
+            if job.status != "pending":
+                return
+            try:
+                packer = packer or Packer(ctx)
+                parcels[i] = packer.pack(job, ctx)
+            except StorycastError as exc:
+                job.status = "failed"
+                job.reason = f"its recordings could not be put into the shared cache: {exc}"
+                return
+            recordings(i, tasks_label[i])
+
+        probing: dict[str, list[int]] = {}  # recording being probed -> the jobs waiting
+        unprobed: dict[int, set[str]] = {}  # job -> its recordings being probed
+
+        def probes(i: int) -> bool:
+            """With a shared cache: a task probing each of the job's recordings that may
+            be probed elsewhere (``work.to_probe``), each once; whether the job waits."""
+            nonlocal packer
+            if work.to_probe is None or work.probe is None:
+                return False
+            job = jobs[i]
+            try:
+                found = work.to_probe(job, ctx)
+                if not found:
+                    return False
+                packer = packer or Packer(ctx)
+                for path, sha in found.values():
+                    packer.send(path, sha)
+            except StorycastError:  # its first part probes them here, and says what fails
+                return False
+            unprobed[i] = set()
+            for name, (_path, sha) in found.items():
+                unprobed[i].add(sha)
+                if sha not in probing:
+                    probing[sha] = []
+                    submit(_Task("probe", tasks_label[i], sha256=sha, name=name),
+                           f"storycast-probe-{sha[:16]}", probe_task, work.probe, job, name,
+                           sha, portable)  # fmt: skip
+                probing[sha].append(i)
+            return bool(unprobed[i])
+
+        def probed(sha: str, notes: list[str]) -> None:
+            for i in probing.pop(sha, []):
+                jobs[i].notes += notes
+                unprobed[i].discard(sha)
+                if not unprobed[i]:
+                    first_here(i)
 
         tasks_label = {i: f"[{i + 1}/{len(jobs)}]" for i in range(len(jobs))}
         try:
@@ -231,20 +374,10 @@ class DaskRunner:
                 if not shared:
                     submit(_Task("first", tasks_label[i], index=i), f"storycast-first-{job.slug}",
                            episode_task, work.first, job, portable, tasks_label[i])  # fmt: skip
-                    continue
-                work.first(job, ctx, tasks_label[i])  # here, where the episode folder is
-                if job.status != "pending":
-                    continue
-                try:
-                    packer = packer or Packer(ctx)
-                    parcels[i] = packer.pack(job, ctx)
-                except StorycastError as exc:
-                    job.status = "failed"
-                    job.reason = f"its recordings could not be put into the shared cache: {exc}"
-                    continue
-                recordings(i, tasks_label[i])
+                elif not probes(i):  # its recordings probed on workers first, at once
+                    first_here(i)
             self._collect(jobs, tasks, finishing, measured, users, waiting, recordings, rest,
-                          ctx if shared else None)  # fmt: skip
+                          probed, ctx if shared else None)  # fmt: skip
         finally:
             if shared:
                 try:
@@ -262,6 +395,7 @@ class DaskRunner:
         waiting: dict[int, set[str]],
         recordings: Callable[[int, str], None],
         rest: Callable[[int], None],
+        probed: Callable[[str, list[str]], None],
         shared: Context | None,
     ) -> None:
         """Each task as it finishes: what it says, its job, the tasks that can now start.
@@ -270,11 +404,20 @@ class DaskRunner:
             task = tasks.pop(future.key)
             deaths, raised = self._attempts(future.key)
             retried = _retry_notes(deaths, raised)
+            if task.kind == "probe":  # its episodes' first parts find it in the cache
+                self._probed(future, task)
+                future.release()
+                probed(task.sha256, [f"{task.name} (probing): {note}" for note in retried])
+                continue
             if task.kind == "recording":
-                self._measured(future, task)
+                made = self._measured(future, task)
                 measured.add(task.sha256)
                 for i in users.pop(task.sha256, []):
                     jobs[i].notes += [f"{task.name}: {note}" for note in retried]
+                    if made is not None:
+                        jobs[i].notes += made.notes
+                        if made.device != "cpu" and not made.error:
+                            jobs[i].transcribed_on[task.sha256] = made.device
                     waiting[i].discard(task.sha256)
                     if not waiting[i]:
                         rest(i)
@@ -304,25 +447,55 @@ class DaskRunner:
                 if task.kind == "rest" or job.status != "pending":
                     state = "done" if job.status == "ready" else job.status
                     self.say(f"{task.label} {job.slug}: {state} on {done.worker} "
-                             f"in {done.seconds:.1f} s")  # fmt: skip
+                             f"in {done.seconds:.1f} s"
+                             + _fetched(done.fetched, len(job.recordings)))  # fmt: skip
             job.notes += retried
             future.release()
             if task.kind == "first" and job.status == "pending":
                 recordings(i, task.label)
 
-    def _measured(self, future: Any, task: _Task) -> None:
+    def _probed(self, future: Any, task: _Task) -> None:
+        try:
+            done: Measured = future.result()
+        except Exception as exc:  # its episodes probe it themselves, and say what fails
+            self.say(f"recording {task.name}: its probe failed on the cluster: {exc}")
+            return
+        for line in done.lines:
+            if line.startswith("cache: "):  # an entry made again: said wherever it is made
+                self.say(line)
+        self.say(
+            f"recording {task.name} ({task.sha256[:12]}): probed on {done.worker} in "
+            f"{done.seconds:.1f} s"
+            + (f"; not done: {done.error} (its episode says more)" if done.error else "")
+        )
+
+    def _measured(self, future: Any, task: _Task) -> Measured | None:
         try:
             done: Measured = future.result()
         except Exception as exc:  # its episodes do the work themselves, and say what fails
             self.say(f"recording {task.name}: its task failed on the cluster: {exc}")
-            return
+            return None
         for line in done.lines:
             if line.startswith("cache: "):  # an entry made again: said wherever it is made
                 self.say(line)
         self.say(
             f"recording {task.name} ({task.sha256[:12]}): measured and transcribed on "
             f"{done.worker} in {done.seconds:.1f} s"
+            + ("; on its GPU" if done.device != "cpu" else "")
+            + _fetched(done.fetched, 1)
             + (f"; not done: {done.error} (its episode says more)" if done.error else "")
+        )
+        for note in done.notes:
+            self.say(note)
+        return done
+
+    def gpu_workers(self) -> list[str]:
+        """The workers that advertise a GPU (``dask worker --resources "GPU=1"``)."""
+        workers = self.client.scheduler_info()["workers"]
+        return sorted(
+            address
+            for address, info in workers.items()
+            if (info.get("resources") or {}).get(defaults.GPU_RESOURCE, 0) > 0
         )
 
     def _attempts(self, key: str) -> tuple[int, int]:
@@ -358,6 +531,13 @@ def _retry_notes(deaths: int, raised: int) -> list[str]:
     if raised:
         notes.append(f"retried: its Dask task failed and was tried again {_times(raised)}")
     return notes
+
+
+def _fetched(names: list[str] | None, of: int) -> str:
+    """What a task fetched from the shared cache, said after where it ran."""
+    if names is None:
+        return ""
+    return f"; {len(names)} of {of} recording{'s' if of != 1 else ''} fetched from the cache"
 
 
 def _times(n: int) -> str:

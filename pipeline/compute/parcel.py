@@ -5,13 +5,16 @@ through a filesystem. The publishing process reads and checks each episode itsel
 first stages need the episode folder), then puts what the rest of the work reads into
 the cache, each file under its sha256 and once however many tasks need it (``pack``):
 the recordings, the show's artwork as published, the episode's corrections file. A task
-on a worker (``unpacked``) fetches what it needs into a folder of its own, checks each
-file's hash, and works there: its cache is a folder of its own in front of the shared
-one, so everything it measures, transcribes or renders goes to the shared cache, and
-what another worker made is found there. The files it makes for the store step go into
-the cache too, by their sha256 (``outputs/SHOW/``); the publishing process fetches them
-(checked) into its staging folder (``receive``) before the store step, and deletes them
-from the cache when the run is over.
+on a worker (``unpacked``) works in a folder of its own: its cache is a folder of its own
+in front of the shared one, so everything it measures, transcribes or renders goes to the
+shared cache, and what another worker made is found there. It fetches a recording (and
+checks its hash) only when a stage is about to read it (``Context.need``): a recording
+whose loudness, transcript and renders are all in the cache is never fetched. A recording
+is probed on a worker the same way (``one_recording``), before its episode's first stages
+run in the publishing process and find its probe in the cache. The files a task makes
+for the store step go into the cache too, by their sha256 (``outputs/SHOW/``); the
+publishing process fetches them (checked) into its staging folder (``receive``) before the
+store step, and deletes them from the cache when the run is over.
 
 A path in what comes back (a problem, a note) names the producer's file, never the
 worker's copy.
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -57,9 +60,9 @@ class Packer:
     def __init__(self, ctx: Context) -> None:
         self.cache = ctx.cache
         self.sent: set[str] = set()
-        self.artwork = self._send(ctx.show.artwork)
+        self.artwork = self.send(ctx.show.artwork)
 
-    def _send(self, path: Path, sha256: str = "") -> str:
+    def send(self, path: Path, sha256: str = "") -> str:
         sha256 = sha256 or sha256_file(path)
         if sha256 not in self.sent:
             self.cache.share(RECORDINGS, path, sha256)
@@ -71,31 +74,51 @@ class Packer:
         return Parcel(
             artwork=self.artwork,
             artwork_name=ctx.show.artwork.name,
-            corrections=self._send(corrections) if corrections.is_file() else "",
+            corrections=self.send(corrections) if corrections.is_file() else "",
             recordings={
-                name: self._send(rec.path, rec.sha256) for name, rec in job.recordings.items()
+                name: self.send(rec.path, rec.sha256) for name, rec in job.recordings.items()
             },
         )
+
+
+class Fetcher:
+    """A task's recordings, fetched from the shared cache (and checked) when a stage first
+    needs one (``Context.fetch``); ``fetched`` names those it had to fetch."""
+
+    def __init__(self, cache: Cache, wanted: dict[str, tuple[str, Path]]) -> None:
+        self.cache = cache
+        self.wanted = wanted  # recording name -> (sha256, where it goes here)
+        self.fetched: list[str] = []
+
+    def __call__(self, names: Iterable[str]) -> None:
+        for name in names:
+            if name not in self.wanted or name in self.fetched:
+                continue
+            sha, dest = self.wanted[name]
+            self.cache.fetch_shared(RECORDINGS, sha, dest)
+            self.fetched.append(name)
 
 
 @contextmanager
 def unpacked(
     job: EpisodeJob, ctx: Context, parcel: Parcel, only: str | None = None
-) -> Iterator[tuple[EpisodeJob, Context]]:
+) -> Iterator[tuple[EpisodeJob, Context, Fetcher]]:
     """On a worker: the job and context as they are on this machine, in a folder of the
-    task's own (deleted after), with every file fetched and checked. ``only``: just that
-    recording (a recording's task)."""
+    task's own (deleted after); each recording is fetched there only when a stage needs
+    it (the ``Fetcher``). ``only``: just that recording (a recording's task)."""
     shared = ctx.cache
     assert shared.remote is not None
     folder = Path(tempfile.mkdtemp(prefix="storycast-task-"))
     try:
         recordings = dict(job.recordings)
+        wanted: dict[str, tuple[str, Path]] = {}
         for name, sha in parcel.recordings.items():
             if only is not None and name != only:
                 continue
             dest = folder / RECORDINGS / sha[:16] / Path(name).name
-            shared.fetch_shared(RECORDINGS, sha, dest)
+            wanted[name] = (sha, dest)
             recordings[name] = replace(job.recordings[name], path=dest)
+        fetcher = Fetcher(shared, wanted)
         episode = folder / "episode"
         episode.mkdir()
         artwork = folder / "artwork" / parcel.artwork_name
@@ -111,8 +134,25 @@ def unpacked(
             cache=cache,
             staging=folder / "staging",
             show=replace(ctx.show, artwork=artwork),
+            fetch=fetcher,
         )
-        yield local, here_ctx
+        yield local, here_ctx, fetcher
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def one_recording(ctx: Context, sha256: str, name: str) -> Iterator[tuple[Path, Context]]:
+    """On a worker: the recording with this sha256 fetched (and checked) into a folder of
+    the task's own (deleted after), and a context whose cache is the shared one."""
+    shared = ctx.cache
+    assert shared.remote is not None
+    folder = Path(tempfile.mkdtemp(prefix="storycast-task-"))
+    try:
+        dest = folder / RECORDINGS / sha256[:16] / Path(name).name
+        shared.fetch_shared(RECORDINGS, sha256, dest)
+        cache = Cache(folder / "cache", shared.remote, notice=ctx.say)
+        yield dest, replace(ctx, root=folder, cache=cache, staging=folder / "staging")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -7,6 +7,7 @@ phone call sound alike before the episode is normalised as a whole.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -70,14 +71,21 @@ def remember(cache: Cache, sha256: str, loudness: Loudness) -> None:
 
 
 def analyse(
-    recording: Recording, cache: Cache | None = None, progress: Tick | None = None
+    recording: Recording,
+    cache: Cache | None = None,
+    progress: Tick | None = None,
+    fetch: Callable[[], None] | None = None,
 ) -> Loudness:
+    """The recording's loudness, from the cache or measured. ``fetch``: called just before
+    the recording's file is read (a Dask worker fetches it then), never on a cache hit."""
     if cache is not None:
         cached = cache.get_json("loudness", recording.sha256)
         if cached and cached.get("schema") == Loudness.SCHEMA:
             return Loudness(
                 cached["integrated"], cached["true_peak"], cached["lra"], cached["threshold"]
             )
+    if fetch is not None:
+        fetch()
     loudness = measure(
         [*source_input(recording.path), "-map", "0:a:0", "-af", MEASURE_FILTER],
         "measuring loudness",

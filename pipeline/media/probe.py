@@ -244,6 +244,17 @@ def _ffprobe(path: Path) -> dict[str, Any]:
     return info
 
 
+def probed(cache: Cache, sha256: str, *, video: bool = False) -> bool:
+    """Whether the cache holds the probe of the recording with this sha256 (with its
+    picture looked for, for ``video``): ``probe`` of it then reads nothing but its hash."""
+    cached = cache.get_json("probe", sha256)
+    return bool(
+        cached
+        and cached.get("schema") == Recording.SCHEMA
+        and (not video or cached.get("video") is not None or cached.get("picture") == "none")
+    )
+
+
 def probe(path: Path, name: str, cache: Cache | None = None, *, video: bool = False) -> Recording:
     """Measure ``path`` once: its sound (every frame decoded), its tags (what its outputs must
     not carry) and, with ``video``, its picture. ``name`` is how the EDL refers to it.

@@ -33,7 +33,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -454,8 +454,10 @@ def render(
     loudness: dict[str, Loudness],
     cache: Cache,
     progress: Tick | None = None,
+    fetch: Callable[[], None] | None = None,
 ) -> RenderResult:
     """Render the Timeline to a normalised MP3 in the cache; reuse it if already made.
+    ``fetch``: called just before the recordings are read (not when the render is cached).
 
     ``progress`` is told how far the render is, in seconds of the episode: the clips (and
     the mix measured as they are written) a quarter, the mix measured apart when the clips
@@ -463,6 +465,8 @@ def render(
     done = rendered(timeline, recordings, loudness, cache)
     if done is not None:
         return done
+    if fetch is not None:
+        fetch()
     gains = {name: recording_gain(loudness[name]) for name in timeline.sources()}
     key = render_key(timeline, recordings, gains)
     out = cache.path("renders", key, ".mp3")

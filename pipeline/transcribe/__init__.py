@@ -21,6 +21,7 @@ in; ``language_from`` and ``language_probability`` say how it was found.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
@@ -45,12 +46,15 @@ class Engine(Protocol):
         ...
 
 
-def get_engine(name: str, model: str, language: str, hotwords: str = "") -> Engine:
-    """``hotwords``: names to spell as written (faster-whisper only)."""
+def get_engine(
+    name: str, model: str, language: str, hotwords: str = "", device: str = "cpu"
+) -> Engine:
+    """``hotwords``: names to spell as written; ``device``: "cuda" to decode on a GPU
+    (faster-whisper only; openai-whisper always decodes on the CPU)."""
     if name == "faster-whisper":
         from pipeline.transcribe.faster_whisper import FasterWhisper
 
-        return FasterWhisper(model, language, hotwords=hotwords)
+        return FasterWhisper(model, language, hotwords=hotwords, device=device)
     if name == "openai-whisper":
         from pipeline.transcribe.openai_whisper import OpenAIWhisper
 
@@ -58,11 +62,20 @@ def get_engine(name: str, model: str, language: str, hotwords: str = "") -> Engi
     raise ValueError(f"unknown transcription engine {name!r}; known: {', '.join(ENGINES)}")
 
 
-def cache_key(recording: Recording, engine: Engine) -> str:
+def cache_key(recording: Recording, engine: Engine, device: str | None = None) -> str:
+    """The transcript's key: the recording's content and everything that decides its words.
+
+    Made on a GPU (``device`` "cuda", at ``defaults.TRANSCRIBE_GPU_COMPUTE_TYPE``), a
+    transcript may differ from the CPU's int8 one in its last digits, so it is kept under
+    a key of its own: an entry is the same bytes whichever worker made it. ``device``:
+    the key of a transcript made on that device (default: the engine's own)."""
     ident = f"{recording.sha256}|{engine.name}|{engine.model}|{engine.language}|{SETTINGS_VERSION}"
     hotwords = getattr(engine, "hotwords", "")
     if hotwords:  # (no hotwords: the same key as before they existed)
         ident += f"|hotwords={hotwords}"
+    device = device or getattr(engine, "device", "cpu")
+    if device != "cpu":  # (the CPU: the same key as before GPUs were used)
+        ident += f"|device={device}|compute_type={defaults.TRANSCRIBE_GPU_COMPUTE_TYPE}"
     return hashlib.sha256(ident.encode()).hexdigest()
 
 
@@ -74,11 +87,14 @@ def primary(code: str) -> str:
 DETECT_VERSION = 1  # bump when detection changes what it finds
 
 
-def detect(recording: Recording, cache: Cache | None = None) -> tuple[str, float] | None:
+def detect(
+    recording: Recording, cache: Cache | None = None, fetch: Callable[[], None] | None = None
+) -> tuple[str, float] | None:
     """(language, probability) of the recording's first speech, cached by content.
 
     None when the multilingual model is not installed or no speech was found early
-    enough to tell (then the show's language is used).
+    enough to tell (then the show's language is used). ``fetch``: called just before the
+    recording's file is read.
     """
     if defaults.TRANSCRIBE_DETECT_MODEL not in installed_ct2_models():
         return None
@@ -91,6 +107,8 @@ def detect(recording: Recording, cache: Cache | None = None) -> tuple[str, float
             return (str(lang), float(cached["probability"])) if lang else None
     from pipeline.transcribe.faster_whisper import detect_language
 
+    if fetch is not None:
+        fetch()
     found = detect_language(recording.path, recording.duration)
     if cache is not None and recording.sha256:
         lang, probability = found if found else ("", 0.0)
@@ -115,7 +133,7 @@ def engine_for(engine: Engine, language: str, names: tuple[str, ...] = ()) -> En
     same = hotwords == getattr(engine, "hotwords", "")
     if model == engine.model and lang == primary(engine.language) and same:
         return engine
-    other = get_engine(engine.name, model, lang, hotwords)
+    other = get_engine(engine.name, model, lang, hotwords, getattr(engine, "device", "cpu"))
     if hasattr(engine, "compute_type"):  # the benchmark compares precisions
         other.compute_type = engine.compute_type  # type: ignore[attr-defined]
     return other
@@ -128,6 +146,8 @@ def transcribe(
     progress: Tick | None = None,
     language: str | None = None,
     names: tuple[str, ...] = (),
+    made_on: str = "",
+    fetch: Callable[[], None] | None = None,
 ) -> Transcript:
     """The recording's words, in its own language.
 
@@ -137,10 +157,15 @@ def transcribe(
     ``language``: what the episode says the recording is in (its `language:`), which
     overrides detection. Otherwise the language is detected (``detect``); without a
     multilingual model, the engine's (the show's) language is assumed.
+
+    ``made_on``: the device a Dask task transcribed it on ("cuda"), whose entry is looked
+    for first; when it is not there, the engine's own is looked for or made. ``fetch``:
+    called just before the recording's file is read (a Dask worker fetches it then),
+    never when its language and words are in the cache.
     """
     if language:
         chosen, source, probability = primary(language), "episode.yaml", 0.0
-    elif (found := detect(recording, cache)) is not None:
+    elif (found := detect(recording, cache, fetch)) is not None:
         chosen, source, probability = found[0], "detected", found[1]
     else:
         chosen, source, probability = primary(engine.language), "show", 0.0
@@ -151,12 +176,16 @@ def transcribe(
 
     key = cache_key(recording, use)
     if cache is not None:
-        cached = cache.get_json("transcripts", key)
-        if cached is not None:
-            try:
-                return stamp(Transcript.from_json(cached))
-            except (KeyError, TypeError, ValueError):
-                pass  # unreadable old entry: rebuild it
+        keys = [cache_key(recording, use, made_on)] if made_on else []
+        for look in dict.fromkeys([*keys, key]):
+            cached = cache.get_json("transcripts", look)
+            if cached is not None:
+                try:
+                    return stamp(Transcript.from_json(cached))
+                except (KeyError, TypeError, ValueError):
+                    pass  # unreadable old entry: rebuild it
+    if fetch is not None:
+        fetch()
     transcript = stamp(use.transcribe(recording, progress))
     if cache is not None:
         cache.put_json("transcripts", key, transcript.to_json())

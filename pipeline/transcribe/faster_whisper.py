@@ -52,17 +52,28 @@ OPTIONS: dict[str, Any] = {
     "hallucination_silence_threshold": 2.0,
 }
 
-_MODELS: dict[tuple[str, str], Any] = {}
+_MODELS: dict[tuple[str, str, str], Any] = {}
 
 
-def _load(model: str, compute_type: str) -> Any:
-    if (model, compute_type) not in _MODELS:
+def cuda_devices() -> int:
+    """How many CUDA devices CTranslate2 can use here (0 on a machine without one, or
+    with a CTranslate2 built without CUDA)."""
+    try:
+        import ctranslate2
+
+        return int(ctranslate2.get_cuda_device_count())
+    except Exception:  # a broken CUDA install: the CPU does the work
+        return 0
+
+
+def _load(model: str, compute_type: str, device: str = "cpu") -> Any:
+    if (model, compute_type, device) not in _MODELS:
         from faster_whisper import WhisperModel
 
         resolved = resolve_ct2(model)
         try:
-            _MODELS[model, compute_type] = WhisperModel(
-                resolved.location, device="cpu", compute_type=compute_type
+            _MODELS[model, compute_type, device] = WhisperModel(
+                resolved.location, device=device, compute_type=compute_type
             )
         except Exception as exc:  # huggingface / ctranslate2 raise many types
             raise ToolError(
@@ -73,7 +84,7 @@ def _load(model: str, compute_type: str) -> Any:
                     "holding a CTranslate2 model, or run once with network access.",
                 )
             ) from exc
-    return _MODELS[model, compute_type]
+    return _MODELS[model, compute_type, device]
 
 
 class FasterWhisper:
@@ -86,6 +97,7 @@ class FasterWhisper:
         window: Windower | None = None,
         compute_type: str = defaults.TRANSCRIBE_COMPUTE_TYPE,
         hotwords: str = "",
+        device: str = "cpu",
     ):
         self.model = model
         # Names the model should spell as written (the contributors credited by name),
@@ -96,6 +108,11 @@ class FasterWhisper:
         # Publishing always uses the default; the benchmark also runs float32 to compare
         # engines at the same precision.
         self.compute_type = compute_type
+        # "cuda" on a Dask worker with a GPU (``compute.cluster`` decides, and only where
+        # CTranslate2 finds one), at its own precision; everywhere else the CPU.
+        self.device = device
+        if device != "cpu":
+            self.compute_type = defaults.TRANSCRIBE_GPU_COMPUTE_TYPE
 
     def transcribe(self, recording: Recording, progress: Tick | None = None) -> Transcript:
         return self.transcribe_path(recording.path, recording.sha256, recording.duration, progress)
@@ -111,8 +128,8 @@ class FasterWhisper:
         # where the last recording left it: the captions then depended on what the process
         # had transcribed before (in-process and on Dask workers, they differed). So each
         # recording gets a model loaded afresh, seeded below.
-        _MODELS.pop((self.model, self.compute_type), None)
-        model = _load(self.model, self.compute_type)
+        _MODELS.pop((self.model, self.compute_type, self.device), None)
+        model = _load(self.model, self.compute_type, self.device)
         import ctranslate2
 
         ctranslate2.set_random_seed(defaults.TRANSCRIBE_SEED)
@@ -273,4 +290,4 @@ def _words(segments: Any, progress: Tick | None = None) -> list[Word]:
     return words
 
 
-__all__ = ["OPTIONS", "FasterWhisper", "detect_language", "speech_regions"]
+__all__ = ["OPTIONS", "FasterWhisper", "cuda_devices", "detect_language", "speech_regions"]
