@@ -26,7 +26,7 @@ from pipeline.records import Word
 from pipeline.studio import edits
 from pipeline.studio.server import Studio, make_server
 
-from conftest import Run, copy_with_caches, storycast
+from conftest import Run, copy_with_caches, decoded_duration, storycast
 from kit.browser import assert_accessible, chromium
 from kit.serving import serving
 
@@ -279,22 +279,85 @@ def _hear_in(browser: Browser, h: Hearing, length: float) -> None:
     page.close()
 
 
-def test_an_edit_of_too_many_parts_is_heard_finished(
-    hearing: Hearing, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Past ``PREVIEW_MAX_PARTS`` the quick version would open too many files at once: the
-    finished version is made and played instead (the old way, slower but bounded)."""
-    from pipeline import defaults
+PARTS = 150  # more than the 64 one ffmpeg run once took (every part an open file)
+PART = 0.4  # seconds
 
-    monkeypatch.setattr(defaults, "PREVIEW_MAX_PARTS", 2)
-    edl = hearing.root / "episodes" / "first-flat" / "edl.yaml"
-    _last_out(edl, 12.0)
-    with urllib.request.urlopen(f"{hearing.url}/ep/first-flat/preview.mp3", timeout=300) as r:
-        length, body = r.headers.get("Content-Length"), r.read()
-    assert length is not None and int(length) == len(body)  # a whole file, not a stream
-    job = hearing.project.open("first-flat")
+
+def _many_parts(root: Path) -> Path:
+    """An episode of ``PARTS`` short parts taking turns from two recordings, a 440 Hz tone
+    and an 880 Hz one: which one is heard tells whether each part is in its place."""
+    folder = root / "episodes" / "many"
+    (folder / "recordings").mkdir(parents=True)
+    for name, freq in (("low.m4a", 440), ("high.m4a", 880)):
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi",
+             "-i", f"sine=f={freq}:d={PARTS * PART / 2 + 1}", "-c:a", "aac",
+             str(folder / "recordings" / name)],
+            check=True,
+        )  # fmt: skip
+    (folder / "episode.yaml").write_text(
+        "show: riverside-voices\ntitle: Many parts\ndescription: A test episode.\n"
+        "published: 2026-11-20\nappearances:\n  low.m4a: [jordan]\n  high.m4a: [jordan]\n",
+        encoding="utf-8",
+    )
+    clips = "".join(
+        f"  - source: {('low.m4a', 'high.m4a')[k % 2]}\n"
+        f"    in: {(k // 2) * PART:.1f}\n    out: {(k // 2 + 1) * PART:.1f}\n"
+        for k in range(PARTS)
+    )
+    (folder / "edl.yaml").write_text("clips:\n" + clips, encoding="utf-8")
+    return folder
+
+
+def test_an_edit_of_many_parts_is_heard_while_it_is_made(hearing: Hearing, tmp_path: Path) -> None:
+    """The quick version of an edit of many parts is made a few parts per ffmpeg run, the
+    runs joined on a pipe: it streams (no length known in advance), every part is heard in
+    its place across the runs' joins, and it lasts exactly as long as the edit."""
+    _many_parts(hearing.root)
+    quick = tmp_path / "many.mp3"
+    with urllib.request.urlopen(f"{hearing.url}/ep/many/preview.mp3", timeout=300) as r:
+        assert r.headers.get("Content-Length") is None  # streamed as it is made
+        quick.write_bytes(r.read())
+    assert decoded_duration(quick) == pytest.approx(PARTS * PART, abs=0.03)
+    low = "bandreject=f=440:width_type=h:width=200," * 2
+    high = "bandreject=f=880:width_type=h:width=200," * 2
+    # parts beside the joins of the runs (every AUDIO_CLIPS_PER_RUN parts), and the last
+    for k in (0, 6, 7, 8, 9, 63, 64, 65, 100, PARTS - 1):
+        a, b = k * PART + 0.1, (k + 1) * PART - 0.1
+        heard = _mean_db(quick, a, b)
+        assert heard > -40, k
+        tone, other = (low, high) if k % 2 == 0 else (high, low)
+        assert _mean_db(quick, a, b, tone.rstrip(",")) < heard - 20, f"part {k + 1}: its tone"
+        assert _mean_db(quick, a, b, other.rstrip(",")) > heard - 3, f"part {k + 1}: only it"
+    # kept as it was sent, for the next listen
+    job = hearing.project.open("many")
     assert job is not None
-    assert hearing.project.finish(job).read_bytes() == body
+    assert hearing.project.preview(job).quick.read_bytes() == quick.read_bytes()
+
+
+def test_a_run_that_fails_fails_the_joined_stream(tmp_path: Path) -> None:
+    """The runs feeding one stream are joined in order, and one that fails is not passed
+    over: the stream fails, saying which file, rather than playing with a part missing."""
+    from pipeline.errors import ToolError
+    from pipeline.media.runner import stream
+    from pipeline.render.audio import PCM, PCM_IN
+
+    def tone(freq: int, seconds: float) -> list[str]:
+        return ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                f"sine=f={freq}:d={seconds}:r=48000", "-ac", "2", *PCM, "pipe:1"]  # fmt: skip
+
+    encode = ["ffmpeg", "-nostdin", "-v", "error", *PCM_IN, "-i", "pipe:0", "-c:a", "pcm_s16le",
+              "-f", "wav", "pipe:1"]  # fmt: skip
+    out = tmp_path / "joined.wav"
+    out.write_bytes(b"".join(stream(encode, what="joining", feed=[tone(440, 0.5), tone(880, 0.7)])))
+    assert decoded_duration(out) == pytest.approx(1.2, abs=0.002)
+    assert _mean_db(out, 0.05, 0.45, "bandreject=f=440:width_type=h:width=200") < -40
+    assert _mean_db(out, 0.55, 1.15, "bandreject=f=880:width_type=h:width=200") < -40
+    gone = tmp_path / "gone.m4a"
+    broken = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(gone), *PCM, "pipe:1"]
+    with pytest.raises(ToolError) as failed:
+        b"".join(stream(encode, what="joining", feed=[tone(440, 0.5), broken, tone(880, 0.5)]))
+    assert "gone.m4a" in str(failed.value)
 
 
 def test_a_word_half_inside_hidden_words_is_not_shown() -> None:

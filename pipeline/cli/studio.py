@@ -28,7 +28,12 @@ from pipeline.project.showfile import load_show
 from pipeline.project.yamlfile import Problems
 from pipeline.records import EpisodeJob, Person, Transcript
 from pipeline.render import captions
-from pipeline.render.audio import listen_command, preview_command, preview_key, rendered
+from pipeline.render.audio import (
+    listen_command,
+    preview_command,
+    preview_key,
+    rendered,
+)
 from pipeline.render.audio import render as render_timeline
 from pipeline.stages import Context, analyse_stage, consent_stage, redact_stage
 from pipeline.studio import view
@@ -183,9 +188,8 @@ class ProjectFiles:
         gains = {name: recording_gain(job.loudness[name]) for name in tl.sources()}
         done = rendered(tl, recs, job.loudness, ctx.cache)
         key = preview_key(tl, recs, gains)
-        command, plan = preview_command(tl, recs, job.loudness)
-        if len(tl.clips) > defaults.PREVIEW_MAX_PARTS:
-            command = []  # each part is an open file in one ffmpeg: too many at once
+        made = preview_command(tl, recs, job.loudness)
+        plan = made.plan
         report = {
             "schema": "storycast.Preview.1",
             # which recordings went in, so a takedown purges it with the renders
@@ -197,7 +201,8 @@ class ProjectFiles:
             exact=done.path if done else None,
             quick=ctx.cache.path("renders", key, ".mp3"),
             quick_key=key,
-            command=command,
+            command=made.encode,
+            feed=made.feed,
             report=report,
             seconds=tl.duration,
             cache=ctx.cache,

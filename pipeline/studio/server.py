@@ -84,13 +84,15 @@ class Heard:
 class Preview:
     """How the saved edit can be heard now. ``exact``: the published sound, if made;
     ``quick``: where the quick version is kept once made (``command`` makes it on its
-    standard output, as it is heard: the same Timeline through the same sound chain, at a
-    lower bitrate, its loudness evened out by an estimate)."""
+    standard output, as it is heard, from what ``feed``'s runs write one after another on
+    its standard input: the same Timeline through the same sound chain, at a lower
+    bitrate, its loudness evened out by an estimate)."""
 
     exact: Path | None
     quick: Path
     quick_key: str
     command: list[str]
+    feed: list[list[str]]
     report: dict[str, Any]  # kept beside the quick version (what it was made from)
     seconds: float
     cache: Cache
@@ -779,6 +781,7 @@ class Handler(BaseHTTPRequestHandler):
         where: Path,
         seconds: float,
         keep: Preview | None = None,
+        feed: list[list[str]] | None = None,
     ) -> bool:
         """Send the MP3 ``command`` writes on its standard output as it comes, so it plays
         while it is made; the encoded bytes pass through, nothing is decoded here. With
@@ -810,6 +813,7 @@ class Handler(BaseHTTPRequestHandler):
                 path=where,
                 block_bytes=defaults.PREVIEW_STREAM_BLOCK,
                 timeout=media_timeout(seconds),
+                feed=feed or (),
             ),
         )
         try:
@@ -991,16 +995,14 @@ class Handler(BaseHTTPRequestHandler):
             preview = s.project.preview(job)
             if preview.again:
                 raise StudioError(HTTPStatus.CONFLICT, cannot_put_out(preview.again))
-            if not preview.command:  # too many parts to make at once: the finished one
-                self._file(s.project.finish(job), "audio/mpeg")
-            elif preview.exact is not None:
+            if preview.exact is not None:
                 self._file(preview.exact, "audio/mpeg")
             elif preview.quick.exists() and preview.cache.get_json("renders", preview.quick_key):
                 self._file(preview.quick, "audio/mpeg")
                 self._finish_later(job)
             elif self._stream(
                 preview.command, "making the preview", job.timeline.edl_path, preview.seconds,
-                preview,
+                preview, preview.feed,
             ):  # fmt: skip
                 self._finish_later(job)
         elif rest == ["finished"]:
