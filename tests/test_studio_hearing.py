@@ -22,12 +22,15 @@ import pytest
 from playwright.sync_api import Browser
 
 from pipeline.cli.studio import ProjectFiles
+from pipeline.media.loudness import recording_gain
 from pipeline.records import Word
+from pipeline.render.audio import render_key
 from pipeline.studio import edits
 from pipeline.studio.server import Studio, make_server
 
-from conftest import Run, copy_with_caches, decoded_duration, storycast
+from conftest import Run, copy_with_caches, decoded_duration, ebur128, storycast
 from kit.browser import assert_accessible, chromium
+from kit.media import ffmpeg, speech
 from kit.serving import serving
 
 NOTCH = "bandreject=f=1000:width_type=h:width=300,bandreject=f=1000:width_type=h:width=300"
@@ -393,3 +396,81 @@ def test_a_part_that_starts_or_ends_inside_a_word_is_said_plainly(tmp_path: Path
     between = Timeline(tmp_path / "edl.yaml", "e" * 64, (Clip("talk.m4a", 0.0, 1.15, 0.0),), ())
     (part,), _ = view.parts(between, {"talk.m4a": transcript}, {"talk.m4a": 2.0}, {})
     assert part.note == ""  # a cut in the pause between words clips nothing
+
+
+# How far the quick version's loudness may be from the finished version's, in LU. The
+# quick version's gain comes from each recording's loudness in 400 ms blocks over the kept
+# parts (``render.audio.blocks_mix``); what it cannot know is how much the look-ahead
+# limiter takes when the gain lifts peaks past the ceiling, which the finished version
+# measures in its own MP3 and corrects. Measured on the episode below (2026-12-03): 1.2 LU
+# (quick -17.8, finished -16.6 LUFS); with the estimate from whole recordings it had
+# before, 4.2 LU (-20.8).
+QUICK_LOUDNESS_BOUND = 1.5
+
+
+def _swing(root: Path) -> Path:
+    """An episode whose parts differ in loudness by 14 dB within one recording: the
+    recording says its lines from far off for its first half (14 dB quieter, so its own
+    measured loudness, gated as EBU R128 gates, is its loud half's) and close up for its
+    second. The edit keeps mostly the quiet half, a second of the loud one, then a part of
+    a second, ordinary recording."""
+    folder = root / "episodes" / "swing"
+    rec = folder / "recordings"
+    rec.mkdir(parents=True)
+    line = speech(
+        "We moved into the flat in May. The quiet felt huge after years in a busy house. "
+        "My worker helped me learn to cook, and now friends come round on Sundays.",
+        rec / "line.wav",
+    )
+    ffmpeg("-i", line, "-i", line, "-filter_complex",
+           "[0:a]volume=-14dB[q];[q][1:a]concat=n=2:v=0:a=1",
+           "-c:a", "aac", "-b:a", "96k", rec / "swing.m4a")  # fmt: skip
+    ffmpeg("-i", line, "-c:a", "aac", "-b:a", "96k", rec / "steady.m4a")
+    line.unlink()
+    half = decoded_duration(rec / "swing.m4a") / 2
+    (folder / "episode.yaml").write_text(
+        "show: riverside-voices\ntitle: Swing\ndescription: A test episode.\n"
+        "published: 2026-11-20\nappearances:\n  swing.m4a: [jordan]\n  steady.m4a: [jordan]\n",
+        encoding="utf-8",
+    )
+    (folder / "edl.yaml").write_text(
+        "clips:\n"
+        f"  - source: swing.m4a\n    in: 0.2\n    out: {half - 0.3:.3f}\n"
+        f"  - source: swing.m4a\n    in: {half + 0.2:.3f}\n    out: {half + 1.2:.3f}\n"
+        "  - source: steady.m4a\n    in: 0.5\n    out: 2\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_the_quick_version_is_as_loud_as_the_finished_one_within_a_bound(
+    hearing: Hearing, tmp_path: Path
+) -> None:
+    """Measured apart by ffmpeg's ebur128: the quick version (streamed over HTTP) and the
+    finished one (the publish's render) are within ``QUICK_LOUDNESS_BOUND`` LU, on an edit
+    whose parts differ by 14 dB within one recording. The whole-recording estimate the
+    quick version had before misses this mix by more than 5 LU, so the bound is not met
+    by luck of an easy episode."""
+    from pipeline.render.audio import estimated_mix
+
+    _swing(hearing.root)
+    quick = tmp_path / "swing.mp3"
+    _fetch(f"{hearing.url}/ep/swing/preview.mp3", quick)
+    # the finished version, made in the background once the quick one was heard
+    job = hearing.project.open("swing")
+    assert job is not None and job.timeline is not None
+    deadline = time.monotonic() + 300
+    while (finished := hearing.project.preview(job).exact) is None:
+        assert time.monotonic() < deadline, "the finished version was never made"
+        time.sleep(0.5)
+    quick_lufs, _ = ebur128(quick)
+    finished_lufs, _ = ebur128(finished)
+    assert abs(quick_lufs - finished_lufs) <= QUICK_LOUDNESS_BOUND, (quick_lufs, finished_lufs)
+    # the mix the finished render measured, beside the old estimate from whole recordings
+    gains = {n: recording_gain(job.loudness[n]) for n in job.timeline.sources()}
+    report = hearing.project.preview(job).cache.get_json(
+        "renders", render_key(job.timeline, job.recordings, gains)
+    )
+    assert report is not None
+    guessed = estimated_mix(job.timeline, job.loudness, gains).integrated
+    assert abs(guessed - report["mix"]["integrated"]) > 5.0, (guessed, report["mix"])

@@ -30,6 +30,7 @@ from pipeline.records import EpisodeJob, Person, Transcript
 from pipeline.render import captions
 from pipeline.render.audio import (
     listen_command,
+    loudness_blocks,
     preview_command,
     preview_key,
     rendered,
@@ -188,7 +189,9 @@ class ProjectFiles:
         gains = {name: recording_gain(job.loudness[name]) for name in tl.sources()}
         done = rendered(tl, recs, job.loudness, ctx.cache)
         key = preview_key(tl, recs, gains)
-        made = preview_command(tl, recs, job.loudness)
+        # each recording's loudness in blocks, measured once: the quick version's gain
+        blocks = {name: loudness_blocks(recs[name], ctx.cache) for name in tl.sources()}
+        made = preview_command(tl, recs, job.loudness, blocks)
         plan = made.plan
         report = {
             "schema": "storycast.Preview.1",
