@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from test_studio import _until
+from test_studio import _shot, _until
 from test_studio_hearing import NOTCH, _check_hidden, _fetch, _mean_db
 
 from pipeline.cli.studio import ProjectFiles
@@ -171,6 +171,7 @@ def test_hiding_them_there_too_by_keyboard_then_it_plays_and_publishes(
         page.wait_for_selector("body[data-ready='yes']")
         assert_accessible(page, "edit page, words said again")
         assert not any(name in page.content().lower() for name in NAMES)
+        _shot(page, "said-again")  # the words checked for jargon first
         page.locator("input[name='mode'][value='hide']").focus()
         page.keyboard.press("Space")
         again = page.locator("#kept .w.also")
@@ -181,6 +182,19 @@ def test_hiding_them_there_too_by_keyboard_then_it_plays_and_publishes(
         assert page.locator("#kept .w.also").count() == 0
         assert "Hidden here too" in page.locator("#doing").inner_text()
         assert page.locator("#hidden li").count() == 4
+        # not saved yet: the saved edit still plays them, so it cannot be heard
+        page.goto(n.url + "/ep/first-flat/hear")
+        assert "cannot be put out yet" in page.locator("#cannot").inner_text()
+        assert_accessible(page, "what you'll hear, cannot be put out yet")
+        _shot(page, "cannot-be-put-out-yet")
+        page.goto(n.url + "/ep/first-flat")
+        page.wait_for_selector("body[data-ready='yes']")
+        page.locator("input[name='mode'][value='hide']").focus()
+        page.keyboard.press("Space")
+        again = page.locator("#kept .w.also")
+        for _ in range(2):
+            again.first.focus()
+            page.keyboard.press("Enter")
         page.focus("#save")
         page.keyboard.press("Enter")
         _until(page, "document.getElementById('saved').textContent.startsWith('Saved')")
