@@ -474,3 +474,29 @@ def test_the_quick_version_is_as_loud_as_the_finished_one_within_a_bound(
     assert report is not None
     guessed = estimated_mix(job.timeline, job.loudness, gains).integrated
     assert abs(guessed - report["mix"]["integrated"]) > 5.0, (guessed, report["mix"])
+
+
+def test_a_takedown_purges_the_loudness_blocks_with_the_renders(hearing: Hearing) -> None:
+    """The quick version's loudness blocks are made from a recording: a takedown's purge of
+    that recording removes them, as it removes its renders."""
+    from pipeline.publish.takedown.purge import purge_caches
+
+    folder = hearing.root / "episodes" / "purged"
+    (folder / "recordings").mkdir(parents=True)
+    ffmpeg("-f", "lavfi", "-i", "sine=f=330:d=3", "-c:a", "aac", folder / "recordings" / "hum.m4a")
+    (folder / "episode.yaml").write_text(
+        "show: riverside-voices\ntitle: Purged\ndescription: A test episode.\n"
+        "published: 2026-11-20\nappearances:\n  hum.m4a: [jordan]\n",
+        encoding="utf-8",
+    )
+    (folder / "edl.yaml").write_text(
+        "clips:\n  - source: hum.m4a\n    in: 0\n    out: 2.5\n", encoding="utf-8"
+    )
+    job = hearing.project.open("purged")
+    assert job is not None
+    preview = hearing.project.preview(job)
+    sha = job.recordings["hum.m4a"].sha256
+    blocks = preview.cache.path("renders", f"blocks-{sha}")
+    assert blocks.exists() and len(json.loads(blocks.read_text())["m"]) >= 25
+    removed = purge_caches(preview.cache, {sha})
+    assert f"renders/blocks-{sha}" in removed and not blocks.exists()
