@@ -36,9 +36,6 @@ MP3_BITRATE = "128k"
 # The studio's previews (render.audio.preview_command, listen_command): made while heard.
 PREVIEW_MP3_BITRATE = "64k"
 STUDIO_LISTEN_SECONDS = 300.0  # pressing a word plays this long from it, at most
-# An edit of more parts than this is heard only when finished (the quick version opens
-# each part as its own input of one ffmpeg run: about 5 MB each for an hour of AAC).
-PREVIEW_MAX_PARTS = 64
 PREVIEW_STREAM_BLOCK = 8192  # bytes sent as soon as ffmpeg has made them (1 s at 64 kb/s)
 
 # Captions (broadcast practice; WebVTT first).

@@ -22,12 +22,15 @@ import pytest
 from playwright.sync_api import Browser
 
 from pipeline.cli.studio import ProjectFiles
+from pipeline.media.loudness import recording_gain
 from pipeline.records import Word
+from pipeline.render.audio import render_key
 from pipeline.studio import edits
 from pipeline.studio.server import Studio, make_server
 
-from conftest import Run, copy_with_caches, storycast
+from conftest import Run, copy_with_caches, decoded_duration, ebur128, storycast
 from kit.browser import assert_accessible, chromium
+from kit.media import ffmpeg, speech
 from kit.serving import serving
 
 NOTCH = "bandreject=f=1000:width_type=h:width=300,bandreject=f=1000:width_type=h:width=300"
@@ -279,22 +282,85 @@ def _hear_in(browser: Browser, h: Hearing, length: float) -> None:
     page.close()
 
 
-def test_an_edit_of_too_many_parts_is_heard_finished(
-    hearing: Hearing, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Past ``PREVIEW_MAX_PARTS`` the quick version would open too many files at once: the
-    finished version is made and played instead (the old way, slower but bounded)."""
-    from pipeline import defaults
+PARTS = 150  # more than the 64 one ffmpeg run once took (every part an open file)
+PART = 0.4  # seconds
 
-    monkeypatch.setattr(defaults, "PREVIEW_MAX_PARTS", 2)
-    edl = hearing.root / "episodes" / "first-flat" / "edl.yaml"
-    _last_out(edl, 12.0)
-    with urllib.request.urlopen(f"{hearing.url}/ep/first-flat/preview.mp3", timeout=300) as r:
-        length, body = r.headers.get("Content-Length"), r.read()
-    assert length is not None and int(length) == len(body)  # a whole file, not a stream
-    job = hearing.project.open("first-flat")
+
+def _many_parts(root: Path) -> Path:
+    """An episode of ``PARTS`` short parts taking turns from two recordings, a 440 Hz tone
+    and an 880 Hz one: which one is heard tells whether each part is in its place."""
+    folder = root / "episodes" / "many"
+    (folder / "recordings").mkdir(parents=True)
+    for name, freq in (("low.m4a", 440), ("high.m4a", 880)):
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi",
+             "-i", f"sine=f={freq}:d={PARTS * PART / 2 + 1}", "-c:a", "aac",
+             str(folder / "recordings" / name)],
+            check=True,
+        )  # fmt: skip
+    (folder / "episode.yaml").write_text(
+        "show: riverside-voices\ntitle: Many parts\ndescription: A test episode.\n"
+        "published: 2026-11-20\nappearances:\n  low.m4a: [jordan]\n  high.m4a: [jordan]\n",
+        encoding="utf-8",
+    )
+    clips = "".join(
+        f"  - source: {('low.m4a', 'high.m4a')[k % 2]}\n"
+        f"    in: {(k // 2) * PART:.1f}\n    out: {(k // 2 + 1) * PART:.1f}\n"
+        for k in range(PARTS)
+    )
+    (folder / "edl.yaml").write_text("clips:\n" + clips, encoding="utf-8")
+    return folder
+
+
+def test_an_edit_of_many_parts_is_heard_while_it_is_made(hearing: Hearing, tmp_path: Path) -> None:
+    """The quick version of an edit of many parts is made a few parts per ffmpeg run, the
+    runs joined on a pipe: it streams (no length known in advance), every part is heard in
+    its place across the runs' joins, and it lasts exactly as long as the edit."""
+    _many_parts(hearing.root)
+    quick = tmp_path / "many.mp3"
+    with urllib.request.urlopen(f"{hearing.url}/ep/many/preview.mp3", timeout=300) as r:
+        assert r.headers.get("Content-Length") is None  # streamed as it is made
+        quick.write_bytes(r.read())
+    assert decoded_duration(quick) == pytest.approx(PARTS * PART, abs=0.03)
+    low = "bandreject=f=440:width_type=h:width=200," * 2
+    high = "bandreject=f=880:width_type=h:width=200," * 2
+    # parts beside the joins of the runs (every AUDIO_CLIPS_PER_RUN parts), and the last
+    for k in (0, 6, 7, 8, 9, 63, 64, 65, 100, PARTS - 1):
+        a, b = k * PART + 0.1, (k + 1) * PART - 0.1
+        heard = _mean_db(quick, a, b)
+        assert heard > -40, k
+        tone, other = (low, high) if k % 2 == 0 else (high, low)
+        assert _mean_db(quick, a, b, tone.rstrip(",")) < heard - 20, f"part {k + 1}: its tone"
+        assert _mean_db(quick, a, b, other.rstrip(",")) > heard - 3, f"part {k + 1}: only it"
+    # kept as it was sent, for the next listen
+    job = hearing.project.open("many")
     assert job is not None
-    assert hearing.project.finish(job).read_bytes() == body
+    assert hearing.project.preview(job).quick.read_bytes() == quick.read_bytes()
+
+
+def test_a_run_that_fails_fails_the_joined_stream(tmp_path: Path) -> None:
+    """The runs feeding one stream are joined in order, and one that fails is not passed
+    over: the stream fails, saying which file, rather than playing with a part missing."""
+    from pipeline.errors import ToolError
+    from pipeline.media.runner import stream
+    from pipeline.render.audio import PCM, PCM_IN
+
+    def tone(freq: int, seconds: float) -> list[str]:
+        return ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                f"sine=f={freq}:d={seconds}:r=48000", "-ac", "2", *PCM, "pipe:1"]  # fmt: skip
+
+    encode = ["ffmpeg", "-nostdin", "-v", "error", *PCM_IN, "-i", "pipe:0", "-c:a", "pcm_s16le",
+              "-f", "wav", "pipe:1"]  # fmt: skip
+    out = tmp_path / "joined.wav"
+    out.write_bytes(b"".join(stream(encode, what="joining", feed=[tone(440, 0.5), tone(880, 0.7)])))
+    assert decoded_duration(out) == pytest.approx(1.2, abs=0.002)
+    assert _mean_db(out, 0.05, 0.45, "bandreject=f=440:width_type=h:width=200") < -40
+    assert _mean_db(out, 0.55, 1.15, "bandreject=f=880:width_type=h:width=200") < -40
+    gone = tmp_path / "gone.m4a"
+    broken = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(gone), *PCM, "pipe:1"]
+    with pytest.raises(ToolError) as failed:
+        b"".join(stream(encode, what="joining", feed=[tone(440, 0.5), broken, tone(880, 0.5)]))
+    assert "gone.m4a" in str(failed.value)
 
 
 def test_a_word_half_inside_hidden_words_is_not_shown() -> None:
@@ -330,3 +396,107 @@ def test_a_part_that_starts_or_ends_inside_a_word_is_said_plainly(tmp_path: Path
     between = Timeline(tmp_path / "edl.yaml", "e" * 64, (Clip("talk.m4a", 0.0, 1.15, 0.0),), ())
     (part,), _ = view.parts(between, {"talk.m4a": transcript}, {"talk.m4a": 2.0}, {})
     assert part.note == ""  # a cut in the pause between words clips nothing
+
+
+# How far the quick version's loudness may be from the finished version's, in LU. The
+# quick version's gain comes from each recording's loudness in 400 ms blocks over the kept
+# parts (``render.audio.blocks_mix``); what it cannot know is how much the look-ahead
+# limiter takes when the gain lifts peaks past the ceiling, which the finished version
+# measures in its own MP3 and corrects. Measured on the episode below (2026-12-03): 1.2 LU
+# (quick -17.8, finished -16.6 LUFS); with the estimate from whole recordings it had
+# before, 4.2 LU (-20.8).
+QUICK_LOUDNESS_BOUND = 1.5
+
+
+def _swing(root: Path) -> Path:
+    """An episode whose parts differ in loudness by 14 dB within one recording: the
+    recording says its lines from far off for its first half (14 dB quieter, so its own
+    measured loudness, gated as EBU R128 gates, is its loud half's) and close up for its
+    second. The edit keeps mostly the quiet half, a second of the loud one, then a part of
+    a second, ordinary recording."""
+    folder = root / "episodes" / "swing"
+    rec = folder / "recordings"
+    rec.mkdir(parents=True)
+    line = speech(
+        "We moved into the flat in May. The quiet felt huge after years in a busy house. "
+        "My worker helped me learn to cook, and now friends come round on Sundays.",
+        rec / "line.wav",
+    )
+    ffmpeg("-i", line, "-i", line, "-filter_complex",
+           "[0:a]volume=-14dB[q];[q][1:a]concat=n=2:v=0:a=1",
+           "-c:a", "aac", "-b:a", "96k", rec / "swing.m4a")  # fmt: skip
+    ffmpeg("-i", line, "-c:a", "aac", "-b:a", "96k", rec / "steady.m4a")
+    line.unlink()
+    half = decoded_duration(rec / "swing.m4a") / 2
+    (folder / "episode.yaml").write_text(
+        "show: riverside-voices\ntitle: Swing\ndescription: A test episode.\n"
+        "published: 2026-11-20\nappearances:\n  swing.m4a: [jordan]\n  steady.m4a: [jordan]\n",
+        encoding="utf-8",
+    )
+    (folder / "edl.yaml").write_text(
+        "clips:\n"
+        f"  - source: swing.m4a\n    in: 0.2\n    out: {half - 0.3:.3f}\n"
+        f"  - source: swing.m4a\n    in: {half + 0.2:.3f}\n    out: {half + 1.2:.3f}\n"
+        "  - source: steady.m4a\n    in: 0.5\n    out: 2\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_the_quick_version_is_as_loud_as_the_finished_one_within_a_bound(
+    hearing: Hearing, tmp_path: Path
+) -> None:
+    """Measured apart by ffmpeg's ebur128: the quick version (streamed over HTTP) and the
+    finished one (the publish's render) are within ``QUICK_LOUDNESS_BOUND`` LU, on an edit
+    whose parts differ by 14 dB within one recording. The whole-recording estimate the
+    quick version had before misses this mix by more than 5 LU, so the bound is not met
+    by luck of an easy episode."""
+    from pipeline.render.audio import estimated_mix
+
+    _swing(hearing.root)
+    quick = tmp_path / "swing.mp3"
+    _fetch(f"{hearing.url}/ep/swing/preview.mp3", quick)
+    # the finished version, made in the background once the quick one was heard
+    job = hearing.project.open("swing")
+    assert job is not None and job.timeline is not None
+    deadline = time.monotonic() + 300
+    while (finished := hearing.project.preview(job).exact) is None:
+        assert time.monotonic() < deadline, "the finished version was never made"
+        time.sleep(0.5)
+    quick_lufs, _ = ebur128(quick)
+    finished_lufs, _ = ebur128(finished)
+    assert abs(quick_lufs - finished_lufs) <= QUICK_LOUDNESS_BOUND, (quick_lufs, finished_lufs)
+    # the mix the finished render measured, beside the old estimate from whole recordings
+    gains = {n: recording_gain(job.loudness[n]) for n in job.timeline.sources()}
+    report = hearing.project.preview(job).cache.get_json(
+        "renders", render_key(job.timeline, job.recordings, gains)
+    )
+    assert report is not None
+    guessed = estimated_mix(job.timeline, job.loudness, gains).integrated
+    assert abs(guessed - report["mix"]["integrated"]) > 5.0, (guessed, report["mix"])
+
+
+def test_a_takedown_purges_the_loudness_blocks_with_the_renders(hearing: Hearing) -> None:
+    """The quick version's loudness blocks are made from a recording: a takedown's purge of
+    that recording removes them, as it removes its renders."""
+    from pipeline.publish.takedown.purge import purge_caches
+
+    folder = hearing.root / "episodes" / "purged"
+    (folder / "recordings").mkdir(parents=True)
+    ffmpeg("-f", "lavfi", "-i", "sine=f=330:d=3", "-c:a", "aac", folder / "recordings" / "hum.m4a")
+    (folder / "episode.yaml").write_text(
+        "show: riverside-voices\ntitle: Purged\ndescription: A test episode.\n"
+        "published: 2026-11-20\nappearances:\n  hum.m4a: [jordan]\n",
+        encoding="utf-8",
+    )
+    (folder / "edl.yaml").write_text(
+        "clips:\n  - source: hum.m4a\n    in: 0\n    out: 2.5\n", encoding="utf-8"
+    )
+    job = hearing.project.open("purged")
+    assert job is not None
+    preview = hearing.project.preview(job)
+    sha = job.recordings["hum.m4a"].sha256
+    blocks = preview.cache.path("renders", f"blocks-{sha}")
+    assert blocks.exists() and len(json.loads(blocks.read_text())["m"]) >= 25
+    removed = purge_caches(preview.cache, {sha})
+    assert f"renders/blocks-{sha}" in removed and not blocks.exists()

@@ -28,9 +28,16 @@ from pipeline.project.showfile import load_show
 from pipeline.project.yamlfile import Problems
 from pipeline.records import EpisodeJob, Person, Transcript
 from pipeline.render import captions
-from pipeline.render.audio import listen_command, preview_command, preview_key, rendered
+from pipeline.render.audio import (
+    listen_command,
+    loudness_blocks,
+    preview_command,
+    preview_key,
+    rendered,
+)
 from pipeline.render.audio import render as render_timeline
 from pipeline.stages import Context, analyse_stage, consent_stage, redact_stage
+from pipeline.studio import view
 from pipeline.studio.server import (
     LOOPBACK,
     Heard,
@@ -158,10 +165,17 @@ class ProjectFiles:
         analyse_stage(job, ctx)
         done = rendered(job.timeline, job.recordings, job.loudness, ctx.cache)
         texts = {n: s.transcript for n, s in states.items() if s.transcript is not None}
-        cues = captions.episode_cues(job.timeline, texts, job.speakers)
+        tl = job.timeline
+        # words hidden elsewhere and said again are shown as published words show them
+        # (a publish refuses the episode while they are heard: ``again`` says where)
+        cues = [
+            replace(c, text=view.hide_said(c.text, tl.redactions))
+            for c in captions.episode_cues(tl, texts, job.speakers)
+        ]
         notes = [done.note] if done and done.note else []
         audio = done.path if done else None
-        return Heard(audio, cues, job.timeline, [c.name for c in job.credits], notes)
+        again = view.heard_again(tl, texts)
+        return Heard(audio, cues, tl, [c.name for c in job.credits], notes, again)
 
     def preview(self, job: EpisodeJob) -> Preview:
         """How to hear the saved edit now: the published sound if made, else the quick
@@ -170,12 +184,15 @@ class ProjectFiles:
         assert job.timeline
         analyse_stage(job, ctx)
         tl, recs = job.timeline, job.recordings
+        states = self.transcripts(job)
+        texts = {n: s.transcript for n, s in states.items() if s.transcript is not None}
         gains = {name: recording_gain(job.loudness[name]) for name in tl.sources()}
         done = rendered(tl, recs, job.loudness, ctx.cache)
         key = preview_key(tl, recs, gains)
-        command, plan = preview_command(tl, recs, job.loudness)
-        if len(tl.clips) > defaults.PREVIEW_MAX_PARTS:
-            command = []  # each part is an open file in one ffmpeg: too many at once
+        # each recording's loudness in blocks, measured once: the quick version's gain
+        blocks = {name: loudness_blocks(recs[name], ctx.cache) for name in tl.sources()}
+        made = preview_command(tl, recs, job.loudness, blocks)
+        plan = made.plan
         report = {
             "schema": "storycast.Preview.1",
             # which recordings went in, so a takedown purges it with the renders
@@ -187,10 +204,12 @@ class ProjectFiles:
             exact=done.path if done else None,
             quick=ctx.cache.path("renders", key, ".mp3"),
             quick_key=key,
-            command=command,
+            command=made.encode,
+            feed=made.feed,
             report=report,
             seconds=tl.duration,
             cache=ctx.cache,
+            again=view.heard_again(tl, texts),
         )
 
     def finish(self, job: EpisodeJob) -> Path:
@@ -202,13 +221,23 @@ class ProjectFiles:
 
     def listen(self, job: EpisodeJob, name: str, start: float) -> list[str]:
         """The command that plays recording ``name`` from ``start`` as the episode would:
-        its hidden parts beeped or quiet, exactly as published."""
+        its hidden parts beeped or quiet, exactly as published. Words a hidden part removes
+        everywhere are beeped or quiet wherever else they are said too, as that part is
+        (a publish would not put them out: it refuses the episode until they are hidden)."""
         ctx = self._context(job)
         assert job.timeline
         rec = job.recordings[name]
         job.loudness[name] = analyse_mod.analyse(rec, ctx.cache, None)
         gain = recording_gain(job.loudness[name])
-        return listen_command(job.timeline, rec, start, defaults.STUDIO_LISTEN_SECONDS, gain)
+        tl = job.timeline
+        words = self.transcripts(job)[name].transcript
+        if words is not None:
+            also = [
+                replace(tl.redactions[a.like], source=name, start=a.start, end=a.end)
+                for a in view.also_said(words.words, tl.redactions, name)
+            ]
+            tl = replace(tl, redactions=(*tl.redactions, *also))
+        return listen_command(tl, rec, start, defaults.STUDIO_LISTEN_SECONDS, gain)
 
 
 def _transcript(data: dict[str, Any] | None) -> Transcript | None:

@@ -204,6 +204,63 @@ def run(
     return proc
 
 
+class _Feeder:
+    """Runs ``feed``'s commands one after another, each writing its standard output into
+    ``sink`` (another program's standard input), which it closes after the last; so
+    ``sink``'s reader sees their outputs joined, in order, as one stream."""
+
+    def __init__(
+        self, feed: Sequence[Sequence[str | Path]], sink: IO[bytes], what: str, path: Path | None
+    ):
+        self.feed = [[str(c) for c in cmd] for cmd in feed]
+        self.sink = sink
+        self.what = what
+        self.path = path
+        self.error: ToolError | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._now: subprocess.Popen[bytes] | None = None
+        self.thread = threading.Thread(target=self._run, name="feed", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            for n, args in enumerate(self.feed, 1):
+                log.debug("run (part %d of %d): %s", n, len(self.feed), shlex.join(args))
+                with tempfile.TemporaryFile() as err:
+                    with self._lock:
+                        if self._stop.is_set():
+                            return
+                        try:
+                            proc = subprocess.Popen(
+                                args, stdin=subprocess.DEVNULL, stdout=self.sink, stderr=err
+                            )
+                        except FileNotFoundError:
+                            self.error = ToolError(
+                                Problem(self.path, f"{args[0]} is not installed, so "
+                                        f"{self.what} cannot run.", "Run `make publish`.")
+                            )  # fmt: skip
+                            return
+                        self._now = proc
+                    # no time limit of its own: a part that hangs starves the reader,
+                    # whose limit stops everything (``stop``)
+                    code = proc.wait()
+                    if code != 0:
+                        if not self._stop.is_set():
+                            err.seek(0)
+                            said = err.read().decode("utf-8", "replace")
+                            self.error = _failed(self.what, args, code, said, self.path)
+                        return
+        finally:
+            self.sink.close()
+
+    def stop(self) -> None:
+        """Start nothing more and end what runs now (the reader left or failed)."""
+        with self._lock:
+            self._stop.set()
+            if self._now is not None and self._now.poll() is None:
+                self._now.kill()
+
+
 class _Stalled(Exception):
     """The program used up its time limit without delivering."""
 
@@ -215,9 +272,14 @@ def stream(
     path: Path | None = None,
     block_bytes: int = 1 << 20,
     timeout: float | None = None,
+    feed: Sequence[Sequence[str | Path]] = (),
 ) -> Iterator[bytes]:
     """Run ``cmd`` and yield its standard output in blocks of ``block_bytes`` (fewer only at
     the end), as it comes: a long recording is never held whole.
+
+    ``feed``: commands run one after another while ``cmd`` runs, their standard outputs
+    joined in order as ``cmd``'s standard input (several small ffmpeg runs making one
+    stream: each holds only its own inputs open). A part that fails fails the whole.
 
     Like ``run``: the command is logged and a failure becomes a ToolError with the tail of
     stderr. The time limit (``timeout``, default ``defaults.TOOL_TIMEOUT``) counts only the
@@ -232,7 +294,10 @@ def stream(
     with tempfile.TemporaryFile() as err:
         try:
             proc = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err
+                args,
+                stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=err,
             )
         except FileNotFoundError as exc:
             raise ToolError(
@@ -244,6 +309,11 @@ def stream(
                 )
             ) from exc
         assert proc.stdout is not None
+        feeder = None
+        if feed:
+            assert proc.stdin is not None
+            feeder = _Feeder(feed, proc.stdin, what, path)
+            feeder.thread.start()
         fd = proc.stdout.fileno()
         waiting = selectors.DefaultSelector()
         waiting.register(fd, selectors.EVENT_READ)
@@ -273,6 +343,10 @@ def stream(
         except _Stalled:
             stalled = True
         finally:
+            if feeder is not None:
+                # at the end every part has been run (``cmd`` read them all); stopped
+                # early, the parts still to come are not wanted
+                feeder.stop()
             waiting.close()
             proc.stdout.close()
             try:
@@ -282,6 +356,10 @@ def stream(
             if stalled:
                 proc.kill()
                 code = proc.wait()
+            if feeder is not None:
+                feeder.thread.join()
+        if feeder is not None and feeder.error is not None:
+            raise feeder.error  # the stream ended early: a part is missing
         if stalled:
             raise stopped_after(what, limit, args, path)
         if code != 0:

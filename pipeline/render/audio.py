@@ -31,10 +31,11 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from pipeline import defaults
@@ -518,13 +519,15 @@ def render(
 #
 # The studio plays an edit while ffmpeg makes it: the same clips, the same sound chain per
 # clip (gain, redactions, fades), the same mix limiter and last pass as ``render``, encoded
-# at a low bitrate to a pipe. One thing cannot be known before the end: the loudness of
+# at a low bitrate to a pipe. One thing cannot be measured before the end: the loudness of
 # the whole mix, which decides the last pass's gain (loudness pass 1). Streamed, that
-# gain is planned from an estimate of the mix (``estimated_mix``); the published file's
-# is planned from the mix measured. Everything else is the same Timeline through the
-# same code.
+# gain is planned from the mix's loudness worked out from each recording's loudness in
+# 400 ms blocks, measured once per recording and cached (``loudness_blocks``,
+# ``blocks_mix``): EBU R128's own gating over the blocks the parts keep, after each
+# recording's gain. The published file's is planned from the mix measured. Everything
+# else is the same Timeline through the same code.
 
-PREVIEW_VERSION = 1
+PREVIEW_VERSION = 2  # 2: the parts made a few per ffmpeg run, joined on a pipe
 
 
 def preview_encode_args() -> list[str]:
@@ -557,6 +560,89 @@ def estimated_mix(
     return Loudness(round(10 * math.log10(energy / seconds), 2), round(peak, 2), lra, threshold)
 
 
+BLOCK_SECONDS = 0.1  # ebur128 says the last 400 ms block's loudness this often
+BLOCK_LENGTH = 0.4
+BLOCKS_SCHEMA = "storycast.LoudnessBlocks.1"
+_BLOCK = re.compile(r"\bt:\s*[\d.]+\s+TARGET:\S+ LUFS\s+M:\s*(-?[\d.]+|-inf)")
+
+
+def loudness_blocks(recording: Recording, cache: Cache) -> list[float]:
+    """The recording's momentary loudness (LUFS of the 400 ms block ending at each tenth of
+    a second: block ``i`` ends at ``(i + 1) * BLOCK_SECONDS``) as the render's chain has it
+    (the working rate, in stereo), before any gain. Measured once (one decoding pass, no
+    true peak) and kept with the renders, naming its recording, so a takedown purges it
+    with them."""
+    key = f"blocks-{recording.sha256}"
+    cached = cache.get_json("renders", key)
+    if cached is not None and cached.get("schema") == BLOCKS_SCHEMA:
+        return [float(m) for m in cached["m"]]
+    proc = run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", *source_input(recording.path),
+         "-map", "0:a:0", "-af",
+         f"aresample={defaults.WORK_SAMPLE_RATE},"
+         "aformat=sample_fmts=fltp:channel_layouts=stereo,ebur128=framelog=info",
+         "-f", "null", "-"],
+        what="measuring loudness (for the quick version)",
+        path=recording.path,
+        timeout=media_timeout(recording.duration),
+    )  # fmt: skip
+    blocks = [-120.7 if m == "-inf" else float(m) for m in _BLOCK.findall(proc.stderr)]
+    cache.put_json(
+        "renders",
+        key,
+        {"schema": BLOCKS_SCHEMA, "recordings": [recording.sha256], "m": blocks},
+    )
+    return blocks
+
+
+def blocks_mix(
+    timeline: Timeline,
+    loudness: dict[str, Loudness],
+    gains: dict[str, float],
+    blocks: dict[str, list[float]],
+) -> Loudness:
+    """``estimated_mix`` worked out as EBU R128 measures the mix: its 400 ms blocks, each
+    raised by its recording's gain, gated at -70 LUFS and then 10 LU under their mean, their
+    energies averaged. The blocks wholly inside a part are the recording's own; the three
+    across each join between parts are taken as the energies of the blocks either side,
+    in proportion to how much of each they hold. Sample peaks are at most the mix
+    limiter's (``PRE_LIMIT_DBFS``). What it leaves out: what bleeps, fades and the mix
+    limiter take from the loudness (measured by ``tests/test_studio_hearing``). Without a
+    recording's blocks, the estimate from whole recordings."""
+    guess = estimated_mix(timeline, loudness, gains)
+    powers: list[float] = []
+    per_block = round(BLOCK_LENGTH / BLOCK_SECONDS)
+    for clip in timeline.clips:
+        m = blocks.get(clip.source)
+        if m is None:
+            return guess
+        first = math.ceil((clip.src_in + BLOCK_LENGTH) / BLOCK_SECONDS - 1e-6) - 1
+        last = min(math.floor(clip.src_out / BLOCK_SECONDS + 1e-6) - 1, len(m) - 1)
+        gain = gains[clip.source]
+        inside = [10 ** ((m[i] + gain) / 10) for i in range(max(first, 0), last + 1)]
+        if powers and inside:  # the blocks across the join
+            before, after = powers[-1], inside[0]
+            powers += [
+                ((per_block - k) * before + k * after) / per_block for k in range(1, per_block)
+            ]
+        powers += inside
+
+    def level(values: list[float]) -> float:
+        return 10 * math.log10(sum(values) / len(values))
+
+    heard = [v for v in powers if v > 10 ** (-70.0 / 10)]
+    if not heard:
+        return guess
+    threshold = level(heard) - 10.0
+    gated = [v for v in heard if v > 10 ** (threshold / 10)]
+    return replace(
+        guess,
+        integrated=round(level(gated), 2),
+        threshold=round(threshold, 2),
+        true_peak=min(guess.true_peak, defaults.PRE_LIMIT_DBFS),
+    )
+
+
 def preview_key(
     timeline: Timeline, recordings: dict[str, Recording], gains: dict[str, float]
 ) -> str:
@@ -565,22 +651,46 @@ def preview_key(
     return "preview-" + hashlib.sha256(json.dumps(spec).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class PreviewCommands:
+    """How the preview is made: ``feed`` runs one after another, each the sound of
+    ``AUDIO_CLIPS_PER_RUN`` parts as raw float samples on its standard output (as
+    ``render_stems`` makes them); ``encode`` reads them all, joined, on its standard input
+    and writes the MP3 on its standard output as it goes (``media.runner.stream``)."""
+
+    feed: list[list[str]]
+    encode: list[str]
+    plan: GainPlan  # from ``blocks_mix``
+
+
+# The parts' sound between the runs: what ``render_stems`` writes, without a container.
+PCM = ["-c:a", "pcm_f32le", "-f", "f32le"]
+PCM_IN = ["-f", "f32le", "-ar", str(defaults.WORK_SAMPLE_RATE), "-ac", "2"]
+
+
 def preview_command(
     timeline: Timeline,
     recordings: dict[str, Recording],
     loudness: dict[str, Loudness],
-) -> tuple[list[str], GainPlan]:
-    """The one ffmpeg run that makes the preview's MP3 on its standard output as it goes,
-    and the gain plan it uses (from ``estimated_mix``). None of it is decoded here: the
-    caller copies the encoded bytes as they come."""
+    blocks: dict[str, list[float]] | None = None,
+) -> PreviewCommands:
+    """The ffmpeg runs that make the preview's MP3 as it goes. The parts are made a few per
+    run, as the render makes them: one run over every part would open every part's file
+    at once (each holds its file's whole index: 2.7 MB for 30 minutes of AAC, so 200 parts
+    took 610 MB) and play nothing until all were opened (12 s for 200 parts). None of it
+    is decoded here: the caller copies the encoded bytes as they come."""
     gains = {name: recording_gain(loudness[name]) for name in timeline.sources()}
     sounds = clip_sounds(timeline, recordings, gains)
-    inputs, graph = joined(sounds, f",{MIX_CHAIN}[mix]")
-    plan = plan_gain(estimated_mix(timeline, loudness, gains))
-    args = ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "error", *inputs,
-            "-filter_complex", mixdown(graph, plan), "-map", "[out]",
-            *preview_encode_args(), "-flush_packets", "1", "pipe:1"]  # fmt: skip
-    return args, plan
+    size = max(1, defaults.AUDIO_CLIPS_PER_RUN)
+    quiet = ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "error"]
+    feed = []
+    for k in range(0, len(sounds), size):
+        inputs, graph = joined(sounds[k : k + size], "[out]")
+        feed.append([*quiet, *inputs, "-filter_complex", graph, "-map", "[out]", *PCM, "pipe:1"])
+    plan = plan_gain(blocks_mix(timeline, loudness, gains, blocks or {}))
+    encode = [*quiet, *PCM_IN, "-i", "pipe:0", "-filter_complex", mixdown(MIX_GRAPH, plan),
+              "-map", "[out]", *preview_encode_args(), "-flush_packets", "1", "pipe:1"]  # fmt: skip
+    return PreviewCommands(feed, encode, plan)
 
 
 def listen_command(

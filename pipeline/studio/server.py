@@ -75,22 +75,28 @@ class Heard:
     timeline: Timeline  # as published: redacted text scrubbed from chapter titles
     credits: list[str]
     notes: list[str]
+    # episode times where words hidden elsewhere are still heard (``view.heard_again``):
+    # a publish refuses the episode, so there is nothing to hear yet
+    again: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Preview:
     """How the saved edit can be heard now. ``exact``: the published sound, if made;
     ``quick``: where the quick version is kept once made (``command`` makes it on its
-    standard output, as it is heard: the same Timeline through the same sound chain, at a
-    lower bitrate, its loudness evened out by an estimate)."""
+    standard output, as it is heard, from what ``feed``'s runs write one after another on
+    its standard input: the same Timeline through the same sound chain, at a lower
+    bitrate, its loudness evened out by an estimate)."""
 
     exact: Path | None
     quick: Path
     quick_key: str
     command: list[str]
+    feed: list[list[str]]
     report: dict[str, Any]  # kept beside the quick version (what it was made from)
     seconds: float
     cache: Cache
+    again: list[float] = field(default_factory=list)  # as ``Heard.again``
 
 
 @dataclass(frozen=True)
@@ -368,9 +374,16 @@ def save_spelling(studio: Studio, job: EpisodeJob, data: Any) -> dict[str, Any]:
         ),
         None,
     )
-    if word is None or any(
-        r.source == source and word.start < r.end and word.end > r.start
-        for r in job.timeline.redactions
+    again = (
+        view.also_said(transcript.words, job.timeline.redactions, str(source)) if transcript else []
+    )
+    if (
+        word is None
+        or any(
+            r.source == source and word.start < r.end and word.end > r.start
+            for r in job.timeline.redactions
+        )
+        or any(a.start <= word.start and word.end <= a.end for a in again)
     ):
         raise StudioError(
             HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -442,6 +455,16 @@ def save_spelling(studio: Studio, job: EpisodeJob, data: Any) -> dict[str, Any]:
     return {"ok": True, "message": said, "base": sha, "text": text, "everywhere": everywhere}
 
 
+def cannot_put_out(again: list[float]) -> str:
+    """Why an edit that still plays words hidden elsewhere cannot be heard or put out."""
+    times = ", ".join(view.clock(t) for t in again[:5]) + (" and more" if len(again) > 5 else "")
+    return (
+        f"This version cannot be put out yet: words you hid are still said at {times}. "
+        "Go back to “Read and choose”, choose “Hide words” and press each place marked "
+        "“said again” to hide it there too (or cut it), then save and listen again."
+    )
+
+
 def _kept_words(data: Any, timeline: Timeline) -> None:
     """A hidden part the page sends back without its words to remove (the page is never
     given them) keeps the words the saved one has: matched by recording, start and end."""
@@ -450,6 +473,11 @@ def _kept_words(data: Any, timeline: Timeline) -> None:
     for r in data["redactions"]:
         if not isinstance(r, dict) or "text" in r:
             continue  # a new one: its maker typed its words
+        like = r.get("like")
+        if isinstance(like, int) and 0 <= like < len(timeline.redactions):
+            # words hidden elsewhere, hidden here too: the same words to remove
+            r["text"] = timeline.redactions[like].text
+            continue
         for old in timeline.redactions:
             try:
                 same = (
@@ -620,8 +648,11 @@ def suggestions(studio: Studio, job: EpisodeJob) -> list[dict[str, Any]]:
                 # the first try's words: the studio cuts them whole, into the pauses
                 "in": rt.first.start,
                 "out": rt.last.end,
-                "text": f"In {rt.source} at {view.clock(rt.first.start)}, “{rt.said}” is "
-                f"said again just after: “{rt.said_again}”. Cut the first try?",
+                "text": view.hide_said(
+                    f"In {rt.source} at {view.clock(rt.first.start)}, “{rt.said}” is "
+                    f"said again just after: “{rt.said_again}”. Cut the first try?",
+                    job.timeline.redactions,
+                ),
             }
         )
     have = {round(c.start, 1) for c in job.timeline.chapters}
@@ -750,6 +781,7 @@ class Handler(BaseHTTPRequestHandler):
         where: Path,
         seconds: float,
         keep: Preview | None = None,
+        feed: list[list[str]] | None = None,
     ) -> bool:
         """Send the MP3 ``command`` writes on its standard output as it comes, so it plays
         while it is made; the encoded bytes pass through, nothing is decoded here. With
@@ -781,6 +813,7 @@ class Handler(BaseHTTPRequestHandler):
                 path=where,
                 block_bytes=defaults.PREVIEW_STREAM_BLOCK,
                 timeout=media_timeout(seconds),
+                feed=feed or (),
             ),
         )
         try:
@@ -947,27 +980,37 @@ class Handler(BaseHTTPRequestHandler):
             self._html(s.page("episode.html", title=job.episode.title, **values))
         elif rest == ["hear"]:
             heard = s.project.hear(job)
+            problem = cannot_put_out(heard.again) if heard.again else ""
             self._html(
                 s.page(
-                    "hear.html", title=job.episode.title, job=job, episode=job.episode, heard=heard
+                    "hear.html",
+                    title=job.episode.title,
+                    job=job,
+                    episode=job.episode,
+                    heard=heard,
+                    problem=problem,
                 )
             )
         elif rest == ["preview.mp3"]:
             preview = s.project.preview(job)
-            if not preview.command:  # too many parts to make at once: the finished one
-                self._file(s.project.finish(job), "audio/mpeg")
-            elif preview.exact is not None:
+            if preview.again:
+                raise StudioError(HTTPStatus.CONFLICT, cannot_put_out(preview.again))
+            if preview.exact is not None:
                 self._file(preview.exact, "audio/mpeg")
             elif preview.quick.exists() and preview.cache.get_json("renders", preview.quick_key):
                 self._file(preview.quick, "audio/mpeg")
                 self._finish_later(job)
             elif self._stream(
                 preview.command, "making the preview", job.timeline.edl_path, preview.seconds,
-                preview,
+                preview, preview.feed,
             ):  # fmt: skip
                 self._finish_later(job)
         elif rest == ["finished"]:
-            ready = s.project.hear(job).audio is not None
+            heard = s.project.hear(job)
+            if heard.again:  # a publish would refuse it: nothing is made
+                self._json({"ready": False, "problem": cannot_put_out(heard.again)})
+                return
+            ready = heard.audio is not None
             if not ready:
                 self._finish_later(job)
             with s.finishing_lock:

@@ -1,8 +1,16 @@
 """What the edit page shows: the episode's parts as words and sentences, the words left
-out, hidden (redacted) words as their replacement text, chapters and the soundbite."""
+out, hidden (redacted) words as their replacement text, chapters and the soundbite.
+
+A hidden part may also say the words it removes everywhere (``text:``). Those words are
+shown as its replacement text wherever else they are said, in kept parts and left-out
+ones alike, as the published words would show them: the page is never sent them. A
+publish refuses an episode that still plays them outside a hidden part (``stages.
+texts_stage``), so in a kept part such a place is marked "also said here" for the
+contributors to hide there too (``also_said``)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from pipeline.records import Redaction, Timeline, Transcript, Word
@@ -19,7 +27,9 @@ class WordView:
     text: str
     hidden: bool = False  # a redaction: ``text`` is its replacement
     mode: str = ""
-    said: str = ""  # for a hidden part: the words it removes everywhere
+    # the words a hidden part removes everywhere, said here outside it: the index of
+    # that hidden part in the Timeline's redactions (-1: an ordinary word or hidden part)
+    like: int = -1
 
     @property
     def clock(self) -> str:
@@ -38,6 +48,7 @@ class PartView:
     sentences: list[list[WordView]] = field(default_factory=list)
     speaker: str = ""
     note: str = ""  # a cut inside a word, said plainly
+    again: str = ""  # hidden words said again in a kept part, said plainly
 
     @property
     def label(self) -> str:
@@ -56,27 +67,110 @@ def clock(seconds: float) -> str:
     return f"{int(minutes)}:{secs:04.1f}"
 
 
+def said_pattern(said: str) -> re.Pattern[str]:
+    """Where ``said`` is in a text: whole words, any case, any spaces between them (the
+    rule ``edl.redact`` scrubs titles by and ``publish.outgoing`` checks files with)."""
+    words = [re.escape(w) for w in said.split()]
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.I)
+
+
+@dataclass(frozen=True)
+class Said:
+    """Words a hidden part removes everywhere, said outside every hidden part: in recording
+    ``source`` from ``start`` to ``end``; ``like`` is that hidden part's index."""
+
+    source: str
+    start: float
+    end: float
+    like: int
+
+
+def _overlaps(w: Word, r: Redaction) -> bool:
+    # the captions' rule (render.captions.redact_words): a word that overlaps a hidden
+    # part at all is not shown, not even one half inside it
+    return w.start < r.end and w.end > r.start or r.start <= w.start <= r.end
+
+
+def also_said(
+    words: tuple[Word, ...] | list[Word], redactions: tuple[Redaction, ...], source: str
+) -> list[Said]:
+    """Every place in ``words`` (one recording's, in order) where the words a hidden part
+    removes everywhere are said outside all hidden parts, in order, none overlapping."""
+    terms = [
+        (k, said_pattern(r.text)) for k, r in enumerate(redactions) if r.text and r.text.strip()
+    ]
+    if not terms:
+        return []
+    mine = [r for r in redactions if r.source == source]
+    free = [w for w in words if not any(_overlaps(w, r) for r in mine)]
+    # the free words as one text, each word's characters known, so a run of words matches
+    text, spans, at = [], [], 0
+    for w in free:
+        t = w.text.strip()
+        text.append(t)
+        spans.append((at, at + len(t)))
+        at += len(t) + 1
+    joined = " ".join(text)
+    found: list[Said] = []
+    taken: set[int] = set()
+    for k, pattern in terms:
+        for m in pattern.finditer(joined):
+            hit = [i for i, (a, b) in enumerate(spans) if a < m.end() and b > m.start()]
+            if hit and not taken.intersection(hit):
+                taken.update(hit)
+                found.append(Said(source, free[hit[0]].start, free[hit[-1]].end, k))
+    return sorted(found, key=lambda s: s.start)
+
+
+def hide_said(text: str, redactions: tuple[Redaction, ...]) -> str:
+    """``text`` with the words every hidden part removes everywhere replaced by what is
+    shown instead, longest first, as ``edl.redact.scrub`` scrubs published titles."""
+    said = sorted(
+        (r for r in redactions if r.text and r.text.strip()), key=lambda r: -len(r.text or "")
+    )
+    for r in said:
+        text = said_pattern(r.text or "").sub(r.replacement, text)
+    return text
+
+
+def heard_again(timeline: Timeline, transcripts: dict[str, Transcript]) -> list[float]:
+    """Episode times where words a hidden part removes everywhere are still heard: said in
+    a kept part, outside every hidden part (a word belongs to the part its middle is in, as
+    in the captions). A publish refuses the episode until each is hidden too."""
+    found: dict[str, list[Said]] = {}
+    times: list[float] = []
+    for clip in timeline.clips:
+        t = transcripts.get(clip.source)
+        if t is None:
+            continue
+        if clip.source not in found:
+            found[clip.source] = also_said(t.words, timeline.redactions, clip.source)
+        for s in found[clip.source]:
+            if clip.src_in <= (s.start + s.end) / 2 < clip.src_out:
+                times.append(round(clip.start + max(0.0, s.start - clip.src_in), 3))
+    return sorted(times)
+
+
 def _views(words: list[Word], redactions: tuple[Redaction, ...], source: str) -> list[WordView]:
     out: list[WordView] = []
     done: set[int] = set()
+    again = also_said(words, redactions, source)
     for w in words:
-        # the captions' rule (render.captions.redact_words): a word that overlaps a hidden
-        # part at all is not shown, not even one half inside it
         i = next(
-            (
-                k
-                for k, r in enumerate(redactions)
-                if r.source == source
-                and (w.start < r.end and w.end > r.start or r.start <= w.start <= r.end)
-            ),
+            (k for k, r in enumerate(redactions) if r.source == source and _overlaps(w, r)),
             None,
         )
-        if i is None:
+        s = next((s for s in again if s.start <= w.start and w.end <= s.end), None)
+        if s is not None:
+            if s.start == w.start:  # one token for the whole run of words
+                r = redactions[s.like]
+                out.append(WordView(s.start, s.end, r.replacement, True, r.mode, like=s.like))
+        elif i is None:
             out.append(WordView(w.start, w.end, w.text.strip()))
         elif i not in done:
             done.add(i)
             r = redactions[i]
-            out.append(WordView(r.start, r.end, r.replacement, True, r.mode, r.text or ""))
+            out.append(WordView(r.start, r.end, r.replacement, True, r.mode))
     return out
 
 
@@ -116,10 +210,18 @@ def parts(
             ]
             if clipped:
                 edge, w = clipped[0]
-                view.note = (
+                view.note = hide_said(
                     f"This part starts or ends in the middle of the word “{w.text.strip()}” "
-                    f"(at {clock(edge)}). Cut or keep that whole word to fix it."
+                    f"(at {clock(edge)}). Cut or keep that whole word to fix it.",
+                    timeline.redactions,
                 )
+        shown = [w for s in view.sentences for w in s if w.like >= 0]
+        if shown:
+            view.again = (
+                f"Words you hid are said again here (shown as “{shown[0].text}”). They can "
+                "still be heard here, so the episode cannot be put out yet. Choose “Hide "
+                "words”, then press them to hide them here too, or cut them."
+            )
         kept.append(view)
     left: list[PartView] = []
     for source in timeline.sources():

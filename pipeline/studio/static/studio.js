@@ -110,7 +110,12 @@
   // a word's recording is its part's (said once per part, not once per word)
   function source(w) { return w.closest(".part").dataset.source; }
   function mode() { return $('input[name="mode"]:checked').value; }
-  function wordText(b) { return b.textContent.replace(/^cut\s+/, "").replace(/^hidden\s+/, "").trim(); }
+  // a word's own text, without its labels ("cut", "hidden", "said again")
+  function wordText(b) {
+    return Array.from(b.childNodes)
+      .filter((n) => !(n.classList && n.classList.contains("tag")))
+      .map((n) => n.textContent).join("").trim();
+  }
 
   // roving focus: one word per part in the Tab order, arrows move between words
   function rove(part) {
@@ -206,6 +211,22 @@
       $("#spell-form").hidden = false;
       $("#spell-text").focus();
       say("doing", "Write the word as it should be, then press “Save the spelling”.");
+      return;
+    }
+    if (m === "hide" && w.classList.contains("also")) {
+      // words already hidden elsewhere, said again here: hidden here too, the same way
+      // (the studio keeps the words to remove; this page never had them)
+      const r = {
+        source: source(w), in: Number(w.dataset.s), out: Number(w.dataset.e),
+        mode: w.dataset.mode, replace_with: w.dataset.with, like: Number(w.dataset.like),
+      };
+      state.hidden.push(r);
+      w.classList.remove("also");
+      const again = $(".also-tag", w);
+      if (again) { again.nextSibling && again.nextSibling.nodeType === 3 && again.nextSibling.remove(); again.remove(); w.append(" " + r.replace_with); }
+      pending = null;
+      listMarks();
+      say("doing", "Hidden here too. It will show “" + r.replace_with + "”. Save to keep your changes.");
       return;
     }
     if (m === "hide" || m === "bite") {
