@@ -123,7 +123,7 @@ TRANSCRIBE_BUDGET_FRUGAL = 0.12
 TRANSCRIBE_BUDGET_STOP = 0.2
 TRANSCRIBE_BUDGET_FIRST_SECONDS = 30.0  # the budget never counts fewer seconds reached
 TRANSCRIBE_ENCODE_STEPS = 170
-TRANSCRIBE_STEP_CPU_SECONDS = {"tiny.en": 0.0016, "base": 0.0038}  # unknown models: the most
+TRANSCRIBE_STEP_CPU_SECONDS = {"tiny.en": 0.0018, "base": 0.0038}  # unknown models: the most
 # Where models assembled from split model packages are kept.
 MODEL_DIR_ENV = "STORYCAST_MODEL_DIR"
 
