@@ -71,7 +71,7 @@ def babble(folder: Path) -> Path:
         inputs += ["-i", part]
     n = len(voices)
     graph = "".join(f"[{i}:a]aresample=16000,adelay={i * 700},atrim=0:60[v{i}];" for i in range(n))
-    graph += "anoisesrc=d=60:c=pink:a=0.25:r=16000[nz];"
+    graph += "anoisesrc=d=60:c=pink:a=0.25:r=16000:seed=1[nz];"
     graph += "".join(f"[v{i}]" for i in range(n))
     graph += f"[nz]amix=inputs={n + 1}:duration=longest:normalize=0,volume=1.5,"
     graph += "alimiter=limit=0.95,atrim=0:60"
