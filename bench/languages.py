@@ -23,6 +23,8 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +146,19 @@ def per_language(folder: Path) -> list[dict[str, Any]]:
     return rows
 
 
+@contextmanager
+def no_budget() -> Iterator[None]:
+    """The decoding budget's limits out of reach (``faster_whisper.Budget``), as before it."""
+    from pipeline import defaults
+
+    limits = (defaults.TRANSCRIBE_BUDGET_FRUGAL, defaults.TRANSCRIBE_BUDGET_STOP)
+    defaults.TRANSCRIBE_BUDGET_FRUGAL = defaults.TRANSCRIBE_BUDGET_STOP = 1e9
+    try:
+        yield
+    finally:
+        defaults.TRANSCRIBE_BUDGET_FRUGAL, defaults.TRANSCRIBE_BUDGET_STOP = limits
+
+
 def other_language_cost(folder: Path) -> dict[str, Any]:
     """French in an English show: storycast now, and tiny.en decoding French as before."""
     wav = speak(LINES["fr"] + MORE_FRENCH, "fr", folder / "french-long.wav")
@@ -153,7 +168,8 @@ def other_language_cost(folder: Path) -> dict[str, Any]:
     now = transcribe(recording, engine)  # detection + base, models already loaded
     now_s = time.perf_counter() - started
     started = time.perf_counter()
-    before = FasterWhisper("tiny.en", "en").transcribe(recording)
+    with no_budget():  # as before: no decoding budget either
+        before = FasterWhisper("tiny.en", "en").transcribe(recording)
     before_s = time.perf_counter() - started
     return {
         "audio_seconds": round(recording.duration, 1),
@@ -182,6 +198,147 @@ MORE_FRENCH = [
     "Nous avons enregistré ces histoires pendant l'été, dans le jardin partagé.",
     "Merci à toutes les personnes qui ont accepté de parler avec nous.",
 ]
+
+
+def ffmpeg(*args: str | Path) -> None:
+    import subprocess
+
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *map(str, args)], check=True)
+
+
+# Music-like tones: a melody stepping through a scale with harmonics and tremolo, a chord
+# under it, and a beat twice a second (ffmpeg aevalsrc).
+NOTE = "220*pow(2\\,floor(mod(t*4\\,16)*7/16)/6)"
+MUSIC = (
+    f"0.25*sin(2*PI*{NOTE}*t)*(0.6+0.4*sin(2*PI*2*t))+0.12*sin(4*PI*{NOTE}*t)"
+    f"+0.06*sin(6*PI*{NOTE}*t)+0.08*sin(2*PI*110*t)+0.08*sin(2*PI*138.6*t)"
+    "+0.08*sin(2*PI*164.8*t)+0.3*exp(-30*mod(t\\,0.5))*sin(2*PI*60*t)"
+)
+
+
+def music(out: Path, seconds: float = 60.0) -> Path:
+    ffmpeg("-f", "lavfi", "-i", f"aevalsrc=exprs='{MUSIC}':s=16000:d={seconds}", out)
+    return out
+
+
+def babble(out: Path) -> Path:
+    """A minute of six voices at once in four languages over loud pink noise."""
+    voices = [
+        ("en", LINES["en"]),
+        ("fr", LINES["fr"]),
+        ("de", LINES["de"]),
+        ("es", LINES["es"]),
+        ("en-us", LINES["en"][::-1]),
+        ("fr", MORE_FRENCH),
+    ]
+    inputs: list[str | Path] = []
+    for i, (voice, lines) in enumerate(voices):
+        inputs += ["-i", speak(lines * 3, voice, out.with_name(f"{out.stem}-{i}.wav"))]
+    n = len(voices)
+    graph = "".join(f"[{i}:a]aresample=16000,adelay={i * 700},atrim=0:60[v{i}];" for i in range(n))
+    graph += "anoisesrc=d=60:c=pink:a=0.25:r=16000:seed=1[nz];"
+    graph += "".join(f"[v{i}]" for i in range(n))
+    graph += f"[nz]amix=inputs={n + 1}:duration=longest:normalize=0,volume=1.5,"
+    graph += "alimiter=limit=0.95,atrim=0:60"
+    ffmpeg(*inputs, "-filter_complex", graph, out)
+    return out
+
+
+def under_music(speech: Path, tones: Path, out: Path) -> Path:
+    """Speech with the music as loud as it, mixed."""
+    graph = "[0:a]aresample=16000[s];[s][1:a]amix=inputs=2:duration=shortest:normalize=0"
+    ffmpeg("-i", speech, "-i", tones, "-filter_complex", graph, out)
+    return out
+
+
+def worst_inputs(folder: Path) -> dict[str, Any]:
+    """The inputs that cost most, through ``transcribe`` with and without the decoding budget
+    (``faster_whisper.Budget``; "without" sets its limits out of reach), side by side:
+    CPU seconds per audio second (this process and its ffmpeg), the wall-clock real-time
+    factor, the budget's own estimate, where it acted, and WER where the words are known."""
+    import os
+
+    import jiwer
+
+    norm = basic_normaliser()
+    french = LINES["fr"] + MORE_FRENCH
+    pairs = zip(LINES["en"], LINES["en"][1:] + LINES["en"][:1], strict=True)
+    english = [f"{a} {b}" for a, b in pairs]
+    tones = music(folder / "music.wav")
+    en = speak(english + LINES["en"], "en", folder / "english.wav")
+    fr = speak(french, "fr", folder / "french.wav")
+    inputs: dict[str, tuple[Path, str, str]] = {
+        "French speech (synthetic)": (fr, " ".join(french), "espeak-ng fr"),
+        "French, lines said 4 times": (
+            speak(LINES["fr"] * 4, "fr", folder / "french-4x.wav"),
+            " ".join(LINES["fr"] * 4),
+            "espeak-ng fr, a chant or a read list",
+        ),
+        "music-like tones": (tones, "", "ffmpeg aevalsrc, 60 s"),
+        "babble over loud noise": (babble(folder / "babble.wav"), "", "6 voices + pink noise"),
+        "English under music": (
+            under_music(en, tones, folder / "en-music.wav"),
+            " ".join(english + LINES["en"]),
+            "espeak-ng en + the tones",
+        ),
+        "French under music": (
+            under_music(fr, tones, folder / "fr-music.wav"),
+            " ".join(french),
+            "espeak-ng fr + the tones",
+        ),
+    }
+    engine = get_engine("faster-whisper", "tiny.en", "en")  # an English show's default
+    transcribe(probe(en, en.name), engine)  # load the models, untimed
+    work: list[Any] = []
+    original = fw.FasterWhisper.transcribe_path
+
+    def spy(self: fw.FasterWhisper, *args: Any, **kwargs: Any) -> Any:
+        out = original(self, *args, **kwargs)
+        work.append(self.work)
+        return out
+
+    rows = []
+    fw.FasterWhisper.transcribe_path = spy  # type: ignore[method-assign]
+    try:
+        for name, (wav, reference, made) in inputs.items():
+            recording = probe(wav, wav.name)
+            for budgeted in (False, True):
+                with nullcontext() if budgeted else no_budget():
+                    started, cpu = time.perf_counter(), cpu_seconds()
+                    tr = transcribe(recording, engine)
+                    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+                budget = work[-1]
+                hyp = norm(" ".join(w.text for w in tr.words))
+                rows.append(
+                    {
+                        "input": name,
+                        "made": made,
+                        "budget": budgeted,
+                        "audio_seconds": round(recording.duration, 1),
+                        "language": tr.language,
+                        "model": tr.model,
+                        "cpu_per_audio_second": round(cpu / recording.duration, 3),
+                        "rtf": round(seconds / recording.duration, 3),
+                        "estimated_cpu_per_audio_second": round(
+                            budget.spent / recording.duration, 3
+                        ),
+                        "frugal_from": budget.frugal_at,
+                        "skipped": budget.skipped,
+                        "words": len(tr.words),
+                        "wer": round(float(jiwer.wer(norm(reference), hyp)), 3)
+                        if reference
+                        else None,
+                        "load_average": round(os.getloadavg()[0], 1),
+                    }
+                )
+    finally:
+        fw.FasterWhisper.transcribe_path = original  # type: ignore[method-assign]
+    return {
+        "note": "one whole recording through transcribe, as a publish runs it (language "
+        "detected, model loaded afresh, no cache); CPU s per audio s is this process and "
+        "its ffmpeg; the machine may be shared: see load_average",
+        "rows": rows,
+    }
 
 
 # English decoding settings compared (each a change to fw.OPTIONS, or hotwords).
@@ -241,17 +398,29 @@ def english_settings() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.languages")
     parser.add_argument("--out", default=str(RESULTS_DIR / "languages.json"))
+    parser.add_argument(
+        "--only-worst",
+        action="store_true",
+        help="only the costliest inputs, with and without the budget",
+    )
     args = parser.parse_args(argv)
+    if args.only_worst:
+        with tempfile.TemporaryDirectory() as tmp:
+            worst = worst_inputs(Path(tmp))
+        print(json.dumps(worst, indent=1, ensure_ascii=False))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         languages = per_language(folder)
         cost = other_language_cost(folder)
+        worst = worst_inputs(folder)
     english = english_settings()
     report = {
         "schema": "storycast.BenchLanguages.1",
         "machine": machine(),
         "per_language": languages,
         "other_language_cost": cost,
+        "worst_inputs": worst,
         "english_settings": english,
     }
     out = Path(args.out)
@@ -269,6 +438,20 @@ def main(argv: list[str] | None = None) -> int:
         f"{cost['storycast']['rtf']:.3f} now, {cost['tiny_en_as_before']['rtf']:.3f} with "
         f"tiny.en as before ({cost['before_over_now']}x)"
     )
+    print("the costliest inputs, without and with the decoding budget (load average at the end):")
+    for r in worst["rows"]:
+        acted = (
+            f"skipped {r['skipped']}"
+            if r["skipped"]
+            else (f"frugal from {r['frugal_from']} s" if r["frugal_from"] is not None else "-")
+        )
+        wer = f"WER {r['wer']:.3f}" if r["wer"] is not None else "WER -    "
+        print(
+            f"  {r['input']:<26} {'budget' if r['budget'] else 'none  '} {r['model']:<7} "
+            f"CPU/s {r['cpu_per_audio_second']:.3f}  RTF {r['rtf']:.3f}  "
+            f"est {r['estimated_cpu_per_audio_second']:.3f}  {wer}  words {r['words']:>3}  "
+            f"load {r['load_average']}  {acted}"
+        )
     print(f"English settings ({english['data']}, {english['normaliser']}):")
     for r in english["rows"]:
         print(f"  {r['setting']:<45} WER {r['wer']:.4f}  RTF {r['rtf']:.3f}")

@@ -114,6 +114,19 @@ TRANSCRIBE_WINDOW_SEARCH_SECONDS = 15.0
 # language than the show's, music, or noise).
 TRANSCRIBE_LOW_CONFIDENCE = 0.45
 TRANSCRIBE_SEED = 1234  # fixed, so temperature fallback is reproducible
+# Decoding work budget: no recording may cost more than a real-time factor of 0.3,
+# whatever its language, noise or music (see ``transcribe.faster_whisper.Budget``). Work is
+# counted in model steps (one token of one hypothesis; an encoder pass counts as
+# ``TRANSCRIBE_ENCODE_STEPS``), each worth the CPU seconds it took on the reference
+# machine (2 AMD EPYC cores, int8), so the same recording is decoded the same way on every
+# machine. Past FRUGAL estimated CPU seconds per second of the recording reached, the rest
+# is decoded once per stretch, without fallback retries or repairs; past STOP, decoding
+# stops until the recording catches up (those seconds get no captions).
+TRANSCRIBE_BUDGET_FRUGAL = 0.12
+TRANSCRIBE_BUDGET_STOP = 0.2
+TRANSCRIBE_BUDGET_FIRST_SECONDS = 30.0  # the budget never counts fewer seconds reached
+TRANSCRIBE_ENCODE_STEPS = 170
+TRANSCRIBE_STEP_CPU_SECONDS = {"tiny.en": 0.0018, "base": 0.0038}  # unknown models: the most
 # Where models assembled from split model packages are kept.
 MODEL_DIR_ENV = "STORYCAST_MODEL_DIR"
 

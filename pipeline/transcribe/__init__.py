@@ -31,7 +31,7 @@ from pipeline.progress import Tick
 from pipeline.records import Recording, Transcript
 from pipeline.transcribe.models import installed_ct2_models
 
-SETTINGS_VERSION = 6  # bump when decoding options change what comes out
+SETTINGS_VERSION = 7  # bump when decoding options change what comes out
 
 ENGINES = ("faster-whisper", "openai-whisper")
 

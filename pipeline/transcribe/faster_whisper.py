@@ -17,6 +17,8 @@ in windows (``audio.Windower``) so memory stays bounded.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +68,173 @@ def cuda_devices() -> int:
         return 0
 
 
+@dataclass
+class Budget:
+    """The decoding work one recording may cost, and what it has cost so far.
+
+    Whisper decodes each 30 s stretch, and where the text looks wrong (too repetitive, too
+    unlikely) decodes it again at higher temperatures, sampling five candidates each time,
+    up to 448 tokens each; where it hears text in babble it may decode the same stretch
+    again from every point it stopped. On babble, music or speech the model cannot read,
+    a minute of sound cost up to 0.35-0.48 CPU seconds a second (tiny.en or base).
+
+    Work is counted in model steps (one token of one hypothesis; an encoder pass is
+    ``defaults.TRANSCRIBE_ENCODE_STEPS``), converted to the CPU seconds a step takes on the
+    reference machine (``defaults.TRANSCRIBE_STEP_CPU_SECONDS``): deterministic, so the
+    same recording is decoded the same way on every machine, whatever else it is doing.
+    With ``reached`` the seconds of the recording decoded so far (at least
+    ``TRANSCRIBE_BUDGET_FIRST_SECONDS``, so the first stretch has room):
+
+    - past ``frugal_rate x reached``, every later stretch is decoded once (no retries at
+      higher temperatures, at most ``BUDGET_MAX_TOKENS`` tokens) and none is repaired;
+    - past ``stop_rate x reached``, decoding of the window stops there, until the seconds
+      skipped pay for it: what is skipped gets no captions (wrong captions are worse).
+
+    A decode already started finishes, so the work can pass a limit by one decode. Each
+    limit passed leaves a note for the producer.
+    """
+
+    step_seconds: float  # estimated CPU seconds of one model step
+    frugal_rate: float  # estimated CPU seconds of decoding per second reached
+    stop_rate: float
+    spent: float = 0.0  # estimated CPU seconds of decoding so far
+    reached: float = 0.0  # seconds of the recording decoded (or skipped) so far
+    frugal_at: float | None = None  # where in the recording the first limit was passed
+    skipped: list[tuple[float, float]] = field(default_factory=list)  # spans not decoded
+    refused: bool = False  # a decode was refused since the caller last looked
+
+    @classmethod
+    def for_model(cls, model: str, device: str = "cpu") -> Budget:
+        """The budget of ``model`` on ``device``. Step costs are CPU figures: on a GPU the
+        work is counted but never limited (the limits would cut it short far too early)."""
+        costs = defaults.TRANSCRIBE_STEP_CPU_SECONDS
+        unlimited = device != "cpu"
+        return cls(
+            costs.get(model, max(costs.values())),
+            math.inf if unlimited else defaults.TRANSCRIBE_BUDGET_FRUGAL,
+            math.inf if unlimited else defaults.TRANSCRIBE_BUDGET_STOP,
+        )
+
+    def spend(self, steps: int) -> None:
+        self.spent += steps * self.step_seconds
+
+    def _limit(self, rate: float) -> float:
+        return rate * max(self.reached, defaults.TRANSCRIBE_BUDGET_FIRST_SECONDS)
+
+    def frugal(self) -> bool:
+        """Whether to decode once, without retries or repairs (once passed, for good)."""
+        if self.frugal_at is None and self.spent > self._limit(self.frugal_rate):
+            self.frugal_at = self.reached
+        return self.frugal_at is not None
+
+    def exhausted(self) -> bool:
+        """Whether to stop decoding now."""
+        return self.spent > self._limit(self.stop_rate)
+
+    def skip(self, start: float, end: float) -> None:
+        if end > start:
+            self.skipped.append((round(start, 1), round(end, 1)))
+        self.reached = max(self.reached, end)
+
+    def notes(self) -> list[str]:
+        out: list[str] = []
+        if self.frugal_at is not None:
+            out.append(
+                "decoding this recording took more work than speech usually does (music, "
+                f"noise, or speech the model finds hard): from {self.frugal_at:.1f} s each "
+                "stretch was decoded once, without retries, so its captions may be less "
+                "accurate there. Check them; if its language is wrong, set its `language:` "
+                "in episode.yaml."
+            )
+        if self.skipped:
+            spans = ", ".join(f"{lo:.1f}-{hi:.1f} s" for lo, hi in self.skipped)
+            out.append(
+                f"no captions for {spans}: decoding it would have cost more than a real-time "
+                "factor of 0.3 (the speech model was hearing words in music, babble or "
+                "noise). If someone speaks there, check the captions around it and the "
+                "recording's `language:` in episode.yaml."
+            )
+        return out
+
+
+class OutOfBudget(Exception):
+    """Raised inside faster-whisper's decoding loop to stop it (caught by ``_words``)."""
+
+
+_BUDGETED: list[type] = []
+
+
+def _model_class() -> type:
+    """faster-whisper's model, counting its work against a ``Budget`` when one is set."""
+    if _BUDGETED:
+        return _BUDGETED[0]
+    from faster_whisper import WhisperModel
+
+    class BudgetedWhisper(WhisperModel):  # type: ignore[misc]
+        budget: Budget | None = None
+
+        def encode(self, features: Any) -> Any:
+            if self.budget is not None:
+                if self.budget.exhausted():  # no new stretch is started
+                    self.budget.refused = True
+                    raise OutOfBudget
+                self.budget.spend(defaults.TRANSCRIBE_ENCODE_STEPS)
+            return super().encode(features)
+
+        def generate_with_fallback(
+            self, encoder_output: Any, prompt: list[int], tokenizer: Any, options: Any
+        ) -> Any:
+            budget = self.budget
+            if budget is None:
+                return super().generate_with_fallback(encoder_output, prompt, tokenizer, options)
+            temperatures = list(options.temperatures)
+            if budget.frugal():
+                cap = options.max_new_tokens or BUDGET_MAX_TOKENS
+                options = replace(options, max_new_tokens=min(cap, BUDGET_MAX_TOKENS))
+                temperatures = temperatures[:1]
+            # faster-whisper's own fallback loop, one temperature at a time, so the work of
+            # each decode is counted and no retry starts once the budget is spent. (Each
+            # call below decodes once; its fallback test is repeated here, as it is there.)
+            tried: list[Any] = []
+            fit: list[Any] = []  # decodes not too repetitive
+            for temperature in temperatures:
+                if tried and budget.frugal():
+                    break
+                one = replace(options, temperatures=[temperature])
+                result = super().generate_with_fallback(encoder_output, prompt, tokenizer, one)
+                longest = max((len(s) for s in result[0].sequences_ids), default=0)
+                width = options.beam_size if temperature == 0 else options.best_of
+                budget.spend(longest * max(1, width) + 1)
+                tried.append(result)
+                _, logprob, _, ratio = result
+                again = False
+                if options.compression_ratio_threshold is not None:
+                    if ratio > options.compression_ratio_threshold:
+                        again = True
+                    else:
+                        fit.append(result)
+                floor = options.log_prob_threshold
+                if floor is not None and logprob < floor:
+                    again = True
+                    if (
+                        options.no_speech_threshold is not None
+                        and result[0].no_speech_prob > options.no_speech_threshold
+                    ):
+                        again = False  # silence
+                if not again:
+                    return result
+            best = max(fit or tried, key=lambda r: r[1])
+            return (best[0], best[1], tried[-1][2], best[3])
+
+    _BUDGETED.append(BudgetedWhisper)
+    return BudgetedWhisper
+
+
 def _load(model: str, compute_type: str, device: str = "cpu") -> Any:
     if (model, compute_type, device) not in _MODELS:
-        from faster_whisper import WhisperModel
-
         resolved = resolve_ct2(model)
         try:
-            _MODELS[model, compute_type, device] = WhisperModel(
+            _MODELS[model, compute_type, device] = _model_class()(
                 resolved.location, device=device, compute_type=compute_type
             )
         except Exception as exc:  # huggingface / ctranslate2 raise many types
@@ -113,6 +275,7 @@ class FasterWhisper:
         self.device = device
         if device != "cpu":
             self.compute_type = defaults.TRANSCRIBE_GPU_COMPUTE_TYPE
+        self.work: Budget | None = None  # the last recording's decoding work
 
     def transcribe(self, recording: Recording, progress: Tick | None = None) -> Transcript:
         return self.transcribe_path(recording.path, recording.sha256, recording.duration, progress)
@@ -134,13 +297,21 @@ class FasterWhisper:
 
         ctranslate2.set_random_seed(defaults.TRANSCRIBE_SEED)
         multilingual = bool(getattr(model, "model", None) and model.model.is_multilingual)
+        budget = Budget.for_model(self.model, self.device)
+        model.budget = budget
         words: list[Word] = []
-        for window in self.window.windows(stream_16k(path, timeout=media_timeout(seconds))):
-            found = self._window_words(model, window.samples, window.start, progress)
-            words = merge_words(words, found)
-            if progress is not None:
-                progress(window.start + len(window.samples) / SAMPLE_RATE)
+        try:
+            for window in self.window.windows(stream_16k(path, timeout=media_timeout(seconds))):
+                found = self._window_words(model, window.samples, window.start, progress)
+                words = merge_words(words, found)
+                budget.reached = window.start + len(window.samples) / SAMPLE_RATE
+                if progress is not None:
+                    progress(budget.reached)
+        finally:
+            model.budget = None
         words, loop_notes = collapse_loops(words)
+        self.work = budget  # what decoding cost, for the benchmark
+        loop_notes += budget.notes()
         return Transcript(
             warnings=tuple(loop_notes),
             recording_sha256=sha256,
@@ -157,8 +328,25 @@ class FasterWhisper:
     ) -> list[Word]:
         hot = {"hotwords": self.hotwords} if self.hotwords else {}
         segments, _info = model.transcribe(samples, language=self.language, **OPTIONS, **hot)
-        tick = None if progress is None else (lambda end: progress(offset + end))
+        budget: Budget | None = getattr(model, "budget", None)
+
+        def tick(end: float) -> None:
+            if budget is not None:
+                budget.reached = max(budget.reached, offset + end)
+            if progress is not None:
+                progress(offset + end)
+
         words = _words(segments, tick)
+        if budget is not None and budget.refused:
+            # Out of budget: the rest of this window is not decoded (see ``Budget``).
+            budget.refused = False
+            budget.skip(max(budget.reached, offset), offset + len(samples) / SAMPLE_RATE)
+        if budget is not None and budget.frugal():
+            # Past the first limit: no stretch is decoded again (see ``Budget``).
+            return [
+                Word(round(w.start + offset, 3), round(w.end + offset, 3), w.text, w.probability)
+                for w in words
+            ]
         # Whisper's compression-ratio check (its guard against loops) also rejects
         # speech that really repeats a phrase, and the lines are lost. Stretches the
         # voice detector calls speech but that got no words are decoded again, each
@@ -197,6 +385,7 @@ class FasterWhisper:
             longest = sorted(missing, key=lambda r: r[1] - r[0], reverse=True)[:MAX_REPAIRS]
             missing = sorted(longest)
         if missing:
+            first = words
             words = [
                 w for w in words if not any(lo <= (w.start + w.end) / 2 <= hi for lo, hi in missing)
             ]
@@ -219,12 +408,18 @@ class FasterWhisper:
                 if any(lo <= (w.start + w.end) / 2 <= hi for lo, hi in missing)
             ]
             words = sorted(words + found, key=lambda w: (w.start, w.end))
+            if budget is not None and budget.refused:
+                budget.refused = False
+                words = first  # the repair was cut short by the budget: the first decode stands
         return [
             Word(round(w.start + offset, 3), round(w.end + offset, 3), w.text, w.probability)
             for w in words
         ]
 
 
+# Tokens one decode of a 30 s stretch may give once a recording is past its first limit:
+# fast speech is about 6 tokens a second; Whisper's own limit is 448.
+BUDGET_MAX_TOKENS = 200
 MIN_REPAIR_SECONDS = 0.5
 MAX_REPAIRS = 12  # stretches of one window decoded again, at most (see _window_words)
 REPAIR_TEMPERATURES = (0.0, 0.2, 0.4)
@@ -277,17 +472,28 @@ def speech_regions(samples: Samples) -> list[tuple[float, float]]:
 
 
 def _words(segments: Any, progress: Tick | None = None) -> list[Word]:
+    """The words of Whisper's segments, up to where its budget stopped it, if it did."""
     words: list[Word] = []
-    for segment in segments:  # lazy: transcription happens while iterating
-        if progress is not None:
-            progress(float(segment.end))
-        for w in segment.words or []:
-            text = w.word.strip()
-            if keep_word(text):
-                words.append(
-                    Word(float(w.start), float(w.end), text, round(float(w.probability), 3))
-                )
+    try:
+        for segment in segments:  # lazy: transcription happens while iterating
+            if progress is not None:
+                progress(float(segment.end))
+            for w in segment.words or []:
+                text = w.word.strip()
+                if keep_word(text):
+                    words.append(
+                        Word(float(w.start), float(w.end), text, round(float(w.probability), 3))
+                    )
+    except OutOfBudget:
+        pass  # (see ``Budget``: the caller notes what was skipped)
     return words
 
 
-__all__ = ["OPTIONS", "FasterWhisper", "cuda_devices", "detect_language", "speech_regions"]
+__all__ = [
+    "OPTIONS",
+    "Budget",
+    "FasterWhisper",
+    "cuda_devices",
+    "detect_language",
+    "speech_regions",
+]
