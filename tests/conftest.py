@@ -6,12 +6,87 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# How `make test` shares the work between its two xdist workers (order only: every test
+# runs, and each passes alone and in any order).
+#
+# The modules whose module- or session-scoped fixtures build something expensive (a
+# published show, made media, a browser) run on one worker, so it is built once rather than
+# on both. (xdist's own `--dist loadgroup` cannot do this under pytest 9.2, which ignores the
+# group name xdist appends to a test's id; the scheduler below groups by this list instead.)
+SHARED_MODULES = frozenset(
+    f"tests/test_{name}.py"
+    for name in (
+        "authority", "bad_input", "consent", "docs", "hostile_input", "images", "languages",
+        "loudness_headroom", "progress", "publish_s3", "scrub", "site", "site_video",
+        "studio", "studio_hearing", "studio_ideas", "transcribe", "video", "video_episode",
+        "video_feed",
+    )
+)  # fmt: skip
+# The tests that take longest on their own (a cluster, a publish killed many times, a model
+# loaded) are started first, so neither worker is left running one of them alone at the end.
+LONG_FIRST = (
+    "test_two_machines_on_one_share_nothing_but_the_cache",
+    "test_a_worker_killed_at_random_moments_never_loses_or_duplicates_an_episode",
+    "test_a_publish_killed_at_any_point_leaves_the_previous_feed_valid",
+    "test_openai_whisper_loads_a_checkpoint_and_transcribes",
+    "test_a_recording_gets_the_same_words_whatever_was_transcribed_before",
+    "test_two_workers_publish_the_same_bytes_as_in_process",
+    "test_a_worker_killed_mid_render_is_retried_and_the_episode_published_once",
+    "test_the_same_episode_renders_to_the_same_bytes_every_time",
+    "test_a_broken_cover_never_leaks_ffmpeg_stderr",
+)
+
+
+def _shared_state(item: pytest.Item) -> bool:
+    """Whether the test uses a module- or session-scoped fixture of its own module."""
+    info = getattr(item, "_fixtureinfo", None)
+    module = getattr(item, "module", None)
+    if info is None or module is None:
+        return False
+    for name in info.names_closure:
+        for fixturedef in info.name2fixturedefs.get(name, ()):
+            if fixturedef.scope in ("module", "session") and (
+                getattr(fixturedef.func, "__module__", None) == module.__name__
+            ):
+                return True
+    return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest single tests first; and a word if a module has gained shared fixtures
+    without being listed in SHARED_MODULES (its fixtures would then be built twice)."""
+    missing = sorted({i.nodeid.split("::")[0] for i in items if _shared_state(i)} - SHARED_MODULES)
+    if missing:
+        warnings.warn(
+            f"tests/conftest.py: add {', '.join(missing)} to SHARED_MODULES: its module "
+            "fixtures are built on both xdist workers otherwise",
+            stacklevel=1,
+        )
+    items.sort(key=lambda item: getattr(item, "originalname", item.name) not in LONG_FIRST)
+
+
+@pytest.hookimpl(optionalhook=True)  # known only when xdist is loaded
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """`--dist loadgroup` (as `make test` runs): each module of SHARED_MODULES is one unit
+    of work, every other test a unit of its own. xdist hands out the largest units first."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedModules(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in SHARED_MODULES else nodeid
+
+    return SharedModules(config, log)  # type: ignore[arg-type]
 
 
 @dataclass
