@@ -490,8 +490,7 @@ def texts_stage(job: EpisodeJob, ctx: Context) -> None:
         for f in outgoing.check_file(output.path, terms, output.role):
             said = ""
             if f.why in spoken and output.role.startswith(("captions", "transcript")):
-                pattern = spoken[f.why].pattern()
-                at = [c.start for c in job.cues if pattern.search(c.text)]
+                at = [c.start for c in job.cues if spoken[f.why].found_in(c.text)]
                 if at:
                     said = f" It is heard at {_clock(at[0])} in the episode, outside the redaction."
             problems.append(

@@ -86,3 +86,61 @@ def test_no_published_file_carries_a_hash_of_a_raw_recording_or_edl(project: Pat
         f["check"] == "approval" and f["where"] == "first-flat"
         for f in report["findings"]  # type: ignore[attr-defined]
     ), report
+
+
+# --- a name kept out, typed another way -------------------------------------------------------
+
+# Sam is credited by the pseudonym "Sam R."; their real name must be published nowhere.
+REAL_NAME = "Zoë Adams"
+SPELLINGS = {
+    "NFD (e + combining diaeresis)": "Zoe\u0308 Adams",
+    "a soft hyphen inside": "Zo\u00adë Adams",
+    "a zero-width space inside": "Zo\u200bë Adams",
+    "a no-break space": "Zoë\u00a0Adams",
+    "two spaces": "Zoë  Adams",
+    "a Cyrillic o": "Z\u043eë Adams",
+    "full-width letters": "\uff3a\uff4fë Adams",
+    "a character reference": "Zo&#235; Adams",
+    "a tag inside": "Zo<b></b>ë Adams",
+}
+
+
+def _give_sam_a_real_name(root: Path) -> None:
+    people_file = root / "episodes" / "people.yaml"
+    text = people_file.read_text()
+    old = "    pseudonym: Sam R.\n"
+    assert old in text
+    people_file.write_text(text.replace(old, old + f"    name: {REAL_NAME}\n"))
+
+
+def _set_description(root: Path, slug: str, description: str) -> None:
+    episode = root / "episodes" / slug / "episode.yaml"
+    lines = episode.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("description:"))
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith(" "))
+    quoted = json.dumps(description)  # a YAML double-quoted scalar
+    episode.write_text("\n".join([*lines[:start], f"description: {quoted}", *lines[end:]]) + "\n")
+
+
+@pytest.mark.parametrize("spelling", list(SPELLINGS), ids=list(SPELLINGS))
+def test_a_name_kept_out_is_refused_however_it_is_typed(project: Path, spelling: str) -> None:
+    """BROKE for each of these (upper case held already): the check of what goes out
+    matched the name only as typed in the people file (case aside), so the description
+    published it in the feed, the episode page and the manifest. Fixed: every text is
+    read as a reader sees it (``project.text.fold``) before the names are looked for."""
+    _give_sam_a_real_name(project)
+    written = f"Sam ({SPELLINGS[spelling]}) phones in from the open mic night."
+    _set_description(project, "open-mic", written)
+    before = _public(project)
+    report = _publish(project)
+    status, reason = _status(report, "open-mic")
+    assert status == "failed", (status, reason)
+    assert "the episode description" in reason and "asked not to be published" in reason
+    assert "Adams" not in reason and "Zo" not in reason  # the message never repeats it
+    after = _public(project)
+    assert {k: v for k, v in after.items() if "open-mic" in k} == {
+        k: v for k, v in before.items() if "open-mic" in k
+    }
+    for key, data in after.items():
+        assert b"Adams" not in data and "Adams".encode("utf-16-le") not in data, key
+        assert b"phones in from the open mic night." not in data, key
