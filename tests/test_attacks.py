@@ -144,3 +144,60 @@ def test_a_name_kept_out_is_refused_however_it_is_typed(project: Path, spelling:
     for key, data in after.items():
         assert b"Adams" not in data and "Adams".encode("utf-16-le") not in data, key
         assert b"phones in from the open mic night." not in data, key
+
+
+# --- a withdrawal written another way ----------------------------------------------------------
+
+WITHDRAWN_AS = {
+    "the credited name": "Alex Okafor",
+    "the name, in other case and spacing": "  alex   OKAFOR",
+    "the name with an accent": "Alex Okafór",
+    "the name in NFD with an accent": "Alex Okafo\u0301r",
+    "the name with a Cyrillic A": "\u0410lex Okafor",
+    "the name with a no-break space": "Alex\u00a0Okafor",
+}
+
+
+def _assert_open_mic_gone(root: Path) -> None:
+    import podcastparser
+
+    feed = (root / "public" / "feeds" / f"{SHOW}.xml").read_bytes()
+    parsed = podcastparser.parse("http://127.0.0.1:8000/feeds/x.xml", io.BytesIO(feed))
+    assert [e["title"] for e in parsed["episodes"]] == ["Getting your first flat"]
+    assert not [k for k in _public(root) if "open-mic" in k]
+    assert b"open-mic" not in (root / "public" / "manifests" / f"{SHOW}.json").read_bytes()
+
+
+@pytest.mark.parametrize("written", list(WITHDRAWN_AS), ids=list(WITHDRAWN_AS))
+def test_a_withdrawal_written_another_way_still_takes_the_episode_down(
+    project: Path, written: str
+) -> None:
+    """BROKE for each of these: a withdrawal was matched to the people file by its id
+    alone (case aside), so one written as the person is credited, or with a stray space,
+    an accent or a look-alike letter, named nobody and the episode stayed up. Fixed:
+    ``people.resolve`` finds the id a withdrawal means, by id, name or pseudonym, however
+    it is typed; `storycast withdraw "Alex Okafor"` records `alex`."""
+    (project / "episodes" / "withdrawals.yaml").write_text(
+        "withdrawals:\n"
+        f"  - person: {json.dumps(WITHDRAWN_AS[written])}\n"
+        "    at: 2026-12-01T10:00:00+00:00\n"
+        "    requested_by: Alex, by phone\n"
+    )
+    report = _publish(project)
+    assert _status(report, "open-mic")[0] == "withdrawn", _status(report, "open-mic")
+    assert report.ok
+    _assert_open_mic_gone(project)
+
+
+def test_storycast_withdraw_takes_the_name_a_person_is_credited_by(project: Path) -> None:
+    run = storycast(project, "withdraw", "Alex Okafor", "--requested-by", "Alex")
+    assert run.returncode == 0, run.stderr
+    assert "Recorded: alex withdrew consent" in run.stdout
+    assert "person: alex\n" in (project / "episodes" / "withdrawals.yaml").read_text()
+    # a name two people share is refused, naming them, and nothing is recorded
+    people_file = project / "episodes" / "people.yaml"
+    people_file.write_text(people_file.read_text().replace("name: Jordan\n", "name: Sam R.\n"))
+    run = storycast(project, "withdraw", "sam r.", "--requested-by", "Sam")
+    assert run.returncode != 0
+    assert "is the name of 2 people (jordan, sam)" in run.stdout + run.stderr
+    assert "sam" not in (project / "episodes" / "withdrawals.yaml").read_text()
