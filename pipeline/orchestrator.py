@@ -279,6 +279,16 @@ def _publish_locked(
     takedowns = takedown.find(
         show, ctx.people, not ctx.people_file_problems, ctx.withdrawals, published
     )
+    # A recording a withdrawn person is in by the record of any published episode is held
+    # back from every other episode from this run on (the audit log has it from the next).
+    logged = ctx.withdrawn_recordings
+    ctx.withdrawn_recordings = {
+        sha: sorted({*logged.get(sha, []), *ids})
+        for sha, ids in {
+            **logged,
+            **takedown.withdrawn_recordings(published, ctx.withdrawals),
+        }.items()
+    }
     shutil.rmtree(ctx.staging, ignore_errors=True)
     try:
         # 1. takedowns: from the manifest and the people file, before any stage runs
@@ -373,7 +383,7 @@ def _publish_locked(
                 takedowns,
                 published,
                 ctx.withdrawals,
-                ctx.withdrawn_recordings,
+                logged,
             )
     # 5. proof, on what is now published: every file written by this run read in full
     written = set(result.written) if result is not None else set()

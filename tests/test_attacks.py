@@ -201,3 +201,72 @@ def test_storycast_withdraw_takes_the_name_a_person_is_credited_by(project: Path
     assert run.returncode != 0
     assert "is the name of 2 people (jordan, sam)" in run.stdout + run.stderr
     assert "sam" not in (project / "episodes" / "withdrawals.yaml").read_text()
+
+
+# --- one recording in two episodes ------------------------------------------------------------
+
+
+def _poem_again(root: Path, recording: Path | None = None) -> None:
+    """A third episode made from the poet's recording (the same bytes unless ``recording``
+    is given), whose appearances name only Sam: a producer's slip, or a way round a
+    withdrawal."""
+    import shutil
+
+    folder = root / "episodes" / "poem-again"
+    (folder / "recordings").mkdir(parents=True)
+    source = root / "episodes" / "open-mic" / "recordings" / "poem.m4a"
+    shutil.copyfile(recording or source, folder / "recordings" / "poem.m4a")
+    (folder / "episode.yaml").write_text(
+        "show: riverside-voices\nnumber: 3\ntitle: A poem about home\n"
+        "description: A poem from the open mic night.\npublished: 2026-11-20\n"
+        "appearances:\n  poem.m4a: [sam]\n"
+    )
+    (folder / "edl.yaml").write_text("clips:\n  - source: poem.m4a\n    in: 0\n    out: 9.5\n")
+    run = storycast(root, "approve", "poem-again", "--by", "Sam")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_recording_shared_with_another_episode_comes_down_with_the_withdrawal(
+    project: Path,
+) -> None:
+    """BROKE: the other episode, already published, stayed up through the run that took
+    the poet's episode down (the recording was held back only from the run after). Fixed:
+    ``takedown.find`` takes down every published episode made from a recording that the
+    record of what was published says a withdrawn person is in, in the same run."""
+    _poem_again(project)
+    report = _publish(project)
+    assert _status(report, "poem-again")[0] == "published", _status(report, "poem-again")
+    assert [k for k in _public(project) if "poem-again" in k]
+    from pipeline.project import people
+
+    people.withdraw(project / "episodes", "alex", "Alex, by phone")
+    report = _publish(project)
+    assert _status(report, "open-mic")[0] == "withdrawn"
+    status, reason = _status(report, "poem-again")
+    assert status == "withdrawn", (status, reason)
+    assert "alex" in reason and "poem.m4a" in reason
+    _assert_open_mic_gone(project)
+    assert not [k for k in _public(project) if "poem-again" in k]
+
+
+def test_a_new_episode_made_from_a_withdrawn_recording_is_never_published(
+    project: Path,
+) -> None:
+    """BROKE: an episode made from the poet's recording, added in the run that takes the
+    poet's episode down, was published (the recording was held back only from the run
+    after, by the audit log). Fixed: the orchestrator holds back, from this run on, every
+    recording the record of what was published says a withdrawn person is in."""
+    from pipeline.project import people
+
+    people.withdraw(project / "episodes", "alex", "Alex, by phone")
+    _poem_again(project)
+    report = _publish(project)
+    assert _status(report, "open-mic")[0] == "withdrawn"
+    status, reason = _status(report, "poem-again")
+    assert status == "withdrawn", (status, reason)
+    assert "poem.m4a" in reason and "alex" in reason
+    assert not [k for k in _public(project) if "poem-again" in k]
+    # and it stays so on the next publish (the audit log holds it from here)
+    report = _publish(project)
+    assert _status(report, "poem-again")[0] == "withdrawn"
+    assert not [k for k in _public(project) if "poem-again" in k]

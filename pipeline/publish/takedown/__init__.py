@@ -30,7 +30,7 @@ The raw recordings stay where the producer keeps them unless the person asks for
 them to be erased (``storycast withdraw ID --erase-recordings``, ``erase_recordings``).
 """
 
-from pipeline.publish.takedown.decide import AUDIT_FILE, Takedown, find
+from pipeline.publish.takedown.decide import AUDIT_FILE, Takedown, find, withdrawn_recordings
 from pipeline.publish.takedown.erase import Erasure, erase, find_raw_recordings
 from pipeline.publish.takedown.log import append_audit, audit_entry, problem_for
 from pipeline.publish.takedown.purge import purge_archive, purge_caches, raw_copies
@@ -41,4 +41,5 @@ __all__ = [
     "AUDIT_FILE", "Erasure", "Takedown", "append_audit", "audit_entry", "erase", "feed_lists",
     "find", "find_raw_recordings", "finish", "holds", "mark_jobs", "problem_for",
     "purge_archive", "purge_caches", "raw_copies", "record_publications", "take_down",
+    "withdrawn_recordings",
 ]  # fmt: skip
