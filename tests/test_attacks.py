@@ -270,3 +270,101 @@ def test_a_new_episode_made_from_a_withdrawn_recording_is_never_published(
     report = _publish(project)
     assert _status(report, "poem-again")[0] == "withdrawn"
     assert not [k for k in _public(project) if "poem-again" in k]
+
+
+# --- what a phone video carries besides its picture and sound ---------------------------------
+
+VIDEO_PEOPLE = """people:
+  - id: ria
+    credit: name
+    name: Ria
+    roles: [guest]
+    consent:
+      voice: 2026-08-01
+      face: 2026-08-01
+"""
+# What the clip carries that must never be published (each in a place of its own).
+VIDEO_SECRETS = {
+    b"Elm Road": "a subtitle stream and a chapter title",
+    b"51.50735": "a subtitle stream's text and the container's location tag",
+    b"ZX81-SERIAL": "an attached file",
+    b"Pixel 8 Pro": "a stream's title",
+    b"Kingsdown": "a chapter title",
+}
+
+
+def _phone_mkv(root: Path) -> Path:
+    """A phone-style Matroska clip with a subtitle stream, an attachment, stream titles,
+    chapters and a location tag, besides its picture and sound."""
+    from kit.media import ffmpeg, say
+
+    wav = say(
+        [("en-gb", "Welcome to the festival stage."), ("en-us", "The music starts soon.")],
+        root / "clip.wav",
+        gap=0.3,
+    )
+    (root / "subs.srt").write_text(
+        "1\n00:00:00,000 --> 00:00:02,500\nMeet me at 12 Elm Road, 51.50735 -0.12776\n"
+    )
+    (root / "serial.txt").write_text("device ZX81-SERIAL owner Ria\n")
+    (root / "meta.txt").write_text(
+        ";FFMETADATA1\nlocation=+51.50735-000.12776/\n"
+        "[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1500\ntitle=Home at Elm Road\n"
+        "[CHAPTER]\nTIMEBASE=1/1000\nSTART=1500\nEND=3000\ntitle=Kingsdown hub\n"
+    )
+    plain = root / "plain.mkv"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-i", wav, "-shortest",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", plain,
+    )  # fmt: skip
+    out = root / "clip.mkv"
+    ffmpeg(
+        "-i", plain, "-i", root / "subs.srt", "-i", root / "meta.txt",
+        "-map", "0:v", "-map", "0:a", "-map", "1:s", "-map_metadata", "2", "-map_chapters", "2",
+        "-c:v", "copy", "-c:a", "copy", "-c:s", "srt",
+        "-metadata:s:v:0", "title=Pixel 8 Pro rear camera",
+        "-metadata:s:a:0", "title=Pixel 8 Pro microphone",
+        "-attach", root / "serial.txt", "-metadata:s:t", "mimetype=text/plain",
+        out,
+    )  # fmt: skip
+    return out
+
+
+def test_a_phone_video_carries_no_subtitle_attachment_chapter_or_stream_title_out(
+    tmp_path: Path,
+) -> None:
+    """HELD: a Matroska clip with its own subtitle stream, an attached file, chapters,
+    stream titles and a location tag publishes only the rendered picture, the sound and
+    storycast's own captions; nothing of the rest is in any published byte, and the audit
+    (ExifTool included) passes. No other test gives a source these streams."""
+    import shutil
+
+    from conftest import ROOT
+
+    root = tmp_path / "v"
+    (root / "feeds").mkdir(parents=True)
+    show = (ROOT / "feeds" / f"{SHOW}.yaml").read_text()
+    (root / "feeds" / f"{SHOW}.yaml").write_text(show + "approval: optional\n")
+    shutil.copyfile(ROOT / "feeds" / f"{SHOW}.jpg", root / "feeds" / f"{SHOW}.jpg")
+    folder = root / "episodes" / "stage"
+    (folder / "recordings").mkdir(parents=True)
+    (root / "episodes" / "people.yaml").write_text(VIDEO_PEOPLE)
+    clip = _phone_mkv(tmp_path)
+    raw = clip.read_bytes()
+    assert all(secret in raw for secret in VIDEO_SECRETS)  # the attack is really in it
+    shutil.copyfile(clip, folder / "recordings" / "clip.mkv")
+    (folder / "episode.yaml").write_text(
+        "show: riverside-voices\ntitle: Festival stage\npublished: 2026-08-20\n"
+        "medium: video\nappearances:\n  clip.mkv: [ria]\n"
+    )
+    (folder / "edl.yaml").write_text("clips:\n  - source: clip.mkv\n    in: 0.2\n    out: 3.4\n")
+    run = storycast(root, "publish")
+    assert run.returncode == 0, run.stdout + run.stderr
+    published = _public(root)
+    assert [k for k in published if k.endswith(".mp4")]
+    for key, data in published.items():
+        for secret, where in VIDEO_SECRETS.items():
+            assert secret not in data, f"{key} has what {where} said"
+            assert secret.decode().encode("utf-16-le") not in data, key
+    code, report = _audit(root)
+    assert code == 0 and report["ok"] is True, report
