@@ -289,6 +289,7 @@ def _publish_locked(
             **takedown.withdrawn_recordings(published, ctx.withdrawals),
         }.items()
     }
+    ctx.withdrawn_sounds = takedown.withdrawn_sounds(show.episodes_dir, takedowns, ctx.withdrawals)
     shutil.rmtree(ctx.staging, ignore_errors=True)
     try:
         # 1. takedowns: from the manifest and the people file, before any stage runs

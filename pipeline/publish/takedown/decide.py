@@ -45,6 +45,8 @@ class Takedown:
     archive_removed: list[str] = field(default_factory=list)
     cache_removed: list[str] = field(default_factory=list)
     raw_copies: list[str] = field(default_factory=list)  # raw recordings still kept
+    # the sound (media.fingerprint, hex) of each raw recording ``people`` are in: sha -> hex
+    sounds: dict[str, str] = field(default_factory=dict)
     checked: bool = False  # storage was read back
 
     @property
