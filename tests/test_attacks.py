@@ -368,3 +368,148 @@ def test_a_phone_video_carries_no_subtitle_attachment_chapter_or_stream_title_ou
             assert secret.decode().encode("utf-16-le") not in data, key
     code, report = _audit(root)
     assert code == 0 and report["ok"] is True, report
+
+
+# --- the studio, reached from another site ------------------------------------------------------
+
+
+def test_a_page_on_another_site_cannot_use_the_studio(example_run: Run, tmp_path: Path) -> None:
+    """BROKE: a web page on another site, open in the contributor's browser while the
+    studio runs, could play any recording through it (``<audio src=".../listen/...">``)
+    and set renders going (every GET is work); only the Host header and, for changes, the
+    page's key were checked. Fixed: the studio refuses a request the browser marks as
+    from another site (``Sec-Fetch-Site``) or whose ``Origin`` is not its own, and says
+    ``Cross-Origin-Resource-Policy: same-origin``; its own pages work as before."""
+    import http.server
+    import time
+    import urllib.error
+    import urllib.request
+
+    from pipeline.cli.studio import ProjectFiles
+    from pipeline.studio.server import Studio, make_server
+
+    from kit.browser import chromium
+    from kit.serving import serving
+
+    root = copy_with_caches(example_run, tmp_path / "s")
+    studio = Studio(ProjectFiles(root), port=0)
+    with serving(make_server(studio)):
+        base = f"http://127.0.0.1:{studio.port}"
+        listen = f"{base}/ep/first-flat/listen/interview.m4a?at=0"
+        evil = tmp_path / "evil"
+        evil.mkdir()
+        (evil / "index.html").write_text(
+            f'<!doctype html><audio id="a" preload="auto" src="{listen}"></audio>'
+            '<script>const a = document.getElementById("a");'
+            'a.addEventListener("loadedmetadata", () => document.title = "loaded");'
+            'a.addEventListener("error", () => document.title = "refused");</script>'
+        )
+
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args: object, **kwargs: object) -> None:
+                super().__init__(*args, directory=str(evil), **kwargs)  # type: ignore[arg-type]
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+        with serving(other), chromium() as browser:
+            page = browser.new_page()
+            # another site: localhost is not 127.0.0.1 to a browser
+            page.goto(f"http://localhost:{other.server_address[1]}/index.html")
+            deadline = time.monotonic() + 30
+            while page.title() not in ("loaded", "refused") and time.monotonic() < deadline:
+                page.wait_for_timeout(200)
+            assert page.title() == "refused"
+            # the studio's own page still plays the same recording
+            own = browser.new_page()
+            own.goto(f"{base}/")
+            played = own.evaluate(
+                "async (url) => { const a = new Audio(url); await new Promise((ok, no) => {"
+                "a.onloadedmetadata = ok; a.onerror = no; }); return a.duration > 0; }",
+                listen,
+            )
+            assert played is True
+        # a request that says where it comes from is refused before any work
+        for headers in (
+            {"Sec-Fetch-Site": "cross-site"},
+            {"Sec-Fetch-Site": "same-site"},
+            {"Origin": "http://evil.example"},
+        ):
+            req = urllib.request.Request(listen, headers=headers)
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(req, timeout=60)
+            assert refused.value.code == 403, headers
+            assert b"another site" in refused.value.read()
+        with urllib.request.urlopen(listen, timeout=120) as resp:
+            assert resp.headers["Cross-Origin-Resource-Policy"] == "same-origin"
+            assert resp.read(4)
+
+
+# --- a copy of a withdrawn recording, with other bytes -----------------------------------------
+
+
+def _copy_of_poem(root: Path, tmp: Path, how: str) -> Path:
+    from kit.media import ffmpeg
+
+    poem = root / "episodes" / "open-mic" / "recordings" / "poem.m4a"
+    if how == "retagged":
+        out = tmp / "poem.m4a"
+        ffmpeg("-i", poem, "-c", "copy", "-metadata", "title=A poem about home", out)
+    else:
+        out = tmp / "poem.opus"
+        ffmpeg("-i", poem, "-c:a", "libopus", "-b:a", "32k", out)
+    assert out.read_bytes() != poem.read_bytes()
+    return out
+
+
+def test_a_retagged_copy_of_a_withdrawn_recording_is_not_published(
+    project: Path, tmp_path: Path
+) -> None:
+    """BROKE: the poet withdraws, and in the same run an episode made from a copy of the
+    poem with its tags changed (other bytes, the same sound) was published: recordings
+    were held back by their sha256 alone. Fixed: the sound of every recording a withdrawn
+    person is taken down in is fingerprinted (``media.fingerprint``), and a recording
+    with the same sound is held back like the recording itself."""
+    from pipeline.project import people
+
+    copy = _copy_of_poem(project, tmp_path, "retagged")
+    people.withdraw(project / "episodes", "alex", "Alex, by phone")
+    _poem_again(project, copy)
+    report = _publish(project)
+    status, reason = _status(report, "poem-again")
+    assert status == "withdrawn", (status, reason)
+    assert "same sound as a recording taken down because alex withdrew" in reason
+    assert not [k for k in _public(project) if "poem-again" in k]
+    _assert_open_mic_gone(project)
+    # the other episodes, with other recordings, are published as before
+    assert _status(report, "first-flat")[0] in ("published", "unchanged", "ready")
+
+
+def test_a_re_encoded_copy_is_held_back_after_the_recordings_are_erased(
+    project: Path, tmp_path: Path
+) -> None:
+    """BROKE (as above, across runs): the poem is taken down and its raw recording erased;
+    a re-encoded copy (Opus, 32 kb/s) added later was published. Fixed: the takedown's
+    line in the audit log keeps the fingerprints, which outlive the recordings."""
+    from pipeline.project import auditlog, people
+
+    copy = _copy_of_poem(project, tmp_path, "re-encoded")
+    people.withdraw(project / "episodes", "alex", "Alex, by phone")
+    assert _status(_publish(project), "open-mic")[0] == "withdrawn"
+    erased = storycast(
+        project, "withdraw", "alex", "--requested-by", "Alex", "--erase-recordings", "--yes"
+    )
+    assert erased.returncode == 0, erased.stdout + erased.stderr
+    assert not (project / "episodes" / "open-mic" / "recordings" / "poem.m4a").exists()
+    assert any(
+        r.get("recordings_fingerprint")
+        for r in auditlog.read(project / "episodes")
+        if r.get("action") == "takedown"
+    )
+    _poem_again(project, copy)
+    report = _publish(project)
+    status, reason = _status(report, "poem-again")
+    assert status == "withdrawn", (status, reason)
+    assert "same sound" in reason
+    assert not [k for k in _public(project) if "poem-again" in k]
