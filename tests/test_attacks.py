@@ -513,3 +513,29 @@ def test_a_re_encoded_copy_is_held_back_after_the_recordings_are_erased(
     assert status == "withdrawn", (status, reason)
     assert "same sound" in reason
     assert not [k for k in _public(project) if "poem-again" in k]
+
+
+def test_a_withdrawal_covers_the_same_person_listed_again_under_a_nickname(
+    project: Path,
+) -> None:
+    """BROKE: the poet is listed twice in the people file, once by name and once under a
+    nickname (another id, the same real name), and the open mic episode names the
+    nickname's id. Withdrawing `alex` left that episode up. Fixed: a withdrawal covers
+    every id the people file gives the same real name (``people._same_name``)."""
+    people_file = project / "episodes" / "people.yaml"
+    people_file.write_text(
+        people_file.read_text()
+        + "  - id: lexi\n    credit: pseudonym\n    pseudonym: Lexi\n    name: alex  okafor\n"
+        "    roles: [guest]\n    consent:\n      voice: 2026-11-01\n"
+    )
+    episode = project / "episodes" / "open-mic" / "episode.yaml"
+    episode.write_text(episode.read_text().replace("poem.m4a: [alex]", "poem.m4a: [lexi]"))
+    report = _publish(project)
+    assert _status(report, "open-mic")[0] == "published", _status(report, "open-mic")
+    run = storycast(project, "withdraw", "alex", "--requested-by", "Alex")
+    assert run.returncode == 0, run.stderr
+    report = _publish(project)
+    status, reason = _status(report, "open-mic")
+    assert status == "withdrawn", (status, reason)
+    assert "lexi" in reason
+    _assert_open_mic_gone(project)

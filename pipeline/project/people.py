@@ -263,14 +263,37 @@ def resolve(episodes_dir: Path, written: str) -> list[str]:
     return list(by_id.get(_key(written)) or by_name.get(_key(written)) or [])
 
 
+def _same_name(episodes_dir: Path) -> dict[str, list[str]]:
+    """Each id, and every id in the people file with the same ``name:`` (``_key``): one
+    person listed twice (under a nickname or pseudonym in some episodes)."""
+    try:
+        data = yaml.safe_load((episodes_dir / PEOPLE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}
+    entries = data.get("people") if isinstance(data, dict) else None
+    by_name: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        pid, name = entry.get("id"), entry.get("name")
+        if isinstance(pid, str) and isinstance(name, str) and _key(name):
+            names[pid] = _key(name)
+            by_name.setdefault(_key(name), []).append(pid)
+    return {pid: by_name[key] for pid, key in names.items()}
+
+
 def _resolved(episodes_dir: Path, found: list[Withdrawal]) -> list[Withdrawal]:
-    """Each withdrawal under the id(s) it means; as written if it names nobody in the
-    people file (someone since removed from it: their published episodes still come down
-    by the record of what was published)."""
+    """Each withdrawal under the id(s) it means, and the ids of anyone listed with the same
+    real name (the same person, listed again under a nickname); as written if it names
+    nobody in the people file (someone since removed from it: their published episodes
+    still come down by the record of what was published)."""
+    same = _same_name(episodes_dir)
     out: list[Withdrawal] = []
     seen: set[str] = set()
     for w in found:
-        for pid in resolve(episodes_dir, w.person) or [w.person]:
+        meant = resolve(episodes_dir, w.person) or [w.person]
+        for pid in [*meant, *(other for m in meant for other in same.get(m, []))]:
             if pid.casefold() not in seen:
                 seen.add(pid.casefold())
                 out.append(replace(w, person=pid))
