@@ -332,6 +332,8 @@ def _publish_locked(
         # 2b. a redaction added since an episode was published holds at once: if the new
         # edit cannot be published this run, the published version comes down meanwhile
         holds = takedown.holds(jobs, published, takedowns)
+        # and so does a name the people file now keeps out (a credit taken back)
+        holds.update(takedown.name_holds(show, store, jobs, takedowns, forbidden_names(ctx)))
         if holds:
             try:
                 manifest_raw = takedown.take_down(show, holds, store, ctx.say)

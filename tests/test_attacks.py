@@ -539,3 +539,63 @@ def test_a_withdrawal_covers_the_same_person_listed_again_under_a_nickname(
     assert status == "withdrawn", (status, reason)
     assert "lexi" in reason
     _assert_open_mic_gone(project)
+
+
+# --- a name taken back, on an episode that cannot be published again -----------------------------
+
+
+def test_a_credit_taken_back_leaves_no_name_in_an_episode_that_waits_for_approval(
+    project: Path,
+) -> None:
+    """BROKE: Jordan asks not to be named any more (``credit: none``) while first-flat
+    waits for approval of a new edit. Its published version stayed in the feed with
+    Jordan's name in its credits, captions and pages, and the store step then refused to
+    write the feed at all, so the name stayed up and the whole show was stuck. Fixed:
+    ``takedown.name_holds`` takes such a published version down meanwhile (read from
+    storage: the manifest's credits and the episode's text files), as for a redaction."""
+    people_file = project / "episodes" / "people.yaml"
+    people_file.write_text(
+        people_file.read_text().replace(
+            "credit: name\n    name: Jordan\n", "credit: none\n    name: Jordan\n", 1
+        )
+    )
+    edl = project / "episodes" / "first-flat" / "edl.yaml"
+    edl.write_text(edl.read_text() + "\n# re-edited, not approved yet\n")
+    report = _publish(project)
+    status, reason = _status(report, "first-flat")
+    assert status == "skipped", (status, reason)
+    notes = next(j.notes for j in report.jobs if j.slug == "first-flat")
+    assert any("asked not to be published" in n and "taken down" in n for n in notes), notes
+    assert report.publish_error == "", report.publish_error
+    assert _status(report, "open-mic")[0] == "published"  # the other episode is not held up
+    for key, data in _public(project).items():
+        assert b"Jordan" not in data, key
+        assert "first-flat" not in key, key
+    code, audit = _audit(project)
+    assert code == 0 and audit["ok"] is True, audit
+    # approved again, it is published again, with no name for Jordan
+    run = storycast(project, "approve", "first-flat", "--by", "Sam")
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = _publish(project)
+    assert _status(report, "first-flat")[0] == "published", _status(report, "first-flat")
+    published = _public(project)
+    assert [k for k in published if "first-flat" in k]
+    assert not [k for k, data in published.items() if b"Jordan" in data]
+
+
+def test_a_credit_taken_back_leaves_no_earlier_version_with_the_name(project: Path) -> None:
+    """HELD: Jordan asks not to be named any more and first-flat is published again at
+    once: no earlier version of its files (kept a while for apps holding an old feed)
+    names them."""
+    assert [k for k, data in _public(project).items() if b"Jordan" in data]
+    people_file = project / "episodes" / "people.yaml"
+    people_file.write_text(
+        people_file.read_text().replace(
+            "credit: name\n    name: Jordan\n", "credit: none\n    name: Jordan\n", 1
+        )
+    )
+    report = _publish(project)
+    assert _status(report, "first-flat")[0] == "published", _status(report, "first-flat")
+    assert report.publish_error == ""
+    left = [k for k, data in _public(project).items() if b"Jordan" in data]
+    assert left == [], left
