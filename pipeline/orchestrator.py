@@ -283,6 +283,17 @@ def _publish_locked(
     takedowns = takedown.find(
         show, ctx.people, not ctx.people_file_problems, ctx.withdrawals, published
     )
+    # A recording a withdrawn person is in by the record of any published episode is held
+    # back from every other episode from this run on (the audit log has it from the next).
+    logged = ctx.withdrawn_recordings
+    ctx.withdrawn_recordings = {
+        sha: sorted({*logged.get(sha, []), *ids})
+        for sha, ids in {
+            **logged,
+            **takedown.withdrawn_recordings(published, ctx.withdrawals),
+        }.items()
+    }
+    ctx.withdrawn_sounds = takedown.withdrawn_sounds(show.episodes_dir, takedowns, ctx.withdrawals)
     shutil.rmtree(ctx.staging, ignore_errors=True)
     try:
         # 1. takedowns: from the manifest and the people file, before any stage runs
@@ -325,6 +336,8 @@ def _publish_locked(
         # 2b. a redaction added since an episode was published holds at once: if the new
         # edit cannot be published this run, the published version comes down meanwhile
         holds = takedown.holds(jobs, published, takedowns)
+        # and so does a name the people file now keeps out (a credit taken back)
+        holds.update(takedown.name_holds(show, store, jobs, takedowns, forbidden_names(ctx)))
         if holds:
             try:
                 manifest_raw = takedown.take_down(show, holds, store, ctx.say)
@@ -377,7 +390,7 @@ def _publish_locked(
                 takedowns,
                 published,
                 ctx.withdrawals,
-                ctx.withdrawn_recordings,
+                logged,
             )
     # 5. proof, on what is now published: every file written by this run read in full
     written = set(result.written) if result is not None else set()

@@ -23,7 +23,7 @@ from pipeline.cache import Cache
 from pipeline.edl import check as edit
 from pipeline.edl import redact
 from pipeline.errors import InputError, Problem, StorycastError
-from pipeline.media import images, scrub
+from pipeline.media import fingerprint, images, scrub
 from pipeline.media import loudness as analyse_mod
 from pipeline.media.probe import probe as probe_recording
 from pipeline.media.probe import probed, require_picture, sha256_file
@@ -60,6 +60,9 @@ class Context:
     people_file_problems: list[Problem] = field(default_factory=list)  # people.yaml only
     # recordings (sha256) a takedown found a still-withdrawn person in -> their ids
     withdrawn_recordings: dict[str, list[str]] = field(default_factory=dict)
+    # the sound of each of those recordings (``media.fingerprint``): (ids, fingerprint), so
+    # a copy of one with other bytes is held back too
+    withdrawn_sounds: list[tuple[tuple[str, ...], tuple[int, ...]]] = field(default_factory=list)
     withdrawals: list[Withdrawal] = field(default_factory=list)
     # where messages and progress go: bars on a terminal, plain lines in a log, or whatever
     # a caller puts in its place (None: ``progress.reporter(out)``)
@@ -269,6 +272,19 @@ def consent_stage(job: EpisodeJob, ctx: Context) -> None:
             + ". It is not published, and is taken down if it was."
         )
         return
+    copies = _copies_of_withdrawn(job, used, ctx)
+    if copies:
+        job.status = "withdrawn"
+        job.reason = (
+            "; ".join(
+                f"{name} has the same sound as a recording taken down because "
+                f"{', '.join(who)} withdrew (a copy of it, with other bytes), and it is never "
+                "published again"
+                for name, who in copies
+            )
+            + ". It is not published, and is taken down if it was."
+        )
+        return
     persons = [ctx.people[pid] for pid in dict.fromkeys(ids)]
     withdrawn = [p for p in persons if p.withdrawn]
     no_voice = [p for p in persons if p.voice_consent is None]
@@ -289,6 +305,32 @@ def consent_stage(job: EpisodeJob, ctx: Context) -> None:
         in_it = [ctx.people[pid] for pid in ep.appearances.get(name, ())]
         if len(in_it) == 1 and in_it[0].credited_as:
             job.speakers[name] = in_it[0].credited_as or ""
+
+
+def _copies_of_withdrawn(
+    job: EpisodeJob, used: list[str], ctx: Context
+) -> list[tuple[str, tuple[str, ...]]]:
+    """The recordings of ``job`` whose sound is that of a recording a withdrawn person was
+    taken down in: retagged, remuxed or re-encoded copies (``media.fingerprint``)."""
+    found: list[tuple[str, tuple[str, ...]]] = []
+    if not ctx.withdrawn_sounds:
+        return found
+    for name in dict.fromkeys(used):
+        rec = job.recordings.get(name)
+        if rec is None:
+            continue
+        sound = fingerprint.fingerprint(rec.path)
+        who = sorted(
+            {
+                i
+                for ids, fp in ctx.withdrawn_sounds
+                if fingerprint.same_sound(sound, fp)
+                for i in ids
+            }
+        )
+        if who:
+            found.append((name, tuple(who)))
+    return found
 
 
 def redact_stage(job: EpisodeJob, ctx: Context) -> None:
@@ -569,8 +611,7 @@ def texts_stage(job: EpisodeJob, ctx: Context) -> None:
         for f in outgoing.check_file(output.path, terms, output.role):
             said = ""
             if f.why in spoken and output.role.startswith(("captions", "transcript")):
-                pattern = spoken[f.why].pattern()
-                at = [c.start for c in job.cues if pattern.search(c.text)]
+                at = [c.start for c in job.cues if spoken[f.why].found_in(c.text)]
                 if at:
                     said = f" It is heard at {_clock(at[0])} in the episode, outside the redaction."
             problems.append(

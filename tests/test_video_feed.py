@@ -58,7 +58,9 @@ PEOPLE = """people:
 def _episode(root: Path, slug: str, who: str, published: str) -> None:
     folder = root / "episodes" / slug
     (folder / "recordings").mkdir(parents=True)
-    wav = say([("en-gb", "Welcome to the festival stage.")], root / f"{slug}.wav")
+    # each episode its own recording (the same words said twice would be the same sound,
+    # which a withdrawal holds back in every episode)
+    wav = say([("en-gb", f"Welcome to the festival {slug}.")], root / f"{slug}.wav")
     phone_mp4(wav, folder / "recordings" / "clip.mp4")
     wav.unlink()
     (folder / "episode.yaml").write_text(

@@ -17,6 +17,9 @@ def cmd(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve()
     episodes = root / "episodes"
     already = {w.person for w in people.load_withdrawals(episodes)[0]}
+    meant = people.resolve(episodes, args.person)
+    if len(meant) == 1:  # written as they are credited, or typed another way: their id
+        args.person = meant[0]
     if args.person in already:
         print(f"{args.person} has already withdrawn consent: nothing more to record.")
     else:

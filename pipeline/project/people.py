@@ -36,6 +36,7 @@ import yaml
 from pipeline.cache import write_atomic
 from pipeline.errors import InputError, Problem
 from pipeline.project import auditlog
+from pipeline.project.text import fold
 from pipeline.project.yamlfile import Node, Problems, load
 from pipeline.records import Credit, Person
 
@@ -220,9 +221,89 @@ def _character(c: str) -> str:
     )
 
 
+def _key(text: str) -> str:
+    """How a person is named, for matching a withdrawal to them: as a reader sees it
+    (``text.fold``: case, Unicode form, invisible characters, look-alike letters, spaces)
+    and without accents (a withdrawal written "Zoe" is Zoë's)."""
+    decomposed = unicodedata.normalize("NFKD", fold(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
+
+
+def _named(episodes_dir: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Every id in the people file by its own ``_key``, and by the ``_key`` of each name and
+    pseudonym. Read leniently: a people file with problems still names its people."""
+    try:
+        data = yaml.safe_load((episodes_dir / PEOPLE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}, {}
+    entries = data.get("people") if isinstance(data, dict) else None
+    by_id: dict[str, list[str]] = {}
+    by_name: dict[str, list[str]] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        pid = entry.get("id") if isinstance(entry, dict) else None
+        if not isinstance(pid, str) or not ID.fullmatch(pid):
+            continue
+        for field, found in (("id", by_id), ("name", by_name), ("pseudonym", by_name)):
+            value = entry.get(field)
+            if isinstance(value, str) and _key(value):
+                ids = found.setdefault(_key(value), [])
+                ids += [pid] if pid not in ids else []
+    return by_id, by_name
+
+
+def resolve(episodes_dir: Path, written: str) -> list[str]:
+    """The people-file ids a withdrawal's ``person:`` means: the id as written; else the id
+    it is however it is typed (case, accents, spaces, Unicode form, look-alike letters);
+    else everyone whose name or pseudonym it is, typed any of those ways. A withdrawal must
+    never miss someone because it was written as they are credited, or typed another way.
+    [] if it names nobody there."""
+    by_id, by_name = _named(episodes_dir)
+    if any(written in ids for ids in by_id.values()):
+        return [written]
+    return list(by_id.get(_key(written)) or by_name.get(_key(written)) or [])
+
+
+def _same_name(episodes_dir: Path) -> dict[str, list[str]]:
+    """Each id, and every id in the people file with the same ``name:`` (``_key``): one
+    person listed twice (under a nickname or pseudonym in some episodes)."""
+    try:
+        data = yaml.safe_load((episodes_dir / PEOPLE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}
+    entries = data.get("people") if isinstance(data, dict) else None
+    by_name: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        pid, name = entry.get("id"), entry.get("name")
+        if isinstance(pid, str) and isinstance(name, str) and _key(name):
+            names[pid] = _key(name)
+            by_name.setdefault(_key(name), []).append(pid)
+    return {pid: by_name[key] for pid, key in names.items()}
+
+
+def _resolved(episodes_dir: Path, found: list[Withdrawal]) -> list[Withdrawal]:
+    """Each withdrawal under the id(s) it means, and the ids of anyone listed with the same
+    real name (the same person, listed again under a nickname); as written if it names
+    nobody in the people file (someone since removed from it: their published episodes
+    still come down by the record of what was published)."""
+    same = _same_name(episodes_dir)
+    out: list[Withdrawal] = []
+    seen: set[str] = set()
+    for w in found:
+        meant = resolve(episodes_dir, w.person) or [w.person]
+        for pid in [*meant, *(other for m in meant for other in same.get(m, []))]:
+            if pid.casefold() not in seen:
+                seen.add(pid.casefold())
+                out.append(replace(w, person=pid))
+    return out
+
+
 def load_withdrawals(episodes_dir: Path) -> tuple[list[Withdrawal], list[Problem]]:
     """Every withdrawal: ``withdrawals.yaml``, and the audit log's record of each one (so
-    a withdrawal holds even if the file is deleted or edited by hand)."""
+    a withdrawal holds even if the file is deleted or edited by hand), each under the
+    people-file id it means (``resolve``)."""
     found, problems = _load_withdrawals_file(episodes_dir)
     listed = {w.person.casefold() for w in found}
     for record in auditlog.read(episodes_dir):
@@ -234,7 +315,7 @@ def load_withdrawals(episodes_dir: Path) -> tuple[list[Withdrawal], list[Problem
                 at = datetime.now(UTC)
             found.append(Withdrawal(person, at, str(record.get("requested_by") or "")))
             listed.add(person.casefold())
-    return found, problems
+    return _resolved(episodes_dir, found), problems
 
 
 def _load_withdrawals_file(episodes_dir: Path) -> tuple[list[Withdrawal], list[Problem]]:
@@ -281,6 +362,18 @@ def withdraw(episodes_dir: Path, person_id: str, requested_by: str) -> Withdrawa
     people, problems = load_people(episodes_dir)
     if problems:
         raise InputError(problems)
+    meant = resolve(episodes_dir, person_id)
+    if len(meant) > 1:
+        raise InputError(
+            Problem(
+                episodes_dir / PEOPLE_FILE,
+                f"`{person_id}` is the name of {len(meant)} people ({', '.join(meant)}), so "
+                "nothing was withdrawn.",
+                "Give the id of the person who withdrew, e.g. `storycast withdraw "
+                f"{meant[0]} --requested-by NAME`.",
+            )
+        )
+    person_id = meant[0] if meant else person_id
     if person_id not in people:
         known = ", ".join(sorted(people)) or "nobody (there is no people file)"
         raise InputError(

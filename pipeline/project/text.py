@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 
 import nh3
 
@@ -40,3 +42,45 @@ def description_problem(text: str) -> str | None:
         f"than {defaults.DESCRIPTION_MAX_BYTES:,}. Shorten it (put the rest on a web page and "
         "link to it)."
     )
+
+
+# --- the same words, however they are written -----------------------------------------------
+
+# Letters of other scripts that a reader cannot tell from Latin ones (Unicode's confusables
+# of the Latin alphabet in Cyrillic and Greek), so "Jоrdan" with a Cyrillic о is Jordan.
+_LOOK_ALIKES = str.maketrans(
+    "аАвВеЕѕЅіІјЈкКмМнНоОрРсСтТуУхХԁԛԝɡαΑβΒεΕζΖηΗιΙκΚμΜνΝοΟρΡτΤυΥχΧ",
+    "aAbBeEsSiIjJkKmMhHoOpPcCtTyYxXdqwgaAbBeEzZnHiIkKuMvNoOpPtTuYxX",
+)
+# Tags that show as a break between words; any other tag joins what is either side of it.
+_BREAKING_TAGS = re.compile(r"<\s*/?\s*(?:br|p|li|ul|ol|div|h\d|tr|td|v|c)\b[^>]*>", re.I)
+_ANY_TAG = re.compile(r"<[^<>]*>")
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """``text`` as a reader sees it, for finding words in it whatever way they are typed:
+    character references decoded (twice, for text escaped again in a feed), compatibility
+    forms and accents composed the same way (NFKC: NFD "e\u0301" is NFC "\u00e9", full-width
+    letters are letters), invisible characters (soft hyphen, zero-width space and joiners,
+    word joiner, byte-order mark) removed, look-alike Cyrillic and Greek letters read as
+    the Latin ones, every run of white space (no-break spaces too) one space, case folded."""
+    for _ in range(2):
+        text = html.unescape(text)
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(
+        c for c in text if unicodedata.category(c) != "Cf" and c not in "\u034f\u115f\u1160"
+    )
+    text = _SPACES.sub(" ", text.translate(_LOOK_ALIKES))
+    return text.casefold()
+
+
+def readings(text: str) -> tuple[str, ...]:
+    """``fold(text)``, and when it has tags, the same with them taken out as a page shows
+    it (``Jor<b></b>dan`` reads "Jordan"); the tags themselves (a caption's ``<v Name>``)
+    are still read in the first."""
+    folded = fold(text)
+    if "<" not in folded:
+        return (folded,)
+    shown = _ANY_TAG.sub("", _BREAKING_TAGS.sub(" ", folded))
+    return folded, _SPACES.sub(" ", shown)

@@ -328,11 +328,9 @@ def audit(
     # --- approval
     if show.approval_required:
         for slug in sorted(in_feeds):
-            record = episodes.get(slug, {})
-            pins = (record.get("edl_sha256"), sorted(record.get("recordings", [])))
-            if not pins[0] and slug in published:
-                pub = published[slug]
-                pins = (pub.edl_sha256, sorted(pub.recordings.values()))
+            # what it was made from: the private ledger (the manifest never says it)
+            pub = published.get(slug)
+            pins = (pub.edl_sha256, sorted(pub.recordings.values())) if pub else ("", [])
             folder = show.episodes_dir / slug
             approved = approval.read(folder, Problems()) if folder.is_dir() else None
             if not pins[0]:

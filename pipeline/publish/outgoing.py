@@ -17,7 +17,9 @@ forgotten:
   from UTF-16 or Latin-1, feeds and pages parsed; and, for any file, its raw bytes outside
   coded media in UTF-8 and UTF-16.
 - ``check_texts`` and ``check_file`` find any forbidden term in those, with word edges
-  and without regard to case, and say where, without repeating the term itself.
+  and however it is typed (case, Unicode form, invisible characters, look-alike letters,
+  no-break spaces, character references, tags inside it: ``project.text.fold``), and say
+  where, without repeating the term itself.
 
 The same checks run on the feeds and the manifest before they are written
 (``guard``), and ``storycast audit`` runs them over everything that is published.
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.project.ledger import Publication
+from pipeline.project.text import fold, readings
 from pipeline.publish.manifest import url_episode
 from pipeline.records import SCRUBBED, Episode, EpisodeJob, Person, Show, Timeline
 
@@ -106,7 +109,16 @@ class Term:
     why: str
 
     def pattern(self) -> re.Pattern[str]:
-        return re.compile(r"(?<!\w)" + re.escape(self.text.strip()) + r"(?!\w)", re.I)
+        """The term as a reader would see it (``text.fold``), with word edges; search
+        ``text.readings`` of a text with it, never the raw text."""
+        return re.compile(r"(?<!\w)" + re.escape(fold(self.text).strip()) + r"(?!\w)", re.I)
+
+    def found_in(self, text: str) -> bool:
+        """Whether ``text`` says the term, however it is typed: another Unicode form
+        (NFD), invisible characters inside it, look-alike letters, no-break spaces,
+        character references or tags (``text.fold``)."""
+        pattern = self.pattern()
+        return any(pattern.search(r) for r in readings(text))
 
 
 def redaction_terms(timeline: Timeline) -> list[Term]:
@@ -133,8 +145,8 @@ def name_terms(people: Iterable[Person], withdrawn: Iterable[str] = ()) -> list[
             names.append((p.pseudonym, "a pseudonym the person asked not to be published"))
         terms += [Term(n, f"{why} ({where})") for n, why in names if n.strip()]
     # a name that is someone else's published credit is not forbidden by this rule
-    credited = {p.credited_as.casefold() for p in people if p.credited_as and p.id not in gone}
-    return [t for t in terms if t.text.strip().casefold() not in credited]
+    credited = {fold(p.credited_as).strip() for p in people if p.credited_as and p.id not in gone}
+    return [t for t in terms if fold(t.text).strip() not in credited]
 
 
 @dataclass(frozen=True)
@@ -150,8 +162,9 @@ def check_texts(texts: Iterable[Text], terms: list[Term]) -> list[Finding]:
     found: list[Finding] = []
     patterns = [(t, t.pattern()) for t in terms]
     for text in texts:
+        seen = readings(text.text)
         for term, pattern in patterns:
-            if pattern.search(text.text):
+            if any(pattern.search(r) for r in seen):
                 at = f"{text.path}:{text.line}" if text.path and text.line else str(text.path or "")
                 found.append(Finding(f"{text.field}" + (f" ({at})" if at else ""), term.why))
     return found
@@ -249,8 +262,9 @@ def check_file(
     found: dict[str, Finding] = {}
     patterns = [(t, t.pattern()) for t in terms]
     for text in published_texts(path, data):
+        seen = readings(text)
         for term, pattern in patterns:
-            if term.text not in found and pattern.search(text):
+            if term.text not in found and any(pattern.search(r) for r in seen):
                 found[term.text] = Finding(label or path.name, term.why)
     return list(found.values())
 

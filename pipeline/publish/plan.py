@@ -42,6 +42,9 @@ from pipeline.records import (
 from pipeline.site.build import show_page
 from pipeline.store import ObjectInfo, ObjectStore
 
+# What older manifests said of an episode's private files (their sha256): dropped.
+PRIVATE_PINS = ("edl_sha256", "recordings")
+
 
 @dataclass(frozen=True)
 class Change:
@@ -190,9 +193,9 @@ def decide(
             )
             manifest_episodes[job.slug] = {
                 "episode": episode_json(job.episode),
-                # what it was made from, so `storycast audit` can match it to an approval
-                "edl_sha256": job.timeline.edl_sha256 if job.timeline else "",
-                "recordings": sorted({r.sha256 for r in job.recordings.values()}),
+                # What it was made from (the EDL's and the raw recordings' sha256) is kept
+                # only in the private ledger: a public hash of a raw recording lets anyone
+                # holding a copy of it prove it is in this show, and ties episodes together.
                 "duration": job.duration,
                 "credits": [vars(c) for c in job.credits],
                 "soundbite": vars(soundbite) if soundbite else None,
@@ -213,7 +216,9 @@ def decide(
                 )
                 continue
             entries.append(entry_from(old, show))
-            manifest_episodes[job.slug] = copy.deepcopy(old)
+            manifest_episodes[job.slug] = {
+                k: v for k, v in copy.deepcopy(old).items() if k not in PRIVATE_PINS
+            }
             if not dry_run:
                 job.notes.append("its previously published version stays in the feed")
 

@@ -6,6 +6,10 @@ Safety:
   first give the passphrase printed at start;
 - only requests naming this server (the Host header) are answered, so a web page elsewhere
   cannot reach it through a look-alike name;
+- a request a browser marks as made by a page on another site (``Sec-Fetch-Site``, or an
+  ``Origin`` not its own) is refused before any work, and every answer says
+  ``Cross-Origin-Resource-Policy: same-origin``, so no other site can play a recording
+  through it or set renders going;
 - every request that changes a file carries the session's token (403 otherwise);
 - it writes only the episode's EDL, corrections and approval files, inside the episode's
   folder;
@@ -705,6 +709,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
         self.send_header("Cache-Control", "no-store")
+        self.send_header("Cross-Origin-Resource-Policy", "same-origin")
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         self.end_headers()
@@ -757,6 +762,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(end - start + 1))
             self.send_header("Cache-Control", "no-store")
             self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Cross-Origin-Resource-Policy", "same-origin")
             if status == HTTPStatus.PARTIAL_CONTENT:
                 self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
             self.end_headers()
@@ -791,6 +797,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "audio/mpeg")
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Cross-Origin-Resource-Policy", "same-origin")
         self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
@@ -877,6 +884,17 @@ class Handler(BaseHTTPRequestHandler):
         allowed = {f"{h}:{s.port}" for h in (*LOOPBACK, "[::1]", s.host.lower())}
         return host in allowed
 
+    def _same_origin(self) -> bool:
+        """Not a request a page on another site made: a browser says where a request comes
+        from (``Sec-Fetch-Site``; ``Origin`` on anything but a plain GET, unless the page's
+        Referrer-Policy hides it). Without them (an older browser, a script on this machine)
+        the Host check and the key still hold."""
+        if self.headers.get("Sec-Fetch-Site", "").lower() in ("cross-site", "same-site"):
+            return False
+        # (its own forms send ``Origin: null``, as the pages' Referrer-Policy asks)
+        origin = (self.headers.get("Origin") or "null").lower()
+        return origin == "null" or origin == f"http://{self.headers.get('Host', '')}".lower()
+
     def _passed(self) -> bool:
         s = self.studio
         if s.passphrase is None:
@@ -927,6 +945,13 @@ class Handler(BaseHTTPRequestHandler):
         if not self._host_ok():
             self._plain(
                 HTTPStatus.MISDIRECTED_REQUEST, "This studio answers only on its own address."
+            )
+            return
+        if not self._same_origin():
+            self._plain(
+                HTTPStatus.FORBIDDEN,
+                "This studio answers only its own pages, not a page on another site. Open "
+                "it yourself at its own address.",
             )
             return
         url = urlsplit(self.path)

@@ -30,15 +30,23 @@ The raw recordings stay where the producer keeps them unless the person asks for
 them to be erased (``storycast withdraw ID --erase-recordings``, ``erase_recordings``).
 """
 
-from pipeline.publish.takedown.decide import AUDIT_FILE, Takedown, find
+from pipeline.publish.takedown.decide import AUDIT_FILE, Takedown, find, withdrawn_recordings
 from pipeline.publish.takedown.erase import Erasure, erase, find_raw_recordings
 from pipeline.publish.takedown.log import append_audit, audit_entry, problem_for
 from pipeline.publish.takedown.purge import purge_archive, purge_caches, raw_copies
-from pipeline.publish.takedown.steps import finish, holds, mark_jobs, record_publications
+from pipeline.publish.takedown.sounds import withdrawn_sounds
+from pipeline.publish.takedown.steps import (
+    finish,
+    holds,
+    mark_jobs,
+    name_holds,
+    record_publications,
+)
 from pipeline.publish.takedown.storage import feed_lists, take_down
 
 __all__ = [
     "AUDIT_FILE", "Erasure", "Takedown", "append_audit", "audit_entry", "erase", "feed_lists",
     "find", "find_raw_recordings", "finish", "holds", "mark_jobs", "problem_for",
     "purge_archive", "purge_caches", "raw_copies", "record_publications", "take_down",
+    "withdrawn_recordings", "withdrawn_sounds", "name_holds",
 ]  # fmt: skip

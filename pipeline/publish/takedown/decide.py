@@ -45,6 +45,8 @@ class Takedown:
     archive_removed: list[str] = field(default_factory=list)
     cache_removed: list[str] = field(default_factory=list)
     raw_copies: list[str] = field(default_factory=list)  # raw recordings still kept
+    # the sound (media.fingerprint, hex) of each raw recording ``people`` are in: sha -> hex
+    sounds: dict[str, str] = field(default_factory=dict)
     checked: bool = False  # storage was read back
 
     @property
@@ -54,6 +56,24 @@ class Takedown:
 
 
 # --- deciding ---------------------------------------------------------------------------
+
+
+def withdrawn_recordings(
+    published: dict[str, ledger.Publication], withdrawals: list[Withdrawal]
+) -> dict[str, list[str]]:
+    """Recordings (sha256) that the record of what was published says a withdrawn person
+    is in, in any episode: sha -> their ids. Another episode made from the same recording
+    is theirs too, whatever its own ``appearances:`` say."""
+    withdrawn = {w.person.casefold() for w in withdrawals}
+    found: dict[str, list[str]] = {}
+    for pub in published.values():
+        for name, ids in pub.recording_people.items():
+            gone = [i for i in ids if i.casefold() in withdrawn]
+            sha = pub.recordings.get(name)
+            if gone and sha:
+                found.setdefault(sha, [])
+                found[sha] += [i for i in gone if i not in found[sha]]
+    return found
 
 
 def find(
@@ -67,7 +87,9 @@ def find(
 
     From what was published (the ledger) and who is in each episode folder now: anyone
     who withdrew, anyone published whose consent the people file no longer records, and
-    anyone in an episode whose voice consent is missing. A person the people file does not
+    anyone in an episode whose voice consent is missing; and any published episode made
+    from a recording a withdrawn person is in by the record of another episode (its own
+    ``appearances:`` may leave them out). A person the people file does not
     know, in an episode not yet published, is left to the consent stage (it fails, and
     says so), so a typo cannot take a published episode down.
     """
@@ -85,9 +107,17 @@ def find(
         folders[folder.name] = folder
         current[folder.name] = {pid for ids in appearances.values() for pid in ids}
     found: dict[str, Takedown] = {}
+    shared = withdrawn_recordings(published, withdrawals)
     for slug in sorted(set(published) | set(current)):
         pub = published.get(slug)
         voice: dict[str, str] = {}
+        for name, sha in sorted((pub.recordings if pub else {}).items()):
+            for pid in shared.get(sha, []):
+                if pid not in (pub.people if pub else ()):
+                    voice[pid] = (
+                        f"its recording {name} is the one {pid} is in (published in another "
+                        f"episode), and consent was withdrawn for {pid}"
+                    )
         for pid in sorted(set(pub.people if pub else ()) | current.get(slug, set())):
             was_published = pub is not None and pid in pub.people
             if pid.casefold() in withdrawn:

@@ -47,6 +47,9 @@ def audit_entry(show: Show, td: Takedown, new_recordings: bool = False) -> dict[
         # person is in is never published again, whatever appearances: says later
         "people": list(td.people),
         "recordings_sha256": sorted(td.held),
+        # and their sound, so a copy of one with other bytes is held back too (even once
+        # the recordings themselves are erased)
+        **({"recordings_fingerprint": td.sounds} if td.sounds else {}),
         "complete": td.done,
         "feed": show.feed_url,
         **({"video_feed": show.video_feed_url} if show.video_feed else {}),

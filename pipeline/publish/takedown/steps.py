@@ -4,6 +4,7 @@ the run's problems) and recording what was published."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from pipeline.cache import Cache
 from pipeline.errors import Problem, StorycastError
 from pipeline.project import ledger
 from pipeline.project.people import Withdrawal
+from pipeline.publish.manifest import read_manifest
+from pipeline.publish.outgoing import Term, check_file
 from pipeline.publish.takedown.decide import AUDIT_FILE, Takedown
 from pipeline.publish.takedown.log import append_audit, audit_entry, problem_for
 from pipeline.publish.takedown.purge import (
@@ -20,6 +23,7 @@ from pipeline.publish.takedown.purge import (
     recording_shas,
 )
 from pipeline.records import EpisodeJob, Show
+from pipeline.store import ObjectStore
 
 # --- a publish run's takedown steps ---------------------------------------------------------
 
@@ -51,6 +55,59 @@ def holds(
                 "published version is taken down until the new edit is published",
                 "hold",
                 folder=job.folder,
+            )
+    return holds
+
+
+# what of a published episode is read for names: its text files (captions, transcripts,
+# chapters, pages, words); its credits come from the manifest
+_TEXT_SUFFIXES = (".vtt", ".srt", ".json", ".html", ".txt")
+
+
+def name_holds(
+    show: Show,
+    store: ObjectStore,
+    jobs: list[EpisodeJob],
+    takedowns: dict[str, Takedown],
+    names: list[Term],
+) -> dict[str, Takedown]:
+    """Published episodes that will not be published again this run (not approved yet, or
+    failed) whose published version names someone the people file now says must not be
+    named (a credit changed to a pseudonym or to none): it comes down meanwhile, as for a
+    redaction added since. Read from storage: the manifest's credits and its text files."""
+    if not names:
+        return {}
+    waiting = [
+        job.slug
+        for job in jobs
+        if job.status in ("skipped", "failed") and job.slug not in takedowns
+    ]
+    if not waiting:
+        return {}
+    episodes = read_manifest(store, show).get("episodes", {})
+    holds: dict[str, Takedown] = {}
+    for slug in waiting:
+        record = episodes.get(slug) if isinstance(episodes, dict) else None
+        if not isinstance(record, dict):
+            continue
+        said = json.dumps(
+            {"credits": record.get("credits"), "episode": record.get("episode")},
+            ensure_ascii=False,
+        ).encode()
+        found = check_file(Path("manifest.json"), names, data=said)
+        for f in (record.get("files") or {}).values():
+            key = str(f.get("key", "")) if isinstance(f, dict) else ""
+            if found or not key.endswith(_TEXT_SUFFIXES):
+                continue
+            data = store.get_bytes(key)
+            found = check_file(Path(key), names, data=data) if data is not None else []
+        if found:
+            holds[slug] = Takedown(
+                slug,
+                f"its published version contains {found[0].why}, so it is taken down until "
+                "the episode is published again",
+                "hold",
+                folder=next((j.folder for j in jobs if j.slug == slug), None),
             )
     return holds
 
