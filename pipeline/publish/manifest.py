@@ -56,6 +56,10 @@ def url_episode(show: Show, url: str) -> str | None:
     return key_episode(show, url[len(base) :]) if url.startswith(base) else None
 
 
+def read_manifest(store: ObjectStore, show: Show) -> dict[str, Any]:
+    return parse_manifest(store.get_bytes(manifest_key(show)))
+
+
 def parse_manifest(raw: bytes | None) -> dict[str, Any]:
     if raw is None:
         return {}
