@@ -26,7 +26,8 @@ SHARED_MODULES = frozenset(
     for name in (
         "authority", "bad_input", "consent", "docs", "hostile_input", "images", "languages",
         "loudness_headroom", "progress", "publish_s3", "scrub", "site", "site_video",
-        "studio", "studio_hearing", "studio_ideas", "transcribe", "video", "video_episode",
+        "studio", "studio_hearing", "studio_hidden", "studio_ideas", "transcribe",
+        "transcribe_budget", "video", "video_episode",
         "video_feed",
     )
 )  # fmt: skip
