@@ -407,7 +407,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.only_worst:
         with tempfile.TemporaryDirectory() as tmp:
             worst = worst_inputs(Path(tmp))
-        print(json.dumps(worst, indent=1, ensure_ascii=False))
+        only = {"schema": "storycast.BenchLanguagesWorst.1", "machine": machine(), "worst": worst}
+        text = json.dumps(only, indent=1, ensure_ascii=False)
+        out = Path(args.out).with_name("languages-worst.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
+        print(text)
+        print(f"written to {out}")
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
