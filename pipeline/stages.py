@@ -163,12 +163,11 @@ def recordings_to_probe(job: EpisodeJob, ctx: Context) -> dict[str, tuple[Path, 
     if ctx.show.approval_required:
         found = Problems()
         approved = approval.read(job.folder, found)
+        now = {name: shas[name] for name in used if name in shas}
         if (
             approved is None
             or found
-            or approved.edl_sha256 != timeline.edl_sha256
-            or approved.recordings != {name: shas[name] for name in used if name in shas}
-            or approved.corrections_sha256 != approval.corrections_sha256(job.folder)
+            or approval.changes_by_sha(approved, timeline, now, job.folder)
         ):
             return {}
     video = episode.medium == "video"

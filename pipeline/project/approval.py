@@ -139,6 +139,15 @@ def changes(
     """What differs from what was approved, one plain sentence each. ``folder``: the
     episode's, whose corrections file is compared too (the words published in its
     captions are part of what was agreed)."""
+    now = {name: recordings[name].sha256 for name in timeline.sources() if name in recordings}
+    return changes_by_sha(approval, timeline, now, folder)
+
+
+def changes_by_sha(
+    approval: Approval, timeline: Timeline, now: dict[str, str], folder: Path | None = None
+) -> list[str]:
+    """``changes``, given the sha256 of each recording the timeline uses (those found), for
+    a caller that has hashed them without probing them."""
     found: list[str] = []
     if timeline.edl_sha256 != approval.edl_sha256:
         found.append(f"the EDL {timeline.edl_path.name} was changed")
@@ -156,7 +165,6 @@ def changes(
                 if now_fixes and approval.corrections_sha256
                 else f"{CORRECTIONS_FILE} was {'added' if now_fixes else 'removed'}"
             )
-    now = {name: recordings[name].sha256 for name in timeline.sources() if name in recordings}
     for name, digest in now.items():
         if name not in approval.recordings:
             found.append(f"the recording {name} was not part of the approved edit")
