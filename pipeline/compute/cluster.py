@@ -454,15 +454,24 @@ class DaskRunner:
             if task.kind == "first" and job.status == "pending":
                 recordings(i, task.label)
 
-    def _probed(self, future: Any, task: _Task) -> None:
+    def _came_back(self, future: Any, task: _Task, what: str) -> Measured | None:
+        """A recording's task's result, its cache notices said; None (and said) when the
+        task failed on the cluster: its episodes then do ``what`` themselves, and say what
+        fails."""
         try:
             done: Measured = future.result()
-        except Exception as exc:  # its episodes probe it themselves, and say what fails
-            self.say(f"recording {task.name}: its probe failed on the cluster: {exc}")
-            return
+        except Exception as exc:
+            self.say(f"recording {task.name}: its {what} failed on the cluster: {exc}")
+            return None
         for line in done.lines:
             if line.startswith("cache: "):  # an entry made again: said wherever it is made
                 self.say(line)
+        return done
+
+    def _probed(self, future: Any, task: _Task) -> None:
+        done = self._came_back(future, task, "probe")
+        if done is None:
+            return
         self.say(
             f"recording {task.name} ({task.sha256[:12]}): probed on {done.worker} in "
             f"{done.seconds:.1f} s"
@@ -470,14 +479,9 @@ class DaskRunner:
         )
 
     def _measured(self, future: Any, task: _Task) -> Measured | None:
-        try:
-            done: Measured = future.result()
-        except Exception as exc:  # its episodes do the work themselves, and say what fails
-            self.say(f"recording {task.name}: its task failed on the cluster: {exc}")
+        done = self._came_back(future, task, "task")
+        if done is None:
             return None
-        for line in done.lines:
-            if line.startswith("cache: "):  # an entry made again: said wherever it is made
-                self.say(line)
         self.say(
             f"recording {task.name} ({task.sha256[:12]}): measured and transcribed on "
             f"{done.worker} in {done.seconds:.1f} s"
