@@ -35,6 +35,9 @@ from pipeline.transcribe import faster_whisper as fw
 from pipeline.transcribe import get_engine, transcribe
 from pipeline.transcribe.faster_whisper import FasterWhisper
 
+from kit.media import babble as mix_babble
+from kit.media import ffmpeg
+
 # Lines read in each language (espeak-ng voices), a few sentences of ordinary talk.
 LINES: dict[str, list[str]] = {
     "fr": [
@@ -200,12 +203,6 @@ MORE_FRENCH = [
 ]
 
 
-def ffmpeg(*args: str | Path) -> None:
-    import subprocess
-
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *map(str, args)], check=True)
-
-
 # Music-like tones: a melody stepping through a scale with harmonics and tremolo, a chord
 # under it, and a beat twice a second (ffmpeg aevalsrc).
 NOTE = "220*pow(2\\,floor(mod(t*4\\,16)*7/16)/6)"
@@ -231,17 +228,12 @@ def babble(out: Path) -> Path:
         ("en-us", LINES["en"][::-1]),
         ("fr", MORE_FRENCH),
     ]
-    inputs: list[str | Path] = []
-    for i, (voice, lines) in enumerate(voices):
-        inputs += ["-i", speak(lines * 3, voice, out.with_name(f"{out.stem}-{i}.wav"))]
-    n = len(voices)
-    graph = "".join(f"[{i}:a]aresample=16000,adelay={i * 700},atrim=0:60[v{i}];" for i in range(n))
-    graph += "anoisesrc=d=60:c=pink:a=0.25:r=16000:seed=1[nz];"
-    graph += "".join(f"[v{i}]" for i in range(n))
-    graph += f"[nz]amix=inputs={n + 1}:duration=longest:normalize=0,volume=1.5,"
-    graph += "alimiter=limit=0.95,atrim=0:60"
-    ffmpeg(*inputs, "-filter_complex", graph, out)
-    return out
+    parts = [
+        speak(lines * 3, voice, out.with_name(f"{out.stem}-{i}.wav"))
+        for i, (voice, lines) in enumerate(voices)
+    ]
+    mixed: Path = mix_babble(parts, out)  # (the test kit is not type-checked)
+    return mixed
 
 
 def under_music(speech: Path, tones: Path, out: Path) -> Path:

@@ -22,6 +22,7 @@ from pipeline.transcribe import get_engine, language_warnings, transcribe
 from pipeline.transcribe.audio import decode_16k
 
 from conftest import storycast
+from kit.media import babble as mix_babble
 from kit.media import ffmpeg, speech
 
 LINES = [
@@ -65,19 +66,11 @@ def babble(folder: Path) -> Path:
         "barrio. Muchos jóvenes buscan una vivienda cerca de su familia.",
     }
     voices = [("en", "en"), ("fr", "fr"), ("de", "de"), ("es", "es"), ("en-us", "en"), ("fr", "de")]
-    inputs: list[str | Path] = []
-    for i, (voice, lang) in enumerate(voices):
-        part = speech(" ".join([texts[lang]] * 3), folder / f"voice{i}.wav", voice=voice)
-        inputs += ["-i", part]
-    n = len(voices)
-    graph = "".join(f"[{i}:a]aresample=16000,adelay={i * 700},atrim=0:60[v{i}];" for i in range(n))
-    graph += "anoisesrc=d=60:c=pink:a=0.25:r=16000:seed=1[nz];"
-    graph += "".join(f"[v{i}]" for i in range(n))
-    graph += f"[nz]amix=inputs={n + 1}:duration=longest:normalize=0,volume=1.5,"
-    graph += "alimiter=limit=0.95,atrim=0:60"
-    out = folder / "babble.wav"
-    ffmpeg(*inputs, "-filter_complex", graph, out)
-    return out
+    parts = [
+        speech(" ".join([texts[lang]] * 3), folder / f"voice{i}.wav", voice=voice)
+        for i, (voice, lang) in enumerate(voices)
+    ]
+    return mix_babble(parts, folder / "babble.wav")
 
 
 def test_past_the_first_limit_each_stretch_is_decoded_once_and_still_captioned(

@@ -236,6 +236,23 @@ def exif_phone_tags(path: Path) -> Path:
 exif_traces = audit.exif_traces
 
 
+def babble(voices: list[Path], out: Path) -> Path:
+    """A minute of these voices all at once, each started 0.7 s after the one before, over
+    loud pink noise (a fixed seed, so the same input every time), at 16 kHz: what a speech
+    model hears words in where none can be read."""
+    inputs: list[str | Path] = []
+    for voice in voices:
+        inputs += ["-i", voice]
+    n = len(voices)
+    graph = "".join(f"[{i}:a]aresample=16000,adelay={i * 700},atrim=0:60[v{i}];" for i in range(n))
+    graph += "anoisesrc=d=60:c=pink:a=0.25:r=16000:seed=1[nz];"
+    graph += "".join(f"[v{i}]" for i in range(n))
+    graph += f"[nz]amix=inputs={n + 1}:duration=longest:normalize=0,volume=1.5,"
+    graph += "alimiter=limit=0.95,atrim=0:60"
+    ffmpeg(*inputs, "-filter_complex", graph, out)
+    return out
+
+
 def tone(out: Path, seconds: float, freq: int = 440, rate: int = 44100) -> Path:
     ffmpeg(
         "-f",
