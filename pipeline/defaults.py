@@ -228,6 +228,11 @@ PROGRESS_STEP = 0.1
 COMPUTE_RETRIES = 2
 COMPUTE_WORKER_DEATHS = 3
 SCHEDULER_TIMEOUT = 5.0
+# Transcription asks for a worker's GPU only while some worker has one: when none has been
+# seen for GPU_GONE_AFTER seconds (looked at every GPU_WATCH seconds; a nanny restarting a
+# killed worker takes a few), the tasks still waiting for one are sent again without it.
+GPU_WATCH = 1.0
+GPU_GONE_AFTER = 5.0
 # An embedded cluster's workers share this machine's memory less this much each for the
 # ffmpeg processes they start, which Dask's nanny does not count (a worker runs one episode
 # at a time: one ffmpeg, or up to VIDEO_PARTS_AT_ONCE picture encodes of about 400 MB).

@@ -11,6 +11,9 @@ import copy
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -133,3 +136,66 @@ def test_a_transcript_made_on_a_gpu_is_kept_under_a_key_of_its_own(tmp_path: Pat
     assert cache_key(rec, cpu, "cuda") == cache_key(rec, gpu)
     ident = f"{'ab' * 32}|faster-whisper|tiny.en|en|{SETTINGS_VERSION}"
     assert cache_key(rec, cpu) == hashlib.sha256(ident.encode()).hexdigest()
+
+
+class Started(SchedulerPlugin):
+    """Set when a recording's task starts on the given worker."""
+
+    def __init__(self, scheduler: Any, worker: str) -> None:
+        self.scheduler = scheduler
+        self.worker = worker
+        self.event = threading.Event()
+
+    def transition(self, key: Any, start: Any, finish: Any, *args: Any, **kwargs: Any) -> None:
+        if finish == "processing" and str(key).startswith("storycast-recording-"):
+            if self.scheduler.tasks[key].processing_on.address == self.worker:
+                self.event.set()
+
+
+def test_when_every_gpu_worker_leaves_mid_run_transcription_goes_on_without_one(
+    example_run: Run, tmp_path: Path
+) -> None:
+    """The only GPU worker leaves while transcribing (its own work and three more queued
+    behind it): the tasks waiting for a GPU are sent again, asking nothing, and every
+    episode is published once, with the same bytes, and a note in the summary."""
+    assert example_run.returncode == 0, example_run.stderr
+    project = copy_with_caches(example_run, tmp_path / "gone")
+    shutil.rmtree(project / ".storycast" / "cache" / "v2" / "transcripts")  # made there
+    with cluster() as (local, seen):
+        gpu = add_gpu_worker(local)
+        started = Started(local.scheduler, gpu)
+        local.scheduler.add_plugin(started)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "--root", str(project), "publish",
+             "--scheduler", local.scheduler_address],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert started.event.wait(timeout=180), "no recording started on the GPU worker"
+            del local.worker_spec["gpu"]  # it leaves, as a stopped `dask worker` does
+            local.sync(local._correct_state)
+            assert gpu not in local.scheduler.workers
+            stdout, stderr = proc.communicate(timeout=300)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 0, stdout + stderr
+    said = [line for line in stderr.splitlines() if "no worker has had a GPU" in line]
+    assert len(said) == 1, stderr
+    assert said[0].startswith(
+        "dask: no worker has had a GPU for 5 s (every one that had one left): transcription "
+        "goes on without one; "
+    ), said
+    again = seen.of("recording")
+    moved = {k: v for k, v in again.items() if "-nogpu-" in k}
+    assert moved, again
+    assert all(asked == {} and where != gpu for asked, where in moved.values()), moved
+    n = int(said[0].split("; ")[1].split(" ")[0])
+    assert n == len(moved), (said, moved)
+    # each recording reported measured once: the cancelled tasks say nothing
+    measured = [line for line in stderr.splitlines() if "measured and transcribed on" in line]
+    assert len(measured) == 4, measured
+    summary = " ".join(stdout[stdout.index("== Riverside Voices ==") :].split())
+    assert summary.count("transcribed without a GPU: every worker that had one left") == n
+    assert published_files(project / "public") == published_files(example_run.public)

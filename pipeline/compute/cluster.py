@@ -24,6 +24,7 @@ import io
 import logging
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -89,6 +90,73 @@ class _Task:
     index: int = -1  # the job's place in the run's list ("first", "rest")
     sha256: str = ""  # the recording ("probe", "recording")
     name: str = ""
+    gpu_left: bool = False  # sent again without a GPU: every worker that had one left
+
+
+@dataclass
+class _Asking:
+    """A task sent asking for a GPU, kept so it can be sent again without one."""
+
+    future: Any
+    task: _Task
+    key: str
+    fn: Any
+    args: tuple[Any, ...]
+
+
+class _Sender:
+    """The run's tasks on the cluster: each sent under a key of the run's, its ``_Task``
+    found again when it finishes (``finished``). Transcription asks for a GPU while some
+    worker has one; ``without_gpu`` sends what still waits for one again, asking nothing,
+    when no worker has one any more. Called from the run's thread and its GPU watcher."""
+
+    def __init__(self, client: Any, run: str, gpu: bool):
+        import distributed
+
+        self.client = client
+        self.run = run
+        self.tasks: dict[str, _Task] = {}
+        as_completed: Any = distributed.as_completed  # distributed is not typed
+        self.finishing: Any = as_completed()
+        self.gpu: dict[str, int] | None = {defaults.GPU_RESOURCE: 1} if gpu else None
+        self._asking: dict[str, _Asking] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, task: _Task, key: str, fn: Any, *args: Any, gpu: bool = False) -> None:
+        with self._lock:
+            resources = self.gpu if gpu else None
+            future = self._send(key, fn, args, resources)
+            self.tasks[future.key] = task
+            if resources:
+                self._asking[future.key] = _Asking(future, task, key, fn, args)
+
+    def _send(self, key: str, fn: Any, args: tuple[Any, ...], resources: Any) -> Any:
+        future = self.client.submit(
+            fn, *args, key=f"{key}-{self.run}", pure=False, retries=defaults.COMPUTE_RETRIES,
+            resources=resources,
+        )  # fmt: skip
+        self.finishing.add(future)
+        return future
+
+    def finished(self, future: Any) -> _Task | None:
+        """The finished future's task; None for one sent again without a GPU (cancelled)."""
+        with self._lock:
+            self._asking.pop(future.key, None)
+            return self.tasks.pop(future.key, None)
+
+    def without_gpu(self) -> int:
+        """Nothing asks for a GPU from now on; each task still waiting for one is cancelled
+        and sent again without it. How many were."""
+        with self._lock:
+            self.gpu = None
+            waiting = [a for a in self._asking.values() if not a.future.done()]
+            self._asking.clear()
+            for was in waiting:
+                task = replace(self.tasks.pop(was.future.key), gpu_left=True)
+                future = self._send(f"{was.key}-nogpu", was.fn, was.args, None)
+                self.tasks[future.key] = task
+                was.future.cancel()
+        return len(waiting)
 
 
 # A worker process keeps its speech model between tasks (one per engine, model, language,
@@ -243,8 +311,6 @@ class DaskRunner:
         a task has probed each of their recordings that may leave this machine
         (``work.to_probe``), and the files the rest needs go through the cache, as do the
         files the rest makes."""
-        import distributed
-
         # what crosses to the workers: the context without this process's stream or model
         portable = replace(ctx, out=io.StringIO(), _engine=None)
         shared = ctx.cache.remote is not None
@@ -259,10 +325,6 @@ class DaskRunner:
                         job.status = "failed"
                         job.reason = f"the shared cache could not be reached: {exc}"
                 return
-        run = uuid.uuid4().hex[:8]
-        tasks: dict[str, _Task] = {}
-        as_completed: Any = distributed.as_completed  # distributed is not typed
-        finishing = as_completed()
         measured: set[str] = set()  # recordings whose task has come back
         sent: set[str] = set()  # recordings whose task was sent
         users: dict[str, list[int]] = {}  # recording -> the jobs waiting for it
@@ -277,17 +339,8 @@ class DaskRunner:
                 f"worker{'s' if len(gpus) != 1 else ''} {'have' if len(gpus) != 1 else 'has'} "
                 f"one ({', '.join(gpus)})"
             )
-        gpu = {defaults.GPU_RESOURCE: 1} if gpus else None
-
-        def submit(
-            task: _Task, key: str, fn: Any, *args: Any, resources: dict[str, int] | None = None
-        ) -> None:
-            future = self.client.submit(
-                fn, *args, key=f"{key}-{run}", pure=False, retries=defaults.COMPUTE_RETRIES,
-                resources=resources,
-            )  # fmt: skip
-            tasks[future.key] = task
-            finishing.add(future)
+        sender = _Sender(self.client, uuid.uuid4().hex[:8], bool(gpus))
+        submit = sender.submit
 
         def rest(i: int) -> None:
             task = _Task("rest", tasks_label[i], index=i)
@@ -308,7 +361,7 @@ class DaskRunner:
                     submit(_Task("recording", label, sha256=rec.sha256, name=name),
                            f"storycast-recording-{rec.sha256[:16]}", recording_task,
                            work.recording, job, name, portable, parcels.get(i),
-                           resources=gpu)  # fmt: skip
+                           gpu=True)  # fmt: skip
             if not waiting[i]:
                 rest(i)
 
@@ -367,6 +420,10 @@ class DaskRunner:
                     first_here(i)
 
         tasks_label = {i: f"[{i + 1}/{len(jobs)}]" for i in range(len(jobs))}
+        watching = threading.Event()
+        watcher = threading.Thread(target=self._watch_gpus, args=(sender, watching), daemon=True)
+        if gpus:
+            watcher.start()
         try:
             for i, job in enumerate(jobs):
                 if job.status != "pending":  # taken down or failed before any work
@@ -376,9 +433,12 @@ class DaskRunner:
                            episode_task, work.first, job, portable, tasks_label[i])  # fmt: skip
                 elif not probes(i):  # its recordings probed on workers first, at once
                     first_here(i)
-            self._collect(jobs, tasks, finishing, measured, users, waiting, recordings, rest,
-                          probed, ctx if shared else None)  # fmt: skip
+            self._collect(jobs, sender, measured, users, waiting, recordings, rest, probed,
+                          ctx if shared else None)  # fmt: skip
         finally:
+            watching.set()
+            if gpus:
+                watcher.join()
             if shared:
                 try:
                     ctx.cache.forget_shared(outputs_kind(ctx.show.slug))
@@ -388,8 +448,7 @@ class DaskRunner:
     def _collect(
         self,
         jobs: list[EpisodeJob],
-        tasks: dict[str, _Task],
-        finishing: Any,
+        sender: _Sender,
         measured: set[str],
         users: dict[str, list[int]],
         waiting: dict[int, set[str]],
@@ -400,8 +459,12 @@ class DaskRunner:
     ) -> None:
         """Each task as it finishes: what it says, its job, the tasks that can now start.
         ``shared``: the files of a finished episode are fetched from the shared cache."""
-        for future in finishing:
-            task = tasks.pop(future.key)
+        for future in sender.finishing:
+            found = sender.finished(future)
+            if found is None:  # sent again without a GPU (``without_gpu``)
+                future.release()
+                continue
+            task = found
             deaths, raised = self._attempts(future.key)
             retried = _retry_notes(deaths, raised)
             if task.kind == "probe":  # its episodes' first parts find it in the cache
@@ -414,6 +477,11 @@ class DaskRunner:
                 measured.add(task.sha256)
                 for i in users.pop(task.sha256, []):
                     jobs[i].notes += [f"{task.name}: {note}" for note in retried]
+                    if task.gpu_left:
+                        jobs[i].notes.append(
+                            f"{task.name}: transcribed without a {defaults.GPU_RESOURCE}: every "
+                            "worker that had one left the cluster during the run"
+                        )
                     if made is not None:
                         jobs[i].notes += made.notes
                         if made.device != "cpu" and not made.error:
@@ -492,6 +560,33 @@ class DaskRunner:
         for note in done.notes:
             self.say(note)
         return done
+
+    def _watch_gpus(self, sender: _Sender, over: threading.Event) -> None:
+        """Until ``over``: once no worker has had a GPU for ``defaults.GPU_GONE_AFTER``
+        seconds (all that had one left: stopped, or killed and not back), what waits for
+        one is sent again without it: a task asking for what no worker has would wait for
+        ever."""
+        gone_since: float | None = None
+        while not over.wait(defaults.GPU_WATCH):
+            try:
+                gpus = self.gpu_workers()
+            except Exception as exc:  # the scheduler itself gone: the run's tasks say so
+                log.warning("could not ask the scheduler which workers have a GPU: %s", exc)
+                continue
+            if gpus:
+                gone_since = None
+                continue
+            now = time.monotonic()
+            gone_since = gone_since if gone_since is not None else now
+            if now - gone_since >= defaults.GPU_GONE_AFTER:
+                again = sender.without_gpu()
+                sent = f"; {again} recording{'s' if again != 1 else ''} sent again"
+                self.say(
+                    f"dask: no worker has had a {defaults.GPU_RESOURCE} for "
+                    f"{defaults.GPU_GONE_AFTER:g} s (every one that had one left): "
+                    "transcription goes on without one" + (sent if again else "")
+                )
+                return
 
     def gpu_workers(self) -> list[str]:
         """The workers that advertise a GPU (``dask worker --resources "GPU=1"``)."""
