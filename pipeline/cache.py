@@ -239,10 +239,13 @@ class Cache:
             kind, _, file = name[len(base) :].partition("/")
             stem = file.split(".")[0]
             hit = False
-            if kind in ("probe", "loudness", "recordings"):
+            if kind in ("probe", "loudness", "fingerprints", "recordings"):
                 hit = stem in gone
             elif kind == "transcripts" and file.endswith(".json"):
                 hit = self._remote_json(name).get("recording_sha256") in gone
+            elif kind == "languages" and file.endswith(".json") and gone:
+                named = self._remote_json(name).get("recording_sha256", "")
+                hit = not named or named in gone  # older entries did not name it
             elif kind in ("renders", "videos") and stem not in kept_renders:
                 record = name if file.endswith(".json") else f"{base}{kind}/{stem}.json"
                 hit = bool(shas & set(self._remote_json(record).get("recordings", [])))

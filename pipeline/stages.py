@@ -318,7 +318,7 @@ def _copies_of_withdrawn(
         rec = job.recordings.get(name)
         if rec is None:
             continue
-        sound = fingerprint.fingerprint(rec.path)
+        sound = fingerprint.of_recording(rec.path, rec.sha256, ctx.cache)
         who = sorted(
             {
                 i

@@ -515,6 +515,38 @@ def test_a_re_encoded_copy_is_held_back_after_the_recordings_are_erased(
     assert not [k for k in _public(project) if "poem-again" in k]
 
 
+def test_a_recordings_sound_is_kept_in_the_cache_and_goes_with_its_takedown(
+    project: Path, tmp_path: Path
+) -> None:
+    """Once a withdrawn recording's sound is known, every recording is compared with it on
+    every publish: each recording's fingerprint is kept in the cache by its sha256 (read
+    from there, not made again), and purged when the recording is taken down."""
+    from pipeline.cache import Cache
+    from pipeline.media import fingerprint
+    from pipeline.project import people
+
+    from kit.media import tone
+
+    people.withdraw(project / "episodes", "alex", "Alex, by phone")
+    assert _status(_publish(project), "open-mic")[0] == "withdrawn"
+    cache = Cache(project / ".storycast" / "cache")
+    folder = project / "episodes" / "first-flat" / "recordings"
+    for path in sorted(p for p in folder.iterdir() if p.suffix != ".txt"):
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        entry = cache.get_json("fingerprints", sha)
+        assert entry is not None and entry["recording_sha256"] == sha, path.name
+        assert fingerprint.from_hex(entry["fingerprint"]) == fingerprint.fingerprint(path)
+    poem = project / "episodes" / "open-mic" / "recordings" / "poem.m4a"
+    poem_sha = hashlib.sha256(poem.read_bytes()).hexdigest()
+    assert cache.get_json("fingerprints", poem_sha) is None
+    # read from the cache: the same answer for a file whose sound has changed since
+    a = tone(tmp_path / "a.wav", 12.0, 440)
+    first = fingerprint.of_recording(a, "ab" * 32, cache)
+    tone(tmp_path / "a.wav", 12.0, 1250)
+    assert fingerprint.fingerprint(a) != first
+    assert fingerprint.of_recording(a, "ab" * 32, cache) == first
+
+
 def test_a_withdrawal_covers_the_same_person_listed_again_under_a_nickname(
     project: Path,
 ) -> None:

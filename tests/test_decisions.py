@@ -156,9 +156,20 @@ def test_a_takedown_keeps_what_a_live_episode_shares(tmp_path: Path) -> None:
     for sha in ("gone", "shared"):
         cache.put_json("probe", sha, {"x": 1})
         cache.put_json("transcripts", f"{sha}-tiny", {"recording_sha256": sha})
+        cache.put_json("fingerprints", sha, {"recording_sha256": sha})
+        cache.put_json("languages", f"{sha}-base", {"recording_sha256": sha, "language": "fr"})
+    cache.put_json("languages", "older", {"language": "en"})  # names no recording
     removed = takedown.purge_caches(cache, {"gone", "shared"}, keep={"shared"})
-    assert sorted(removed) == ["probe/gone.json", "transcripts/gone-tiny.json"]
-    assert cache.get_json("probe", "shared") is not None
+    assert sorted(removed) == [
+        "fingerprints/gone.json",
+        "languages/gone-base.json",
+        "languages/older.json",
+        "probe/gone.json",
+        "transcripts/gone-tiny.json",
+    ]
+    kept = (("probe", "shared"), ("fingerprints", "shared"), ("languages", "shared-base"))
+    for kind, key in kept:
+        assert cache.get_json(kind, key) is not None, kind
 
 
 # --- redaction ------------------------------------------------------------------------------

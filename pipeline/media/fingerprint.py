@@ -13,7 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline import defaults
+from pipeline.cache import Cache
 from pipeline.media.runner import run, source_input
+
+SCHEMA = "storycast.Fingerprint.1"
 
 
 def fingerprint(path: Path) -> tuple[int, ...]:
@@ -39,6 +42,21 @@ def fingerprint(path: Path) -> tuple[int, ...]:
     ).stdout
     assert isinstance(out, bytes)
     return tuple(int.from_bytes(out[i : i + 4], "little") for i in range(0, len(out) - 3, 4))
+
+
+def of_recording(path: Path, sha256: str, cache: Cache | None) -> tuple[int, ...]:
+    """``fingerprint(path)``, kept in the cache by the recording's sha256 (named in the
+    entry, so a takedown purges it with the recording's other entries): once a withdrawn
+    recording's sound is known, every recording is compared with it on every publish."""
+    if cache is not None:
+        cached = cache.get_json("fingerprints", sha256)
+        if cached is not None and cached.get("schema") == SCHEMA:
+            return from_hex(str(cached["fingerprint"]))
+    sound = fingerprint(path)
+    if cache is not None:
+        entry = {"schema": SCHEMA, "recording_sha256": sha256, "fingerprint": to_hex(sound)}
+        cache.put_json("fingerprints", sha256, entry)
+    return sound
 
 
 def to_hex(fp: tuple[int, ...]) -> str:

@@ -112,7 +112,9 @@ def detect(
     found = detect_language(recording.path, recording.duration)
     if cache is not None and recording.sha256:
         lang, probability = found if found else ("", 0.0)
-        cache.put_json("languages", key, {"language": lang, "probability": probability})
+        # naming its recording, so a takedown purges it
+        entry = {"language": lang, "probability": probability, "recording_sha256": recording.sha256}
+        cache.put_json("languages", key, entry)
     return found
 
 

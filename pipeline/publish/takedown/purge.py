@@ -98,7 +98,7 @@ def purge_caches(
     """
     removed: list[str] = []
     base = cache.path("probe", "x").parent.parent
-    for kind in ("probe", "loudness"):
+    for kind in ("probe", "loudness", "fingerprints"):
         for sha in shas - keep:
             path = cache.path(kind, sha)
             if path.exists():
@@ -109,6 +109,12 @@ def purge_caches(
         if data.get("recording_sha256") in shas - keep:
             path.unlink()
             removed.append(f"transcripts/{path.name}")
+    if shas - keep:  # an entry that does not name its recording (older) goes too
+        for path in sorted((base / "languages").glob("*.json")):
+            named = _json(path).get("recording_sha256")
+            if named is None or named in shas - keep:
+                path.unlink()
+                removed.append(f"languages/{path.name}")
     removed += _purge_made_from(base / "renders", shas, (".mp3",), renders)
     removed += _purge_made_from(base / "videos", shas, (".mp4", ".jpg"), renders)
     # the cache in object storage (``compute: cache:``): the same, and the raw recordings
