@@ -348,6 +348,20 @@ def _publish_locked(
             for job in jobs:
                 if job.slug in holds:
                     job.notes.append(holds[job.slug].reason)
+        # 2c. a withdrawal (or a consent taken back in the people file) recorded while the
+        # episodes were being made holds for this run's store step too
+        late = _late_takedowns(ctx, jobs, published, takedowns)
+        if late:
+            try:
+                manifest_raw = takedown.take_down(show, late, store, ctx.say)
+            except StorycastError as exc:
+                for td in late.values():
+                    td.failed["storage"] = str(exc).splitlines()[0]
+            if private is not None:
+                for td in late.values():
+                    if td.kind == "consent":
+                        takedown.purge_archive(show, td, private)
+            takedowns.update(late)
         # 3. the store step
         takedown.record_publications(show, jobs, published, takedowns, provisional=True)
         result: publish.PublishResult | None = None
@@ -410,6 +424,52 @@ def _publish_locked(
             f"the audit could not read what is published: {exc}"
         )
     return report
+
+
+def _late_takedowns(
+    ctx: Context,
+    jobs: list[EpisodeJob],
+    published: dict[str, ledger.Publication],
+    takedowns: dict[str, takedown.Takedown],
+) -> dict[str, takedown.Takedown]:
+    """What a withdrawal recorded while the episodes were being made (``storycast
+    withdraw``, or the people file changed) takes down that the run's start did not: the
+    withdrawals and the people file are read again just before the store step. An episode
+    it names is not published this run (its published version comes down); one whose
+    video may no longer show a face is held back as made (the next run makes it again
+    without pictures). From here on the run, its audit included, uses them."""
+    show = ctx.show
+    withdrawals, _ = people.load_withdrawals(show.episodes_dir)
+    persons, problems = people.load_people(show.episodes_dir)
+    people_ok = not [p for p in problems if p.path and p.path.name == people.PEOPLE_FILE]
+    if {w.person.casefold() for w in withdrawals} == {
+        w.person.casefold() for w in ctx.withdrawals
+    } and (not people_ok or persons == ctx.people):
+        return {}
+    ctx.withdrawals = [*ctx.withdrawals, *(w for w in withdrawals if w not in ctx.withdrawals)]
+    found = takedown.find(show, persons if people_ok else ctx.people, people_ok,
+                          ctx.withdrawals, published)  # fmt: skip
+    late = {slug: td for slug, td in found.items() if slug not in takedowns}
+    if not late:
+        return {}
+    ctx.say(
+        "takedown: consent changed while this run was working (withdrawals or the people "
+        f"file): {', '.join(sorted(late))} not published, and taken down if they were"
+    )
+    by_slug = {job.slug: job for job in jobs}
+    for slug, td in late.items():
+        job = by_slug.get(slug)
+        if td.kind == "consent" or job is None:
+            continue
+        # made as the run began, with what may no longer be shown: held back as it is
+        td.kind = "hold"
+        job.status = "failed"
+        job.reason = (
+            f"not published: {td.reason.rstrip('.')} while this run was making it. "
+            "Publish again: it is made again as consent now allows."
+        )
+    takedown.mark_jobs(jobs, {s: td for s, td in late.items() if td.kind == "consent"}, show)
+    return late
 
 
 def audit_show(show_file: Path, root: Path, out: TextIO | None = None) -> RunReport:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -187,6 +188,55 @@ def test_a_withdrawal_written_another_way_still_takes_the_episode_down(
     assert _status(report, "open-mic")[0] == "withdrawn", _status(report, "open-mic")
     assert report.ok
     _assert_open_mic_gone(project)
+
+
+class _WithdrawWhenSaid(io.StringIO):
+    """The run's progress stream: when a line names ``when``, ``act`` runs once, as a
+    contributor's `storycast withdraw` (or an edit of the people file) would land while
+    the run is busy with the episodes."""
+
+    def __init__(self, when: str, act: Callable[[], None]) -> None:
+        super().__init__()
+        self.when, self.act, self.done = when, act, False
+
+    def write(self, text: str) -> int:
+        if not self.done and self.when in text:
+            self.done = True
+            self.act()
+        return super().write(text)
+
+
+@pytest.mark.parametrize("how", ["withdraw", "people-file"])
+def test_a_withdrawal_made_while_a_publish_is_running_holds_for_that_run(
+    project: Path, how: str
+) -> None:
+    """BROKE: the withdrawals and the people file were read when the run began. A
+    withdrawal recorded while the episodes were being made (a long render, say) was not
+    seen by the store step: the episode stayed published (or went out), and the run's own
+    audit, reading the old withdrawals, said every promise held. Fixed: both are read
+    again just before the store step, and what they now take down comes down then."""
+    from pipeline.orchestrator import publish_show
+    from pipeline.project import people
+
+    def act() -> None:
+        if how == "withdraw":
+            people.withdraw(project / "episodes", "alex", "Alex, by phone")
+        else:  # the poet's consent to their voice taken out of the people file
+            people_file = project / "episodes" / "people.yaml"
+            text = people_file.read_text()
+            voice = text.index("voice:", text.index("id: alex"))
+            people_file.write_text(text[:voice] + "face:" + text[voice + len("voice:") :])
+
+    out = _WithdrawWhenSaid("open-mic", act)
+    report = publish_show(project / "feeds" / f"{SHOW}.yaml", project, out)
+    assert out.done, out.getvalue()
+    status, reason = _status(report, "open-mic")
+    assert status == "withdrawn", (status, reason, out.getvalue())
+    assert "consent changed while this run was working" in out.getvalue()
+    _assert_open_mic_gone(project)
+    assert _status(report, "first-flat")[0] in ("published", "unchanged", "ready")
+    code, audit = _audit(project)
+    assert code == 0, audit
 
 
 def test_storycast_withdraw_takes_the_name_a_person_is_credited_by(project: Path) -> None:
