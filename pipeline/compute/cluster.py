@@ -98,7 +98,6 @@ class _Asking:
     """A task sent asking for a GPU, kept so it can be sent again without one."""
 
     future: Any
-    task: _Task
     key: str
     fn: Any
     args: tuple[Any, ...]
@@ -128,7 +127,7 @@ class _Sender:
             future = self._send(key, fn, args, resources)
             self.tasks[future.key] = task
             if resources:
-                self._asking[future.key] = _Asking(future, task, key, fn, args)
+                self._asking[future.key] = _Asking(future, key, fn, args)
 
     def _send(self, key: str, fn: Any, args: tuple[Any, ...], resources: Any) -> Any:
         future = self.client.submit(
