@@ -297,17 +297,8 @@ def _publish_locked(
     shutil.rmtree(ctx.staging, ignore_errors=True)
     try:
         # 1. takedowns: from the manifest and the people file, before any stage runs
-        manifest_raw: bytes | None = plan.READ
-        try:
-            manifest_raw = takedown.take_down(show, takedowns, store, ctx.say, dry_run=dry_run)
-        except StorycastError as exc:
-            for td in takedowns.values():
-                td.failed["storage"] = str(exc).splitlines()[0]
+        manifest_raw = _take_down(ctx, takedowns, store, private, plan.READ, dry_run=dry_run)
         takedown.mark_jobs(jobs, takedowns, show)
-        if private is not None and not dry_run:
-            for td in takedowns.values():
-                if td.kind == "consent":
-                    takedown.purge_archive(show, td, private)
         # 2. every other episode, with the show's artwork as a clean copy from here on
         try:
             ctx.show = show = replace(show, artwork=clean_artwork(ctx))
@@ -339,11 +330,7 @@ def _publish_locked(
         # and so does a name the people file now keeps out (a credit taken back)
         holds.update(takedown.name_holds(show, store, jobs, takedowns, forbidden_names(ctx)))
         if holds:
-            try:
-                manifest_raw = takedown.take_down(show, holds, store, ctx.say)
-            except StorycastError as exc:
-                for td in holds.values():
-                    td.failed["storage"] = str(exc).splitlines()[0]
+            manifest_raw = _take_down(ctx, holds, store, private, manifest_raw)
             takedowns.update(holds)
             for job in jobs:
                 if job.slug in holds:
@@ -352,15 +339,7 @@ def _publish_locked(
         # episodes were being made holds for this run's store step too
         late = _late_takedowns(ctx, jobs, published, takedowns)
         if late:
-            try:
-                manifest_raw = takedown.take_down(show, late, store, ctx.say)
-            except StorycastError as exc:
-                for td in late.values():
-                    td.failed["storage"] = str(exc).splitlines()[0]
-            if private is not None:
-                for td in late.values():
-                    if td.kind == "consent":
-                        takedown.purge_archive(show, td, private)
+            manifest_raw = _take_down(ctx, late, store, private, manifest_raw)
             takedowns.update(late)
         # 3. the store step
         takedown.record_publications(show, jobs, published, takedowns, provisional=True)
@@ -424,6 +403,30 @@ def _publish_locked(
             f"the audit could not read what is published: {exc}"
         )
     return report
+
+
+def _take_down(
+    ctx: Context,
+    takedowns: dict[str, takedown.Takedown],
+    store: ObjectStore,
+    private: ObjectStore | None,
+    manifest_raw: bytes | None,
+    *,
+    dry_run: bool = False,
+) -> bytes | None:
+    """The episodes out of public storage (what could not be removed is kept on each
+    takedown, to be reported), and, for a withdrawal, their raw recordings out of the
+    private archive; the manifest as it now is (``manifest_raw`` when it was not read)."""
+    try:
+        manifest_raw = takedown.take_down(ctx.show, takedowns, store, ctx.say, dry_run=dry_run)
+    except StorycastError as exc:
+        for td in takedowns.values():
+            td.failed["storage"] = str(exc).splitlines()[0]
+    if private is not None and not dry_run:
+        for td in takedowns.values():
+            if td.kind == "consent":
+                takedown.purge_archive(ctx.show, td, private)
+    return manifest_raw
 
 
 def _late_takedowns(
