@@ -81,6 +81,18 @@ def test_a_typo_in_a_field_name_is_named_with_a_suggestion(tmp_path: Path) -> No
     assert any("edl.yaml:4: clips[1].ouut:" in e and "Did you mean `out`?" in e for e in errors)
 
 
+@pytest.mark.parametrize(("written", "meant"), [("5,4", "5.4"), ("1:02,5", "1:02.5")])
+def test_a_decimal_comma_is_named_with_the_time_meant(
+    tmp_path: Path, written: str, meant: str
+) -> None:
+    """Written as many volunteers write decimals: the message says how, with their time."""
+    errors = _errors(tmp_path, f"clips:\n  - source: a.m4a\n    in: 0\n    out: {written}\n")
+    [error] = [e for e in errors if "clips[1].out" in e]
+    assert f"`{written}` is not a time: its decimal point is a comma." in error, error
+    assert f"Write it with a dot: `{meant}`." in error, error
+    assert parse_time(meant) is not None
+
+
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     errors = _errors(
         tmp_path,

@@ -200,9 +200,14 @@ class Node:
             return None
         result = parse_time(value)
         if result is None:
+            text = str(value).strip()
+            comma = re.fullmatch(r"(\d+(?::\d+)*),(\d+)", text)
             self.problem(
-                f"`{value}` is not a time.",
-                "Write seconds (`75.5`) or minutes:seconds (`1:15.5`) or hours:minutes:seconds.",
+                f"`{value}` is not a time" + (": its decimal point is a comma." if comma else "."),
+                f"Write it with a dot: `{comma[1]}.{comma[2]}`."
+                if comma
+                else "Write seconds (`75.5`) or minutes:seconds (`1:15.5`) or "
+                "hours:minutes:seconds.",
             )
             return None
         if result < 0:
