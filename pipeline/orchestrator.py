@@ -193,8 +193,8 @@ def _open(show_file: Path, root: Path, out: TextIO | None) -> tuple[Context | No
     ctx.people_file_problems = [
         p for p in ctx.people_problems if p.path and p.path.name == people.PEOPLE_FILE
     ]
-    ctx.withdrawals, more = people.load_withdrawals(show.episodes_dir)
-    ctx.people_problems += more
+    # (its problems are the people file's too: ``load_people`` applies the withdrawals)
+    ctx.withdrawals, _ = people.load_withdrawals(show.episodes_dir)
     ctx.withdrawn_recordings = auditlog.withdrawn_recordings(
         show.episodes_dir, {w.person.casefold() for w in ctx.withdrawals}
     )

@@ -116,6 +116,21 @@ def test_people_file_mistakes_are_reported_with_lines(tmp_path: Path) -> None:
     assert "people.yaml:6" in run.stdout and "`hero` is not a role" in run.stdout
 
 
+def test_a_mistake_in_the_withdrawals_file_is_said_once_per_episode(tmp_path: Path) -> None:
+    """Said once under each episode it stops (it was said twice: the people file's reading
+    applies the withdrawals, and the run read them again)."""
+    root = copy_example(tmp_path)
+    (root / "episodes" / "withdrawals.yaml").write_text(
+        "withdrawals:\n  - person: alex\n    requested_by: Alex\n    at: tomorrow\n"
+    )
+    run = storycast(root, "check")
+    assert run.returncode == 1
+    for slug in ("first-flat", "open-mic"):
+        said = run.stdout[run.stdout.index(f"FAILED     {slug}") :].split("took ")[0]
+        assert said.count("withdrawals.yaml:4: withdrawals[1].at: `tomorrow` is not a date") == 1
+        assert said.count("this withdrawal of `alex` has no valid date") == 1, said
+
+
 def test_withdrawal_takes_the_episode_down_everywhere(example_run: Run, tmp_path: Path) -> None:
     import hashlib
     import json
