@@ -135,6 +135,18 @@ def test_a_tab_or_bad_indent_names_the_line(tmp_path: Path) -> None:
     assert any("edl.yaml:3" in e and "not valid YAML" in e for e in errors)
 
 
+def test_a_control_character_is_named_with_its_line(tmp_path: Path) -> None:
+    """A file with a NUL or bell in it (a binary file saved under the name, or a copy cut
+    off by a phone): named as not text, with the line, not as a YAML error's class name."""
+    errors = _errors(tmp_path, "clips:\n  - source: a.m4a\n    in: 0\x00\n    out: 3\n")
+    assert any(
+        "edl.yaml:3" in e
+        and "not a text file: it holds a control character (code 0)" in e
+        and "save it as plain text" in e
+        for e in errors
+    ), errors
+
+
 def test_not_utf8_is_explained(tmp_path: Path) -> None:
     path = tmp_path / "edl.yaml"
     path.write_bytes("clips:\n  - source: caf\u00e9.m4a\n".encode("latin-1"))

@@ -433,6 +433,21 @@ def load(path: Path, problems: Problems, raw: bytes | None = None) -> Node | Non
             )
         )
         return None
+    except yaml.reader.ReaderError as exc:  # a character no text file holds
+        line = text.count("\n", 0, exc.position) + 1
+        char = exc.character
+        code = char if isinstance(char, int) else ord(char) if len(char) == 1 else -1
+        problems.add(
+            Problem(
+                path,
+                f"this is not a text file: it holds a control character (code {code}), "
+                "which no text file should.",
+                "Check it is the right file, then open it in a text editor and save it as plain "
+                "text (UTF-8).",
+                line,
+            )
+        )
+        return None
     except yaml.YAMLError as exc:
         problems.add(Problem(path, f"this is not valid YAML ({type(exc).__name__})."))
         return None
