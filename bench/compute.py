@@ -41,8 +41,10 @@ Besides wall time, each run reports:
 `python -m bench.compute --episodes 4 --videos 0 --runs in-process,two-machines` runs fewer.
 
 A cluster's start-up (a few seconds, and each worker loading the speech model) counts in
-its wall time. Times on a machine shared with other work are noisy: compare the ratios
-within one run. Results go to bench-results/compute-*.json, with the load average.
+its wall time. The five runs took about 16 minutes together on 2 cores under a load of 5 to
+12 (2026-12-03), the fifth about 30 s of it. Times on a machine shared with other work are
+noisy: compare the ratios within one run. Results go to bench-results/compute-*.json, with
+the load average.
 """
 
 from __future__ import annotations
