@@ -8,9 +8,19 @@ fourth, "two machines" on this one: `dask scheduler` and two `dask worker` proce
 here as subprocesses, each in a folder of its own (working folder and TMPDIR; where the
 system allows it, the producer's folder hidden from them by a mount namespace), with the
 cache in a SeaweedFS bucket (`compute: cache:`), so that nothing is shared through the
-local filesystem. Reports each run's wall time, its ratio to the in-process run, and
-whether the published files are the same bytes as in-process (the manifest's write times
-aside).
+local filesystem. A fifth, "two machines again": a second publish on the same machines
+from a fresh copy of the project folder (an empty local cache, nothing published yet) with
+the same cache in SeaweedFS, which then holds every probe, measurement, transcript and
+render: what lazy fetching and probing on workers buy (the run says how many recordings
+each task fetched; a recording is fetched only when a stage is about to read it). Its wall
+time is the publish alone (the machines are up already); the first two machines' start-up
+is given apart.
+
+Reports each run's wall time, its ratio to the in-process run, and whether the published
+files are the same bytes as in-process (every file under the public folder: media, video,
+captions, transcripts, posters, pages, feed; the manifest's write times aside). A run that
+fails, publishes fewer episodes than asked, or publishes other bytes than in-process
+stops the benchmark with an error naming the files, after its figures are written.
 
 Two short 1080p video episodes are published with them (VIDEOS; a phone-like moving picture
 with grain at 30 fps, the sound one of the example's recordings, two clips of 7 s each).
@@ -31,8 +41,10 @@ Besides wall time, each run reports:
 `python -m bench.compute --episodes 4 --videos 0 --runs in-process,two-machines` runs fewer.
 
 A cluster's start-up (a few seconds, and each worker loading the speech model) counts in
-its wall time. Times on a machine shared with other work are noisy: compare the ratios
-within one run. Results go to bench-results/compute-*.json, with the load average.
+its wall time. The five runs took about 16 minutes together on 2 cores under a load of 5 to
+12 (2026-12-03), the fifth about 30 s of it. Times on a machine shared with other work are
+noisy: compare the ratios within one run. Results go to bench-results/compute-*.json, with
+the load average.
 """
 
 from __future__ import annotations
@@ -73,7 +85,9 @@ RUNS: dict[str, list[str]] = {
     "--workers 1": ["--workers", "1"],
     "--workers 2": ["--workers", "2"],
     "two machines": [],  # a scheduler and two workers started here (``two_machines``)
+    "two machines again": [],  # the same machines and cache, a fresh project folder
 }
+MACHINE_RUNS = ("two machines", "two machines again")
 
 
 def festival(
@@ -228,6 +242,36 @@ def task_seconds(stderr: str) -> dict[str, Any]:
     }
 
 
+def fetches(stderr: str) -> dict[str, Any]:
+    """How many recordings the workers fetched from the shared cache: each probe task
+    fetches its recording; a recording's task and an episode's rest say how many of theirs
+    they fetched ("; N of M recordings fetched from the cache")."""
+    fetched = r"; (\d+) of (\d+) recordings? fetched from the cache"
+    counts = {"recording_tasks": [0, 0], "episode_rests": [0, 0]}
+    for line in stderr.splitlines():
+        m = re.search(fetched, line)
+        if m is None:
+            continue
+        kind = "recording_tasks" if "measured and transcribed on" in line else "episode_rests"
+        counts[kind][0] += int(m.group(1))
+        counts[kind][1] += int(m.group(2))
+    probes = len(re.findall(r"\): probed on tcp://", stderr))
+    return {
+        "probe_tasks": probes,
+        **{kind: f"{n} of {of} fetched" for kind, (n, of) in counts.items()},
+        "recordings_fetched": probes + sum(n for n, _ in counts.values()),
+    }
+
+
+def kinds(files: dict[str, bytes]) -> dict[str, int]:
+    """How many published files of each kind (by suffix): what the comparison covered."""
+    found: dict[str, int] = {}
+    for name in files:
+        suffix = Path(name).suffix or Path(name).name
+        found[suffix] = found.get(suffix, 0) + 1
+    return dict(sorted(found.items()))
+
+
 def scheduler_overhead(address: str | None = None, workers: int = 2) -> dict[str, Any]:
     """A no-op task's round trip on the scheduler at ``address``, or on an embedded cluster
     of ``workers`` started as ``--workers`` starts it."""
@@ -267,8 +311,11 @@ def run(
     episodes: int = EPISODES, runs: list[str] | None = None, videos: int = VIDEOS
 ) -> dict[str, Any]:
     runs = runs or list(RUNS)
+    if "two machines again" in runs and "two machines" not in runs:
+        runs.insert(runs.index("two machines again"), "two machines")
     results: dict[str, Any] = {"load_average_before": [round(x, 1) for x in os.getloadavg()]}
     published: dict[str, dict[str, Any]] = {}
+    failures: list[str] = []
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         template = Path(tmp) / "festival"
         seconds = festival(template, episodes, videos=videos)
@@ -276,22 +323,37 @@ def run(
             f"{episodes} audio episodes ({episodes * 2} recordings) and {videos} 1080p video "
             f"episodes of 14 s, {seconds / 60:.1f} minutes of recordings, no caches"
         )
+        # The machines' project folders, all hidden from their workers: the second run's
+        # fresh copy is no more visible to them than the first.
+        producers = Path(tmp) / "producers"
+        env = None
+        machines = None
+        cache = ""
         for name in runs:
-            project = Path(tmp) / name.replace(" ", "").replace("-", "")
+            slug = name.replace(" ", "").replace("-", "")
+            project = (producers if name in MACHINE_RUNS else Path(tmp)) / slug
             shutil.copytree(template, project)
-            env = None
             roots: list[int] = []
             address = None
             started = time.perf_counter()
             if name == "two machines":  # its start-up counts, as a cluster's does
-                env, hidden, machines = two_machines(project, Path(tmp) / "elsewhere", stack)
-                results[name] = {"producer_folder_hidden_from_workers": hidden}
+                env, hidden, machines, cache = two_machines(
+                    producers, Path(tmp) / "elsewhere", stack
+                )
+                results[name] = {
+                    "producer_folder_hidden_from_workers": hidden,
+                    "startup_s": round(time.perf_counter() - started, 2),
+                }
+            if name in MACHINE_RUNS:
+                assert machines is not None
+                point_at(project, machines.address, cache)
                 roots = [p.pid for p in machines.procs[1:]]
                 address = machines.address
             proc = subprocess.Popen(
                 [sys.executable, "-m", "pipeline", "--root", str(project), "publish",
                  *RUNS[name]],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                env=env if name in MACHINE_RUNS else None,
             )  # fmt: skip
             memory = Memory(roots or [proc.pid], in_process=name == "in-process")
             stdout, stderr = proc.communicate()
@@ -299,56 +361,70 @@ def run(
             peaks = memory.stop()
             if proc.returncode != 0:
                 raise SystemExit(f"{name} failed:\n{stdout}\n{stderr}")
+            total = episodes + videos
+            everything = f"All {total} episode{'s' if total != 1 else ''} published."
+            if everything not in stdout:  # a skipped episode leaves the exit code 0
+                raise SystemExit(f"{name} did not publish every episode:\n{stdout}")
             published[name] = published_files(project / "public")
             result = results.setdefault(name, {})
             result["wall_s"] = round(seconds, 2)
             result["load_average_after"] = [round(x, 1) for x in os.getloadavg()]
             result["peak_memory_mib"] = peaks
+            if name in MACHINE_RUNS:
+                result["fetched_from_the_cache"] = fetches(stderr)
             if name != "in-process":
                 result.update(task_seconds(stderr))
                 result["retries_in_summary"] = [
                     line.strip() for line in stdout.splitlines() if "retried:" in line
                 ]
                 workers = 1 if name == "--workers 1" else 2
-                result["scheduler_overhead"] = scheduler_overhead(address, workers)
+                if name != "two machines again":  # the same scheduler as the run before
+                    result["scheduler_overhead"] = scheduler_overhead(address, workers)
     base = results["in-process"]["wall_s"]
+    results["published_files_compared"] = kinds(published["in-process"])
     for name in runs:
         results[name]["ratio_to_in_process"] = round(results[name]["wall_s"] / base, 2)
         ours, theirs = published[name], published["in-process"]
         results[name]["same_bytes_as_in_process"] = ours == theirs
-        results[name]["differs_from_in_process"] = sorted(
-            f for f in set(ours) | set(theirs) if ours.get(f) != theirs.get(f)
-        )
+        differs = sorted(f for f in set(ours) | set(theirs) if ours.get(f) != theirs.get(f))
+        results[name]["differs_from_in_process"] = differs
+        if differs:
+            failures.append(f"{name}: {', '.join(differs)}")
+    results["failures"] = failures
     return results
 
 
 def two_machines(
-    project: Path, elsewhere: Path, stack: ExitStack
-) -> tuple[dict[str, str], bool, Any]:
-    """A SeaweedFS for the cache, a scheduler and two workers, the show file pointed at
-    them; the environment the publish runs in, whether the workers could not see the
-    project's folder, and the machines (kit.machines.Machines)."""
+    producers: Path, elsewhere: Path, stack: ExitStack
+) -> tuple[dict[str, str], bool, Any, str]:
+    """A SeaweedFS for the cache, a scheduler and two workers that cannot see
+    ``producers`` (the folder of the projects that publish through them); the environment
+    the publish runs in, whether the workers could not see it, the machines
+    (kit.machines.Machines), and the cache's part of the show file."""
     from kit.machines import start_machines
     from kit.s3server import ACCESS, PRIVATE, SECRET, s3_env, seaweed_server
 
     server = stack.enter_context(seaweed_server())
     env = s3_env(ACCESS, SECRET)
-    machines = start_machines(elsewhere, project, env, ROOT)
+    machines = start_machines(elsewhere, producers, env, ROOT)
     stack.callback(machines.stop)
-    show_file = project / "feeds" / "riverside-voices.yaml"
-    show_file.write_text(
-        show_file.read_text() + "compute:\n"
-        f"  scheduler: {machines.address}\n"
+    cache = (
         f"  cache: s3://{PRIVATE}/cache-{uuid.uuid4().hex[:8]}\n"
         f"  endpoint_url: {server.endpoint}\n"
         "  path_style: true\n"
     )
-    return env, machines.hidden, machines
+    return env, machines.hidden, machines, cache
+
+
+def point_at(project: Path, address: str, cache: str) -> None:
+    """The project's show file sent to the scheduler at ``address``, with ``cache``."""
+    show_file = project / "feeds" / "riverside-voices.yaml"
+    show_file.write_text(show_file.read_text() + f"compute:\n  scheduler: {address}\n" + cache)
 
 
 # how each run is named on the command line (``--runs``)
 CHOICES = {"in-process": "in-process", "workers-1": "--workers 1", "workers-2": "--workers 2",
-           "two-machines": "two machines"}  # fmt: skip
+           "two-machines": "two machines", "two-machines-again": "two machines again"}  # fmt: skip
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -361,5 +437,11 @@ if __name__ == "__main__":
     unknown = [r for r in asked if r not in CHOICES]
     if unknown:
         parser.error(f"unknown runs: {', '.join(unknown)} (choose from {', '.join(CHOICES)})")
-    chosen = ["in-process"] + [CHOICES[r] for r in asked if r != "in-process"]
-    write_results("compute", run(args.episodes, chosen, args.videos))
+    chosen = [name for name in RUNS if name == "in-process" or name in map(CHOICES.get, asked)]
+    results = run(args.episodes, chosen, args.videos)
+    write_results("compute", results)
+    if results["failures"]:
+        raise SystemExit(
+            "Published bytes differ from the in-process run's (a defect: the same show must "
+            "publish the same bytes wherever its work runs):\n  " + "\n  ".join(results["failures"])
+        )
