@@ -88,3 +88,60 @@ def test_raw_recordings_are_erased_from_the_private_archive_too(
     published = cli(root, "publish")  # the takedown still happens, from the record
     assert "TAKEN DOWN open-mic" in published.stdout, published.stdout
     assert not [k for k in listing(seaweed, PUBLIC, f"{prefix}/") if "/open-mic-" in k]
+
+
+def _versions(server: Seaweed, bucket: str, prefix: str) -> dict[str, int]:
+    """Every key under ``prefix`` that any version or delete marker is kept for: how many."""
+    from kit.seaweed import s3_client
+
+    found: dict[str, int] = {}
+    pages = s3_client(server.endpoint).get_paginator("list_object_versions")
+    for page in pages.paginate(Bucket=bucket, Prefix=prefix):
+        for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+            found[item["Key"]] = found.get(item["Key"], 0) + 1
+    return found
+
+
+def test_a_takedown_in_a_bucket_that_keeps_old_versions_leaves_none(
+    example_run: Run, tmp_path: Path, seaweed: Seaweed
+) -> None:
+    """BROKE: with versioning on (as operators turn it on for safety), a takedown's deletes
+    only hid the episode: every file of it stayed retrievable by version id, the raw
+    recordings stayed in the private archive's history, and the feed one version back
+    still listed it. Fixed: in such a bucket every delete removes every version, and every
+    write removes the key's older versions."""
+    from kit.seaweed import s3_client
+
+    client = s3_client(seaweed.endpoint)
+    public, private = "pub-versions", "private-versions"
+    for bucket in (public, private):
+        client.create_bucket(Bucket=bucket)
+        client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    root = copy_with_caches(example_run, tmp_path / "p")
+    configure(root, seaweed, "show", bucket=public, private=f"s3://{private}/raw")
+    first = cli(root, "publish")
+    assert first.returncode == 0, first.stdout + first.stderr
+    # a second version of the show's text: the episodes' titles changed (approval is not
+    # needed for a title) and published again
+    configure(root, seaweed, "show", bucket=public, private=f"s3://{private}/raw",
+              title_suffix=" (again)")  # fmt: skip
+    again = cli(root, "publish")
+    assert again.returncode == 0, again.stdout + again.stderr
+    feed_key = f"show/feeds/{SHOW}.xml"
+    assert _versions(seaweed, public, feed_key) == {feed_key: 1}  # no history kept
+    assert [k for k in _versions(seaweed, private, "raw/") if "/open-mic/" in k]
+
+    assert storycast(root, "withdraw", "alex", "--requested-by", "Alex").returncode == 0
+    run = cli(root, "publish")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "TAKEN DOWN open-mic" in run.stdout
+    kept = _versions(seaweed, public, "show/")
+    assert not [k for k in kept if "open-mic" in k], kept
+    assert not [k for k in _versions(seaweed, private, "raw/") if "/open-mic/" in k]
+    # the feed (and the manifest, the show's page) keep no version that listed it
+    for key, count in kept.items():
+        assert count == 1, (key, count)
+        body = client.get_object(Bucket=public, Key=key)["Body"].read()
+        assert b"Open mic night" not in body, key
+    audit = cli(root, "audit")
+    assert audit.returncode == 0, audit.stdout

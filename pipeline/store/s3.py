@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import re
 import threading
 import time
@@ -36,6 +37,8 @@ from pipeline import defaults
 from pipeline.errors import Problem, StoreError
 from pipeline.store.contract import ObjectInfo, check_key, normal_prefix
 from pipeline.store.locks import Lease, holder, locked_error, machine_id, process_alive
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -100,6 +103,8 @@ class S3Store:
             "s3", endpoint_url=endpoint_url, config=config(1)
         )
         self._contacted = False
+        self._keeps_versions: bool | None = None  # the bucket's versioning (None: unknown)
+        self._checked_versions = False
         self.multipart_threshold = multipart_threshold
         self.transfer = TransferConfig(
             multipart_threshold=multipart_threshold,
@@ -248,7 +253,9 @@ class S3Store:
                     )
 
             response = self._call("upload", key, put)
-            return self._check_etag(key, size, _etag(response), md5.hex())
+            checked = self._check_etag(key, size, _etag(response), md5.hex())
+            self._no_history(key, full)
+            return checked
         extra = {"ContentType": content_type, "CacheControl": cache_control}
         self._call(
             "upload",
@@ -263,6 +270,7 @@ class S3Store:
         expected = self._multipart_etag(path, size)
         if _MULTIPART.match(info.version) and info.version != expected:
             raise _mismatch(self, key, f"ETag {info.version}, not {expected}")
+        self._no_history(key, full)
         return info
 
     def put_bytes(self, key: str, data: bytes, content_type: str, cache_control: str) -> ObjectInfo:
@@ -279,7 +287,9 @@ class S3Store:
                 CacheControl=cache_control,
             ),
         )
-        return self._check_etag(key, len(data), _etag(response), md5.hexdigest())
+        checked = self._check_etag(key, len(data), _etag(response), md5.hexdigest())
+        self._no_history(key, self._full(key))
+        return checked
 
     def _check_etag(self, key: str, size: int, etag: str, md5_hex: str) -> ObjectInfo:
         # The server already refused a body whose MD5 differs (BadDigest); some services
@@ -344,9 +354,83 @@ class S3Store:
         return self._call("list", prefix or None, call)
 
     def delete(self, key: str) -> None:
-        self._call(
-            "delete", key, lambda c: c.delete_object(Bucket=self.bucket, Key=self._full(key))
-        )
+        """The object gone; in a bucket that keeps old versions (versioning on, or suspended
+        after it was on), every version of it and every delete marker too: a plain delete
+        there only hides it, and what is taken down must not stay retrievable by its
+        version id (or restorable by anyone who can list versions)."""
+        full = self._full(key)
+        self._call("delete", key, lambda c: c.delete_object(Bucket=self.bucket, Key=full))
+        self._no_history(key, full, keep_latest=False)
+
+    def _no_history(self, key: str, full: str, *, keep_latest: bool = True) -> None:
+        """In a bucket that keeps old versions, the key's older versions deleted (all of
+        them, delete markers too, unless ``keep_latest``): a feed or manifest rewritten
+        without a withdrawn episode must not keep, one version back, the one that listed
+        it. Nothing is asked of a bucket known to keep none."""
+        keeps = self.keeps_versions()
+        if keeps is False:
+            return
+        try:
+            self._delete_versions(key, full, keep_latest)
+        except StoreError as exc:
+            if keeps:
+                raise
+            # the setting could not be read, nor the versions listed: most likely
+            # credentials allowed objects only, on a bucket without versioning. Said once;
+            # not asked again this run.
+            log.warning("%s", exc)
+            self._keeps_versions = False
+
+    def keeps_versions(self) -> bool | None:
+        """Whether the bucket keeps old versions of what is overwritten or deleted (None:
+        its setting cannot be read with these credentials; old versions are then looked
+        for anyway)."""
+        if self._checked_versions:
+            return self._keeps_versions
+
+        def call(client: Any) -> bool:
+            status = client.get_bucket_versioning(Bucket=self.bucket).get("Status")
+            return status in ("Enabled", "Suspended")
+
+        try:
+            self._keeps_versions = self._call("read the versioning of", None, call)
+        except StoreError:
+            self._keeps_versions = None
+        self._checked_versions = True
+        return self._keeps_versions
+
+    def _delete_versions(self, key: str, full: str, keep_latest: bool) -> None:
+        def call(client: Any) -> int:
+            gone = 0
+            pages = client.get_paginator("list_object_versions").paginate(
+                Bucket=self.bucket, Prefix=full
+            )
+            for page in pages:
+                for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                    if item["Key"] != full:  # another key that starts with this one
+                        continue
+                    if keep_latest and item.get("IsLatest"):
+                        continue
+                    client.delete_object(Bucket=self.bucket, Key=full, VersionId=item["VersionId"])
+                    gone += 1
+            return gone
+
+        try:
+            self._call("delete the old versions of", key, call)
+        except StoreError as exc:
+            raise StoreError(
+                Problem(
+                    None,
+                    f"storage: `{key}` was written or deleted, but the bucket `{self.bucket}` "
+                    "keeps old versions of what is overwritten or deleted, and they could not "
+                    "be deleted: "
+                    f"{exc.problems[0].message if exc.problems else exc}",
+                    "Give storycast's credentials permission to list and delete object "
+                    "versions (s3:ListBucketVersions, s3:DeleteObjectVersion), or turn "
+                    "versioning off for this bucket (a lifecycle rule expiring noncurrent "
+                    "versions at once does too), then publish again.",
+                )
+            ) from exc
 
     def holds(self, info: ObjectInfo, path: Path) -> bool:
         try:
@@ -575,9 +659,12 @@ class S3Lease:
         try:
             found = self._read()
             if found is not None and found[0].get("run") == self.info["run"]:
-                self.store.client.delete_object(
-                    Bucket=self.store.bucket, Key=self.store._full(self.key)
-                )
+                full = self.store._full(self.key)
+                self.store.client.delete_object(Bucket=self.store.bucket, Key=full)
+                # in a bucket this run found to keep versions, the lease's too (a run that
+                # wrote nothing does not ask: a lease holds no contributor's material)
+                if self.store._checked_versions and self.store._keeps_versions:
+                    self.store._no_history(self.key, full, keep_latest=False)
         except (StoreError, bx.BotoCoreError, bx.ClientError):
             pass  # it expires on its own
 
