@@ -82,7 +82,10 @@ LOCK_DIR = ".storycast/locks"
 CACHE_VERSION = 2
 
 # Caching headers for the store.
-IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
+# Media are never changed under their names, but a day, not a year, and never "immutable":
+# a CDN or other cache in front of storage then lets a takedown hold within a day (apps
+# ask again with the ETag, and a 304 costs next to nothing).
+MEDIA_CACHE_CONTROL = "public, max-age=86400"
 FEED_CACHE_CONTROL = "public, max-age=300"
 
 # The listeners' site: every page storycast writes stays under this many bytes (media and
@@ -245,3 +248,8 @@ FFMPEG_MEMORY_RESERVE = 1 << 30
 FINGERPRINT_SAME_SOUND = 0.15
 FINGERPRINT_MAX_SHIFT = 40  # words (about 5 s) one fingerprint may be shifted against another
 FINGERPRINT_MIN_WORDS = 16  # about 2 s: shorter sounds are not compared
+
+# After a takedown each removed file's public address is asked for (publish.takedown.served):
+# at most TAKEDOWN_SERVED_TIMEOUT seconds each, TAKEDOWN_SERVED_SECONDS in all.
+TAKEDOWN_SERVED_TIMEOUT = 5.0
+TAKEDOWN_SERVED_SECONDS = 30.0

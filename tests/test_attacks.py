@@ -14,6 +14,8 @@ import hashlib
 import io
 import json
 from collections.abc import Callable
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -681,3 +683,85 @@ def test_a_credit_taken_back_leaves_no_earlier_version_with_the_name(project: Pa
     assert report.publish_error == ""
     left = [k for k, data in _public(project).items() if b"Jordan" in data]
     assert left == [], left
+
+
+# --- a CDN in front of storage -----------------------------------------------------------
+
+
+def _static(folder: Path) -> ThreadingHTTPServer:
+    """A server answering from ``folder`` on a free port: a CDN's edge holding copies."""
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(folder)))
+
+
+def _served_from(root: Path, server: ThreadingHTTPServer) -> str:
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    show = root / "feeds" / f"{SHOW}.yaml"
+    show.write_text(
+        show.read_text().replace("base_url: http://127.0.0.1:8000", f"base_url: {base}")
+    )
+    return base
+
+
+def test_a_cdn_still_serving_a_withdrawn_episode_is_named_and_the_run_fails(
+    example_run: Run, tmp_path: Path
+) -> None:
+    """BROKE: media went out with a year's `immutable` Cache-Control, and a takedown was
+    checked in storage only. A CDN in front of the bucket kept serving the withdrawn
+    episode for up to a year while the run said TAKEN DOWN and succeeded. Fixed: media get
+    a day's Cache-Control, and after a takedown each removed file's public address is asked
+    for as an app would; what still answers is named, with what to purge, in the run's
+    problems and the audit log, and the run does not succeed."""
+    import shutil
+
+    from pipeline.project import auditlog, people
+
+    from kit.serving import serving
+
+    cdn = tmp_path / "edge"
+    cdn.mkdir()
+    server = _static(cdn)
+    with serving(server):
+        root = copy_with_caches(example_run, tmp_path / "p")
+        base = _served_from(root, server)
+        assert _publish(root).ok
+        shutil.copytree(root / "public", cdn, dirs_exist_ok=True)  # the edge's copies
+        people.withdraw(root / "episodes", "alex", "Alex, by phone")
+        report = _publish(root)
+    assert _status(report, "open-mic")[0] == "withdrawn"
+    _assert_open_mic_gone(root)  # storage itself holds none of it
+    assert not report.ok
+    [said] = [p for p in report.takedown_problems if "from a CDN" in p.message]
+    mp3 = [u for u in said.message.split() if u.startswith(f"{base}/media/") and ".mp3" in u]
+    assert mp3 and "open-mic-" in mp3[0], said.message
+    assert "Purge these addresses" in (said.fix or ""), said
+    [entry] = [e for e in auditlog.read(root / "episodes") if e.get("action") == "takedown"]
+    served = entry["still_served_by_a_cache"]
+    assert isinstance(served, dict) and len(served) >= 5, entry
+    assert all(u.startswith(f"{base}/media/{SHOW}/") and "open-mic" in u for u in served)
+
+
+def test_nothing_in_front_of_storage_means_nothing_more_is_said(
+    example_run: Run, tmp_path: Path
+) -> None:
+    """The same takedown, the public addresses served straight from storage: they answer
+    404 once the files are gone, the run succeeds, and the audit log says it was checked."""
+    from pipeline.project import auditlog, people
+
+    from kit.serving import serving
+
+    root = copy_with_caches(example_run, tmp_path / "p")
+    server = _static(root / "public")
+    with serving(server):
+        _served_from(root, server)
+        assert _publish(root).ok
+        people.withdraw(root / "episodes", "alex", "Alex, by phone")
+        report = _publish(root)
+    assert _status(report, "open-mic")[0] == "withdrawn"
+    assert report.ok, report.takedown_problems
+    [entry] = [e for e in auditlog.read(root / "episodes") if e.get("action") == "takedown"]
+    assert entry["still_served_by_a_cache"] == {}, entry

@@ -275,10 +275,11 @@ def _upload(
     store: ObjectStore, batch: list[Wanted], versions: dict[str, str], result: PublishResult
 ) -> None:
     """Upload files side by side; each is verified by the store before anything points at it.
-    Media are immutable (long Cache-Control); pages change in place (short, like a feed)."""
+    Media never change under their names (a day's Cache-Control, so that a takedown holds
+    at a CDN within a day); pages change in place (short, like a feed)."""
 
     def put(want: Wanted) -> ObjectInfo:
-        cache = defaults.FEED_CACHE_CONTROL if want.mutable else defaults.IMMUTABLE_CACHE_CONTROL
+        cache = defaults.FEED_CACHE_CONTROL if want.mutable else defaults.MEDIA_CACHE_CONTROL
         if want.data is not None:
             return store.put_bytes(want.key, want.data, want.content_type, cache)
         return store.put_file(want.key, want.path, want.content_type, cache)

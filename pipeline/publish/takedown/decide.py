@@ -41,6 +41,10 @@ class Takedown:
     failed: dict[str, str] = field(default_factory=dict)  # key -> why it could not be
     leftovers: list[str] = field(default_factory=list)  # keys found still there on reading back
     still_listed: list[str] = field(default_factory=list)  # feeds found still listing it
+    # public addresses still answering with a removed file (a CDN or cache in front of
+    # storage), address -> what answered; ``served_checked``: whether they could be asked
+    served: dict[str, str] = field(default_factory=dict)
+    served_checked: bool = False
     feeds: list[str] = field(default_factory=list)  # feeds rewritten without it
     archive_removed: list[str] = field(default_factory=list)
     cache_removed: list[str] = field(default_factory=list)

@@ -54,6 +54,8 @@ def audit_entry(show: Show, td: Takedown, new_recordings: bool = False) -> dict[
         "feed": show.feed_url,
         **({"video_feed": show.video_feed_url} if show.video_feed else {}),
     }
+    if td.served_checked:
+        entry["still_served_by_a_cache"] = td.served
     if td.failed or td.leftovers or td.still_listed:
         entry["not_removed"] = {
             **td.failed,
@@ -77,4 +79,22 @@ def problem_for(td: Takedown) -> Problem:
         + (f" (and {len(left) - 8} more)" if len(left) > 8 else ""),
         "Publish again to finish the takedown (it carries on where this run stopped); if it "
         "fails again, check storage is reachable and writable.",
+    )
+
+
+def served_problem(td: Takedown) -> Problem:
+    """Gone from storage, but still served at its public addresses: a CDN (or another
+    cache in front of storage) keeps a copy, which storycast cannot reach."""
+    urls = sorted(td.served)
+    return Problem(
+        None,
+        f"{td.slug}: removed from storage and the feeds, but {len(urls)} of its public "
+        f"address{'es' if len(urls) != 1 else ''} still answer with the file, from a CDN or "
+        "another cache in front of the storage: "
+        + "; ".join(f"{u} ({td.served[u]})" for u in urls[:8])
+        + (f" (and {len(urls) - 8} more)" if len(urls) > 8 else ""),
+        "Purge these addresses (or the episode's whole prefix) in the CDN now: storycast "
+        "cannot reach its copies. Without a purge they expire within a day (the Cache-Control "
+        "media are published with); files published before that setting may be kept for "
+        "up to a year. The addresses are in episodes/audit.jsonl.",
     )

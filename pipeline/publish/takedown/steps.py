@@ -15,7 +15,7 @@ from pipeline.project.people import Withdrawal
 from pipeline.publish.manifest import read_manifest
 from pipeline.publish.outgoing import Term, check_file
 from pipeline.publish.takedown.decide import AUDIT_FILE, Takedown
-from pipeline.publish.takedown.log import append_audit, audit_entry, problem_for
+from pipeline.publish.takedown.log import append_audit, audit_entry, problem_for, served_problem
 from pipeline.publish.takedown.purge import (
     held_recordings,
     purge_caches,
@@ -174,6 +174,8 @@ def finish(
             problems.append(problem_for(td))
             mark_not_done(jobs, td)
             continue
+        if td.served:  # out of storycast's reach: said, and the run does not succeed
+            problems.append(served_problem(td))
         if job is None:
             continue
         if td.removed or td.cache_removed or td.archive_removed:

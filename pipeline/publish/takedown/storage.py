@@ -31,6 +31,7 @@ from pipeline.publish.manifest import (
     put_manifest,
 )
 from pipeline.publish.takedown.decide import Takedown
+from pipeline.publish.takedown.served import still_served
 from pipeline.records import FEED_TYPE, ROLES, PublishedFile, Show
 from pipeline.site.build import show_page
 from pipeline.store import ObjectStore
@@ -250,8 +251,11 @@ def take_down(
             td.removed.append(key)
         if td.deleted:
             say(f"store: {td.slug} taken down: {len(td.deleted)} files removed")
-    # 4. read back
+    # 4. read back, and what listeners can still fetch at the public addresses
     _check(show, takedowns, store, patterns, problems)
+    for td in takedowns.values():
+        if td.removed and not td.leftovers:
+            td.served, td.served_checked = still_served(show, td.removed)
     manifest["takedowns"] = {  # what is left for the next run: keys only
         slug: {**manifest["takedowns"][slug], "keys": td.leftovers}
         for slug, td in takedowns.items()
