@@ -63,6 +63,11 @@ class Blobs(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def refuse_if_open(self) -> None:
+        """Raise ``StoreError`` when anyone without credentials can read what is put there
+        (asked once; every ``put`` asks first)."""
+        ...
+
 
 class Cache:
     def __init__(

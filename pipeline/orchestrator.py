@@ -299,7 +299,21 @@ def _publish_locked(
         # 1. takedowns: from the manifest and the people file, before any stage runs
         manifest_raw = _take_down(ctx, takedowns, store, private, plan.READ, dry_run=dry_run)
         takedown.mark_jobs(jobs, takedowns, show)
-        # 2. every other episode, with the show's artwork as a clean copy from here on
+        # 2. every other episode (raw recordings go into a cache in object storage only
+        # where nobody without credentials can read them), with the show's artwork as a
+        # clean copy from here on
+        if ctx.cache.remote is not None and not dry_run:
+            try:
+                ctx.cache.remote.refuse_if_open()
+            except StorycastError as exc:
+                report.show_problems = list(exc.problems)
+                for job in jobs:
+                    if job.status == "pending":
+                        job.status = "failed"
+                        job.reason = (
+                            "not published: the cache in object storage cannot be used (above)"
+                        )
+                return report
         try:
             ctx.show = show = replace(show, artwork=clean_artwork(ctx))
         except StorycastError as exc:

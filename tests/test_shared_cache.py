@@ -308,8 +308,9 @@ def test_a_shared_cache_that_cannot_be_reached_is_said_and_nothing_is_published(
     assert run.returncode == 1, run.stdout + run.stderr
     assert (
         f"{show_file}: compute.cache: the cache in object storage (s3://{PRIVATE}/cache at "
-        f"{endpoint}): could not read from the cache"
+        f"{endpoint}): could not "  # its first request: the check that it is private
     ) in run.stdout
+    assert "not published: the cache in object storage cannot be used (above)" in run.stdout
     assert f"the endpoint {endpoint} cannot be reached" in run.stdout
     assert "Check `cache:` and `endpoint_url:` under `compute:` in the show file" in run.stdout
     assert "Traceback" not in run.stdout + run.stderr

@@ -145,3 +145,38 @@ def test_a_takedown_in_a_bucket_that_keeps_old_versions_leaves_none(
         assert b"Open mic night" not in body, key
     audit = cli(root, "audit")
     assert audit.returncode == 0, audit.stdout
+
+
+@pytest.mark.parametrize("place", ["private", "cache"])
+def test_raw_recordings_never_go_where_anyone_can_read_them(
+    example_run: Run, tmp_path: Path, seaweed: Seaweed, place: str
+) -> None:
+    """BROKE: a private archive (or a shared cache) set to another prefix of the public
+    bucket passed the check that it is not the public place itself, and the raw recordings
+    were put there, readable by anyone. Fixed: before the first raw recording goes there, a
+    file is written and asked for with no credentials; where that works nothing is put
+    there, and the run says why."""
+    root = copy_with_caches(example_run, tmp_path / "p")
+    prefix = f"open-{place}-{tmp_path.name[-8:].lower().replace('_', '-')}"
+    if place == "private":
+        configure(root, seaweed, "show-" + prefix, private=f"s3://{PUBLIC}/{prefix}")
+    else:
+        configure(root, seaweed, "show-" + prefix)
+        show = root / "feeds" / f"{SHOW}.yaml"
+        show.write_text(
+            show.read_text()
+            + f"compute:\n  cache: s3://{PUBLIC}/{prefix}\n  endpoint_url: {seaweed.endpoint}\n"
+            "  region: us-east-1\n  path_style: true\n"
+        )
+    run = cli(root, "publish")
+    said = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0, said
+    assert "can be read by anyone: a request with no credentials read a file written there" in said
+    assert ("`private:` a bucket of its own" if place == "private" else "`cache:` a bucket") in said
+    assert listing(seaweed, PUBLIC, f"{prefix}/") == {}  # nothing, not even the check's file
+    # and nothing raw under the public target either
+    assert not [
+        k
+        for k in listing(seaweed, PUBLIC, f"show-{prefix}/")
+        if k.endswith((".m4a", ".opus", ".3gp"))
+    ]

@@ -30,6 +30,7 @@ class S3Blobs:
         self.bucket = bucket
         self.prefix = prefix
         self._store: S3Store | None = None
+        self._private = False  # checked that no one without credentials can read it
         self.description = target.target + (
             f" at {target.endpoint_url}" if target.endpoint_url else ""
         )
@@ -65,10 +66,35 @@ class S3Blobs:
         )
 
     def put(self, key: str, path: Path, sha256: str) -> None:
+        if not self._private:
+            self.refuse_if_open()
         try:
             self._put(key, path, sha256)
         except StoreError as exc:
             raise self._said(exc) from exc
+
+    def refuse_if_open(self) -> None:
+        """The cache holds raw recordings (and what is made from them before anyone
+        approved it): before the first thing goes there, a file is read back with no
+        credentials; where that works, nothing is put there."""
+        try:
+            anyone = self.store.open_to_anyone()
+        except StoreError as exc:
+            raise self._said(exc) from exc
+        if anyone:
+            raise StoreError(
+                Problem(
+                    self.where,
+                    f"the cache in object storage ({self.description}) can be read by "
+                    "anyone: a request with no credentials read a file written there. Nothing "
+                    "else was put there.",
+                    "The cache holds raw recordings, which must never be public: give "
+                    "`cache:` a bucket of its own with no public access (best), or remove "
+                    "the public-read policy or ACL that covers it, then publish again.",
+                    field="compute.cache",
+                )
+            )
+        self._private = True
 
     def has(self, key: str, sha256: str, path: Path) -> bool | None:
         try:

@@ -50,6 +50,11 @@ class ObjectStore(Protocol):
         """Whether the stored object ``info`` has exactly the bytes of ``path`` (no download)."""
         ...
 
+    def open_to_anyone(self) -> bool | None:
+        """Whether a request without credentials can read what is written here (None:
+        it cannot be told). Asked before raw recordings are written."""
+        ...
+
     def allow_cross_origin(self) -> str:
         """Let browsers and web players fetch from other sites (CORS); returns what was done."""
         ...

@@ -80,6 +80,11 @@ class LocalStore:
         """A file lock on the folder itself: one publish writes into it at a time."""
         return FileLease(self.root, f"`{name}`", f"the folder {self.root}", folder=True)
 
+    def open_to_anyone(self) -> bool | None:
+        """Whether anyone can read this folder cannot be told from here (a web server may
+        serve it); ``store.storage_problems`` refuses one inside the public folder."""
+        return None
+
     def allow_cross_origin(self) -> str:
         return "not needed: `storycast preview` sends Access-Control-Allow-Origin itself"
 

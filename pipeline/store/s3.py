@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import boto3
 import botocore.exceptions as bx
 from boto3.s3.transfer import TransferConfig
+from botocore import UNSIGNED
 from botocore.config import Config
 from s3transfer.utils import ChunksizeAdjuster
 
@@ -97,6 +98,12 @@ class S3Store:
 
         self.client: Any = self._session.client(
             "s3", endpoint_url=endpoint_url, config=config(max_attempts)
+        )
+        # a listener's view: no credentials at all (``open_to_anyone``)
+        self._anonymous: Any = self._session.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            config=config(1).merge(Config(signature_version=UNSIGNED)),
         )
         # For the first request only: no retries, so "cannot connect at all" is quick.
         self._first_client: Any = self._session.client(
@@ -459,6 +466,32 @@ class S3Store:
         """A lock object (``locks/NAME.json``) written with a conditional put, renewed while
         this run goes on; see ``S3Lease``."""
         return S3Lease(self, f"locks/{name}.json", f"`{name}`")
+
+    def open_to_anyone(self) -> bool | None:
+        """Whether a request with no credentials at all can read what is written here (a
+        public bucket, or a bucket policy granting everyone reads under this prefix): a
+        small object is written, asked for as anyone would ask, and deleted. None: the
+        answer said neither (the service could not be reached without credentials)."""
+        key = "storycast-privacy-check.txt"
+        self.put_bytes(
+            key,
+            b"storycast checks that nobody without credentials can read this place.\n",
+            "text/plain",
+            "no-store",
+        )
+        try:
+            self._anonymous.head_object(Bucket=self.bucket, Key=self._full(key))
+            return True
+        except bx.ClientError as exc:
+            _, status, _ = _code(exc)
+            return False if status in (401, 403, 404) else None
+        except (bx.BotoCoreError, OSError):
+            return None
+        finally:
+            try:
+                self.delete(key)
+            except StoreError as exc:
+                log.warning("%s", exc)
 
     def allow_cross_origin(self) -> str:
         """Add a GET/HEAD rule for any origin to the bucket's CORS rules (kept if present)."""
