@@ -602,7 +602,11 @@ def texts_stage(job: EpisodeJob, ctx: Context) -> None:
         job.episode, job.timeline, [c.name for c in job.credits], job.speakers.values()
     ) + outgoing.show_texts(ctx.show)
     problems = [
-        Problem(None, f"{f.where} contains {f.why}.", _TEXT_FIX)
+        Problem(
+            None,
+            f"{f.where} contains {f.why}.",
+            _FOLDER_FIX if f.where.startswith(outgoing.FOLDER_NAME) else _TEXT_FIX,
+        )
         for f in outgoing.check_texts(texts, terms)
     ]
     spoken = {t.why: t for t in redacted}
@@ -628,6 +632,10 @@ def texts_stage(job: EpisodeJob, ctx: Context) -> None:
 _TEXT_FIX = (
     "Take it out of that field (or change the person's credit in the people file); "
     "storycast never publishes it."
+)
+_FOLDER_FIX = (
+    "Rename the episode's folder so its name does not say it: the folder's name is in every "
+    "public address of the episode. storycast never publishes it."
 )
 
 

@@ -765,3 +765,34 @@ def test_nothing_in_front_of_storage_means_nothing_more_is_said(
     assert report.ok, report.takedown_problems
     [entry] = [e for e in auditlog.read(root / "episodes") if e.get("action") == "takedown"]
     assert entry["still_served_by_a_cache"] == {}, entry
+
+
+def test_a_name_kept_out_is_not_published_in_an_episode_folder_name(
+    project: Path, tmp_path: Path
+) -> None:
+    """BROKE: Sam is credited by a pseudonym; their real name, written in an episode's
+    folder name (`samira-haddad-at-the-open-mic`), went into every public address of the
+    episode (its files, its page, the feed's links), and the audit said every promise held:
+    words joined by hyphens were not read as words. Fixed: a folder name, an address or an
+    email is read with spaces between its words too, by the check before publishing and by
+    the audit."""
+    import shutil
+
+    people_file = project / "episodes" / "people.yaml"
+    text = people_file.read_text()
+    people_file.write_text(
+        text.replace("pseudonym: Sam R.\n", "pseudonym: Sam R.\n    name: Samira Haddad\n")
+    )
+    folder = project / "episodes" / "samira-haddad-at-the-open-mic"
+    shutil.copytree(project / "episodes" / "open-mic", folder)
+    episode = folder / "episode.yaml"
+    episode.write_text(episode.read_text().replace("number: 2", "number: 3"))
+    report = _publish(project)
+    status, reason = _status(report, "samira-haddad-at-the-open-mic")
+    assert status == "failed", (status, reason)
+    assert "the episode's folder name (in every address)" in reason, reason
+    assert "Rename the episode's folder" in reason, reason
+    assert not [k for k in _public(project) if "samira" in k.lower()]
+    assert all(b"samira" not in data.lower() for data in _public(project).values())
+    code, audit = _audit(project)
+    assert code == 0, audit

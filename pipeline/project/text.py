@@ -56,6 +56,7 @@ _LOOK_ALIKES = str.maketrans(
 _BREAKING_TAGS = re.compile(r"<\s*/?\s*(?:br|p|li|ul|ol|div|h\d|tr|td|v|c)\b[^>]*>", re.I)
 _ANY_TAG = re.compile(r"<[^<>]*>")
 _SPACES = re.compile(r"\s+")
+_JOINERS = re.compile(r"[-_./]+")
 
 
 def fold(text: str) -> str:
@@ -76,11 +77,16 @@ def fold(text: str) -> str:
 
 
 def readings(text: str) -> tuple[str, ...]:
-    """``fold(text)``, and when it has tags, the same with them taken out as a page shows
-    it (``Jor<b></b>dan`` reads "Jordan"); the tags themselves (a caption's ``<v Name>``)
-    are still read in the first."""
+    """``fold(text)``; when it has tags, the same with them taken out as a page shows it
+    (``Jor<b></b>dan`` reads "Jordan"; the tags themselves, a caption's ``<v Name>``, are
+    still read in the first); and when it joins words with ``-``, ``_``, ``.`` or ``/``, as
+    a folder name, an address or an email does, the same with spaces between them
+    (``samira-haddad-open-mic`` says "samira haddad")."""
     folded = fold(text)
-    if "<" not in folded:
-        return (folded,)
-    shown = _ANY_TAG.sub("", _BREAKING_TAGS.sub(" ", folded))
-    return folded, _SPACES.sub(" ", shown)
+    found = [folded]
+    if "<" in folded:
+        shown = _ANY_TAG.sub("", _BREAKING_TAGS.sub(" ", folded))
+        found.append(_SPACES.sub(" ", shown))
+    if _JOINERS.search(folded):
+        found += [_SPACES.sub(" ", _JOINERS.sub(" ", f)) for f in list(found)]
+    return tuple(found)

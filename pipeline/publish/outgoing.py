@@ -41,6 +41,8 @@ from pipeline.project.text import fold, readings
 from pipeline.publish.manifest import url_episode
 from pipeline.records import SCRUBBED, Episode, EpisodeJob, Person, Show, Timeline
 
+FOLDER_NAME = "the episode's folder name (in every address)"
+
 
 @dataclass(frozen=True)
 class Text:
@@ -68,7 +70,7 @@ def episode_texts(
     ]
     for chapter in timeline.chapters:  # with the EDL line, for messages
         texts.append(Text("a chapter title", chapter.title, timeline.edl_path, chapter.line))
-    texts.append(Text("the episode's folder name (in every address)", episode.slug, where))
+    texts.append(Text(FOLDER_NAME, episode.slug, where))
     texts += [
         Text("a redaction's replacement text", r.replacement, timeline.edl_path, r.line)
         for r in timeline.redactions
