@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
@@ -132,9 +135,25 @@ def copy_with_caches(example_run: Run, dest: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def example_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """The repository's example show, published once into a temporary project."""
-    root = copy_example(tmp_path_factory.mktemp("example"))
-    return storycast(root, "publish")
+    """The repository's example show, published once into a temporary project.
+
+    Once for the whole run, not once per xdist worker: the first worker to ask publishes
+    it into the run's own temporary folder (the parent of each worker's), holding a lock
+    that the other waits on, and both read the same project and output. Tests read it
+    and never change it: a test that publishes again, or changes anything, does so in a
+    copy (`copy_with_caches`, or a copy of the whole folder)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        # (not under xdist, the parent folder is shared by every pytest run on the machine)
+        return storycast(copy_example(tmp_path_factory.mktemp("example")), "publish")
+    shared = tmp_path_factory.getbasetemp().parent
+    saved = shared / "example-run.json"
+    with open(shared / "example-run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not saved.exists():
+            run = storycast(copy_example(shared / "example"), "publish")
+            saved.write_text(json.dumps({**asdict(run), "root": str(run.root)}))
+    fields = json.loads(saved.read_text())
+    return Run(**{**fields, "root": Path(fields["root"])})
 
 
 def decoded_duration(path: Path) -> float:

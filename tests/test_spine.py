@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 from pathlib import Path
 
 import podcastparser
@@ -143,14 +144,21 @@ def test_exiftool_sees_the_phone_tags_in_recordings_and_none_in_published_media(
         assert exif_traces(path, show_artist) == [], path
 
 
-def test_second_publish_with_nothing_changed_changes_nothing(example_run: Run) -> None:
-    before = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in example_run.public.rglob("*")}
-    cache = example_run.root / ".storycast" / "cache"
+def test_second_publish_with_nothing_changed_changes_nothing(
+    example_run: Run, tmp_path: Path
+) -> None:
+    # in a copy of the published project (times kept): the example run is shared by every
+    # test, on both workers, so none may publish into it
+    root = tmp_path / "p"
+    shutil.copytree(example_run.root, root)
+    public = root / "public"
+    before = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in public.rglob("*")}
+    cache = root / ".storycast" / "cache"
     cache_before = {p: p.stat().st_mtime_ns for p in cache.rglob("*")}
-    again = storycast(example_run.root, "publish")
+    again = storycast(root, "publish")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "(0 written, 0 removed)" in again.stdout
-    after = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in example_run.public.rglob("*")}
+    after = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in public.rglob("*")}
     assert after == before
     # no render, transcript or loudness cache entry was rewritten
     assert {p: p.stat().st_mtime_ns for p in cache.rglob("*")} == cache_before
