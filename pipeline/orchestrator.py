@@ -190,9 +190,7 @@ def _open(show_file: Path, root: Path, out: TextIO | None) -> tuple[Context | No
     ctx = Context(root=root, show=show, cache=cache, staging=staging, out=out or sys.stderr)
     cache.notice = ctx.say
     ctx.people, ctx.people_problems = people.load_people(show.episodes_dir)
-    ctx.people_file_problems = [
-        p for p in ctx.people_problems if p.path and p.path.name == people.PEOPLE_FILE
-    ]
+    ctx.people_file_problems = people.file_problems(ctx.people_problems)
     # (its problems are the people file's too: ``load_people`` applies the withdrawals)
     ctx.withdrawals, _ = people.load_withdrawals(show.episodes_dir)
     ctx.withdrawn_recordings = auditlog.withdrawn_recordings(
@@ -458,7 +456,7 @@ def _late_takedowns(
     show = ctx.show
     withdrawals, _ = people.load_withdrawals(show.episodes_dir)
     persons, problems = people.load_people(show.episodes_dir)
-    people_ok = not [p for p in problems if p.path and p.path.name == people.PEOPLE_FILE]
+    people_ok = not people.file_problems(problems)
     if {w.person.casefold() for w in withdrawals} == {
         w.person.casefold() for w in ctx.withdrawals
     } and (not people_ok or persons == ctx.people):

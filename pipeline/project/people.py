@@ -85,6 +85,12 @@ def _date(node: Node) -> date | None:
     return stamp.date() if stamp else None
 
 
+def file_problems(problems: list[Problem]) -> list[Problem]:
+    """Of what ``load_people`` found, the problems of the people file itself (not of the
+    withdrawals it applies): while there are any, its consents cannot be trusted."""
+    return [p for p in problems if p.path and p.path.name == PEOPLE_FILE]
+
+
 def load_people(episodes_dir: Path) -> tuple[dict[str, Person], list[Problem]]:
     """Everyone in the people file, with withdrawals applied. ({} if there is no file.)"""
     problems = Problems()

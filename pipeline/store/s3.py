@@ -407,8 +407,7 @@ class S3Store:
         return self._keeps_versions
 
     def _delete_versions(self, key: str, full: str, keep_latest: bool) -> None:
-        def call(client: Any) -> int:
-            gone = 0
+        def call(client: Any) -> None:
             pages = client.get_paginator("list_object_versions").paginate(
                 Bucket=self.bucket, Prefix=full
             )
@@ -419,8 +418,6 @@ class S3Store:
                     if keep_latest and item.get("IsLatest"):
                         continue
                     client.delete_object(Bucket=self.bucket, Key=full, VersionId=item["VersionId"])
-                    gone += 1
-            return gone
 
         try:
             self._call("delete the old versions of", key, call)
