@@ -192,6 +192,31 @@ def test_redaction_text_is_scrubbed_from_every_published_free_text_field(tmp_pat
     assert redact.scrub("Jordanna stays", timeline) == "Jordanna stays"  # whole words only
 
 
+def test_a_longer_redaction_is_scrubbed_whole_and_however_it_is_spaced(tmp_path: Path) -> None:
+    """A redaction of "Sam" before "Sam Haddad" in the EDL must not leave "[name] Haddad" in a
+    title, and a name broken across a line or by a no-break space is still the name. The
+    studio shows texts by the same rule, so what it shows hidden is what is published."""
+    from pipeline.publish.outgoing import Term
+    from pipeline.studio import view
+
+    timeline = replace(
+        _timeline(tmp_path / "edl.yaml", "a.m4a"),
+        redactions=(
+            Redaction("a.m4a", 0.5, 0.9, replacement="[name]", text="Sam"),
+            Redaction("a.m4a", 1.5, 1.9, replacement="[removed]", text="Sam Haddad"),
+        ),
+    )
+    for written in ("Sam Haddad's flat", "Sam\nHaddad's flat", "Sam\u00a0Haddad's flat",
+                    "SAM  HADDAD's flat"):  # fmt: skip
+        scrubbed = redact.scrub(written, timeline)
+        assert scrubbed == "[removed]'s flat", (written, scrubbed)
+        assert redact.hide_said(written, timeline.redactions) == scrubbed
+    assert redact.scrub("Sam said hi to Samira", timeline) == "[name] said hi to Samira"
+    assert not hasattr(view, "hide_said")  # one rule, in edl.redact, for both
+    term = Term("Sam Haddad", "a redaction")
+    assert term.found_in("met sam\u00a0 haddad") and not term.found_in("Sam Haddadi")
+
+
 # --- proposals ------------------------------------------------------------------------------
 
 

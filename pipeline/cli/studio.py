@@ -20,6 +20,7 @@ from typing import Any
 
 from pipeline import defaults, orchestrator
 from pipeline.cli.common import show_files
+from pipeline.edl import redact
 from pipeline.errors import InputError, Problem, StorycastError
 from pipeline.media import loudness as analyse_mod
 from pipeline.media.loudness import recording_gain
@@ -169,7 +170,7 @@ class ProjectFiles:
         # words hidden elsewhere and said again are shown as published words show them
         # (a publish refuses the episode while they are heard: ``again`` says where)
         cues = [
-            replace(c, text=view.hide_said(c.text, tl.redactions))
+            replace(c, text=redact.hide_said(c.text, tl.redactions))
             for c in captions.episode_cues(tl, texts, job.speakers)
         ]
         notes = [done.note] if done and done.note else []

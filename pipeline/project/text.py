@@ -76,6 +76,18 @@ def fold(text: str) -> str:
     return text.casefold()
 
 
+def whole_words(text: str) -> re.Pattern[str]:
+    """Where ``text`` is said in another text: its words whole (never inside a longer word:
+    "Sam" is not in "Samira"), in any case, with any white space between them (a line
+    break, a no-break space, two spaces). The one rule by which a redaction's words are
+    scrubbed (``edl.redact``), shown hidden in the studio, and looked for in everything
+    published (``publish.outgoing``, over ``readings``). Text of no words matches nothing."""
+    words = [re.escape(w) for w in text.split()]
+    if not words:
+        return re.compile(r"(?!)")
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.I)
+
+
 def readings(text: str) -> tuple[str, ...]:
     """``fold(text)``; when it has tags, the same with them taken out as a page shows it
     (``Jor<b></b>dan`` reads "Jordan"; the tags themselves, a caption's ``<v Name>``, are

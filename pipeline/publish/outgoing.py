@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.project.ledger import Publication
-from pipeline.project.text import fold, readings
+from pipeline.project.text import fold, readings, whole_words
 from pipeline.publish.manifest import url_episode
 from pipeline.records import SCRUBBED, Episode, EpisodeJob, Person, Show, Timeline
 
@@ -113,7 +113,7 @@ class Term:
     def pattern(self) -> re.Pattern[str]:
         """The term as a reader would see it (``text.fold``), with word edges; search
         ``text.readings`` of a text with it, never the raw text."""
-        return re.compile(r"(?<!\w)" + re.escape(fold(self.text).strip()) + r"(?!\w)", re.I)
+        return whole_words(fold(self.text))
 
     def found_in(self, text: str) -> bool:
         """Whether ``text`` says the term, however it is typed: another Unicode form

@@ -43,6 +43,7 @@ import yaml
 
 from pipeline import defaults
 from pipeline.cache import Cache, write_atomic
+from pipeline.edl import redact
 from pipeline.edl.propose import propose, retakes
 from pipeline.errors import StorycastError, ToolError
 from pipeline.files import open_regular, resolve_inside
@@ -652,7 +653,7 @@ def suggestions(studio: Studio, job: EpisodeJob) -> list[dict[str, Any]]:
                 # the first try's words: the studio cuts them whole, into the pauses
                 "in": rt.first.start,
                 "out": rt.last.end,
-                "text": view.hide_said(
+                "text": redact.hide_said(
                     f"In {rt.source} at {view.clock(rt.first.start)}, “{rt.said}” is "
                     f"said again just after: “{rt.said_again}”. Cut the first try?",
                     job.timeline.redactions,

@@ -10,9 +10,10 @@ contributors to hide there too (``also_said``)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+from pipeline.edl import redact
+from pipeline.project.text import whole_words
 from pipeline.records import Redaction, Timeline, Transcript, Word
 from pipeline.studio.edits import chapter_anchors, source_point, words_in
 
@@ -67,13 +68,6 @@ def clock(seconds: float) -> str:
     return f"{int(minutes)}:{secs:04.1f}"
 
 
-def said_pattern(said: str) -> re.Pattern[str]:
-    """Where ``said`` is in a text: whole words, any case, any spaces between them (the
-    rule ``edl.redact`` scrubs titles by and ``publish.outgoing`` checks files with)."""
-    words = [re.escape(w) for w in said.split()]
-    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.I)
-
-
 @dataclass(frozen=True)
 class Said:
     """Words a hidden part removes everywhere, said outside every hidden part: in recording
@@ -97,7 +91,7 @@ def also_said(
     """Every place in ``words`` (one recording's, in order) where the words a hidden part
     removes everywhere are said outside all hidden parts, in order, none overlapping."""
     terms = [
-        (k, said_pattern(r.text)) for k, r in enumerate(redactions) if r.text and r.text.strip()
+        (k, whole_words(r.text)) for k, r in enumerate(redactions) if r.text and r.text.strip()
     ]
     if not terms:
         return []
@@ -120,17 +114,6 @@ def also_said(
                 taken.update(hit)
                 found.append(Said(source, free[hit[0]].start, free[hit[-1]].end, k))
     return sorted(found, key=lambda s: s.start)
-
-
-def hide_said(text: str, redactions: tuple[Redaction, ...]) -> str:
-    """``text`` with the words every hidden part removes everywhere replaced by what is
-    shown instead, longest first, as ``edl.redact.scrub`` scrubs published titles."""
-    said = sorted(
-        (r for r in redactions if r.text and r.text.strip()), key=lambda r: -len(r.text or "")
-    )
-    for r in said:
-        text = said_pattern(r.text or "").sub(r.replacement, text)
-    return text
 
 
 def heard_again(timeline: Timeline, transcripts: dict[str, Transcript]) -> list[float]:
@@ -210,7 +193,7 @@ def parts(
             ]
             if clipped:
                 edge, w = clipped[0]
-                view.note = hide_said(
+                view.note = redact.hide_said(
                     f"This part starts or ends in the middle of the word “{w.text.strip()}” "
                     f"(at {clock(edge)}). Cut or keep that whole word to fix it.",
                     timeline.redactions,
