@@ -107,6 +107,32 @@ def test_detection_is_cached_and_recorded(voices: dict[str, Path], tmp_path: Pat
     assert tr.to_json()["language_from"] == "detected"
 
 
+def test_a_short_recording_is_encoded_once_to_detect_and_transcribe(
+    voices: dict[str, Path],
+) -> None:
+    """Detection makes its stretch as transcription does: for a recording shorter than a
+    window, base encodes its first stretch once, for detection and decoding alike, even
+    when base is loaded again to decode; a base loaded only to detect is used as it is
+    (it has drawn nothing). The words are the same either way."""
+    from pipeline import defaults
+    from pipeline.transcribe import faster_whisper as fw
+
+    key = ("base", defaults.TRANSCRIBE_COMPUTE_TYPE, "cpu")
+    fw._MODELS.pop(key, None)  # as in a new process, whatever ran before
+    recording = probe(voices["fr"], "fr.wav")
+    engine = get_engine("faster-whisper", "tiny.en", "en")
+    assert detect(recording) is not None
+    base, encoded = fw._MODELS[key], fw._ENCODED[key]
+    detected = transcribe(recording, engine)  # detects again, then decodes in base
+    assert (detected.language, detected.model) == ("fr", "base")
+    assert fw._MODELS[key] is base  # loaded once
+    assert fw._ENCODED[key] is encoded  # nothing encoded again: the stretch was reused
+    given = transcribe(recording, engine, language="fr")  # no detection; base has decoded
+    assert fw._MODELS[key] is not base  # so it was loaded again
+    assert fw._ENCODED[key] is encoded
+    assert given.words == detected.words
+
+
 def test_language_in_episode_yaml_overrides_detection(voices: dict[str, Path]) -> None:
     recording = probe(voices["es"], "es.wav")
     engine = get_engine("faster-whisper", "tiny.en", "en")

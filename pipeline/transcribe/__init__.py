@@ -84,7 +84,9 @@ def primary(code: str) -> str:
     return code.split("-")[0].split("_")[0].lower()
 
 
-DETECT_VERSION = 1  # bump when detection changes what it finds
+DETECT_VERSION = (
+    2  # bump when detection changes what it finds (2: features made as transcription makes them)
+)
 
 
 def detect(

@@ -17,7 +17,9 @@ in windows (``audio.Windower``) so memory stays bounded.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -172,14 +174,29 @@ def _model_class() -> type:
 
     class BudgetedWhisper(WhisperModel):  # type: ignore[misc]
         budget: Budget | None = None
+        decoded = False  # whether it has decoded a recording (and so drawn random numbers)
+        memo: tuple[str, str, str] | None = None  # its key in _MODELS and _ENCODED
 
         def encode(self, features: Any) -> Any:
             if self.budget is not None:
                 if self.budget.exhausted():  # no new stretch is started
                     self.budget.refused = True
                     raise OutOfBudget
+                # counted even when reused below, so a recording is decoded the same way
+                # whatever ran before it
                 self.budget.spend(defaults.TRANSCRIBE_ENCODE_STEPS)
-            return super().encode(features)
+            import numpy as np
+
+            digest = hashlib.blake2b(
+                np.ascontiguousarray(features).tobytes(), digest_size=16
+            ).digest()
+            last = _ENCODED.get(self.memo) if self.memo else None
+            if last is not None and last[0] == digest:
+                return last[1]
+            output = super().encode(features)
+            if self.memo:
+                _ENCODED[self.memo] = (digest, output)
+            return output
 
         def generate_with_fallback(
             self, encoder_output: Any, prompt: list[int], tokenizer: Any, options: Any
@@ -234,9 +251,9 @@ def _load(model: str, compute_type: str, device: str = "cpu") -> Any:
     if (model, compute_type, device) not in _MODELS:
         resolved = resolve_ct2(model)
         try:
-            _MODELS[model, compute_type, device] = _model_class()(
-                resolved.location, device=device, compute_type=compute_type
-            )
+            loaded = _model_class()(resolved.location, device=device, compute_type=compute_type)
+            loaded.memo = (model, compute_type, device)
+            _MODELS[model, compute_type, device] = loaded
         except Exception as exc:  # huggingface / ctranslate2 raise many types
             raise ToolError(
                 Problem(
@@ -247,6 +264,28 @@ def _load(model: str, compute_type: str, device: str = "cpu") -> Any:
                 )
             ) from exc
     return _MODELS[model, compute_type, device]
+
+
+def _undrawn(model: str, compute_type: str, device: str = "cpu") -> Any:
+    """The model, to decode a recording with: loaded again if it has decoded one before
+    (one that has drawn random numbers would decode this recording differently, see
+    ``transcribe_path``); one loaded only to detect languages has drawn nothing and is
+    used as it is. The next caller, another thread too, gets another."""
+    with _TAKING:
+        if getattr(_MODELS.get((model, compute_type, device)), "decoded", False):
+            del _MODELS[model, compute_type, device]
+        loaded = _load(model, compute_type, device)
+        loaded.decoded = True
+        return loaded
+
+
+_TAKING = threading.Lock()
+# Each model's last stretch encoded, by a digest of its features, and the encoder's output
+# (a function of the weights and the features alone, so it outlives a model loaded again).
+# A recording's language is detected on its first 30 s of speech, made as transcription
+# makes its first stretch: for a recording shorter than a window they are the same, and
+# base encodes it once (about half a second on 2 cores, a sixth of a 10 s recording's share).
+_ENCODED: dict[tuple[str, str, str], tuple[bytes, Any]] = {}
 
 
 class FasterWhisper:
@@ -291,8 +330,7 @@ class FasterWhisper:
         # where the last recording left it: the captions then depended on what the process
         # had transcribed before (in-process and on Dask workers, they differed). So each
         # recording gets a model loaded afresh, seeded below.
-        _MODELS.pop((self.model, self.compute_type, self.device), None)
-        model = _load(self.model, self.compute_type, self.device)
+        model = _undrawn(self.model, self.compute_type, self.device)
         import ctranslate2
 
         ctranslate2.set_random_seed(defaults.TRANSCRIBE_SEED)
@@ -436,7 +474,6 @@ def detect_language(path: Path, seconds: float = 0.0) -> tuple[str, float] | Non
     import numpy as np
 
     model = _load(defaults.TRANSCRIBE_DETECT_MODEL, defaults.TRANSCRIBE_COMPUTE_TYPE)
-    wanted = int(defaults.TRANSCRIBE_DETECT_SECONDS * SAMPLE_RATE)
     limit = int(defaults.TRANSCRIBE_DETECT_SCAN_SECONDS * SAMPLE_RATE)
     blocks: list[Samples] = []
     read = 0
@@ -448,19 +485,29 @@ def detect_language(path: Path, seconds: float = 0.0) -> tuple[str, float] | Non
     if not blocks:
         return None
     audio = np.concatenate(blocks)[:limit]
-    speech = [
-        audio[int(lo * SAMPLE_RATE) : int(hi * SAMPLE_RATE)] for lo, hi in speech_regions(audio)
-    ]
-    if not speech or sum(len(s) for s in speech) < SAMPLE_RATE:
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
+    # The speech found as transcription finds it, and its features made as transcription
+    # makes them, so that for a recording shorter than the scan and a window the stretch
+    # encoded here is the one transcription encodes first (``BudgetedWhisper.encoded``).
+    spans = get_speech_timestamps(audio, VadOptions(**OPTIONS["vad_parameters"]))
+    if sum(span["end"] - span["start"] for span in spans) < SAMPLE_RATE:
         return None
-    heard = np.concatenate(speech)[:wanted]
+    pieces, _ = collect_chunks(audio, spans)
+    extractor = model.feature_extractor
+    features = extractor(np.concatenate(pieces))
+    frames = min(
+        extractor.nb_max_frames,
+        int(defaults.TRANSCRIBE_DETECT_SECONDS / extractor.time_per_frame),
+        features.shape[-1] - 1,
+    )
     try:
-        language, probability, _ranked = model.detect_language(
-            heard, vad_filter=False, language_detection_segments=1
-        )
+        ranked = model.model.detect_language(model.encode(pad_or_trim(features[:, :frames])))[0]
     except (ValueError, RuntimeError, IndexError):
         return None
-    return str(language), round(float(probability), 3)
+    token, probability = ranked[0]
+    return str(token[2:-2]), round(float(probability), 3)
 
 
 def speech_regions(samples: Samples) -> list[tuple[float, float]]:
