@@ -241,6 +241,78 @@ def test_a_withdrawal_made_while_a_publish_is_running_holds_for_that_run(
     assert code == 0, audit
 
 
+def _video_show(root: Path, clip: Path, out: float = 3.4) -> Path:
+    """A show of one video episode ("stage") in which Ria is seen and heard."""
+    import shutil
+
+    from conftest import ROOT
+
+    (root / "feeds").mkdir(parents=True)
+    show = (ROOT / "feeds" / f"{SHOW}.yaml").read_text()
+    (root / "feeds" / f"{SHOW}.yaml").write_text(show + "approval: optional\n")
+    shutil.copyfile(ROOT / "feeds" / f"{SHOW}.jpg", root / "feeds" / f"{SHOW}.jpg")
+    folder = root / "episodes" / "stage"
+    (folder / "recordings").mkdir(parents=True)
+    (root / "episodes" / "people.yaml").write_text(VIDEO_PEOPLE)
+    shutil.copyfile(clip, folder / "recordings" / clip.name)
+    (folder / "episode.yaml").write_text(
+        "show: riverside-voices\ntitle: Festival stage\npublished: 2026-08-20\n"
+        f"medium: video\nappearances:\n  {clip.name}: [ria]\n"
+    )
+    (folder / "edl.yaml").write_text(
+        f"clips:\n  - source: {clip.name}\n    in: 0.2\n    out: {out}\n"
+    )
+    return root
+
+
+def test_a_face_consent_taken_back_while_a_publish_is_running_holds_for_that_run(
+    tmp_path: Path,
+) -> None:
+    """The late re-read's other path: Ria takes back consent to her face (keeping her
+    voice) while a publish is busy with her published video episode. That run publishes
+    no picture of her: the episode, made as the run began, is held back and its published
+    video comes down; the next run publishes it as sound only."""
+    from pipeline.orchestrator import publish_show
+
+    from kit.media import ffmpeg, say
+
+    wav = say([("en-gb", "Welcome to the festival stage.")], tmp_path / "clip.wav")
+    clip = tmp_path / "clip.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-i", wav, "-shortest",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+           clip)  # fmt: skip
+    root = _video_show(tmp_path / "v", clip, out=3.0)
+    first = _publish(root)
+    assert _status(first, "stage")[0] == "published", _status(first, "stage")
+    assert [k for k in _public(root) if k.endswith(".mp4")]
+
+    def act() -> None:
+        people_file = root / "episodes" / "people.yaml"
+        people_file.write_text(people_file.read_text().replace("      face: 2026-08-01\n", ""))
+
+    # the second run is told to make the episode again (its end moved), so it is busy with it
+    edl = root / "episodes" / "stage" / "edl.yaml"
+    edl.write_text(edl.read_text().replace("out: 3.0", "out: 2.8"))
+    out = _WithdrawWhenSaid("stage", act)
+    report = publish_show(root / "feeds" / f"{SHOW}.yaml", root, out)
+    assert out.done, out.getvalue()
+    status, reason = _status(report, "stage")
+    assert status == "failed" and "while this run was making it" in reason, (status, reason)
+    assert "consent changed while this run was working" in out.getvalue()
+    published = _public(root)
+    assert not [k for k in published if k.endswith((".mp4", ".jpg")) and "stage" in k], sorted(
+        published
+    )
+    code, audit = _audit(root)
+    assert code == 0, audit
+
+    again = _publish(root)
+    assert _status(again, "stage")[0] == "published", _status(again, "stage")
+    published = _public(root)
+    assert [k for k in published if k.endswith(".mp3") and "stage" in k], sorted(published)
+    assert not [k for k in published if k.endswith(".mp4")], sorted(published)
+
+
 def test_storycast_withdraw_takes_the_name_a_person_is_credited_by(project: Path) -> None:
     run = storycast(project, "withdraw", "Alex Okafor", "--requested-by", "Alex")
     assert run.returncode == 0, run.stderr
@@ -389,27 +461,10 @@ def test_a_phone_video_carries_no_subtitle_attachment_chapter_or_stream_title_ou
     stream titles and a location tag publishes only the rendered picture, the sound and
     storycast's own captions; nothing of the rest is in any published byte, and the audit
     (ExifTool included) passes. No other test gives a source these streams."""
-    import shutil
-
-    from conftest import ROOT
-
-    root = tmp_path / "v"
-    (root / "feeds").mkdir(parents=True)
-    show = (ROOT / "feeds" / f"{SHOW}.yaml").read_text()
-    (root / "feeds" / f"{SHOW}.yaml").write_text(show + "approval: optional\n")
-    shutil.copyfile(ROOT / "feeds" / f"{SHOW}.jpg", root / "feeds" / f"{SHOW}.jpg")
-    folder = root / "episodes" / "stage"
-    (folder / "recordings").mkdir(parents=True)
-    (root / "episodes" / "people.yaml").write_text(VIDEO_PEOPLE)
     clip = _phone_mkv(tmp_path)
     raw = clip.read_bytes()
     assert all(secret in raw for secret in VIDEO_SECRETS)  # the attack is really in it
-    shutil.copyfile(clip, folder / "recordings" / "clip.mkv")
-    (folder / "episode.yaml").write_text(
-        "show: riverside-voices\ntitle: Festival stage\npublished: 2026-08-20\n"
-        "medium: video\nappearances:\n  clip.mkv: [ria]\n"
-    )
-    (folder / "edl.yaml").write_text("clips:\n  - source: clip.mkv\n    in: 0.2\n    out: 3.4\n")
+    root = _video_show(tmp_path / "v", clip)
     run = storycast(root, "publish")
     assert run.returncode == 0, run.stdout + run.stderr
     published = _public(root)
