@@ -189,10 +189,9 @@ def _open(show_file: Path, root: Path, out: TextIO | None) -> tuple[Context | No
     staging = root / ".storycast" / "staging" / show.slug
     ctx = Context(root=root, show=show, cache=cache, staging=staging, out=out or sys.stderr)
     cache.notice = ctx.say
-    ctx.people, ctx.people_problems = people.load_people(show.episodes_dir)
+    # (the withdrawals' problems are the people file's too: they are applied to it)
+    ctx.people, ctx.withdrawals, ctx.people_problems = people.load_consent(show.episodes_dir)
     ctx.people_file_problems = people.file_problems(ctx.people_problems)
-    # (its problems are the people file's too: ``load_people`` applies the withdrawals)
-    ctx.withdrawals, _ = people.load_withdrawals(show.episodes_dir)
     ctx.withdrawn_recordings = auditlog.withdrawn_recordings(
         show.episodes_dir, {w.person.casefold() for w in ctx.withdrawals}
     )
@@ -454,8 +453,7 @@ def _late_takedowns(
     video may no longer show a face is held back as made (the next run makes it again
     without pictures). From here on the run, its audit included, uses them."""
     show = ctx.show
-    withdrawals, _ = people.load_withdrawals(show.episodes_dir)
-    persons, problems = people.load_people(show.episodes_dir)
+    persons, withdrawals, problems = people.load_consent(show.episodes_dir)
     people_ok = not people.file_problems(problems)
     if {w.person.casefold() for w in withdrawals} == {
         w.person.casefold() for w in ctx.withdrawals

@@ -93,11 +93,22 @@ def file_problems(problems: list[Problem]) -> list[Problem]:
 
 def load_people(episodes_dir: Path) -> tuple[dict[str, Person], list[Problem]]:
     """Everyone in the people file, with withdrawals applied. ({} if there is no file.)"""
+    people, _, problems = load_consent(episodes_dir)
+    return people, problems
+
+
+def load_consent(
+    episodes_dir: Path,
+) -> tuple[dict[str, Person], list[Withdrawal], list[Problem]]:
+    """Everyone in the people file with withdrawals applied ({} if there is no file), and
+    the withdrawals themselves (``load_withdrawals``), read once: the two always agree, even
+    when a withdrawal is recorded while they are read."""
     problems = Problems()
     path = episodes_dir / PEOPLE_FILE
     people: dict[str, Person] = {}
+    withdrawals, more = load_withdrawals(episodes_dir)
     if not path.exists():
-        return people, []
+        return people, withdrawals, []
     root = load(path, problems)
     top = root.mapping({"people"}) if root is not None else None
     if top is not None and "people" in top:
@@ -111,14 +122,13 @@ def load_people(episodes_dir: Path) -> tuple[dict[str, Person], list[Problem]]:
                 )
                 continue
             people[person.id] = person
-    withdrawals, more = load_withdrawals(episodes_dir)
     problems.extend(more)
     by_fold = {pid.casefold(): pid for pid in people}
     for w in withdrawals:
         pid = by_fold.get(w.person.casefold())
         if pid is not None and people[pid].withdrawn is None:
             people[pid] = replace(people[pid], withdrawn=w.at.date())
-    return people, problems.items
+    return people, withdrawals, problems.items
 
 
 def _person(item: Node) -> Person | None:
