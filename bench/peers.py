@@ -5,7 +5,9 @@
   at -16 LUFS / -1 dBTP (probe, loudness, render: the stages' own functions, caches
   empty); ffmpeg-normalize normalises the same three files to MP3 at the same targets
   (EBU R128, its two passes). Both are then measured by ffmpeg's ebur128: storycast is
-  exact by design, the peer lands where its loudnorm filter lands.
+  exact by design, the peer lands where its loudnorm filter lands. Beside them, the floor
+  of any exact normaliser (``exact_floor_audio``: each recording measured once, one MP3
+  encode, the MP3 measured), so the ratio can be read against what is possible.
 - Video: a 1080p episode of three clips of one grainy phone-like source. storycast's
   render (pictures a few clips per run, the shared sound, the loudness passes) against
   the floor: one ffmpeg run that cuts, fits and joins the same parts and encodes them with
@@ -82,6 +84,27 @@ def ours_audio(sources: list[Path], out: Path) -> None:
     timeline = Timeline(out.with_suffix(".yaml"), "peers", tuple(clips), ())
     result = render(timeline, recordings, loudness, cache)
     shutil.copyfile(result.path, out)
+
+
+def exact_floor_audio(sources: list[Path], out: Path) -> None:
+    """The least any exact normaliser of these recordings must do, with nothing else: each
+    recording decoded and measured once (integrated loudness, for its gain), all of them
+    decoded again and encoded once to MP3 (no gain, no limiter, no mix measured), and that
+    MP3 decoded and measured with its true peak, since exact loudness under a true-peak
+    ceiling is only known from the published file. The peer is not bound by this: it
+    measures its input, not what it publishes."""
+    for source in sources:
+        _ffmpeg("-i", source, "-af", "ebur128", "-f", "null", "-")
+    inputs = [arg for source in sources for arg in ("-i", str(source))]
+    fitted = "".join(
+        f"[{i}:a]aresample={defaults.OUTPUT_SAMPLE_RATE},"
+        f"aformat=sample_fmts=fltp:channel_layouts=stereo[a{i}];"
+        for i in range(len(sources))
+    )
+    joined = "".join(f"[a{i}]" for i in range(len(sources))) + f"concat=n={len(sources)}:v=0:a=1"
+    _ffmpeg(*inputs, "-filter_complex", fitted + joined + "[out]", "-map", "[out]",
+            "-c:a", "libmp3lame", "-b:a", defaults.MP3_BITRATE, "-f", "mp3", out)  # fmt: skip
+    _ffmpeg("-i", out, "-af", "ebur128=peak=true", "-f", "null", "-")
 
 
 def peer_audio_cmd(sources: list[Path], out_dir: Path) -> list[str]:
@@ -215,15 +238,22 @@ def _audio(tmp: Path, me: list[str], runs: int) -> dict[str, Any]:
     ours = [*me, "--ours-audio", str(ours_out), *map(str, sources)]
     reset = ["sh", "-c", f"rm -rf {ours_out.parent}; mkdir -p {ours_out.parent}"]
     subprocess.run(reset, check=True)
-    pairs = []
+    floor = [*me, "--exact-floor-audio", str(tmp / "floor.mp3"), *map(str, sources)]
+    pairs, floors = [], []
     for _ in range(runs):
         subprocess.run(reset, check=True)
         shutil.rmtree(peer_dir, ignore_errors=True)
-        pairs.append((_timed(ours), _timed(peer_audio_cmd(sources, peer_dir))))
+        pairs.append((_timed(ours), peer := _timed(peer_audio_cmd(sources, peer_dir))))
+        floors.append((_timed(floor), peer))
     peer_files = sorted(peer_dir.glob("*.mp3"))
+    bound = _figures(floors)
     return {
         "inputs": [f"{p.name}: {SECONDS:g} s" for p in sources],
         **_figures(pairs),
+        # (``exact_floor_audio``: what no exact normaliser can do without, beside the peer)
+        "exact_floor_seconds": bound["ours_seconds"],
+        "exact_floor_cpu_seconds": bound["ours_cpu_seconds"],
+        "exact_floor_median_cpu_ratio": bound["median_cpu_ratio"],
         "ours_lufs_tp": loudness(ours_out),
         "peer_lufs_tp": {p.name: loudness(p) for p in peer_files},
     }
@@ -235,10 +265,14 @@ def main() -> int:
     parser.add_argument("--only", choices=["audio", "video"], help="run one pair only")
     parser.add_argument("--ours-audio", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--ours-video", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--exact-floor-audio", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("inputs", nargs="*", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.ours_audio:
         ours_audio(args.inputs, args.ours_audio)
+        return 0
+    if args.exact_floor_audio:
+        exact_floor_audio(args.inputs, args.exact_floor_audio)
         return 0
     if args.ours_video:
         ours_video(args.inputs[0], args.ours_video)
