@@ -39,7 +39,7 @@ studio: setup
 # browser download is blocked on these machines.)
 test: TOOLS += espeak-ng:espeak-ng openssl:openssl chromium:chromium
 test: setup $(TEST_STAMP) lint
-	$(BIN)/pytest -q -n auto --dist loadgroup
+	$(BIN)/pytest -q -n auto --dist loadgroup --durations=20
 
 lint: setup
 	$(BIN)/ruff check pipeline tests bench
