@@ -313,6 +313,41 @@ def test_a_face_consent_taken_back_while_a_publish_is_running_holds_for_that_run
     assert not [k for k in published if k.endswith(".mp4")], sorted(published)
 
 
+def test_an_episodes_folder_put_back_from_before_a_withdrawal_keeps_the_story_down(
+    project: Path, tmp_path: Path
+) -> None:
+    """BROKE: withdrawals were remembered only inside episodes/ (withdrawals.yaml and
+    audit.jsonl). A volunteer who put that folder back from a copy made before the
+    withdrawal (a backup, a shared drive, `git checkout episodes`) took both with it, and
+    the next publish put the withdrawn episode back up. Fixed: the audit log is also kept
+    in storycast's own folder (.storycast/audit/), both are read, and the run puts the
+    lines the episodes folder lacks back into it, saying so."""
+    import shutil
+
+    from pipeline.orchestrator import publish_show
+    from pipeline.project import people
+
+    before = tmp_path / "episodes-before"
+    shutil.copytree(project / "episodes", before)
+    people.withdraw(project / "episodes", "alex", "Alex, by phone")
+    assert _status(_publish(project), "open-mic")[0] == "withdrawn"
+    _assert_open_mic_gone(project)
+
+    shutil.rmtree(project / "episodes")
+    shutil.copytree(before, project / "episodes")  # the folder as it was before
+    assert not (project / "episodes" / "withdrawals.yaml").exists()
+    out = io.StringIO()
+    report = publish_show(project / "feeds" / f"{SHOW}.yaml", project, out)
+    status, reason = _status(report, "open-mic")
+    assert status == "withdrawn", (status, reason, out.getvalue())
+    assert "put back from storycast's own copy" in out.getvalue()
+    _assert_open_mic_gone(project)
+    log = (project / "episodes" / "audit.jsonl").read_text()
+    assert '"action": "withdraw"' in log and '"person": "alex"' in log
+    code, audit = _audit(project)
+    assert code == 0, audit
+
+
 def test_storycast_withdraw_takes_the_name_a_person_is_credited_by(project: Path) -> None:
     run = storycast(project, "withdraw", "Alex Okafor", "--requested-by", "Alex")
     assert run.returncode == 0, run.stderr

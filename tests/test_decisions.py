@@ -149,6 +149,34 @@ def test_who_must_come_down(tmp_path: Path) -> None:
     ]
 
 
+def test_the_audit_log_is_kept_twice_and_each_copy_mends_the_other(tmp_path: Path) -> None:
+    """episodes/audit.jsonl and storycast's own copy: both written, both read; a line one
+    lacks (the folder put back from an older copy, a line cut short by hand) goes back."""
+    import json
+
+    from pipeline.project import auditlog
+
+    episodes = tmp_path / "episodes"
+    episodes.mkdir()
+    auditlog.append(episodes, {"action": "withdraw", "person": "alex"})
+    auditlog.append(episodes, {"action": "takedown", "people": ["alex"]})
+    mine, copy = episodes / "audit.jsonl", auditlog.copy_path(episodes)
+    assert copy == tmp_path / ".storycast" / "audit" / "episodes.jsonl"
+    assert mine.read_text() == copy.read_text() and len(mine.read_text().splitlines()) == 2
+    first, second = mine.read_text().splitlines()
+    mine.write_text(second[: len(second) // 2])  # the withdrawal gone, the takedown cut short
+    assert [r["action"] for r in auditlog.read(episodes)] == ["withdraw", "takedown"]
+    assert auditlog.restore(episodes) == 2
+    lines = mine.read_text().splitlines()
+    assert lines[1:] == [first, second]  # back, each on a line of its own
+    assert [json.loads(line)["action"] for line in lines[1:]] == ["withdraw", "takedown"]
+    assert auditlog.restore(episodes) == 0  # nothing left to mend
+    copy.unlink()  # a log from before the copy was kept: the copy is made from it
+    assert auditlog.restore(episodes) == 0
+    assert copy.read_text().splitlines() == lines
+    assert len(auditlog.read(episodes)) == 2  # each record once, the cut line skipped
+
+
 def test_a_takedown_keeps_what_a_live_episode_shares(tmp_path: Path) -> None:
     from pipeline.cache import Cache
 

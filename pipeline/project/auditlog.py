@@ -4,6 +4,12 @@ One JSON object per line, never rewritten. Besides being the record a safeguardi
 reads, it is a second memory of every withdrawal (beside ``withdrawals.yaml``) and of
 every recording a takedown found a withdrawn person in, so that deleting or editing one
 file by hand cannot bring a withdrawn story back.
+
+Every line is also written to storycast's own copy, outside the episodes folder
+(``.storycast/audit/<episodes folder>.jsonl`` beside it), and both are read: the episodes
+folder is what volunteers share, sync and restore from backups, and one put back from
+before a withdrawal (its withdrawals file and audit log with it) must not bring the
+story back either. ``restore`` puts the lines one copy lacks back into it.
 """
 
 from __future__ import annotations
@@ -16,21 +22,47 @@ from typing import Any
 AUDIT_FILE = "audit.jsonl"
 
 
+def copy_path(episodes_dir: Path) -> Path:
+    """storycast's own copy of the audit log, outside the episodes folder."""
+    return episodes_dir.parent / ".storycast" / "audit" / f"{episodes_dir.name}.jsonl"
+
+
 def append(episodes_dir: Path, entry: dict[str, Any]) -> None:
-    """Append one record (with the time) to episodes/audit.jsonl."""
+    """Append one record (with the time) to episodes/audit.jsonl and to storycast's copy."""
     record = {"at": datetime.now(UTC).replace(microsecond=0).isoformat(), **entry}
-    with (episodes_dir / AUDIT_FILE).open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+    line = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
+    for path in (episodes_dir / AUDIT_FILE, copy_path(episodes_dir)):
+        _append_lines(path, [line])
+
+
+def _append_lines(path: Path, lines: list[str]) -> None:
+    """Append whole lines, starting a new line if the file was cut mid-line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+b") as fh:
+        fh.seek(0, 2)
+        if fh.tell():
+            fh.seek(-1, 2)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+        fh.write("".join(line.rstrip("\n") + "\n" for line in lines).encode("utf-8"))
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return [line for line in text.splitlines() if line.strip()]
 
 
 def read(episodes_dir: Path) -> list[dict[str, Any]]:
-    """Every record that can be read (a damaged line is skipped, never fatal)."""
-    try:
-        text = (episodes_dir / AUDIT_FILE).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return []
+    """Every record that can be read, from either copy, each once (a damaged line is
+    skipped, never fatal)."""
+    lines = _lines(episodes_dir / AUDIT_FILE)
+    seen = set(lines)
+    lines += [line for line in _lines(copy_path(episodes_dir)) if line not in seen]
     records: list[dict[str, Any]] = []
-    for line in text.splitlines():
+    for line in lines:
         try:
             record = json.loads(line)
         except ValueError:
@@ -38,6 +70,24 @@ def read(episodes_dir: Path) -> list[dict[str, Any]]:
         if isinstance(record, dict):
             records.append(record)
     return records
+
+
+def restore(episodes_dir: Path) -> int:
+    """Put back into each copy the records only the other holds (the episodes folder put
+    back from an older copy, the log deleted or cut by hand, or a log from before the copy
+    was kept). Returns how many went back into episodes/audit.jsonl."""
+    mine, copy = episodes_dir / AUDIT_FILE, copy_path(episodes_dir)
+    here, kept = _lines(mine), _lines(copy)
+    here_set, kept_set = set(here), set(kept)
+    lacking_here = [line for line in kept if line not in here_set]
+    lacking_copy = [line for line in here if line not in kept_set]
+    if lacking_copy:
+        _append_lines(copy, lacking_copy)
+    if not episodes_dir.is_dir():
+        return 0
+    if lacking_here:
+        _append_lines(mine, lacking_here)
+    return len(lacking_here)
 
 
 def withdrawn_recordings(episodes_dir: Path, withdrawn: set[str]) -> dict[str, list[str]]:
