@@ -189,14 +189,7 @@ def _open(show_file: Path, root: Path, out: TextIO | None) -> tuple[Context | No
     staging = root / ".storycast" / "staging" / show.slug
     ctx = Context(root=root, show=show, cache=cache, staging=staging, out=out or sys.stderr)
     cache.notice = ctx.say
-    restored = auditlog.restore(show.episodes_dir)
-    if restored:
-        ctx.say(
-            f"audit log: {restored} records were missing from {show.episodes_dir.name}/"
-            f"{auditlog.AUDIT_FILE} (the folder put back from an older copy, or the log edited "
-            "by hand) and were put back from storycast's own copy in .storycast/audit/. Every "
-            "withdrawal and takedown they record still holds."
-        )
+    # (both copies of the audit log are read: ``auditlog``; a publish mends them)
     # (the withdrawals' problems are the people file's too: they are applied to it)
     ctx.people, ctx.withdrawals, ctx.people_problems = people.load_consent(show.episodes_dir)
     ctx.people_file_problems = people.file_problems(ctx.people_problems)
@@ -284,6 +277,14 @@ def _publish_locked(
     compute: Compute | None = None,
 ) -> RunReport:
     show = ctx.show
+    restored = 0 if dry_run else auditlog.restore(show.episodes_dir)
+    if restored:
+        ctx.say(
+            f"audit log: {restored} records were missing from {show.episodes_dir.name}/"
+            f"{auditlog.AUDIT_FILE} (the folder put back from an older copy, or the log edited "
+            "by hand) and were put back from storycast's own copy in .storycast/audit/. Every "
+            "withdrawal and takedown they record still holds."
+        )
     published = ledger.read(show.episodes_dir, show.slug)
     takedowns = takedown.find(
         show, ctx.people, not ctx.people_file_problems, ctx.withdrawals, published

@@ -336,6 +336,11 @@ def test_an_episodes_folder_put_back_from_before_a_withdrawal_keeps_the_story_do
     shutil.rmtree(project / "episodes")
     shutil.copytree(before, project / "episodes")  # the folder as it was before
     assert not (project / "episodes" / "withdrawals.yaml").exists()
+    log = project / "episodes" / "audit.jsonl"
+    as_put_back = log.read_bytes() if log.exists() else None
+    code, audit = _audit(project)  # `storycast audit` reads both copies and changes nothing
+    assert code == 0, audit
+    assert (log.read_bytes() if log.exists() else None) == as_put_back
     out = io.StringIO()
     report = publish_show(project / "feeds" / f"{SHOW}.yaml", project, out)
     status, reason = _status(report, "open-mic")
