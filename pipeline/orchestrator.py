@@ -189,14 +189,50 @@ def _open(show_file: Path, root: Path, out: TextIO | None) -> tuple[Context | No
     staging = root / ".storycast" / "staging" / show.slug
     ctx = Context(root=root, show=show, cache=cache, staging=staging, out=out or sys.stderr)
     cache.notice = ctx.say
-    # (both copies of the audit log are read: ``auditlog``; a publish mends them)
+    _read_consent(ctx)
+    return ctx, []
+
+
+def _read_consent(ctx: Context) -> None:
+    """The people file, the withdrawals and the recordings withdrawn people are in, into
+    ``ctx``. (Both copies of the audit log are read, ``auditlog``; a publish mends them.)"""
+    episodes = ctx.show.episodes_dir
     # (the withdrawals' problems are the people file's too: they are applied to it)
-    ctx.people, ctx.withdrawals, ctx.people_problems = people.load_consent(show.episodes_dir)
+    ctx.people, ctx.withdrawals, ctx.people_problems = people.load_consent(episodes)
     ctx.people_file_problems = people.file_problems(ctx.people_problems)
     ctx.withdrawn_recordings = auditlog.withdrawn_recordings(
-        show.episodes_dir, {w.person.casefold() for w in ctx.withdrawals}
+        episodes, {w.person.casefold() for w in ctx.withdrawals}
     )
-    return ctx, []
+
+
+def _mend_audit_log(ctx: Context, private: ObjectStore | None) -> list[str]:
+    """Before a publish: the audit log's lines that a copy lacks put back into it, from
+    storycast's own copy and the private archive's (a withdrawal recorded on another
+    machine, the episodes folder put back from an older copy), and the consent read again
+    if any were. Returns the private archive's lines, to tell later whether it needs the
+    run's own."""
+    show = ctx.show
+    kept: list[str] = []
+    if private is not None:
+        try:
+            kept = archive.archived_audit(private, show)
+        except StorycastError as exc:
+            ctx.say(
+                f"private store: its copy of the audit log could not be read "
+                f"({str(exc).splitlines()[0]}); the copies on this machine are used"
+            )
+    restored = auditlog.restore(show.episodes_dir, kept)
+    if restored:
+        ctx.say(
+            f"audit log: {restored} records were missing from {show.episodes_dir.name}/"
+            f"{auditlog.AUDIT_FILE} (recorded on another machine, the folder put back from an "
+            "older copy, or the log edited by hand) and were put back from storycast's own "
+            "copies (.storycast/audit/"
+            + (", and the private archive's" if private is not None else "")
+            + "). Every withdrawal and takedown they record holds."
+        )
+        _read_consent(ctx)
+    return kept
 
 
 def check(show_file: Path, root: Path, out: TextIO | None = None) -> RunReport:
@@ -277,14 +313,7 @@ def _publish_locked(
     compute: Compute | None = None,
 ) -> RunReport:
     show = ctx.show
-    restored = 0 if dry_run else auditlog.restore(show.episodes_dir)
-    if restored:
-        ctx.say(
-            f"audit log: {restored} records were missing from {show.episodes_dir.name}/"
-            f"{auditlog.AUDIT_FILE} (the folder put back from an older copy, or the log edited "
-            "by hand) and were put back from storycast's own copy in .storycast/audit/. Every "
-            "withdrawal and takedown they record still holds."
-        )
+    archived_log = [] if dry_run else _mend_audit_log(ctx, private)
     published = ledger.read(show.episodes_dir, show.slug)
     takedowns = takedown.find(
         show, ctx.people, not ctx.people_file_problems, ctx.withdrawals, published
@@ -405,6 +434,13 @@ def _publish_locked(
                 ctx.withdrawals,
                 logged,
             )
+            # the private archive keeps the whole audit log, so the next run anywhere knows
+            every_line = auditlog.lines(show.episodes_dir)
+            if private is not None and every_line != archived_log:
+                try:
+                    archive.keep_audit(private, show, every_line)
+                except StorycastError as exc:
+                    report.takedown_problems += list(exc.problems)
     # 5. proof, on what is now published: every file written by this run read in full
     written = set(result.written) if result is not None else set()
     ctx.say("audit: reading back what is published")

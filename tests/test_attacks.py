@@ -345,7 +345,7 @@ def test_an_episodes_folder_put_back_from_before_a_withdrawal_keeps_the_story_do
     report = publish_show(project / "feeds" / f"{SHOW}.yaml", project, out)
     status, reason = _status(report, "open-mic")
     assert status == "withdrawn", (status, reason, out.getvalue())
-    assert "put back from storycast's own copy" in out.getvalue()
+    assert "put back from storycast's own copies (.storycast/audit/)" in out.getvalue()
     _assert_open_mic_gone(project)
     log = (project / "episodes" / "audit.jsonl").read_text()
     assert '"action": "withdraw"' in log and '"person": "alex"' in log

@@ -180,3 +180,34 @@ def test_raw_recordings_never_go_where_anyone_can_read_them(
         for k in listing(seaweed, PUBLIC, f"show-{prefix}/")
         if k.endswith((".m4a", ".opus", ".3gp"))
     ]
+
+
+def test_a_withdrawal_recorded_on_one_machine_holds_on_another(
+    bucket_project: tuple[Path, str], seaweed: Seaweed, example_run: Run, tmp_path: Path
+) -> None:
+    """BROKE: withdrawals were remembered only in the project folder of the machine that
+    recorded them. A second volunteer's laptop, with the project as it was before the
+    withdrawal (never pushed, or copied earlier), published the withdrawn episode again to
+    the same bucket. Fixed: the private archive keeps the show's audit log (never the
+    public bucket), and every publish reads it first and puts back what its own lacks."""
+    root, prefix = bucket_project
+    assert storycast(root, "withdraw", "alex", "--requested-by", "Alex").returncode == 0
+    down = cli(root, "publish")
+    assert "TAKEN DOWN open-mic" in down.stdout, down.stdout + down.stderr
+    assert [k for k in listing(seaweed, PRIVATE, f"{prefix}-raw/") if k.endswith(f"{SHOW}.jsonl")]
+    assert not [k for k in listing(seaweed, PUBLIC, f"{prefix}/") if "audit" in k]
+
+    other = copy_with_caches(example_run, tmp_path / "other-laptop")
+    configure(other, seaweed, prefix, private=f"s3://{PRIVATE}/{prefix}-raw")
+    assert not (other / "episodes" / "withdrawals.yaml").exists()
+    again = cli(other, "publish")
+    assert again.returncode == 0, again.stdout + again.stderr
+    said = "put back from storycast's own copies (.storycast/audit/, and the private archive's)"
+    assert said in again.stderr, again.stderr
+    assert not [k for k in listing(seaweed, PUBLIC, f"{prefix}/") if "/open-mic-" in k]
+    feed = fetch(f"{seaweed.endpoint}/{PUBLIC}/{prefix}/feeds/{SHOW}.xml").body
+    assert b"Open mic night" not in feed and b"Getting your first flat" in feed
+    log = (other / "episodes" / "audit.jsonl").read_text()
+    assert '"action": "withdraw"' in log and '"person": "alex"' in log
+    audit = cli(other, "audit")
+    assert audit.returncode == 0, audit.stdout

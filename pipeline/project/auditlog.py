@@ -15,6 +15,7 @@ story back either. ``restore`` puts the lines one copy lacks back into it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ def append(episodes_dir: Path, entry: dict[str, Any]) -> None:
         _append_lines(path, [line])
 
 
-def _append_lines(path: Path, lines: list[str]) -> None:
+def _append_lines(path: Path, new: list[str]) -> None:
     """Append whole lines, starting a new line if the file was cut mid-line."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+b") as fh:
@@ -44,7 +45,7 @@ def _append_lines(path: Path, lines: list[str]) -> None:
             fh.seek(-1, 2)
             if fh.read(1) != b"\n":
                 fh.write(b"\n")
-        fh.write("".join(line.rstrip("\n") + "\n" for line in lines).encode("utf-8"))
+        fh.write("".join(line.rstrip("\n") + "\n" for line in new).encode("utf-8"))
 
 
 def _lines(path: Path) -> list[str]:
@@ -55,14 +56,20 @@ def _lines(path: Path) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
+def lines(episodes_dir: Path, more: Sequence[str] = ()) -> list[str]:
+    """Every line of both copies (and of ``more``), each once, in order."""
+    found: dict[str, None] = {}
+    for line in [*_lines(episodes_dir / AUDIT_FILE), *_lines(copy_path(episodes_dir)), *more]:
+        if line.strip():
+            found.setdefault(line.rstrip("\n"))
+    return list(found)
+
+
 def read(episodes_dir: Path) -> list[dict[str, Any]]:
     """Every record that can be read, from either copy, each once (a damaged line is
     skipped, never fatal)."""
-    lines = _lines(episodes_dir / AUDIT_FILE)
-    seen = set(lines)
-    lines += [line for line in _lines(copy_path(episodes_dir)) if line not in seen]
     records: list[dict[str, Any]] = []
-    for line in lines:
+    for line in lines(episodes_dir):
         try:
             record = json.loads(line)
         except ValueError:
@@ -72,19 +79,22 @@ def read(episodes_dir: Path) -> list[dict[str, Any]]:
     return records
 
 
-def restore(episodes_dir: Path) -> int:
-    """Put back into each copy the records only the other holds (the episodes folder put
-    back from an older copy, the log deleted or cut by hand, or a log from before the copy
-    was kept). Returns how many went back into episodes/audit.jsonl."""
+def restore(episodes_dir: Path, more: Sequence[str] = ()) -> int:
+    """Put into each copy the records it lacks that the other holds, or ``more`` (a copy
+    kept elsewhere: the private archive's): the episodes folder put back from an older
+    copy, the log deleted or cut by hand, a log from before the copy was kept, or a
+    withdrawal recorded by a run on another machine. Returns how many went back into
+    episodes/audit.jsonl."""
+    every = lines(episodes_dir, more)
     mine, copy = episodes_dir / AUDIT_FILE, copy_path(episodes_dir)
-    here, kept = _lines(mine), _lines(copy)
-    here_set, kept_set = set(here), set(kept)
-    lacking_here = [line for line in kept if line not in here_set]
-    lacking_copy = [line for line in here if line not in kept_set]
+    in_copy = set(_lines(copy))
+    lacking_copy = [line for line in every if line not in in_copy]
     if lacking_copy:
         _append_lines(copy, lacking_copy)
     if not episodes_dir.is_dir():
         return 0
+    in_mine = set(_lines(mine))
+    lacking_here = [line for line in every if line not in in_mine]
     if lacking_here:
         _append_lines(mine, lacking_here)
     return len(lacking_here)

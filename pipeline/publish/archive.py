@@ -1,5 +1,7 @@
 """The private archive: published episodes' raw recordings kept where only the producer
-can reach them (``storage: private:``), never beside the public files.
+can reach them (``storage: private:``), never beside the public files; and a copy of the
+show's audit log (``project.auditlog``), so a withdrawal recorded by a run on one machine
+holds on every other that publishes the show, whatever its episodes folder says.
 """
 
 from __future__ import annotations
@@ -73,3 +75,21 @@ def archive_recordings(
     if sent:
         say(f"private store: {sent} recordings kept in {private.description}")
     return sent
+
+
+def audit_key(show: Show) -> str:
+    return f"audit/{show.slug}.jsonl"
+
+
+def archived_audit(private: ObjectStore, show: Show) -> list[str]:
+    """The lines of the audit log the private archive keeps ([] when it keeps none)."""
+    data = private.get_bytes(audit_key(show))
+    return data.decode("utf-8", errors="replace").splitlines() if data else []
+
+
+def keep_audit(private: ObjectStore, show: Show, lines: list[str]) -> None:
+    """Keep ``lines`` (the whole audit log) in the private archive, where nobody without
+    credentials can read it: it names who withdrew and at whose request."""
+    refuse_if_open(private, show)
+    data = "".join(line + "\n" for line in lines).encode("utf-8")
+    private.put_bytes(audit_key(show), data, "application/x-ndjson", defaults.PRIVATE_CACHE_CONTROL)
