@@ -205,23 +205,25 @@ def _read_consent(ctx: Context) -> None:
     )
 
 
-def _mend_audit_log(ctx: Context, private: ObjectStore | None) -> list[str]:
+def _mend_audit_log(ctx: Context, private: ObjectStore | None) -> list[str] | None:
     """Before a publish: the audit log's lines that a copy lacks put back into it, from
     storycast's own copy and the private archive's (a withdrawal recorded on another
     machine, the episodes folder put back from an older copy), and the consent read again
     if any were. Returns the private archive's lines, to tell later whether it needs the
-    run's own."""
+    run's own; None when there is no archive or its copy could not be read (it is then
+    not written either, so lines only it holds are never lost)."""
     show = ctx.show
-    kept: list[str] = []
+    kept: list[str] | None = None
     if private is not None:
         try:
             kept = archive.archived_audit(private, show)
         except StorycastError as exc:
             ctx.say(
                 f"private store: its copy of the audit log could not be read "
-                f"({str(exc).splitlines()[0]}); the copies on this machine are used"
+                f"({str(exc).splitlines()[0]}); the copies on this machine are used, and "
+                "it is left as it is"
             )
-    restored = auditlog.restore(show.episodes_dir, kept)
+    restored = auditlog.restore(show.episodes_dir, kept or [])
     if restored:
         ctx.say(
             f"audit log: {restored} records were missing from {show.episodes_dir.name}/"
@@ -313,7 +315,7 @@ def _publish_locked(
     compute: Compute | None = None,
 ) -> RunReport:
     show = ctx.show
-    archived_log = [] if dry_run else _mend_audit_log(ctx, private)
+    archived_log = None if dry_run else _mend_audit_log(ctx, private)
     published = ledger.read(show.episodes_dir, show.slug)
     takedowns = takedown.find(
         show, ctx.people, not ctx.people_file_problems, ctx.withdrawals, published
@@ -436,7 +438,7 @@ def _publish_locked(
             )
             # the private archive keeps the whole audit log, so the next run anywhere knows
             every_line = auditlog.lines(show.episodes_dir)
-            if private is not None and every_line != archived_log:
+            if private is not None and archived_log is not None and every_line != archived_log:
                 try:
                     archive.keep_audit(private, show, every_line)
                 except StorycastError as exc:
