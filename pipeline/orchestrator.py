@@ -437,12 +437,13 @@ def _publish_locked(
                 logged,
             )
             # the private archive keeps the whole audit log, so the next run anywhere knows
-            every_line = auditlog.lines(show.episodes_dir)
-            if private is not None and archived_log is not None and every_line != archived_log:
-                try:
-                    archive.keep_audit(private, show, every_line)
-                except StorycastError as exc:
-                    report.takedown_problems += list(exc.problems)
+            if private is not None and archived_log is not None:
+                every_line = auditlog.lines(show.episodes_dir)
+                if every_line != archived_log:
+                    try:
+                        archive.keep_audit(private, show, every_line)
+                    except StorycastError as exc:
+                        report.takedown_problems += list(exc.problems)
     # 5. proof, on what is now published: every file written by this run read in full
     written = set(result.written) if result is not None else set()
     ctx.say("audit: reading back what is published")

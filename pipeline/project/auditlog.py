@@ -56,13 +56,19 @@ def _lines(path: Path) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
+def _union(*groups: Sequence[str]) -> list[str]:
+    """The lines of ``groups``, each once, in order."""
+    found: dict[str, None] = {}
+    for group in groups:
+        for line in group:
+            if line.strip():
+                found.setdefault(line.rstrip("\n"))
+    return list(found)
+
+
 def lines(episodes_dir: Path, more: Sequence[str] = ()) -> list[str]:
     """Every line of both copies (and of ``more``), each once, in order."""
-    found: dict[str, None] = {}
-    for line in [*_lines(episodes_dir / AUDIT_FILE), *_lines(copy_path(episodes_dir)), *more]:
-        if line.strip():
-            found.setdefault(line.rstrip("\n"))
-    return list(found)
+    return _union(_lines(episodes_dir / AUDIT_FILE), _lines(copy_path(episodes_dir)), more)
 
 
 def read(episodes_dir: Path) -> list[dict[str, Any]]:
@@ -85,15 +91,16 @@ def restore(episodes_dir: Path, more: Sequence[str] = ()) -> int:
     copy, the log deleted or cut by hand, a log from before the copy was kept, or a
     withdrawal recorded by a run on another machine. Returns how many went back into
     episodes/audit.jsonl."""
-    every = lines(episodes_dir, more)
     mine, copy = episodes_dir / AUDIT_FILE, copy_path(episodes_dir)
-    in_copy = set(_lines(copy))
+    here, kept = _lines(mine), _lines(copy)
+    every = _union(here, kept, more)
+    in_copy = set(kept)
     lacking_copy = [line for line in every if line not in in_copy]
     if lacking_copy:
         _append_lines(copy, lacking_copy)
     if not episodes_dir.is_dir():
         return 0
-    in_mine = set(_lines(mine))
+    in_mine = set(here)
     lacking_here = [line for line in every if line not in in_mine]
     if lacking_here:
         _append_lines(mine, lacking_here)

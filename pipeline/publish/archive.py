@@ -26,15 +26,16 @@ def recording_key(show: Show, episode: str, name: str, sha256: str) -> str:
 
 
 def refuse_if_open(private: ObjectStore, show: Show) -> None:
-    """Raw recordings go only where nobody without credentials can read them: a private
-    archive in a public bucket (another prefix of the public one, say) is refused."""
+    """Raw recordings (and the audit log) go only where nobody without credentials can read
+    them: a private archive in a public bucket (another prefix of the public one, say) is
+    refused. The store answers once a run (``ObjectStore.open_to_anyone``)."""
     if private.open_to_anyone():
         raise StoreError(
             Problem(
                 show.path,
                 f"the private archive {private.description} can be read by anyone: a request "
-                "with no credentials read a file written there. No raw recording was put "
-                "there.",
+                "with no credentials read a file written there. Nothing was put there (no "
+                "raw recording, no copy of the audit log).",
                 "Raw recordings must never be public: give `private:` a bucket of its own "
                 "with no public access (best), or remove the public-read policy or ACL that "
                 "covers it, then publish again.",
@@ -57,7 +58,6 @@ def archive_recordings(
     prefix = f"recordings/{show.slug}/"
     stored = {o.key: o for o in private.list(prefix)}
     sent = 0
-    checked = False
     for job in jobs:
         if job.status not in ("ready", "published"):  # a takedown purges its own copies
             continue
@@ -66,9 +66,7 @@ def archive_recordings(
             have = stored.get(key)
             if have is not None and have.size == rec.size:
                 continue
-            if not checked:  # before the first raw recording goes there
-                refuse_if_open(private, show)
-                checked = True
+            refuse_if_open(private, show)  # before any raw recording goes there
             content_type = mimetypes.guess_type(rec.path.name)[0] or "application/octet-stream"
             private.put_file(key, rec.path, content_type, defaults.PRIVATE_CACHE_CONTROL)
             sent += 1

@@ -52,7 +52,8 @@ class ObjectStore(Protocol):
 
     def open_to_anyone(self) -> bool | None:
         """Whether a request without credentials can read what is written here (None:
-        it cannot be told). Asked before raw recordings are written."""
+        it cannot be told). Asked before raw recordings are written; a store may answer
+        once for its life."""
         ...
 
     def allow_cross_origin(self) -> str:

@@ -111,6 +111,7 @@ class S3Store:
         )
         self._contacted = False
         self._keeps_versions: bool | None = None  # the bucket's versioning (None: unknown)
+        self._open: bool | None = None  # ``open_to_anyone``'s answer, once it gave one
         self._checked_versions = False
         self.multipart_threshold = multipart_threshold
         self.transfer = TransferConfig(
@@ -468,7 +469,15 @@ class S3Store:
         """Whether a request with no credentials at all can read what is written here (a
         public bucket, or a bucket policy granting everyone reads under this prefix): a
         small object is written, asked for as anyone would ask, and deleted. None: the
-        answer said neither (the service could not be reached without credentials)."""
+        answer said neither (the service could not be reached without credentials).
+        Asked once for the store's life (a run): a raw recording and the audit log written
+        in one run need one check, not one each."""
+        if self._open is not None:
+            return self._open
+        self._open = self._ask_anonymously()
+        return self._open
+
+    def _ask_anonymously(self) -> bool | None:
         key = "storycast-privacy-check.txt"
         self.put_bytes(
             key,
