@@ -84,9 +84,8 @@ def primary(code: str) -> str:
     return code.split("-")[0].split("_")[0].lower()
 
 
-DETECT_VERSION = (
-    2  # bump when detection changes what it finds (2: features made as transcription makes them)
-)
+# bump when detection changes what it finds (2: its features made as transcription makes them)
+DETECT_VERSION = 2
 
 
 def detect(
